@@ -1,0 +1,25 @@
+//! The AWS KMS JSON 1.1 protocol (`TrentService`), shared by `kms-server` and its clients.
+//!
+//! - [`types`]: request and response shapes with AWS's member names.
+//! - [`error`]: the exception codes, their HTTP statuses and the wire error body.
+//! - [`sigv4`]: AWS Signature Version 4, signing and verification.
+//! - [`blob`]: base64 blobs, with a zeroizing variant for plaintext.
+//!
+//! Compiles for native targets and for `wasm32-unknown-unknown`.
+
+pub mod blob;
+pub mod error;
+pub mod sigv4;
+pub mod types;
+
+pub use blob::{Blob, SecretBlob};
+pub use error::{ErrorCode, KmsError};
+
+/// The `X-Amz-Target` prefix of every KMS operation.
+pub const TARGET_PREFIX: &str = "TrentService.";
+
+/// The content type of every KMS request and response.
+pub const CONTENT_TYPE: &str = "application/x-amz-json-1.1";
+
+/// The SigV4 service name of KMS.
+pub const SERVICE: &str = "kms";

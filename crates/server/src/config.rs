@@ -1,0 +1,204 @@
+//! Server configuration: accounts and their root credentials, from a TOML file.
+//!
+//! ```toml
+//! [[accounts]]
+//! id = "111122223333"
+//! root_access_key_id = "AKIAEXAMPLE"
+//! root_secret_access_key = "..."
+//! ```
+//!
+//! With no file there is one account, `000000000000`, whose root key is `test` / `test`.
+
+use std::fmt;
+use std::path::Path;
+
+use serde::Deserialize;
+use zeroize::Zeroizing;
+
+/// The account used when no configuration is given.
+pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
+/// The access key id (and secret) used when no configuration is given.
+pub const DEFAULT_ACCESS_KEY: &str = "test";
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Declared accounts.
+    pub accounts: Vec<AccountConfig>,
+}
+
+/// One account and its root credentials.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    /// 12-digit account id.
+    pub id: String,
+    /// The root user's access key id.
+    pub root_access_key_id: String,
+    /// The root user's secret access key.
+    pub root_secret_access_key: Secret,
+}
+
+/// A secret string: zeroized on drop, redacted in `Debug`.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(Zeroizing<String>);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(Zeroizing::new(value.into()))
+    }
+
+    /// The secret text. Never log it.
+    pub fn expose_secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl fmt::Debug for AccountConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccountConfig")
+            .field("id", &self.id)
+            .field("root_access_key_id", &self.root_access_key_id)
+            .field("root_secret_access_key", &self.root_secret_access_key)
+            .finish()
+    }
+}
+
+/// A configuration problem.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML of the expected shape.
+    #[error("invalid config file: {0}")]
+    Parse(String),
+    /// The content is well-formed but not acceptable.
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// The configuration used when no file is given: one account with key `test` / `test`.
+    pub fn default_local() -> Self {
+        Self {
+            accounts: vec![AccountConfig {
+                id: DEFAULT_ACCOUNT_ID.to_owned(),
+                root_access_key_id: DEFAULT_ACCESS_KEY.to_owned(),
+                root_secret_access_key: Secret::new(DEFAULT_ACCESS_KEY),
+            }],
+        }
+    }
+
+    /// Reads and checks a TOML file.
+    ///
+    /// # Errors
+    /// [`ConfigError`] if the file cannot be read, parsed, or declares bad accounts.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
+        Self::parse(&text)
+    }
+
+    /// Parses and checks TOML text.
+    ///
+    /// # Errors
+    /// [`ConfigError`] if the text is not valid or declares bad accounts.
+    pub fn parse(text: &str) -> Result<Self, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse(e.to_string()))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.accounts.is_empty() {
+            return Err(ConfigError::Invalid("at least one [[accounts]] table is required".into()));
+        }
+        let mut ids = std::collections::HashSet::new();
+        let mut keys = std::collections::HashSet::new();
+        for account in &self.accounts {
+            if account.id.len() != 12 || !account.id.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ConfigError::Invalid(format!(
+                    "account id '{}' must be 12 digits",
+                    account.id
+                )));
+            }
+            if account.root_access_key_id.is_empty()
+                || account.root_secret_access_key.expose_secret().is_empty()
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "account {} needs a non-empty root access key id and secret",
+                    account.id
+                )));
+            }
+            if !ids.insert(account.id.as_str()) {
+                return Err(ConfigError::Invalid(format!("account {} declared twice", account.id)));
+            }
+            if !keys.insert(account.root_access_key_id.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "access key id {} declared twice",
+                    account.root_access_key_id
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_accounts() {
+        let config = Config::parse(
+            r#"
+            [[accounts]]
+            id = "111122223333"
+            root_access_key_id = "AKIA1"
+            root_secret_access_key = "s1"
+
+            [[accounts]]
+            id = "444455556666"
+            root_access_key_id = "AKIA2"
+            root_secret_access_key = "s2"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(config.accounts.len(), 2);
+        assert_eq!(config.accounts[1].root_secret_access_key.expose_secret(), "s2");
+    }
+
+    #[test]
+    fn debug_never_shows_secrets() {
+        let config = Config::default_local();
+        let shown = format!("{config:?}");
+        assert!(shown.contains("redacted"));
+        assert!(!shown.contains("Secret(\"test\")"));
+    }
+
+    #[test]
+    fn rejects_bad_accounts() {
+        let bad_id = "[[accounts]]\nid = \"12\"\nroot_access_key_id = \"a\"\nroot_secret_access_key = \"b\"\n";
+        assert!(matches!(Config::parse(bad_id), Err(ConfigError::Invalid(_))));
+        let dup = format!("{0}{0}", "[[accounts]]\nid = \"111122223333\"\nroot_access_key_id = \"a\"\nroot_secret_access_key = \"b\"\n");
+        assert!(matches!(Config::parse(&dup), Err(ConfigError::Invalid(_))));
+        assert!(matches!(Config::parse("accounts = 3"), Err(ConfigError::Parse(_))));
+        assert!(matches!(Config::parse("accounts = []"), Err(ConfigError::Invalid(_))));
+    }
+}

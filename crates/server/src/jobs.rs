@@ -1,0 +1,91 @@
+//! Background work that falls due with time: deleting keys whose waiting period has
+//! ended, and rotating keys whose automatic rotation is due.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::clock::DAY_MS;
+use crate::model::{KeyState, MaterialOrigin};
+use crate::ops::rotation::{add_material, DEFAULT_ROTATION_DAYS};
+use crate::state::AppState;
+use crate::store::StoreError;
+
+/// How many due keys one pass handles.
+const BATCH: usize = 500;
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct JobReport {
+    /// Keys deleted.
+    pub deleted: usize,
+    /// Keys rotated.
+    pub rotated: usize,
+}
+
+/// Does every piece of work due at the clock's current time.
+///
+/// # Errors
+/// A storage error; work done before it stays done.
+pub async fn run_due(state: &AppState) -> Result<JobReport, StoreError> {
+    let mut report = JobReport::default();
+    loop {
+        let now = state.clock.now_ms();
+        let due = state.store.keys_due(now, BATCH).await?;
+        let mut progressed = false;
+        for key in &due {
+            let Some(mut record) = state.store.get_key(key).await? else {
+                continue;
+            };
+            match record.state {
+                KeyState::PendingDeletion if record.deletion_ms.is_some_and(|d| d <= now) => {
+                    state.store.delete_key(key).await?;
+                    state.keys.remove(key);
+                    state.keystore.forget(key);
+                    tracing::info!(key = %key.arn(), "deleted key at the end of its waiting period");
+                    report.deleted += 1;
+                    progressed = true;
+                }
+                KeyState::Enabled
+                    if record.rotation.enabled
+                        && record.rotation.next_rotation_ms.is_some_and(|t| t <= now) =>
+                {
+                    if add_material(state, &mut record, MaterialOrigin::Automatic, now).is_err() {
+                        continue;
+                    }
+                    let period = record.rotation.period_days.unwrap_or(DEFAULT_ROTATION_DAYS);
+                    record.rotation.next_rotation_ms = Some(now + period * DAY_MS);
+                    record.revision += 1;
+                    match state.store.update_key(&record).await {
+                        Ok(()) => {
+                            tracing::info!(key = %key.arn(), "rotated key material automatically");
+                            state.keys.put(Arc::new(record));
+                            report.rotated += 1;
+                            progressed = true;
+                        }
+                        // Changed or deleted meanwhile: the next pass sees the new record.
+                        Err(StoreError::Conflict | StoreError::NotFound) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                _ => {}
+            }
+        }
+        if due.len() < BATCH || !progressed {
+            return Ok(report);
+        }
+    }
+}
+
+/// Runs [`run_due`] every `interval` until the returned task is aborted.
+pub fn spawn(state: Arc<AppState>, interval: Duration) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            if let Err(error) = run_due(&state).await {
+                tracing::error!(%error, "background job failed; will retry");
+            }
+        }
+    })
+}

@@ -1,0 +1,112 @@
+//! `kms-server`: a self-hosted key management service that speaks the AWS KMS JSON API.
+//!
+//! A request flows `protocol` (JSON 1.1) → `auth` (SigV4) → `authz` → `ops` →
+//! `store` (durable records) and `keystore` (key material sealed under a root key).
+//! Time comes from an injected [`clock::Clock`].
+
+pub mod auth;
+pub mod authz;
+pub mod ciphertext;
+pub mod clock;
+pub mod config;
+pub mod jobs;
+pub mod keystore;
+pub mod model;
+pub mod ops;
+pub mod protocol;
+pub mod state;
+pub mod store;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+
+use crate::auth::Accounts;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::keystore::{Keystore, RootKeySource};
+use crate::state::{AppState, KeyCache};
+use crate::store::sqlite::SqliteStore;
+use crate::store::Store;
+
+/// Name of the SQLite database in the data directory.
+pub const DATABASE_FILE: &str = "kms.sqlite3";
+const ROOT_CHECK_META: &str = "root_key_check";
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The data directory could not be created.
+    #[error("cannot use data directory {0}: {1}")]
+    DataDir(PathBuf, std::io::Error),
+    /// The root key is missing, malformed, or not the one the database was made with.
+    #[error(transparent)]
+    Keystore(#[from] keystore::KeystoreError),
+    /// The database could not be opened or migrated.
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    /// The root key does not match the database.
+    #[error("the root key does not match the one this database was created with")]
+    WrongRootKey,
+}
+
+/// Opens the state of a server on the embedded SQLite store in `data_dir`.
+///
+/// # Errors
+/// [`StartError`] if the directory, root key or database cannot be used.
+pub async fn open_sqlite_state(
+    data_dir: &Path,
+    config: &Config,
+    root_key: &RootKeySource,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<AppState>, StartError> {
+    std::fs::create_dir_all(data_dir).map_err(|e| StartError::DataDir(data_dir.to_owned(), e))?;
+    let keystore = Keystore::open(root_key)?;
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&data_dir.join(DATABASE_FILE))?);
+    build_state(store, keystore, config, clock).await
+}
+
+/// Assembles server state over any store, checking that the root key matches it.
+///
+/// # Errors
+/// [`StartError::WrongRootKey`] if the store was initialised under another root key.
+pub async fn build_state(
+    store: Arc<dyn Store>,
+    keystore: Keystore,
+    config: &Config,
+    clock: Arc<dyn Clock>,
+) -> Result<Arc<AppState>, StartError> {
+    match store.get_meta(ROOT_CHECK_META).await? {
+        Some(check) => keystore.verify_check_value(&check).map_err(|_| StartError::WrongRootKey)?,
+        None => store.put_meta(ROOT_CHECK_META, &keystore.check_value()?).await?,
+    }
+    Ok(Arc::new(AppState {
+        store,
+        keystore,
+        clock,
+        accounts: Accounts::from_config(config),
+        keys: KeyCache::default(),
+    }))
+}
+
+/// Serves on an already-bound listener until `shutdown` completes, running the
+/// background jobs every `job_interval`. In-flight requests finish before it returns.
+///
+/// # Errors
+/// An I/O error from the listener.
+pub async fn launch_with_listener(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    job_interval: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let jobs = jobs::spawn(Arc::clone(&state), job_interval);
+    let result =
+        axum::serve(listener, protocol::router(state)).with_graceful_shutdown(shutdown).await;
+    jobs.abort();
+    result
+}

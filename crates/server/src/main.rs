@@ -1,0 +1,165 @@
+//! The `kms-server` command: `kms-server serve --listen ADDR --data DIR [--config FILE]`.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use kms_server::clock::SystemClock;
+use kms_server::config::{Config, DEFAULT_ACCESS_KEY, DEFAULT_ACCOUNT_ID};
+use kms_server::keystore::RootKeySource;
+
+#[derive(Parser)]
+#[command(
+    name = "kms-server",
+    version,
+    about = "A self-hosted key management service speaking the AWS KMS API"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the KMS API.
+    Serve {
+        /// Address to listen on (port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:7080")]
+        listen: SocketAddr,
+        /// Data directory (database and, by default, the root key).
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        /// TOML file declaring accounts and their root access keys.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// File holding the root key (64 hex characters); overrides KMS_ROOT_KEY.
+        #[arg(long)]
+        root_key_file: Option<PathBuf>,
+        /// Write the bound address to this file once listening (for scripts and tests).
+        #[arg(long)]
+        ready_file: Option<PathBuf>,
+        /// Seconds between background job passes (deletion, rotation).
+        #[arg(long, default_value_t = 30)]
+        job_interval_secs: u64,
+        /// Log as JSON lines.
+        #[arg(long)]
+        log_json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let Command::Serve {
+        listen,
+        data,
+        config,
+        root_key_file,
+        ready_file,
+        job_interval_secs,
+        log_json,
+    } = Cli::parse().command;
+    init_logging(log_json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(error) => {
+            tracing::error!(%error, "cannot start the async runtime");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = Options { listen, data, config, root_key_file, ready_file, job_interval_secs };
+    match runtime.block_on(serve(options)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+struct Options {
+    listen: SocketAddr,
+    data: PathBuf,
+    config: Option<PathBuf>,
+    root_key_file: Option<PathBuf>,
+    ready_file: Option<PathBuf>,
+    job_interval_secs: u64,
+}
+
+fn init_logging(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn serve(options: Options) -> Result<(), String> {
+    let config = match &options.config {
+        Some(path) => Config::load(path).map_err(|e| e.to_string())?,
+        None => {
+            if !options.listen.ip().is_loopback() {
+                return Err(format!(
+                    "refusing to listen on {} with the built-in test credentials; pass --config to declare accounts",
+                    options.listen
+                ));
+            }
+            tracing::warn!(
+                account = DEFAULT_ACCOUNT_ID,
+                access_key_id = DEFAULT_ACCESS_KEY,
+                "no --config given: one account {DEFAULT_ACCOUNT_ID} with access key '{DEFAULT_ACCESS_KEY}' / secret '{DEFAULT_ACCESS_KEY}', loopback only"
+            );
+            Config::default_local()
+        }
+    };
+    let root_key = RootKeySource::choose(options.root_key_file.as_deref(), &options.data);
+    let state =
+        kms_server::open_sqlite_state(&options.data, &config, &root_key, Arc::new(SystemClock))
+            .await
+            .map_err(|e| e.to_string())?;
+    let listener = tokio::net::TcpListener::bind(options.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
+    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+    tracing::info!(address = %bound, data = %options.data.display(), "kms-server listening");
+    if let Some(path) = &options.ready_file {
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, bound.to_string())
+            .and_then(|()| std::fs::rename(&tmp, path))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    kms_server::launch_with_listener(
+        listener,
+        state,
+        Duration::from_secs(options.job_interval_secs.max(1)),
+        shutdown_signal(),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    tracing::info!("kms-server stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => tracing::info!("interrupt received, shutting down"),
+        () = term => tracing::info!("SIGTERM received, shutting down"),
+    }
+}

@@ -1,0 +1,186 @@
+//! The server's records: keys, their key material, aliases, and key references.
+
+use serde::{Deserialize, Serialize};
+
+/// Identifies one key: the owning account, its Region and its key id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct KeyRef {
+    /// 12-digit account id.
+    pub account: String,
+    /// Region name, e.g. `us-east-1`.
+    pub region: String,
+    /// Key id (a lowercase UUID).
+    pub key_id: String,
+}
+
+impl KeyRef {
+    /// The key ARN, `arn:aws:kms:<region>:<account>:key/<key id>`.
+    pub fn arn(&self) -> String {
+        format!("arn:aws:kms:{}:{}:key/{}", self.region, self.account, self.key_id)
+    }
+}
+
+/// The lifecycle state of a key (the subset this server produces).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyState {
+    /// Usable.
+    Enabled,
+    /// Not usable for cryptography; manageable.
+    Disabled,
+    /// Scheduled for deletion; not usable.
+    PendingDeletion,
+}
+
+impl KeyState {
+    /// The state name as AWS spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyState::Enabled => "Enabled",
+            KeyState::Disabled => "Disabled",
+            KeyState::PendingDeletion => "PendingDeletion",
+        }
+    }
+}
+
+/// How a key material version came to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MaterialOrigin {
+    /// Created with the key.
+    Original,
+    /// Created by automatic rotation.
+    Automatic,
+    /// Created by `RotateKeyOnDemand`.
+    OnDemand,
+}
+
+/// One version of a key's material, encrypted under the root key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyMaterial {
+    /// Version number, starting at 1; ciphertext blobs name it.
+    pub version: u32,
+    /// AWS-style key material id: 64 lowercase hex characters.
+    pub material_id: String,
+    /// The 32-byte AES key sealed by the keystore (never plaintext).
+    #[serde(with = "hex_bytes")]
+    pub sealed: Vec<u8>,
+    /// When it was created, milliseconds since the epoch.
+    pub created_ms: i64,
+    /// How it was created.
+    pub origin: MaterialOrigin,
+}
+
+/// Automatic rotation settings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Rotation {
+    /// Whether automatic rotation is on.
+    pub enabled: bool,
+    /// Rotation period in days (kept when rotation is turned off).
+    pub period_days: Option<i64>,
+    /// When the next automatic rotation is due, milliseconds since the epoch.
+    pub next_rotation_ms: Option<i64>,
+}
+
+/// A KMS key and everything stored with it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyRecord {
+    /// Which key this is.
+    pub key: KeyRef,
+    /// Incremented on every write; used for optimistic concurrency.
+    pub revision: u64,
+    /// Creation time, milliseconds since the epoch.
+    pub created_ms: i64,
+    /// Description (0 to 8192 characters).
+    pub description: String,
+    /// Key usage, e.g. `ENCRYPT_DECRYPT`.
+    pub key_usage: String,
+    /// Key spec, e.g. `SYMMETRIC_DEFAULT`.
+    pub key_spec: String,
+    /// Origin, e.g. `AWS_KMS`.
+    pub origin: String,
+    /// Lifecycle state.
+    pub state: KeyState,
+    /// When deletion is due (only while `PendingDeletion`), milliseconds since the epoch.
+    pub deletion_ms: Option<i64>,
+    /// The pending window chosen at `ScheduleKeyDeletion`.
+    pub pending_window_days: Option<i64>,
+    /// The key policy document, as given or as AWS writes the default.
+    pub policy: String,
+    /// Tags in the order they were first added.
+    pub tags: Vec<(String, String)>,
+    /// Automatic rotation settings.
+    pub rotation: Rotation,
+    /// Every material version, oldest first; the last one is current.
+    pub materials: Vec<KeyMaterial>,
+}
+
+impl KeyRecord {
+    /// The material that encrypts new data.
+    pub fn current_material(&self) -> Option<&KeyMaterial> {
+        self.materials.last()
+    }
+
+    /// The material of a given version.
+    pub fn material(&self, version: u32) -> Option<&KeyMaterial> {
+        self.materials.iter().find(|m| m.version == version)
+    }
+
+    /// How many on-demand rotations this key has had.
+    pub fn on_demand_rotations(&self) -> usize {
+        self.materials.iter().filter(|m| m.origin == MaterialOrigin::OnDemand).count()
+    }
+
+    /// When a background job next has work on this key (deletion or rotation).
+    pub fn due_ms(&self) -> Option<i64> {
+        match self.state {
+            KeyState::PendingDeletion => self.deletion_ms,
+            KeyState::Enabled if self.rotation.enabled => self.rotation.next_rotation_ms,
+            _ => None,
+        }
+    }
+}
+
+/// An alias and the key it points to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AliasRecord {
+    /// Owning account.
+    pub account: String,
+    /// Region.
+    pub region: String,
+    /// `alias/…`.
+    pub name: String,
+    /// The key id it points to.
+    pub target_key_id: String,
+    /// Creation time, milliseconds since the epoch.
+    pub created_ms: i64,
+    /// Last update time, milliseconds since the epoch.
+    pub updated_ms: i64,
+}
+
+impl AliasRecord {
+    /// The alias ARN.
+    pub fn arn(&self) -> String {
+        format!("arn:aws:kms:{}:{}:{}", self.region, self.account, self.name)
+    }
+
+    /// The key the alias points to.
+    pub fn target(&self) -> KeyRef {
+        KeyRef {
+            account: self.account.clone(),
+            region: self.region.clone(),
+            key_id: self.target_key_id.clone(),
+        }
+    }
+}
+
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(bytes))
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        hex::decode(text).map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,322 @@
+//! The KMS operations, one module per family. Each takes a [`Ctx`] and a request and
+//! returns a response or a [`KmsError`]; HTTP is handled elsewhere.
+
+pub mod aliases;
+pub mod crypto;
+pub mod keys;
+pub mod policy;
+pub mod rotation;
+pub mod tags;
+pub mod validate;
+
+use std::sync::Arc;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use kms_api::{ErrorCode, KmsError};
+
+use crate::auth::Principal;
+use crate::authz::{self, Action};
+use crate::model::{KeyRecord, KeyRef, KeyState};
+use crate::state::AppState;
+use crate::store::StoreError;
+
+/// The context of one request: the server state, the authenticated caller and the Region.
+pub struct Ctx<'a> {
+    /// Server state.
+    pub state: &'a AppState,
+    /// The authenticated caller.
+    pub caller: &'a Principal,
+    /// The Region named in the request's credential scope.
+    pub region: &'a str,
+}
+
+/// Which key identifier forms an operation accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyIdForms {
+    /// Key id, key ARN, alias name or alias ARN.
+    KeyOrAlias,
+    /// Key id or key ARN only.
+    KeyOnly,
+}
+
+/// Logs an internal failure and turns it into a `KMSInternalException` with a generic message.
+pub fn internal(context: &str, error: impl std::fmt::Display) -> KmsError {
+    tracing::error!(%error, "{context}");
+    KmsError::new(ErrorCode::KMSInternalException, "internal error; see the server log")
+}
+
+impl From<StoreError> for KmsError {
+    fn from(e: StoreError) -> Self {
+        internal("storage failure", e)
+    }
+}
+
+/// `NotFoundException: Key '<arn>' does not exist`.
+pub fn key_not_found(key: &KeyRef) -> KmsError {
+    KmsError::new(ErrorCode::NotFoundException, format!("Key '{}' does not exist", key.arn()))
+}
+
+/// True for a lowercase, hyphenated UUID.
+pub fn is_key_uuid(id: &str) -> bool {
+    id.len() == 36
+        && id.bytes().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => b == b'-',
+            _ => b.is_ascii_digit() || (b'a'..=b'f').contains(&b),
+        })
+}
+
+fn is_mrk_id(id: &str) -> bool {
+    id.len() == 36
+        && id.starts_with("mrk-")
+        && id[4..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+impl Ctx<'_> {
+    /// Now, in milliseconds since the epoch.
+    pub fn now_ms(&self) -> i64 {
+        self.state.clock.now_ms()
+    }
+
+    /// A key reference in the caller's account and the request's Region.
+    pub fn own_key(&self, key_id: &str) -> KeyRef {
+        KeyRef {
+            account: self.caller.account.clone(),
+            region: self.region.to_owned(),
+            key_id: key_id.to_owned(),
+        }
+    }
+
+    /// Resolves a `KeyId` member to a key reference (aliases are looked up).
+    ///
+    /// # Errors
+    /// `NotFoundException` for malformed or unknown identifiers, `InvalidArnException` for
+    /// an alias where only keys are accepted.
+    pub async fn resolve(&self, key_id: &str, forms: KeyIdForms) -> Result<KeyRef, KmsError> {
+        let invalid =
+            || KmsError::new(ErrorCode::NotFoundException, format!("Invalid keyId '{key_id}'"));
+        let alias_rejected = || {
+            KmsError::new(
+                ErrorCode::InvalidArnException,
+                "Key Aliases are not supported for this operation",
+            )
+        };
+        if let Some(rest) = key_id.strip_prefix("arn:") {
+            let parts: Vec<&str> = rest.splitn(5, ':').collect();
+            let [partition, service, region, account, resource] = parts[..] else {
+                return Err(invalid());
+            };
+            if partition != "aws" || service != "kms" || account.len() != 12 {
+                return Err(invalid());
+            }
+            if region != self.region {
+                return Err(KmsError::new(
+                    ErrorCode::NotFoundException,
+                    format!("Invalid arn {region}"),
+                ));
+            }
+            if let Some(id) = resource.strip_prefix("key/") {
+                let key =
+                    KeyRef { account: account.into(), region: region.into(), key_id: id.into() };
+                if is_key_uuid(id) || is_mrk_id(id) {
+                    return Ok(key);
+                }
+                return Err(invalid());
+            }
+            if resource.starts_with("alias/") {
+                if forms == KeyIdForms::KeyOnly {
+                    return Err(alias_rejected());
+                }
+                return self.resolve_alias(account, resource).await;
+            }
+            return Err(invalid());
+        }
+        if key_id.starts_with("alias/") {
+            if forms == KeyIdForms::KeyOnly {
+                return Err(alias_rejected());
+            }
+            let account = self.caller.account.clone();
+            return self.resolve_alias(&account, key_id).await;
+        }
+        if is_key_uuid(key_id) || is_mrk_id(key_id) {
+            return Ok(self.own_key(key_id));
+        }
+        Err(invalid())
+    }
+
+    async fn resolve_alias(&self, account: &str, name: &str) -> Result<KeyRef, KmsError> {
+        let found = if account == self.caller.account {
+            self.state.store.get_alias(account, self.region, name).await?
+        } else {
+            // Another account's aliases are not visible (cross-account access comes with authz).
+            None
+        };
+        match found {
+            Some(alias) => Ok(alias.target()),
+            None => Err(KmsError::new(
+                ErrorCode::NotFoundException,
+                format!("Alias arn:aws:kms:{}:{account}:{name} is not found.", self.region),
+            )),
+        }
+    }
+
+    /// Reads a key (from the cache when possible) and checks the caller may perform `action` on it.
+    ///
+    /// # Errors
+    /// `NotFoundException` if the key does not exist or is not visible to the caller.
+    pub async fn load(&self, key: &KeyRef, action: Action) -> Result<Arc<KeyRecord>, KmsError> {
+        let record = match self.state.keys.get(key) {
+            Some(record) => record,
+            None => {
+                let record =
+                    self.state.store.get_key(key).await?.ok_or_else(|| key_not_found(key))?;
+                let record = Arc::new(record);
+                self.state.keys.put(Arc::clone(&record));
+                record
+            }
+        };
+        authz::authorize(self.caller, action, &record)?;
+        Ok(record)
+    }
+
+    /// Resolves and loads in one step.
+    ///
+    /// # Errors
+    /// As [`Ctx::resolve`] and [`Ctx::load`].
+    pub async fn find(
+        &self,
+        key_id: &str,
+        forms: KeyIdForms,
+        action: Action,
+    ) -> Result<Arc<KeyRecord>, KmsError> {
+        let key = self.resolve(key_id, forms).await?;
+        self.load(&key, action).await
+    }
+
+    /// Applies `change` to the freshest stored copy of a key and writes it durably,
+    /// retrying when another writer got there first. Nothing is written if `change` fails.
+    ///
+    /// # Errors
+    /// The error `change` returns, `NotFoundException`, or an internal storage error.
+    pub async fn mutate<T>(
+        &self,
+        key: &KeyRef,
+        action: Action,
+        mut change: impl FnMut(&mut KeyRecord) -> Result<T, KmsError>,
+    ) -> Result<(T, Arc<KeyRecord>), KmsError> {
+        const MAX_ATTEMPTS: usize = 16;
+        for _ in 0..MAX_ATTEMPTS {
+            let mut record =
+                self.state.store.get_key(key).await?.ok_or_else(|| key_not_found(key))?;
+            authz::authorize(self.caller, action, &record)?;
+            let out = change(&mut record)?;
+            record.revision += 1;
+            match self.state.store.update_key(&record).await {
+                Ok(()) => {
+                    let record = Arc::new(record);
+                    self.state.keys.put(Arc::clone(&record));
+                    return Ok((out, record));
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(StoreError::NotFound) => return Err(key_not_found(key)),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(internal("key update kept conflicting", key.arn()))
+    }
+}
+
+/// Cryptographic use requires `Enabled`.
+///
+/// # Errors
+/// `DisabledException` when disabled, `KMSInvalidStateException` when pending deletion.
+pub fn require_enabled(record: &KeyRecord) -> Result<(), KmsError> {
+    match record.state {
+        KeyState::Enabled => Ok(()),
+        KeyState::Disabled => Err(KmsError::new(
+            ErrorCode::DisabledException,
+            format!("{} is disabled.", record.key.arn()),
+        )),
+        KeyState::PendingDeletion => Err(pending_deletion(record)),
+    }
+}
+
+/// Management operations refuse keys pending deletion.
+///
+/// # Errors
+/// `KMSInvalidStateException` when pending deletion.
+pub fn require_not_pending_deletion(record: &KeyRecord) -> Result<(), KmsError> {
+    if record.state == KeyState::PendingDeletion {
+        return Err(pending_deletion(record));
+    }
+    Ok(())
+}
+
+fn pending_deletion(record: &KeyRecord) -> KmsError {
+    KmsError::new(
+        ErrorCode::KMSInvalidStateException,
+        format!("{} is pending deletion.", record.key.arn()),
+    )
+}
+
+/// Encodes a pagination marker (opaque to clients).
+pub fn encode_marker(last: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("m1:{last}"))
+}
+
+/// Decodes a pagination marker.
+///
+/// # Errors
+/// `InvalidMarkerException` if it was not made by [`encode_marker`].
+pub fn decode_marker(marker: &str) -> Result<String, KmsError> {
+    let bad = || KmsError::new(ErrorCode::InvalidMarkerException, "Invalid marker");
+    let bytes = URL_SAFE_NO_PAD.decode(marker).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    text.strip_prefix("m1:").map(str::to_owned).ok_or_else(bad)
+}
+
+/// Applies `Limit`/`Marker` conventions: validates the limit and decodes the marker.
+///
+/// # Errors
+/// `ValidationException` for a limit out of range, `InvalidMarkerException` for a bad marker.
+pub fn page_params(
+    limit: Option<i64>,
+    marker: Option<&str>,
+    max: i64,
+    default: i64,
+) -> Result<(usize, Option<String>), KmsError> {
+    let mut v = validate::Validator::new();
+    if let Some(limit) = limit {
+        v.range("limit", limit, 1, max);
+    }
+    if let Some(marker) = marker {
+        v.length("marker", marker, 1, 1024);
+    }
+    v.finish()?;
+    let after = marker.map(decode_marker).transpose()?;
+    let limit = usize::try_from(limit.unwrap_or(default)).unwrap_or(1);
+    Ok((limit, after))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_check_is_strict() {
+        assert!(is_key_uuid("1234abcd-12ab-34cd-56ef-1234567890ab"));
+        assert!(!is_key_uuid("1234ABCD-12ab-34cd-56ef-1234567890ab"));
+        assert!(!is_key_uuid("1234abcd12ab34cd56ef1234567890ab"));
+        assert!(is_mrk_id("mrk-1234abcd12ab34cd56ef1234567890ab"));
+    }
+
+    #[test]
+    fn markers_round_trip_and_reject_garbage() {
+        assert_eq!(decode_marker(&encode_marker("abc")).unwrap(), "abc");
+        assert_eq!(decode_marker("!!").unwrap_err().code, ErrorCode::InvalidMarkerException);
+        assert_eq!(
+            decode_marker(&URL_SAFE_NO_PAD.encode("zz")).unwrap_err().code,
+            ErrorCode::InvalidMarkerException
+        );
+    }
+}

@@ -1,0 +1,394 @@
+//! Cryptographic operations on symmetric keys: Encrypt, Decrypt, ReEncrypt,
+//! GenerateDataKey, GenerateDataKeyWithoutPlaintext, GenerateRandom.
+
+use std::sync::Arc;
+
+use aws_lc_rs::rand;
+use kms_api::types::{
+    DecryptRequest, DecryptResponse, EncryptRequest, EncryptResponse, EncryptionContext,
+    GenerateDataKeyRequest, GenerateDataKeyResponse, GenerateRandomRequest, GenerateRandomResponse,
+    ReEncryptRequest, ReEncryptResponse,
+};
+use kms_api::{Blob, ErrorCode, KmsError, SecretBlob};
+use zeroize::Zeroizing;
+
+use super::validate::{invalid, Validator};
+use super::{internal, require_enabled, Ctx, KeyIdForms};
+use crate::authz::Action;
+use crate::ciphertext::{self, BlobHeader};
+use crate::model::{KeyRecord, KeyRef};
+
+/// Largest plaintext `Encrypt` accepts.
+pub const PLAINTEXT_MAX_BYTES: usize = 4096;
+/// Largest ciphertext blob accepted.
+pub const CIPHERTEXT_MAX_BYTES: usize = 6144;
+/// Largest `NumberOfBytes` for data keys and random bytes.
+pub const RANDOM_MAX_BYTES: i64 = 1024;
+
+const SYMMETRIC_DEFAULT: &str = "SYMMETRIC_DEFAULT";
+const ENCRYPTION_ALGORITHMS: &[&str] =
+    &[SYMMETRIC_DEFAULT, "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "SM2PKE"];
+const DATA_KEY_SPECS: &[&str] = &["AES_256", "AES_128"];
+
+fn dry_run_succeeded() -> KmsError {
+    KmsError::new(
+        ErrorCode::DryRunOperationException,
+        "The request would have succeeded, but the DryRun option is set.",
+    )
+}
+
+fn unsupported_recipient() -> KmsError {
+    KmsError::new(
+        ErrorCode::UnsupportedOperationException,
+        "Recipient (attested enclave decryption) is not supported by this server",
+    )
+}
+
+fn validate_algorithm(v: &mut Validator, member: &str, algorithm: &Option<String>) {
+    if let Some(a) = algorithm {
+        v.one_of(member, a, ENCRYPTION_ALGORITHMS);
+    }
+}
+
+/// The key must be an encryption key, enabled, and the algorithm must fit its spec.
+fn check_encryption_key(
+    record: &KeyRecord,
+    operation: &str,
+    algorithm: Option<&str>,
+) -> Result<(), KmsError> {
+    require_enabled(record)?;
+    if record.key_usage != "ENCRYPT_DECRYPT" {
+        return Err(KmsError::new(
+            ErrorCode::InvalidKeyUsageException,
+            format!(
+                "{} key usage is {} which is not valid for {operation}.",
+                record.key.arn(),
+                record.key_usage
+            ),
+        ));
+    }
+    let algorithm = algorithm.unwrap_or(SYMMETRIC_DEFAULT);
+    if algorithm != SYMMETRIC_DEFAULT {
+        return Err(KmsError::new(
+            ErrorCode::InvalidKeyUsageException,
+            format!("Algorithm {algorithm} is incompatible with key spec {}.", record.key_spec),
+        ));
+    }
+    Ok(())
+}
+
+struct Sealed {
+    blob: Vec<u8>,
+    material_id: String,
+}
+
+fn seal_under_current(
+    ctx: &Ctx<'_>,
+    record: &KeyRecord,
+    context: &EncryptionContext,
+    plaintext: &[u8],
+) -> Result<Sealed, KmsError> {
+    let material = record
+        .current_material()
+        .ok_or_else(|| internal("key has no material", record.key.arn()))?;
+    let aead = ctx
+        .state
+        .keystore
+        .material_key(&record.key, material)
+        .map_err(|e| internal("cannot unseal key material", e))?;
+    let blob = ciphertext::seal(
+        &aead,
+        &record.key.key_id,
+        &record.key.account,
+        material.version,
+        context,
+        plaintext,
+    )
+    .map_err(|e| internal("encryption failed", e))?;
+    Ok(Sealed { blob, material_id: material.material_id.clone() })
+}
+
+/// Encrypt.
+///
+/// # Errors
+/// `ValidationException`, `NotFoundException`, `DisabledException`,
+/// `KMSInvalidStateException`, `InvalidKeyUsageException`, `DryRunOperationException`.
+pub async fn encrypt(ctx: &Ctx<'_>, req: EncryptRequest) -> Result<EncryptResponse, KmsError> {
+    let mut v = Validator::new();
+    if v.required("keyId", &req.key_id) {
+        v.length("keyId", req.key_id.as_deref().unwrap_or_default(), 1, 2048);
+    }
+    if v.required("plaintext", &req.plaintext) {
+        let len = req.plaintext.as_ref().map_or(0, |p| p.expose_secret().len());
+        v.secret_length("plaintext", len, 1, PLAINTEXT_MAX_BYTES);
+    }
+    v.grant_tokens(&req.grant_tokens);
+    validate_algorithm(&mut v, "encryptionAlgorithm", &req.encryption_algorithm);
+    v.finish()?;
+    let key_id = req.key_id.as_deref().unwrap_or_default();
+    let record = ctx.find(key_id, KeyIdForms::KeyOrAlias, Action::Encrypt).await?;
+    check_encryption_key(&record, "Encrypt", req.encryption_algorithm.as_deref())?;
+    if req.dry_run == Some(true) {
+        return Err(dry_run_succeeded());
+    }
+    let context = req.encryption_context.unwrap_or_default();
+    let plaintext = req.plaintext.unwrap_or_default();
+    let sealed = seal_under_current(ctx, &record, &context, plaintext.expose_secret())?;
+    Ok(EncryptResponse {
+        ciphertext_blob: Some(Blob(sealed.blob)),
+        key_id: Some(record.key.arn()),
+        encryption_algorithm: Some(SYMMETRIC_DEFAULT.to_owned()),
+    })
+}
+
+struct Opened {
+    record: Arc<KeyRecord>,
+    plaintext: Zeroizing<Vec<u8>>,
+    material_id: String,
+}
+
+fn invalid_ciphertext() -> KmsError {
+    KmsError::bare(ErrorCode::InvalidCiphertextException)
+}
+
+/// Shared by Decrypt and ReEncrypt: finds the key named in the blob, checks the optional
+/// key id against it, and decrypts. Plaintext is returned only after the tag verifies.
+#[allow(clippy::too_many_arguments)]
+async fn open_blob(
+    ctx: &Ctx<'_>,
+    blob: &[u8],
+    context: &EncryptionContext,
+    key_id: Option<&str>,
+    algorithm: Option<&str>,
+    operation: &str,
+    action: Action,
+    dry_run: bool,
+) -> Result<Opened, KmsError> {
+    let header = BlobHeader::decode(blob).map_err(|_| invalid_ciphertext())?;
+    let key = KeyRef {
+        account: header.account.clone(),
+        region: ctx.region.to_owned(),
+        key_id: header.key_id.clone(),
+    };
+    if let Some(key_id) = key_id {
+        let named = ctx.resolve(key_id, KeyIdForms::KeyOrAlias).await?;
+        if named != key {
+            return Err(KmsError::new(
+                ErrorCode::IncorrectKeyException,
+                "The key ID in the request does not identify a CMK that can perform this operation.",
+            ));
+        }
+    }
+    let record = ctx.load(&key, action).await?;
+    check_encryption_key(&record, operation, algorithm)?;
+    let material = record.material(header.material_version).ok_or_else(invalid_ciphertext)?;
+    if dry_run {
+        return Err(dry_run_succeeded());
+    }
+    let aead = ctx
+        .state
+        .keystore
+        .material_key(&record.key, material)
+        .map_err(|e| internal("cannot unseal key material", e))?;
+    let plaintext = ciphertext::open(&aead, blob, context).map_err(|_| invalid_ciphertext())?;
+    let material_id = material.material_id.clone();
+    Ok(Opened { record, plaintext, material_id })
+}
+
+/// Decrypt. `KeyId` is optional: the blob names its key.
+///
+/// # Errors
+/// `InvalidCiphertextException` for a wrong context, tampering or a foreign blob;
+/// `IncorrectKeyException` when `KeyId` names another key; the key state errors.
+pub async fn decrypt(ctx: &Ctx<'_>, req: DecryptRequest) -> Result<DecryptResponse, KmsError> {
+    let mut v = Validator::new();
+    if v.required("ciphertextBlob", &req.ciphertext_blob) {
+        let len = req.ciphertext_blob.as_ref().map_or(0, |b| b.0.len());
+        v.list_length("ciphertextBlob", len, 1, CIPHERTEXT_MAX_BYTES);
+    }
+    if let Some(k) = &req.key_id {
+        v.length("keyId", k, 1, 2048);
+    }
+    v.grant_tokens(&req.grant_tokens);
+    validate_algorithm(&mut v, "encryptionAlgorithm", &req.encryption_algorithm);
+    v.finish()?;
+    if req.recipient.is_some() {
+        return Err(unsupported_recipient());
+    }
+    let blob = req.ciphertext_blob.unwrap_or_default();
+    let context = req.encryption_context.unwrap_or_default();
+    let opened = open_blob(
+        ctx,
+        &blob.0,
+        &context,
+        req.key_id.as_deref(),
+        req.encryption_algorithm.as_deref(),
+        "Decrypt",
+        Action::Decrypt,
+        req.dry_run == Some(true),
+    )
+    .await?;
+    Ok(DecryptResponse {
+        key_id: Some(opened.record.key.arn()),
+        plaintext: Some(SecretBlob::new(opened.plaintext.to_vec())),
+        encryption_algorithm: Some(SYMMETRIC_DEFAULT.to_owned()),
+        key_material_id: Some(opened.material_id),
+    })
+}
+
+/// ReEncrypt: decrypts under the source key and encrypts under the destination key
+/// without returning plaintext.
+///
+/// # Errors
+/// As Decrypt for the source and Encrypt for the destination.
+pub async fn re_encrypt(
+    ctx: &Ctx<'_>,
+    req: ReEncryptRequest,
+) -> Result<ReEncryptResponse, KmsError> {
+    let mut v = Validator::new();
+    if v.required("ciphertextBlob", &req.ciphertext_blob) {
+        let len = req.ciphertext_blob.as_ref().map_or(0, |b| b.0.len());
+        v.list_length("ciphertextBlob", len, 1, CIPHERTEXT_MAX_BYTES);
+    }
+    if v.required("destinationKeyId", &req.destination_key_id) {
+        v.length(
+            "destinationKeyId",
+            req.destination_key_id.as_deref().unwrap_or_default(),
+            1,
+            2048,
+        );
+    }
+    if let Some(k) = &req.source_key_id {
+        v.length("sourceKeyId", k, 1, 2048);
+    }
+    v.grant_tokens(&req.grant_tokens);
+    validate_algorithm(&mut v, "sourceEncryptionAlgorithm", &req.source_encryption_algorithm);
+    validate_algorithm(
+        &mut v,
+        "destinationEncryptionAlgorithm",
+        &req.destination_encryption_algorithm,
+    );
+    v.finish()?;
+    let dry_run = req.dry_run == Some(true);
+    let destination_id = req.destination_key_id.as_deref().unwrap_or_default();
+    let destination = ctx.find(destination_id, KeyIdForms::KeyOrAlias, Action::ReEncryptTo).await?;
+    check_encryption_key(
+        &destination,
+        "ReEncrypt",
+        req.destination_encryption_algorithm.as_deref(),
+    )?;
+    let blob = req.ciphertext_blob.unwrap_or_default();
+    let source_context = req.source_encryption_context.unwrap_or_default();
+    let opened = open_blob(
+        ctx,
+        &blob.0,
+        &source_context,
+        req.source_key_id.as_deref(),
+        req.source_encryption_algorithm.as_deref(),
+        "ReEncrypt",
+        Action::ReEncryptFrom,
+        dry_run,
+    )
+    .await?;
+    let destination_context = req.destination_encryption_context.unwrap_or_default();
+    let sealed = seal_under_current(ctx, &destination, &destination_context, &opened.plaintext)?;
+    Ok(ReEncryptResponse {
+        ciphertext_blob: Some(Blob(sealed.blob)),
+        source_key_id: Some(opened.record.key.arn()),
+        key_id: Some(destination.key.arn()),
+        source_encryption_algorithm: Some(SYMMETRIC_DEFAULT.to_owned()),
+        destination_encryption_algorithm: Some(SYMMETRIC_DEFAULT.to_owned()),
+        source_key_material_id: Some(opened.material_id),
+        destination_key_material_id: Some(sealed.material_id),
+    })
+}
+
+/// GenerateDataKey (`with_plaintext`) or GenerateDataKeyWithoutPlaintext.
+///
+/// # Errors
+/// `ValidationException` unless exactly one of `NumberOfBytes` and `KeySpec` is given;
+/// the key state and usage errors of Encrypt.
+pub async fn generate_data_key(
+    ctx: &Ctx<'_>,
+    req: GenerateDataKeyRequest,
+    with_plaintext: bool,
+) -> Result<GenerateDataKeyResponse, KmsError> {
+    let mut v = Validator::new();
+    if v.required("keyId", &req.key_id) {
+        v.length("keyId", req.key_id.as_deref().unwrap_or_default(), 1, 2048);
+    }
+    if let Some(n) = req.number_of_bytes {
+        v.range("numberOfBytes", n, 1, RANDOM_MAX_BYTES);
+    }
+    if let Some(spec) = &req.key_spec {
+        v.one_of("keySpec", spec, DATA_KEY_SPECS);
+    }
+    v.grant_tokens(&req.grant_tokens);
+    v.finish()?;
+    let length = match (req.number_of_bytes, req.key_spec.as_deref()) {
+        (Some(n), None) => usize::try_from(n).unwrap_or(0),
+        (None, Some("AES_128")) => 16,
+        (None, Some(_)) => 32,
+        _ => return Err(invalid("Please specify either number of bytes or key spec.")),
+    };
+    if req.recipient.is_some() {
+        return Err(unsupported_recipient());
+    }
+    let key_id = req.key_id.as_deref().unwrap_or_default();
+    let action = if with_plaintext {
+        Action::GenerateDataKey
+    } else {
+        Action::GenerateDataKeyWithoutPlaintext
+    };
+    let record = ctx.find(key_id, KeyIdForms::KeyOrAlias, action).await?;
+    let operation =
+        if with_plaintext { "GenerateDataKey" } else { "GenerateDataKeyWithoutPlaintext" };
+    check_encryption_key(&record, operation, None)?;
+    if req.dry_run == Some(true) {
+        return Err(dry_run_succeeded());
+    }
+    let mut data_key = Zeroizing::new(vec![0u8; length]);
+    rand::fill(data_key.as_mut_slice()).map_err(|e| internal("random generator failed", e))?;
+    let context = req.encryption_context.unwrap_or_default();
+    let sealed = seal_under_current(ctx, &record, &context, &data_key)?;
+    Ok(GenerateDataKeyResponse {
+        ciphertext_blob: Some(Blob(sealed.blob)),
+        plaintext: with_plaintext.then(|| SecretBlob::new(data_key.to_vec())),
+        key_id: Some(record.key.arn()),
+        key_material_id: Some(sealed.material_id),
+    })
+}
+
+/// GenerateRandom.
+///
+/// # Errors
+/// `ValidationException` for a missing or out-of-range `NumberOfBytes`;
+/// `UnsupportedOperationException` for custom key stores and attested recipients.
+pub async fn generate_random(
+    _ctx: &Ctx<'_>,
+    req: GenerateRandomRequest,
+) -> Result<GenerateRandomResponse, KmsError> {
+    let mut v = Validator::new();
+    if let Some(n) = req.number_of_bytes {
+        v.range("numberOfBytes", n, 1, RANDOM_MAX_BYTES);
+    }
+    if let Some(id) = &req.custom_key_store_id {
+        v.length("customKeyStoreId", id, 1, 64);
+    }
+    v.finish()?;
+    let Some(n) = req.number_of_bytes else {
+        return Err(invalid("NumberOfBytes is required."));
+    };
+    if req.custom_key_store_id.is_some() {
+        return Err(KmsError::new(
+            ErrorCode::UnsupportedOperationException,
+            "custom key stores are not supported by this server",
+        ));
+    }
+    if req.recipient.is_some() {
+        return Err(unsupported_recipient());
+    }
+    let mut bytes = vec![0u8; usize::try_from(n).unwrap_or(0)];
+    rand::fill(&mut bytes).map_err(|e| internal("random generator failed", e))?;
+    Ok(GenerateRandomResponse { plaintext: Some(SecretBlob::new(bytes)) })
+}

@@ -1,0 +1,393 @@
+//! Key lifecycle: CreateKey, DescribeKey, ListKeys, EnableKey, DisableKey,
+//! UpdateKeyDescription, ScheduleKeyDeletion, CancelKeyDeletion.
+
+use std::sync::Arc;
+
+use aws_lc_rs::rand;
+use kms_api::types::{
+    CreateKeyRequest, DescribeKeyRequest, KeyIdRequest, KeyIdResponse, KeyListEntry, KeyMetadata,
+    KeyMetadataResponse, ListKeysResponse, ListRequest, ScheduleKeyDeletionRequest,
+    ScheduleKeyDeletionResponse, UpdateKeyDescriptionRequest,
+};
+use kms_api::{ErrorCode, KmsError};
+
+use super::validate::{invalid, Validator};
+use super::{internal, page_params, require_not_pending_deletion, Ctx, KeyIdForms};
+use crate::authz::Action;
+use crate::clock::{to_epoch_seconds, DAY_MS};
+use crate::model::{KeyMaterial, KeyRecord, KeyRef, KeyState, MaterialOrigin, Rotation};
+use crate::ops::{policy, tags};
+use crate::state::AppState;
+
+/// Customer managed keys per account and Region (AWS's default quota).
+pub const MAX_KEYS_PER_REGION: u64 = 100_000;
+/// Longest description.
+pub const DESCRIPTION_MAX_CHARS: usize = 8192;
+
+const KEY_USAGES: &[&str] =
+    &["ENCRYPT_DECRYPT", "SIGN_VERIFY", "GENERATE_VERIFY_MAC", "KEY_AGREEMENT"];
+const KEY_SPECS: &[&str] = &[
+    "SYMMETRIC_DEFAULT",
+    "RSA_2048",
+    "RSA_3072",
+    "RSA_4096",
+    "ECC_NIST_P256",
+    "ECC_NIST_P384",
+    "ECC_NIST_P521",
+    "ECC_SECG_P256K1",
+    "ECC_NIST_EDWARDS25519",
+    "HMAC_224",
+    "HMAC_256",
+    "HMAC_384",
+    "HMAC_512",
+    "SM2",
+    "ML_DSA_44",
+    "ML_DSA_65",
+    "ML_DSA_87",
+];
+const CUSTOMER_MASTER_KEY_SPECS: &[&str] = &[
+    "SYMMETRIC_DEFAULT",
+    "RSA_2048",
+    "RSA_3072",
+    "RSA_4096",
+    "ECC_NIST_P256",
+    "ECC_NIST_P384",
+    "ECC_NIST_P521",
+    "ECC_SECG_P256K1",
+    "HMAC_224",
+    "HMAC_256",
+    "HMAC_384",
+    "HMAC_512",
+    "SM2",
+];
+const ORIGINS: &[&str] = &["AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_STORE"];
+
+/// The `KeyMetadata` AWS reports for a key.
+pub fn metadata(record: &KeyRecord) -> KeyMetadata {
+    KeyMetadata {
+        aws_account_id: record.key.account.clone(),
+        key_id: record.key.key_id.clone(),
+        arn: record.key.arn(),
+        creation_date: to_epoch_seconds(record.created_ms),
+        enabled: record.state == KeyState::Enabled,
+        description: record.description.clone(),
+        key_usage: record.key_usage.clone(),
+        key_state: record.state.as_str().to_owned(),
+        deletion_date: match record.state {
+            KeyState::PendingDeletion => record.deletion_ms.map(to_epoch_seconds),
+            _ => None,
+        },
+        origin: record.origin.clone(),
+        key_manager: "CUSTOMER".to_owned(),
+        customer_master_key_spec: record.key_spec.clone(),
+        key_spec: record.key_spec.clone(),
+        encryption_algorithms: Some(vec!["SYMMETRIC_DEFAULT".to_owned()]),
+        multi_region: false,
+        current_key_material_id: record.current_material().map(|m| m.material_id.clone()),
+    }
+}
+
+/// Creates fresh key material version `version` for `key`.
+///
+/// # Errors
+/// `KMSInternalException` if the random generator or keystore fails.
+pub fn new_material(
+    state: &AppState,
+    key: &KeyRef,
+    version: u32,
+    origin: MaterialOrigin,
+    now_ms: i64,
+) -> Result<KeyMaterial, KmsError> {
+    let sealed = state
+        .keystore
+        .new_sealed_material(key, version)
+        .map_err(|e| internal("cannot create key material", e))?;
+    let mut id = [0u8; 32];
+    rand::fill(&mut id).map_err(|e| internal("random generator failed", e))?;
+    Ok(KeyMaterial { version, material_id: hex::encode(id), sealed, created_ms: now_ms, origin })
+}
+
+/// CreateKey.
+///
+/// # Errors
+/// `ValidationException`, `MalformedPolicyDocumentException`, `TagException`,
+/// `LimitExceededException`, `UnsupportedOperationException` for key types this server
+/// does not offer yet.
+pub async fn create_key(
+    ctx: &Ctx<'_>,
+    req: CreateKeyRequest,
+) -> Result<KeyMetadataResponse, KmsError> {
+    let mut v = Validator::new();
+    if let Some(d) = &req.description {
+        v.length("description", d, 0, DESCRIPTION_MAX_CHARS);
+    }
+    if let Some(p) = &req.policy {
+        policy::validate_member(&mut v, p);
+    }
+    let usage_ok = req.key_usage.as_deref().map_or(true, |u| v.one_of("keyUsage", u, KEY_USAGES));
+    let spec_ok = req.key_spec.as_deref().map_or(true, |s| v.one_of("keySpec", s, KEY_SPECS));
+    let cmk_spec_ok = req
+        .customer_master_key_spec
+        .as_deref()
+        .map_or(true, |s| v.one_of("customerMasterKeySpec", s, CUSTOMER_MASTER_KEY_SPECS));
+    if let Some(o) = &req.origin {
+        v.one_of("origin", o, ORIGINS);
+    }
+    if let Some(id) = &req.custom_key_store_id {
+        v.length("customKeyStoreId", id, 1, 64);
+    }
+    if let Some(t) = &req.tags {
+        tags::validate_members(&mut v, t);
+    }
+    v.finish()?;
+    debug_assert!(usage_ok && spec_ok && cmk_spec_ok);
+
+    if req.key_spec.is_some() && req.customer_master_key_spec.is_some() {
+        return Err(invalid(
+            "You cannot specify KeySpec and CustomerMasterKeySpec in the same request. CustomerMasterKeySpec is deprecated.",
+        ));
+    }
+    let key_spec = req
+        .key_spec
+        .or(req.customer_master_key_spec)
+        .unwrap_or_else(|| "SYMMETRIC_DEFAULT".to_owned());
+    let key_usage = match (req.key_usage, key_spec.as_str()) {
+        (Some(usage), _) => usage,
+        (None, "SYMMETRIC_DEFAULT") => "ENCRYPT_DECRYPT".to_owned(),
+        (None, _) => {
+            return Err(invalid(
+                "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys.",
+            ))
+        }
+    };
+    if key_spec == "SYMMETRIC_DEFAULT" && key_usage != "ENCRYPT_DECRYPT" {
+        return Err(invalid(format!(
+            "KeyUsage {key_usage} is not compatible with KeySpec {key_spec}"
+        )));
+    }
+    let unsupported = |what: String| KmsError::new(ErrorCode::UnsupportedOperationException, what);
+    if key_spec != "SYMMETRIC_DEFAULT" {
+        return Err(unsupported(format!(
+            "KeySpec {key_spec} is not supported by this server yet; only SYMMETRIC_DEFAULT keys can be created"
+        )));
+    }
+    let origin = req.origin.unwrap_or_else(|| "AWS_KMS".to_owned());
+    if origin != "AWS_KMS" {
+        return Err(unsupported(format!("Origin {origin} is not supported by this server yet")));
+    }
+    if req.multi_region == Some(true) {
+        return Err(unsupported("multi-Region keys are not supported by this server yet".into()));
+    }
+    if req.custom_key_store_id.is_some() || req.xks_key_id.is_some() {
+        return Err(unsupported("custom key stores are not supported by this server".into()));
+    }
+    let key_tags = tags::merge(&[], req.tags.as_deref().unwrap_or_default())?;
+
+    let key = ctx.own_key(&uuid::Uuid::new_v4().hyphenated().to_string());
+    let policy = match req.policy {
+        Some(p) => {
+            policy::check_document(&p)?;
+            p
+        }
+        None => policy::default_policy(&key.account),
+    };
+    if ctx.state.store.count_keys(&key.account, &key.region).await? >= MAX_KEYS_PER_REGION {
+        return Err(KmsError::new(
+            ErrorCode::LimitExceededException,
+            format!("You have reached the limit of {MAX_KEYS_PER_REGION} KMS keys in this Region"),
+        ));
+    }
+    let record = KeyRecord {
+        materials: vec![new_material(ctx.state, &key, 1, MaterialOrigin::Original, ctx.now_ms())?],
+        key,
+        revision: 1,
+        created_ms: ctx.now_ms(),
+        description: req.description.unwrap_or_default(),
+        key_usage,
+        key_spec,
+        origin,
+        state: KeyState::Enabled,
+        deletion_ms: None,
+        pending_window_days: None,
+        policy,
+        tags: key_tags,
+        rotation: Rotation::default(),
+    };
+    ctx.state.store.insert_key(&record).await?;
+    let response = KeyMetadataResponse { key_metadata: Some(metadata(&record)) };
+    ctx.state.keys.put(Arc::new(record));
+    Ok(response)
+}
+
+/// DescribeKey.
+///
+/// # Errors
+/// `NotFoundException`, `ValidationException`.
+pub async fn describe_key(
+    ctx: &Ctx<'_>,
+    req: DescribeKeyRequest,
+) -> Result<KeyMetadataResponse, KmsError> {
+    let key_id = require_key_id(&req.key_id, |v| v.grant_tokens(&req.grant_tokens))?;
+    let record = ctx.find(key_id, KeyIdForms::KeyOrAlias, Action::DescribeKey).await?;
+    Ok(KeyMetadataResponse { key_metadata: Some(metadata(&record)) })
+}
+
+/// Validates a required `KeyId` member (plus any extra checks) and returns it.
+///
+/// # Errors
+/// `ValidationException`.
+pub fn require_key_id<'r>(
+    key_id: &'r Option<String>,
+    extra: impl FnOnce(&mut Validator),
+) -> Result<&'r str, KmsError> {
+    let mut v = Validator::new();
+    if v.required("keyId", key_id) {
+        if let Some(id) = key_id {
+            v.length("keyId", id, 1, 2048);
+        }
+    }
+    extra(&mut v);
+    v.finish()?;
+    Ok(key_id.as_deref().unwrap_or_default())
+}
+
+/// ListKeys.
+///
+/// # Errors
+/// `ValidationException`, `InvalidMarkerException`.
+pub async fn list_keys(ctx: &Ctx<'_>, req: ListRequest) -> Result<ListKeysResponse, KmsError> {
+    let (limit, after) = page_params(req.limit, req.marker.as_deref(), 1000, 100)?;
+    let mut ids = ctx
+        .state
+        .store
+        .list_key_ids(&ctx.caller.account, ctx.region, after.as_deref(), limit + 1)
+        .await?;
+    let truncated = ids.len() > limit;
+    ids.truncate(limit);
+    let next_marker = if truncated { ids.last().map(|id| super::encode_marker(id)) } else { None };
+    let keys = ids
+        .into_iter()
+        .map(|id| KeyListEntry { key_arn: ctx.own_key(&id).arn(), key_id: id })
+        .collect();
+    Ok(ListKeysResponse { keys: Some(keys), next_marker, truncated: Some(truncated) })
+}
+
+/// EnableKey.
+///
+/// # Errors
+/// `NotFoundException`, `KMSInvalidStateException` when pending deletion.
+pub async fn enable_key(ctx: &Ctx<'_>, req: KeyIdRequest) -> Result<(), KmsError> {
+    set_enabled(ctx, req, true).await
+}
+
+/// DisableKey.
+///
+/// # Errors
+/// `NotFoundException`, `KMSInvalidStateException` when pending deletion.
+pub async fn disable_key(ctx: &Ctx<'_>, req: KeyIdRequest) -> Result<(), KmsError> {
+    set_enabled(ctx, req, false).await
+}
+
+async fn set_enabled(ctx: &Ctx<'_>, req: KeyIdRequest, enabled: bool) -> Result<(), KmsError> {
+    let key_id = require_key_id(&req.key_id, |_| {})?;
+    let key = ctx.resolve(key_id, KeyIdForms::KeyOnly).await?;
+    let action = if enabled { Action::EnableKey } else { Action::DisableKey };
+    ctx.mutate(&key, action, |record| {
+        require_not_pending_deletion(record)?;
+        record.state = if enabled { KeyState::Enabled } else { KeyState::Disabled };
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}
+
+/// UpdateKeyDescription.
+///
+/// # Errors
+/// `ValidationException`, `NotFoundException`, `KMSInvalidStateException`.
+pub async fn update_key_description(
+    ctx: &Ctx<'_>,
+    req: UpdateKeyDescriptionRequest,
+) -> Result<(), KmsError> {
+    let key_id = require_key_id(&req.key_id, |v| {
+        if v.required("description", &req.description) {
+            if let Some(d) = &req.description {
+                v.length("description", d, 0, DESCRIPTION_MAX_CHARS);
+            }
+        }
+    })?;
+    let key = ctx.resolve(key_id, KeyIdForms::KeyOnly).await?;
+    let description = req.description.unwrap_or_default();
+    ctx.mutate(&key, Action::UpdateKeyDescription, |record| {
+        require_not_pending_deletion(record)?;
+        record.description.clone_from(&description);
+        Ok(())
+    })
+    .await?;
+    Ok(())
+}
+
+/// ScheduleKeyDeletion.
+///
+/// # Errors
+/// `ValidationException` for a window outside 7–30 days, `KMSInvalidStateException` if
+/// the key is already pending deletion.
+pub async fn schedule_key_deletion(
+    ctx: &Ctx<'_>,
+    req: ScheduleKeyDeletionRequest,
+) -> Result<ScheduleKeyDeletionResponse, KmsError> {
+    let key_id = require_key_id(&req.key_id, |v| {
+        if let Some(days) = req.pending_window_in_days {
+            v.range("pendingWindowInDays", days, 7, 30);
+        }
+    })?;
+    let days = req.pending_window_in_days.unwrap_or(30);
+    let key = ctx.resolve(key_id, KeyIdForms::KeyOnly).await?;
+    let now = ctx.now_ms();
+    let (deletion_ms, record) = ctx
+        .mutate(&key, Action::ScheduleKeyDeletion, |record| {
+            require_not_pending_deletion(record)?;
+            let when = now + days * DAY_MS;
+            record.state = KeyState::PendingDeletion;
+            record.deletion_ms = Some(when);
+            record.pending_window_days = Some(days);
+            Ok(when)
+        })
+        .await?;
+    Ok(ScheduleKeyDeletionResponse {
+        key_id: Some(record.key.arn()),
+        deletion_date: Some(to_epoch_seconds(deletion_ms)),
+        key_state: Some(KeyState::PendingDeletion.as_str().to_owned()),
+        pending_window_in_days: Some(days),
+    })
+}
+
+/// CancelKeyDeletion: the key returns as `Disabled`.
+///
+/// # Errors
+/// `KMSInvalidStateException` if the key is not pending deletion.
+pub async fn cancel_key_deletion(
+    ctx: &Ctx<'_>,
+    req: KeyIdRequest,
+) -> Result<KeyIdResponse, KmsError> {
+    let key_id = require_key_id(&req.key_id, |_| {})?;
+    let key = ctx.resolve(key_id, KeyIdForms::KeyOnly).await?;
+    let ((), record) = ctx
+        .mutate(&key, Action::CancelKeyDeletion, |record| {
+            if record.state != KeyState::PendingDeletion {
+                return Err(KmsError::new(
+                    ErrorCode::KMSInvalidStateException,
+                    format!(
+                        "{} is not pending deletion (or pending replica deletion).",
+                        record.key.arn()
+                    ),
+                ));
+            }
+            record.state = KeyState::Disabled;
+            record.deletion_ms = None;
+            record.pending_window_days = None;
+            Ok(())
+        })
+        .await?;
+    Ok(KeyIdResponse { key_id: Some(record.key.arn()) })
+}
