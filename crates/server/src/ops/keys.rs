@@ -124,12 +124,15 @@ pub async fn create_key(
     if let Some(p) = &req.policy {
         policy::validate_member(&mut v, p);
     }
-    let usage_ok = req.key_usage.as_deref().map_or(true, |u| v.one_of("keyUsage", u, KEY_USAGES));
-    let spec_ok = req.key_spec.as_deref().map_or(true, |s| v.one_of("keySpec", s, KEY_SPECS));
-    let cmk_spec_ok = req
-        .customer_master_key_spec
-        .as_deref()
-        .map_or(true, |s| v.one_of("customerMasterKeySpec", s, CUSTOMER_MASTER_KEY_SPECS));
+    if let Some(u) = &req.key_usage {
+        v.one_of("keyUsage", u, KEY_USAGES);
+    }
+    if let Some(s) = &req.key_spec {
+        v.one_of("keySpec", s, KEY_SPECS);
+    }
+    if let Some(s) = &req.customer_master_key_spec {
+        v.one_of("customerMasterKeySpec", s, CUSTOMER_MASTER_KEY_SPECS);
+    }
     if let Some(o) = &req.origin {
         v.one_of("origin", o, ORIGINS);
     }
@@ -140,7 +143,6 @@ pub async fn create_key(
         tags::validate_members(&mut v, t);
     }
     v.finish()?;
-    debug_assert!(usage_ok && spec_ok && cmk_spec_ok);
 
     if req.key_spec.is_some() && req.customer_master_key_spec.is_some() {
         return Err(invalid(
@@ -236,10 +238,10 @@ pub async fn describe_key(
 ///
 /// # Errors
 /// `ValidationException`.
-pub fn require_key_id<'r>(
-    key_id: &'r Option<String>,
+pub fn require_key_id(
+    key_id: &Option<String>,
     extra: impl FnOnce(&mut Validator),
-) -> Result<&'r str, KmsError> {
+) -> Result<&str, KmsError> {
     let mut v = Validator::new();
     if v.required("keyId", key_id) {
         if let Some(id) = key_id {

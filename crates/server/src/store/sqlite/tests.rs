@@ -541,9 +541,13 @@ async fn zz_throughput_scratch() {
             })
         })
         .collect();
-    for t in tasks { t.await.expect("join"); }
+    for t in tasks {
+        t.await.expect("join");
+    }
     eprintln!("10240 inserts in {:?}", t.elapsed());
     let t = std::time::Instant::now();
-    for i in 0..200 { store.put_meta("x", &[i as u8]).await.expect("put"); }
+    for i in 0..200 {
+        store.put_meta("x", &[i as u8]).await.expect("put");
+    }
     eprintln!("200 sequential writes in {:?}", t.elapsed());
 }

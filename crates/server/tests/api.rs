@@ -1,0 +1,18 @@
+//! API tests over the router (no socket) on the SQLite store, plus one full-stack test.
+
+#![allow(clippy::unwrap_used, missing_docs)]
+
+mod common;
+
+#[path = "api/aliases_tags.rs"]
+mod aliases_tags;
+#[path = "api/crypto.rs"]
+mod crypto;
+#[path = "api/full_stack.rs"]
+mod full_stack;
+#[path = "api/keys.rs"]
+mod keys;
+#[path = "api/lifecycle.rs"]
+mod lifecycle;
+#[path = "api/protocol.rs"]
+mod protocol;

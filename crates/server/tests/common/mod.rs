@@ -1,0 +1,192 @@
+//! Shared test harness: a server state over a temporary SQLite store with a manual clock,
+//! and a client that sends SigV4-signed requests through the router without a socket.
+
+#![allow(dead_code, unreachable_pub, missing_docs, clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use kms_server::clock::ManualClock;
+use kms_server::config::Config;
+use kms_server::keystore::RootKeySource;
+use kms_server::state::AppState;
+use serde_json::{json, Value};
+use tower::ServiceExt as _;
+
+/// 2026-01-01T00:00:00Z.
+pub const START_MS: i64 = 1_767_225_600_000;
+pub const REGION: &str = "us-east-1";
+
+pub struct Harness {
+    pub state: Arc<AppState>,
+    pub clock: Arc<ManualClock>,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn two_accounts() -> Config {
+    Config::parse(
+        r#"
+        [[accounts]]
+        id = "111122223333"
+        root_access_key_id = "AKIDALICE"
+        root_secret_access_key = "alice-secret"
+
+        [[accounts]]
+        id = "444455556666"
+        root_access_key_id = "AKIDBOB"
+        root_secret_access_key = "bob-secret"
+        "#,
+    )
+    .unwrap()
+}
+
+impl Harness {
+    pub async fn new() -> Self {
+        Self::with_config(Config::default_local()).await
+    }
+
+    pub async fn with_config(config: Config) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let clock = Arc::new(ManualClock::new(START_MS));
+        let source = RootKeySource::DataDir(dir.path().to_owned());
+        let state = kms_server::open_sqlite_state(dir.path(), &config, &source, clock.clone())
+            .await
+            .unwrap();
+        Self { state, clock, dir }
+    }
+
+    pub fn client(&self) -> Client {
+        Client {
+            state: Arc::clone(&self.state),
+            clock: Arc::clone(&self.clock),
+            access_key: "test".into(),
+            secret: "test".into(),
+            region: REGION.into(),
+        }
+    }
+
+    pub fn client_as(&self, access_key: &str, secret: &str, region: &str) -> Client {
+        Client {
+            state: Arc::clone(&self.state),
+            clock: Arc::clone(&self.clock),
+            access_key: access_key.into(),
+            secret: secret.into(),
+            region: region.into(),
+        }
+    }
+}
+
+/// A KMS client over the router (no socket).
+#[derive(Clone)]
+pub struct Client {
+    pub state: Arc<AppState>,
+    pub clock: Arc<ManualClock>,
+    pub access_key: String,
+    pub secret: String,
+    pub region: String,
+}
+
+/// A response: status, `__type` (errors) and JSON body.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn error_type(&self) -> &str {
+        self.body["__type"].as_str().unwrap_or("")
+    }
+
+    pub fn message(&self) -> &str {
+        self.body["message"].as_str().unwrap_or("")
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Value {
+        assert_eq!(self.status, StatusCode::OK, "expected success, got {:?}", self.body);
+        self.body
+    }
+
+    #[track_caller]
+    pub fn err(self, expected: &str) -> Self {
+        assert_eq!(self.error_type(), expected, "unexpected reply {:?}", self.body);
+        assert_ne!(self.status, StatusCode::OK);
+        self
+    }
+}
+
+impl Client {
+    pub async fn raw(&self, target: &str, body: Vec<u8>, sign_at_ms: Option<i64>) -> Reply {
+        let at_s =
+            sign_at_ms.unwrap_or_else(|| kms_server::clock::Clock::now_ms(&*self.clock)) / 1000;
+        let base = vec![
+            ("host".to_owned(), "kms.local".to_owned()),
+            ("content-type".to_owned(), kms_api::CONTENT_TYPE.to_owned()),
+            ("x-amz-target".to_owned(), target.to_owned()),
+        ];
+        let creds = kms_api::sigv4::Credentials {
+            access_key_id: &self.access_key,
+            secret_access_key: &self.secret,
+            session_token: None,
+        };
+        let headers =
+            kms_api::sigv4::sign("POST", "/", "", &base, &body, &creds, &self.region, "kms", at_s)
+                .unwrap();
+        let mut request = Request::builder().method("POST").uri("/");
+        for (k, v) in headers {
+            request = request.header(k, v);
+        }
+        let response = kms_server::protocol::router(Arc::clone(&self.state))
+            .oneshot(request.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        assert!(response.headers().contains_key("x-amzn-requestid"));
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let body =
+            if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
+        Reply { status, body }
+    }
+
+    pub async fn call(&self, operation: &str, input: Value) -> Reply {
+        self.raw(&format!("TrentService.{operation}"), serde_json::to_vec(&input).unwrap(), None)
+            .await
+    }
+
+    pub async fn create_key(&self) -> String {
+        let out = self.call("CreateKey", json!({})).await.ok();
+        out["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn encrypt(&self, key_id: &str, plaintext: &[u8], context: Value) -> String {
+        let out = self
+            .call(
+                "Encrypt",
+                json!({"KeyId": key_id, "Plaintext": b64(plaintext), "EncryptionContext": context}),
+            )
+            .await
+            .ok();
+        out["CiphertextBlob"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn decrypt(&self, blob: &str, context: Value) -> Reply {
+        self.call("Decrypt", json!({"CiphertextBlob": blob, "EncryptionContext": context})).await
+    }
+
+    pub async fn state_of(&self, key_id: &str) -> String {
+        let out = self.call("DescribeKey", json!({"KeyId": key_id})).await.ok();
+        out["KeyMetadata"]["KeyState"].as_str().unwrap().to_owned()
+    }
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+pub fn unb64(text: &str) -> Vec<u8> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.decode(text).unwrap()
+}
