@@ -1,6 +1,6 @@
 //! The shared state of a running server.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
 use crate::auth::Accounts;
@@ -28,31 +28,92 @@ pub struct AppState {
 /// Every write made through this process updates it after the write is durable. With
 /// several server processes on one database, entries written by another process are
 /// seen only after they are evicted here.
+///
+/// Deleted keys are remembered (key ids are never reused), so a read that raced with the
+/// deletion cannot put the key back into the cache.
 #[derive(Debug, Default)]
 pub struct KeyCache {
-    map: RwLock<HashMap<KeyRef, Arc<KeyRecord>>>,
+    inner: RwLock<CacheInner>,
+}
+
+#[derive(Debug, Default)]
+struct CacheInner {
+    records: HashMap<KeyRef, Arc<KeyRecord>>,
+    deleted: HashSet<KeyRef>,
 }
 
 impl KeyCache {
     /// A cached record.
     pub fn get(&self, key: &KeyRef) -> Option<Arc<KeyRecord>> {
         // Single-map operations cannot leave the map inconsistent if a holder panicked.
-        self.map.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(key).cloned()
+        self.inner
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .records
+            .get(key)
+            .cloned()
     }
 
     /// Stores the newest record of a key.
     pub fn put(&self, record: Arc<KeyRecord>) {
-        let mut map = self.map.write().unwrap_or_else(std::sync::PoisonError::into_inner);
-        match map.get(&record.key) {
+        let mut inner = self.inner.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if inner.deleted.contains(&record.key) {
+            return;
+        }
+        match inner.records.get(&record.key) {
             Some(existing) if existing.revision > record.revision => {}
             _ => {
-                map.insert(record.key.clone(), record);
+                inner.records.insert(record.key.clone(), record);
             }
         }
     }
 
-    /// Forgets a key.
-    pub fn remove(&self, key: &KeyRef) {
-        self.map.write().unwrap_or_else(std::sync::PoisonError::into_inner).remove(key);
+    /// Forgets a deleted key for good.
+    pub fn remove_deleted(&self, key: &KeyRef) {
+        let mut inner = self.inner.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+        inner.records.remove(key);
+        inner.deleted.insert(key.clone());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{KeyState, Rotation};
+
+    fn record(revision: u64) -> Arc<KeyRecord> {
+        Arc::new(KeyRecord {
+            key: KeyRef { account: "1".into(), region: "r".into(), key_id: "k".into() },
+            revision,
+            created_ms: 0,
+            description: String::new(),
+            key_usage: "ENCRYPT_DECRYPT".into(),
+            key_spec: "SYMMETRIC_DEFAULT".into(),
+            origin: "AWS_KMS".into(),
+            state: KeyState::Enabled,
+            deletion_ms: None,
+            pending_window_days: None,
+            policy: String::new(),
+            tags: vec![],
+            rotation: Rotation::default(),
+            materials: vec![],
+        })
+    }
+
+    #[test]
+    fn older_revisions_never_replace_newer_ones() {
+        let cache = KeyCache::default();
+        cache.put(record(3));
+        cache.put(record(2));
+        assert_eq!(cache.get(&record(1).key).unwrap().revision, 3);
+    }
+
+    #[test]
+    fn deleted_keys_cannot_come_back() {
+        let cache = KeyCache::default();
+        cache.put(record(1));
+        cache.remove_deleted(&record(1).key);
+        cache.put(record(1));
+        assert!(cache.get(&record(1).key).is_none());
     }
 }
