@@ -525,29 +525,3 @@ async fn corrupt_document_is_reported_as_corrupt() {
         .expect("corrupt it");
     assert!(matches!(store.get_key(&key_ref("k1")).await, Err(StoreError::Corrupt(_))));
 }
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn zz_throughput_scratch() {
-    let (_dir, store) = open_temp();
-    let store = Arc::new(store);
-    let t = std::time::Instant::now();
-    let tasks: Vec<_> = (0..256)
-        .map(|w| {
-            let store = Arc::clone(&store);
-            tokio::spawn(async move {
-                for i in 0..40 {
-                    store.insert_key(&record(&format!("k{w}-{i}"))).await.expect("insert");
-                }
-            })
-        })
-        .collect();
-    for t in tasks {
-        t.await.expect("join");
-    }
-    eprintln!("10240 inserts in {:?}", t.elapsed());
-    let t = std::time::Instant::now();
-    for i in 0..200 {
-        store.put_meta("x", &[i as u8]).await.expect("put");
-    }
-    eprintln!("200 sequential writes in {:?}", t.elapsed());
-}
