@@ -70,10 +70,12 @@ pub trait Store: Send + Sync + 'static {
     /// Keys whose deletion or rotation is due at or before `now_ms`, at most `limit`.
     async fn keys_due(&self, now_ms: i64, limit: usize) -> Result<Vec<KeyRef>, StoreError>;
 
-    /// Inserts an alias. [`StoreError::AlreadyExists`] if the name is taken.
+    /// Inserts an alias. [`StoreError::AlreadyExists`] if the name is taken,
+    /// [`StoreError::NotFound`] if the target key does not exist (checked atomically).
     async fn insert_alias(&self, alias: &AliasRecord) -> Result<(), StoreError>;
 
-    /// Points an existing alias at another key. [`StoreError::NotFound`] if it does not exist.
+    /// Points an existing alias at another key, keeping its creation time.
+    /// [`StoreError::NotFound`] if the alias or the target key does not exist.
     async fn update_alias(&self, alias: &AliasRecord) -> Result<(), StoreError>;
 
     /// Deletes an alias. [`StoreError::NotFound`] if it does not exist.

@@ -109,6 +109,7 @@ pub async fn create_alias(ctx: &Ctx<'_>, req: AliasRequest) -> Result<(), KmsErr
             ErrorCode::AlreadyExistsException,
             format!("An alias with the name {} already exists", alias.arn()),
         )),
+        Err(StoreError::NotFound) => Err(super::key_not_found(&alias.target())),
         Err(e) => Err(e.into()),
     }
 }

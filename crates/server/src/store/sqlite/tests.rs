@@ -165,6 +165,9 @@ async fn alias_round_trip_update_and_delete() {
 #[tokio::test]
 async fn insert_alias_rejects_duplicate() {
     let (_dir, store) = open_temp();
+    for id in ["k1", "k2"] {
+        store.insert_key(&record(id)).await.expect("insert key");
+    }
     store.insert_alias(&alias("alias/app", "k1")).await.expect("insert");
     assert!(matches!(
         store.insert_alias(&alias("alias/app", "k2")).await,
@@ -172,6 +175,16 @@ async fn insert_alias_rejects_duplicate() {
     ));
     let got = store.get_alias(ACCOUNT, REGION, "alias/app").await.expect("get").expect("some");
     assert_eq!(got.target_key_id, "k1");
+}
+
+#[tokio::test]
+async fn aliases_must_point_at_an_existing_key() {
+    let (_dir, store) = open_temp();
+    assert!(matches!(store.insert_alias(&alias("alias/x", "k9")).await, Err(StoreError::NotFound)));
+    store.insert_key(&record("k1")).await.expect("insert key");
+    store.insert_alias(&alias("alias/x", "k1")).await.expect("insert alias");
+    assert!(matches!(store.update_alias(&alias("alias/x", "k9")).await, Err(StoreError::NotFound)));
+    assert_eq!(store.list_aliases(ACCOUNT, REGION, None, None, 10).await.expect("list").len(), 1);
 }
 
 #[tokio::test]
@@ -199,6 +212,9 @@ async fn delete_key_removes_its_aliases_only() {
     // Same key id in another Region: its alias must survive.
     let mut elsewhere = alias("alias/a", "k1");
     elsewhere.region = "eu-west-1".into();
+    let mut elsewhere_key = record("k1");
+    elsewhere_key.key.region = "eu-west-1".into();
+    store.insert_key(&elsewhere_key).await.expect("insert key elsewhere");
     store.insert_alias(&elsewhere).await.expect("insert alias elsewhere");
 
     store.delete_key(&key_ref("k1")).await.expect("delete");
@@ -239,6 +255,9 @@ async fn list_key_ids_pages_in_ascending_order() {
 #[tokio::test]
 async fn list_aliases_pages_and_filters_by_target() {
     let (_dir, store) = open_temp();
+    for id in ["k1", "k2"] {
+        store.insert_key(&record(id)).await.expect("insert key");
+    }
     for (name, target) in [
         ("alias/d", "k2"),
         ("alias/a", "k1"),

@@ -162,6 +162,7 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<(), StoreError> {
             .map_err(store_error)?;
         }
         WriteOp::InsertAlias(alias) => {
+            require_target_key(conn, alias)?;
             conn.prepare_cached(
                 "INSERT INTO aliases (account, region, name, target_key_id, created_ms, updated_ms)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -179,6 +180,7 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<(), StoreError> {
             .map_err(store_error)?;
         }
         WriteOp::UpdateAlias(alias) => {
+            require_target_key(conn, alias)?;
             let changed = conn
                 .prepare_cached(
                     "UPDATE aliases SET target_key_id = ?4, updated_ms = ?5
@@ -246,4 +248,18 @@ fn update_key(conn: &Connection, row: &KeyRow) -> Result<(), StoreError> {
         })
         .map_err(store_error)?;
     Err(if exists.is_some() { StoreError::Conflict } else { StoreError::NotFound })
+}
+
+/// An alias may only point at a key that exists (checked in the same transaction, so a
+/// concurrent key deletion cannot leave a dangling alias).
+fn require_target_key(conn: &Connection, alias: &AliasRecord) -> Result<(), StoreError> {
+    let exists = conn
+        .prepare_cached("SELECT 1 FROM keys WHERE account = ?1 AND region = ?2 AND key_id = ?3")
+        .and_then(|mut s| s.exists(params![alias.account, alias.region, alias.target_key_id]))
+        .map_err(store_error)?;
+    if exists {
+        Ok(())
+    } else {
+        Err(StoreError::NotFound)
+    }
 }
