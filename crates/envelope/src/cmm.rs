@@ -1,6 +1,10 @@
 //! Cryptographic materials managers (spec `framework/cmm-interface.md`): they turn an
 //! encrypt or decrypt request into materials, usually by calling a keyring.
 
+pub mod caching;
+pub mod default;
+pub mod required_ec;
+
 use crate::error::Error;
 use crate::materials::{
     DecryptionMaterials, EncryptedDataKey, EncryptionContext, EncryptionMaterials,

@@ -6,6 +6,12 @@
 //! with the plaintext data key set, if it could decrypt one of the encrypted data keys,
 //! and unchanged if the materials already hold one.
 
+pub mod kms;
+pub mod kms_rsa;
+pub mod multi;
+pub mod raw_aes;
+pub mod raw_rsa;
+
 use crate::error::Error;
 use crate::materials::{DecryptionMaterials, EncryptedDataKey, EncryptionMaterials};
 use crate::MaybeSendSync;

@@ -12,11 +12,19 @@
 //!   context, caching.
 //! - `format`: header, frames and footer; `stream`: incremental encrypt and decrypt.
 
+pub mod cache;
+pub mod client;
 pub mod cmm;
+pub mod codec;
+pub mod crypto;
 pub mod error;
+pub mod format;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod keyring;
 pub mod kms;
 pub mod materials;
+pub mod stream;
 pub mod suite;
 
 pub use error::Error;
