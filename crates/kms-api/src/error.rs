@@ -35,6 +35,8 @@ error_codes! {
     AlreadyExistsException = 400,
     /// A conflicting operation is in progress.
     ConflictException = 400,
+    /// The named custom key store does not exist.
+    CustomKeyStoreNotFoundException = 400,
     /// The KMS key is disabled.
     DisabledException = 400,
     /// The request would have succeeded but `DryRun` was set.

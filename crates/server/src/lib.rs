@@ -28,7 +28,7 @@ use crate::auth::Accounts;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::keystore::{Keystore, RootKeySource};
-use crate::state::{AppState, KeyCache};
+use crate::state::{AppState, KeyCache, KeyLocks};
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
 
@@ -90,6 +90,7 @@ pub async fn build_state(
         clock,
         accounts: Accounts::from_config(config),
         keys: KeyCache::default(),
+        key_locks: KeyLocks::default(),
     }))
 }
 

@@ -205,6 +205,7 @@ impl Ctx<'_> {
         mut change: impl FnMut(&mut KeyRecord) -> Result<T, KmsError>,
     ) -> Result<(T, Arc<KeyRecord>), KmsError> {
         const MAX_ATTEMPTS: usize = 16;
+        let _guard = self.state.key_locks.lock(key).await;
         for _ in 0..MAX_ATTEMPTS {
             let mut record =
                 self.state.store.get_key(key).await?.ok_or_else(|| key_not_found(key))?;

@@ -21,6 +21,36 @@ pub struct AppState {
     pub accounts: Accounts,
     /// Recently read keys, updated on every write made through this server.
     pub keys: KeyCache,
+    /// Serialises read-modify-write operations on one key within this process.
+    pub key_locks: KeyLocks,
+}
+
+/// A fixed set of async locks, one picked per key by hash (lock striping).
+///
+/// Writers of the same key queue here instead of racing on the store's revision check,
+/// so concurrent updates of one key all succeed. Several server processes on one
+/// database still fall back on the revision check.
+#[derive(Debug)]
+pub struct KeyLocks {
+    stripes: Vec<tokio::sync::Mutex<()>>,
+}
+
+impl Default for KeyLocks {
+    fn default() -> Self {
+        Self { stripes: (0..256).map(|_| tokio::sync::Mutex::new(())).collect() }
+    }
+}
+
+impl KeyLocks {
+    /// Waits for and holds the lock covering `key`.
+    pub async fn lock(&self, key: &KeyRef) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{Hash as _, Hasher as _};
+        // `DefaultHasher::new()` has fixed keys, so one key always maps to one stripe.
+        let mut fixed = std::hash::DefaultHasher::new();
+        key.hash(&mut fixed);
+        let index = usize::try_from(fixed.finish() % self.stripes.len() as u64).unwrap_or(0);
+        self.stripes[index].lock().await
+    }
 }
 
 /// An in-memory cache of key records, so the cryptographic hot path does not read storage.

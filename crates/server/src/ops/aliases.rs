@@ -93,6 +93,9 @@ fn validate_request(req: &AliasRequest) -> Result<(&str, &str), KmsError> {
 /// `KMSInvalidStateException`, `LimitExceededException`, `ValidationException`.
 pub async fn create_alias(ctx: &Ctx<'_>, req: AliasRequest) -> Result<(), KmsError> {
     let (name, target) = validate_request(&req)?;
+    let target_key = ctx.resolve(target, KeyIdForms::KeyOnly).await?;
+    // Count and insert under the key's lock so concurrent calls cannot pass the quota.
+    let _guard = ctx.state.key_locks.lock(&target_key).await;
     let target_key_id = check_target(ctx, target, Action::CreateAlias).await?;
     let now = ctx.now_ms();
     let alias = AliasRecord {
@@ -126,6 +129,8 @@ pub async fn update_alias(ctx: &Ctx<'_>, req: AliasRequest) -> Result<(), KmsErr
         .get_alias(&ctx.caller.account, ctx.region, name)
         .await?
         .ok_or_else(|| alias_not_found(ctx, name))?;
+    let target_key = ctx.resolve(target, KeyIdForms::KeyOnly).await?;
+    let _guard = ctx.state.key_locks.lock(&target_key).await;
     let target_key_id = check_target(ctx, target, Action::UpdateAlias).await?;
     let alias = AliasRecord { target_key_id, updated_ms: ctx.now_ms(), ..existing };
     match ctx.state.store.update_alias(&alias).await {

@@ -363,7 +363,8 @@ pub async fn generate_data_key(
 ///
 /// # Errors
 /// `ValidationException` for a missing or out-of-range `NumberOfBytes`;
-/// `UnsupportedOperationException` for custom key stores and attested recipients.
+/// `CustomKeyStoreNotFoundException` for any custom key store (there are none);
+/// `UnsupportedOperationException` for attested recipients.
 pub async fn generate_random(
     _ctx: &Ctx<'_>,
     req: GenerateRandomRequest,
@@ -380,9 +381,10 @@ pub async fn generate_random(
         return Err(invalid("NumberOfBytes is required."));
     };
     if req.custom_key_store_id.is_some() {
+        // This server has no custom key stores, so every id names a missing one.
         return Err(KmsError::new(
-            ErrorCode::UnsupportedOperationException,
-            "custom key stores are not supported by this server",
+            ErrorCode::CustomKeyStoreNotFoundException,
+            "Custom key store not found",
         ));
     }
     if req.recipient.is_some() {

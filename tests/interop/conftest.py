@@ -1,0 +1,181 @@
+"""Fixtures: a real kms-server on an ephemeral port, boto3 clients, and an AWS CLI runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from kms_helpers import (
+    ACCOUNT_A,
+    ACCOUNT_B,
+    DEFAULT_REGION,
+    ISOLATED_AWS_ENV,
+    KmsServer,
+    make_client,
+    server_binary,
+)
+
+CLI_TIMEOUT_S = 60
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_aws_environment():
+    """No profile, credential file or metadata service of the machine may leak into clients."""
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            if name.startswith("AWS_"):
+                mp.delenv(name)
+        for name, value in ISOLATED_AWS_ENV.items():
+            mp.setenv(name, value)
+        yield
+
+
+@pytest.fixture(scope="session")
+def server_bin() -> Path:
+    return server_binary()
+
+
+def _start(server_bin: Path, base: Path, config: Path | None = None) -> KmsServer:
+    return KmsServer(binary=server_bin, data_dir=base / "data", config=config).start()
+
+
+@pytest.fixture(scope="session")
+def server(server_bin, tmp_path_factory):
+    """The shared server (default account 000000000000, access key test/test)."""
+    srv = _start(server_bin, tmp_path_factory.mktemp("server"))
+    yield srv
+    code = srv.stop()
+    assert code == 0, f"kms-server did not shut down gracefully on SIGTERM (exit {code}):\n{srv.log_tail()}"
+
+
+@pytest.fixture(scope="session")
+def endpoint(server) -> str:
+    return server.endpoint
+
+
+@pytest.fixture(scope="session")
+def client_factory(endpoint) -> Callable[..., Any]:
+    """client_factory(region=..., access_key=..., secret_key=..., session_token=..., endpoint=...)."""
+
+    def factory(endpoint_url: str | None = None, **kwargs):
+        return make_client(endpoint_url or endpoint, **kwargs)
+
+    return factory
+
+
+@pytest.fixture(scope="session")
+def kms(client_factory):
+    """A client for the default account in us-east-1."""
+    return client_factory()
+
+
+@pytest.fixture
+def key_id(kms) -> str:
+    """A fresh enabled symmetric key in us-east-1."""
+    return kms.create_key(Description="interop test key")["KeyMetadata"]["KeyId"]
+
+
+@pytest.fixture
+def other_key_id(kms) -> str:
+    return kms.create_key(Description="interop second key")["KeyMetadata"]["KeyId"]
+
+
+@pytest.fixture(scope="session")
+def two_account_server(server_bin, tmp_path_factory):
+    """A second server configured with two accounts."""
+    base = tmp_path_factory.mktemp("two-accounts")
+    config = base / "accounts.toml"
+    config.write_text(
+        "".join(
+            f'[[accounts]]\nid = "{a["id"]}"\nroot_access_key_id = "{a["access_key"]}"\n'
+            f'root_secret_access_key = "{a["secret"]}"\n\n'
+            for a in (ACCOUNT_A, ACCOUNT_B)
+        )
+    )
+    srv = _start(server_bin, base, config=config)
+    yield srv
+    assert srv.stop() == 0, srv.log_tail()
+
+
+# --------------------------------------------------------------------------------------------
+# AWS CLI
+
+
+@dataclass
+class CliResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    data: Any
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+
+def _aws_executable() -> str:
+    beside = Path(sys.executable).parent / "aws"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("aws")
+    if not found:
+        pytest.skip("the AWS CLI is not installed")
+    return found
+
+
+@pytest.fixture(scope="session")
+def aws(endpoint) -> Callable[..., CliResult]:
+    """aws(*args) runs `aws kms <args> --endpoint-url <server> --output json`.
+
+    Keyword options: region, access_key, secret_key, endpoint_url, check (default True: a
+    non-zero exit fails the test). Returns CliResult with parsed JSON output in `data`."""
+    executable = _aws_executable()
+
+    def run(
+        *args: str,
+        region: str = DEFAULT_REGION,
+        access_key: str = "test",
+        secret_key: str = "test",
+        endpoint_url: str | None = None,
+        check: bool = True,
+    ) -> CliResult:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.update(ISOLATED_AWS_ENV)
+        env.update(
+            {
+                "AWS_ACCESS_KEY_ID": access_key,
+                "AWS_SECRET_ACCESS_KEY": secret_key,
+                "AWS_DEFAULT_REGION": region,
+                "AWS_RETRY_MODE": "standard",
+                "AWS_MAX_ATTEMPTS": "1",
+            }
+        )
+        command = [
+            executable,
+            "kms",
+            *args,
+            "--endpoint-url",
+            endpoint_url or endpoint,
+            "--output",
+            "json",
+        ]
+        proc = subprocess.run(
+            command, env=env, capture_output=True, text=True, timeout=CLI_TIMEOUT_S, check=False
+        )
+        data = None
+        if proc.returncode == 0 and proc.stdout.strip():
+            data = json.loads(proc.stdout)
+        result = CliResult(proc.returncode, proc.stdout, proc.stderr, data)
+        if check and not result.ok:
+            pytest.fail(f"`aws kms {' '.join(args)}` exited {proc.returncode}:\n{proc.stderr}")
+        return result
+
+    return run
