@@ -1,0 +1,434 @@
+//! Streaming decryption (spec `client-apis/decrypt.md`).
+
+use zeroize::{Zeroize, Zeroizing};
+
+use super::MessageInfo;
+use crate::client::DecryptConfig;
+use crate::cmm::{CryptographicMaterialsManager, DecryptMaterialsRequest};
+use crate::codec::{invalid, Codec, ReadError, Reader};
+use crate::crypto::{derive_keys, verify_commitment, ContentKey, SignatureHasher};
+use crate::error::{Error, Malformed};
+use crate::format::{
+    serialize_encryption_context, ContentType, Footer, FrameSequence, HeaderLimits, MessageHeader,
+    NonFramedBody, ParsedHeader,
+};
+use crate::materials::{EncryptionContext, VerifyingKey};
+
+/// Decrypts one message incrementally.
+///
+/// Feed ciphertext in chunks of any size to [`Decryptor::update`]; once the header is
+/// complete it calls the materials manager and verifies key commitment and the header
+/// tag. Each frame's plaintext is appended to the output only after its tag verifies.
+/// For signed suites the final frame's plaintext (or a non-framed body's) is held back
+/// until [`Decryptor::finish`], which runs after the signature has been verified.
+/// Memory holds at most one frame (or one non-framed body), never the whole message.
+///
+/// For signed suites, plaintext released before [`Decryptor::finish`] succeeds is not
+/// yet known to be signed: discard it if `finish` fails.
+pub struct Decryptor<'a> {
+    cmm: &'a dyn CryptographicMaterialsManager,
+    config: DecryptConfig,
+    state: State,
+    session: Option<Box<Session>>,
+    /// Input not consumed yet: at most one unit (header, frame, body or footer).
+    buf: Vec<u8>,
+    /// `buf` must reach this length before parsing is worth retrying.
+    need: usize,
+    failed: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Header,
+    Body,
+    Footer,
+    Done,
+}
+
+/// Everything known once the header is verified.
+struct Session {
+    header: MessageHeader,
+    encryption_context: EncryptionContext,
+    key: ContentKey,
+    verifier: Option<(SignatureHasher, VerifyingKey)>,
+    frames: Option<FrameSequence>,
+    /// The configured limit on a non-framed body's length.
+    max_body_size: Option<u64>,
+    /// Plaintext held back until the signature verifies.
+    held: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Decryptor<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Decryptor")
+            .field("state", &self.state)
+            .field("header", &self.header())
+            .field("buffered", &self.buf.len())
+            .field("failed", &self.failed)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Decryptor<'a> {
+    /// A decryptor that will ask `cmm` for materials once the header has arrived.
+    pub fn new(cmm: &'a dyn CryptographicMaterialsManager, config: &DecryptConfig) -> Self {
+        Self {
+            cmm,
+            config: config.clone(),
+            state: State::Header,
+            session: None,
+            buf: Vec::new(),
+            need: 1,
+            failed: false,
+        }
+    }
+
+    /// The header, once it has been verified.
+    pub fn header(&self) -> Option<&MessageHeader> {
+        self.session.as_ref().map(|s| &s.header)
+    }
+
+    /// The authenticated encryption context (stored plus reproduced pairs), once the
+    /// header has been verified. For signed suites it is not known to be signed until
+    /// [`Decryptor::finish`] succeeds.
+    pub fn encryption_context(&self) -> Option<&EncryptionContext> {
+        self.session.as_ref().map(|s| &s.encryption_context)
+    }
+
+    /// Consumes the next chunk of the message, appending any plaintext that is ready.
+    ///
+    /// # Errors
+    /// [`Error::DecryptionFailed`] for any cryptographic failure, [`Error::Malformed`]
+    /// for bad bytes (including bytes after the end of the message),
+    /// [`Error::CommitmentPolicy`], [`Error::TooManyEncryptedDataKeys`],
+    /// [`Error::UnsupportedSuite`], errors of the materials manager, and
+    /// [`Error::ApiMisuse`] if an earlier call failed. After an error the decryptor is
+    /// unusable.
+    pub async fn update(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+        self.check_usable()?;
+        let result = self.update_inner(chunk, out).await;
+        if result.is_err() {
+            self.fail();
+        }
+        result
+    }
+
+    /// Ends the message: fails if it is incomplete, otherwise releases any plaintext
+    /// held back for the signature and returns what was learned about the message.
+    ///
+    /// # Errors
+    /// [`Error::Malformed`] with [`Malformed::Truncated`] if the message is incomplete;
+    /// [`Error::ApiMisuse`] if an earlier call failed.
+    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<MessageInfo, Error> {
+        self.check_usable()?;
+        match (self.state, self.session.take()) {
+            (State::Done, Some(mut session)) => {
+                out.extend_from_slice(&session.held);
+                session.held.zeroize();
+                let Session { header, encryption_context, .. } = *session;
+                Ok(MessageInfo { suite: header.suite, encryption_context, header })
+            }
+            _ => Err(Malformed::Truncated.into()),
+        }
+    }
+
+    fn check_usable(&self) -> Result<(), Error> {
+        if self.failed {
+            Err(Error::ApiMisuse("the decryptor already failed".into()))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn fail(&mut self) {
+        self.failed = true;
+        self.session = None;
+        self.buf = Vec::new();
+    }
+
+    async fn update_inner(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+        let mut chunk = chunk;
+        if self.state == State::Header && !self.read_header(&mut chunk).await? {
+            return Ok(());
+        }
+        // Body and footer. Complete units are read straight from `chunk`; `buf` only
+        // ever holds the start of one unit, topped up to the length it needs.
+        loop {
+            if self.buf.is_empty() {
+                let consumed = self.process(chunk, out)?;
+                self.buf.extend_from_slice(&chunk[consumed..]);
+                return Ok(());
+            }
+            let take = self.need.saturating_sub(self.buf.len()).max(1).min(chunk.len());
+            self.buf.extend_from_slice(&chunk[..take]);
+            chunk = &chunk[take..];
+            if self.buf.len() < self.need {
+                return Ok(());
+            }
+            let buf = std::mem::take(&mut self.buf);
+            let consumed = self.process(&buf, out)?;
+            self.buf = buf;
+            self.buf.drain(..consumed);
+            if chunk.is_empty() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Reads the header from `buf` and `chunk` (advancing `chunk` past what it used) and
+    /// verifies it. Returns `false` if more bytes are needed.
+    async fn read_header(&mut self, chunk: &mut &[u8]) -> Result<bool, Error> {
+        let limits = HeaderLimits { max_encrypted_data_keys: self.config.max_encrypted_data_keys };
+        if self.config.max_encrypted_data_keys == Some(0) {
+            return Err(Error::ApiMisuse("the maximum number of encrypted data keys is 0".into()));
+        }
+        if self.buf.is_empty() {
+            // Fast path: the whole header is in this chunk.
+            match MessageHeader::parse(chunk, &limits) {
+                Ok(parsed) => {
+                    let len = parsed.len;
+                    let session =
+                        start_session(self.cmm, &self.config, &chunk[..len], parsed).await?;
+                    self.begin_body(session);
+                    *chunk = &chunk[len..];
+                    return Ok(true);
+                }
+                Err(ReadError::Incomplete { needed }) => {
+                    self.buf.extend_from_slice(chunk);
+                    self.need = needed;
+                    *chunk = &[];
+                    return Ok(false);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        loop {
+            if self.buf.len() < self.need {
+                if chunk.is_empty() {
+                    return Ok(false);
+                }
+                // Grow geometrically so a long header is not re-parsed once per field.
+                let want = (self.need - self.buf.len()).max(self.buf.len());
+                let take = want.min(chunk.len());
+                self.buf.extend_from_slice(&chunk[..take]);
+                *chunk = &chunk[take..];
+                continue;
+            }
+            match MessageHeader::parse(&self.buf, &limits) {
+                Ok(parsed) => {
+                    let len = parsed.len;
+                    let session =
+                        start_session(self.cmm, &self.config, &self.buf[..len], parsed).await?;
+                    self.begin_body(session);
+                    self.buf.drain(..len);
+                    self.need = self.buf.len().max(1);
+                    return Ok(true);
+                }
+                Err(ReadError::Incomplete { needed }) => self.need = needed,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    fn begin_body(&mut self, session: Session) {
+        self.session = Some(Box::new(session));
+        self.state = State::Body;
+    }
+
+    /// Processes as many whole units of `input` as there are; returns how many bytes
+    /// were used and sets `need` for the unit that is incomplete.
+    fn process(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, Error> {
+        let Some(session) = self.session.as_deref_mut() else {
+            return Err(Error::ApiMisuse("no header yet".into()));
+        };
+        let mut at = 0;
+        loop {
+            let rest = &input[at..];
+            if self.state == State::Done {
+                return if rest.is_empty() { Ok(at) } else { Err(Malformed::TrailingBytes.into()) };
+            }
+            if rest.is_empty() {
+                self.need = 1;
+                return Ok(at);
+            }
+            let mut r = Reader::new(rest);
+            let step = match self.state {
+                State::Body => session.read_body_unit(&mut r, out),
+                State::Footer => session.read_footer(&mut r),
+                State::Header | State::Done => return Err(Error::ApiMisuse("bad state".into())),
+            };
+            match step {
+                Ok(next) => {
+                    at += r.position();
+                    self.state = next;
+                }
+                Err(UnitError::Incomplete(needed)) => {
+                    self.need = needed;
+                    return Ok(at);
+                }
+                Err(UnitError::Fatal(e)) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Why a unit could not be processed.
+enum UnitError {
+    Incomplete(usize),
+    Fatal(Error),
+}
+
+impl From<ReadError> for UnitError {
+    fn from(e: ReadError) -> Self {
+        match e {
+            ReadError::Incomplete { needed } => UnitError::Incomplete(needed),
+            other => UnitError::Fatal(other.into()),
+        }
+    }
+}
+
+impl From<Error> for UnitError {
+    fn from(e: Error) -> Self {
+        UnitError::Fatal(e)
+    }
+}
+
+impl Session {
+    /// Reads and decrypts one frame (or the non-framed body); returns the next state.
+    fn read_body_unit(
+        &mut self,
+        r: &mut Reader<'_>,
+        out: &mut Vec<u8>,
+    ) -> Result<State, UnitError> {
+        let message_id = self.header.message_id.as_bytes();
+        let signed = self.verifier.is_some();
+        let (iv, aad, ciphertext, tag, is_last) = match &mut self.frames {
+            Some(frames) => {
+                let frame = frames.read_next(r)?;
+                (frame.iv, frame.aad(message_id), frame.ciphertext, frame.tag, frame.is_final)
+            }
+            None => {
+                if let Some(max) = self.max_body_size {
+                    let mut peek = r.clone();
+                    peek.bytes(crate::suite::IV_LEN_BYTES)?;
+                    if peek.u64()? > max {
+                        return Err(UnitError::Fatal(
+                            invalid("content length (over the configured maximum body size)")
+                                .into(),
+                        ));
+                    }
+                }
+                let body = NonFramedBody::read(r)?;
+                (body.iv, body.aad(message_id), body.ciphertext, body.tag, true)
+            }
+        };
+        // Signed suites hold the last piece back until the signature verifies.
+        let target: &mut Vec<u8> = if signed && is_last { &mut self.held } else { out };
+        let start = target.len();
+        target.extend_from_slice(ciphertext);
+        if let Err(e) = self.key.decrypt_in_place(&iv, aad.as_bytes(), &mut target[start..], &tag) {
+            target.truncate(start);
+            return Err(e.into());
+        }
+        if let Some((hasher, _)) = &mut self.verifier {
+            hasher.update(r.consumed());
+        }
+        Ok(match (is_last, signed) {
+            (false, _) => State::Body,
+            (true, true) => State::Footer,
+            (true, false) => State::Done,
+        })
+    }
+
+    /// Reads the footer and verifies the signature.
+    fn read_footer(&mut self, r: &mut Reader<'_>) -> Result<State, UnitError> {
+        let footer = Footer::read(r)?;
+        let Some((hasher, key)) = self.verifier.take() else {
+            return Err(Error::ApiMisuse("no signature expected".into()).into());
+        };
+        hasher.verify(&key, footer.signature)?;
+        Ok(State::Done)
+    }
+}
+
+/// Checks the policy, gets decryption materials, derives the keys, checks the key
+/// commitment and then the header tag.
+async fn start_session(
+    cmm: &dyn CryptographicMaterialsManager,
+    config: &DecryptConfig,
+    header_bytes: &[u8],
+    parsed: ParsedHeader,
+) -> Result<Session, Error> {
+    let ParsedHeader { header, body_len, .. } = parsed;
+    let suite = header.suite;
+    if !config.commitment_policy.allows_decrypt(suite) {
+        return Err(Error::CommitmentPolicy(suite.id));
+    }
+    if config.forbid_signed_suites && suite.is_signed() {
+        return Err(Error::UnsupportedSuite(suite.id));
+    }
+    if let Some(max) = config.max_body_size {
+        if u64::from(header.frame_length) > max {
+            return Err(invalid("frame length (over the configured maximum body size)").into());
+        }
+    }
+    let materials = cmm
+        .decrypt_materials(DecryptMaterialsRequest {
+            suite,
+            commitment_policy: config.commitment_policy,
+            encrypted_data_keys: &header.encrypted_data_keys,
+            encryption_context: header.encryption_context.clone(),
+            reproduced_encryption_context: config.reproduced_encryption_context.clone(),
+        })
+        .await?;
+    if materials.suite.id != suite.id {
+        return Err(Error::ApiMisuse(
+            "the materials manager returned materials for another algorithm suite".into(),
+        ));
+    }
+    let data_key = materials.plaintext_data_key.as_ref().ok_or(Error::NoDecryptableDataKey)?;
+    let verifier = match (suite.signature, materials.verifying_key) {
+        (None, None) => None,
+        (Some(alg), Some(key)) if key.algorithm() == alg => Some((SignatureHasher::new(alg), key)),
+        _ => {
+            return Err(Error::InvalidKey(
+                "the verification key in the materials does not match the suite".into(),
+            ))
+        }
+    };
+    let keys = derive_keys(suite, data_key.expose_secret(), header.message_id.as_bytes())?;
+
+    // Key commitment first, then the header tag.
+    if let Some(derived) = &keys.commitment {
+        let stored = header.commitment.as_ref().ok_or(Error::DecryptionFailed)?;
+        verify_commitment(derived, stored)?;
+    }
+    let mut required_only = EncryptionContext::new();
+    for key in &materials.required_encryption_context_keys {
+        let value = materials.encryption_context.get(key).ok_or_else(|| {
+            Error::EncryptionContext(format!("the required key {key:?} is not in the context"))
+        })?;
+        required_only.insert(key.clone(), value.clone());
+    }
+    let mut aad = header_bytes[..body_len].to_vec();
+    aad.extend_from_slice(&serialize_encryption_context(&required_only)?);
+    keys.content.verify_header_tag(&header.header_iv, &aad, &header.header_tag)?;
+
+    let mut verifier = verifier;
+    if let Some((hasher, _)) = &mut verifier {
+        hasher.update(header_bytes);
+    }
+    let frames = match header.content_type {
+        ContentType::Framed => Some(FrameSequence::new(header.frame_length)),
+        ContentType::NonFramed => None,
+    };
+    Ok(Session {
+        encryption_context: materials.encryption_context,
+        header,
+        key: keys.content,
+        verifier,
+        frames,
+        max_body_size: config.max_body_size,
+        held: Zeroizing::new(Vec::new()),
+    })
+}
