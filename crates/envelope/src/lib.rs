@@ -27,7 +27,9 @@ pub mod materials;
 pub mod stream;
 pub mod suite;
 
+pub use client::{decrypt, encrypt, DecryptConfig, Decrypted, EncryptConfig};
 pub use error::Error;
+pub use stream::{Decryptor, Encryptor};
 
 /// `Send + Sync` on native targets; nothing on wasm32, where JavaScript futures are not `Send`.
 #[cfg(not(target_arch = "wasm32"))]

@@ -259,7 +259,8 @@ impl Encryptor {
         while !input.is_empty() {
             if self.pending.len() == frame {
                 self.writer.write_frame(&self.pending, false, out)?;
-                self.pending.zeroize();
+                // Reuse the buffer; `Zeroizing` wipes its whole capacity on drop.
+                self.pending.clear();
             }
             if self.pending.is_empty() && input.len() > frame {
                 // Whole frames straight from the input, without copying into `pending`;
