@@ -135,16 +135,7 @@ impl EncryptionMaterials {
     /// # Errors
     /// [`Error::ApiMisuse`] if a key is already set or its length is wrong.
     pub fn set_plaintext_data_key(&mut self, key: PlaintextDataKey) -> Result<(), Error> {
-        if self.plaintext_data_key.is_some() {
-            return Err(Error::ApiMisuse("the plaintext data key is already set".into()));
-        }
-        if key.expose_secret().len() != self.suite.data_key_len() {
-            return Err(Error::ApiMisuse(
-                "plaintext data key length does not match the suite".into(),
-            ));
-        }
-        self.plaintext_data_key = Some(key);
-        Ok(())
+        set_once(&mut self.plaintext_data_key, self.suite, key)
     }
 }
 
@@ -180,17 +171,24 @@ impl DecryptionMaterials {
     /// # Errors
     /// [`Error::ApiMisuse`] if a key is already set or its length is wrong.
     pub fn set_plaintext_data_key(&mut self, key: PlaintextDataKey) -> Result<(), Error> {
-        if self.plaintext_data_key.is_some() {
-            return Err(Error::ApiMisuse("the plaintext data key is already set".into()));
-        }
-        if key.expose_secret().len() != self.suite.data_key_len() {
-            return Err(Error::ApiMisuse(
-                "plaintext data key length does not match the suite".into(),
-            ));
-        }
-        self.plaintext_data_key = Some(key);
-        Ok(())
+        set_once(&mut self.plaintext_data_key, self.suite, key)
     }
+}
+
+/// Sets a data key slot that may be filled only once, with a key of the suite's length.
+fn set_once(
+    slot: &mut Option<PlaintextDataKey>,
+    suite: &AlgorithmSuite,
+    key: PlaintextDataKey,
+) -> Result<(), Error> {
+    if slot.is_some() {
+        return Err(Error::ApiMisuse("the plaintext data key is already set".into()));
+    }
+    if key.expose_secret().len() != suite.data_key_len() {
+        return Err(Error::ApiMisuse("plaintext data key length does not match the suite".into()));
+    }
+    *slot = Some(key);
+    Ok(())
 }
 
 #[cfg(test)]

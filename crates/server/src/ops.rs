@@ -193,6 +193,20 @@ impl Ctx<'_> {
         self.load(&key, action).await
     }
 
+    /// Resolves a `KeyId` member that must name a key (not an alias), then [`Ctx::mutate`]s it.
+    ///
+    /// # Errors
+    /// As [`Ctx::resolve`] and [`Ctx::mutate`].
+    pub async fn mutate_id<T>(
+        &self,
+        key_id: &str,
+        action: Action,
+        change: impl FnMut(&mut KeyRecord) -> Result<T, KmsError>,
+    ) -> Result<(T, Arc<KeyRecord>), KmsError> {
+        let key = self.resolve(key_id, KeyIdForms::KeyOnly).await?;
+        self.mutate(&key, action, change).await
+    }
+
     /// Applies `change` to the freshest stored copy of a key and writes it durably,
     /// retrying when another writer got there first. Nothing is written if `change` fails.
     ///

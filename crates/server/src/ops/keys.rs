@@ -292,9 +292,8 @@ pub async fn disable_key(ctx: &Ctx<'_>, req: KeyIdRequest) -> Result<(), KmsErro
 
 async fn set_enabled(ctx: &Ctx<'_>, req: KeyIdRequest, enabled: bool) -> Result<(), KmsError> {
     let key_id = require_key_id(&req.key_id, |_| {})?;
-    let key = ctx.resolve(key_id, KeyIdForms::KeyOnly).await?;
     let action = if enabled { Action::EnableKey } else { Action::DisableKey };
-    ctx.mutate(&key, action, |record| {
+    ctx.mutate_id(key_id, action, |record| {
         require_not_pending_deletion(record)?;
         record.state = if enabled { KeyState::Enabled } else { KeyState::Disabled };
         Ok(())
@@ -318,9 +317,8 @@ pub async fn update_key_description(
             }
         }
     })?;
-    let key = ctx.resolve(key_id, KeyIdForms::KeyOnly).await?;
     let description = req.description.unwrap_or_default();
-    ctx.mutate(&key, Action::UpdateKeyDescription, |record| {
+    ctx.mutate_id(key_id, Action::UpdateKeyDescription, |record| {
         require_not_pending_deletion(record)?;
         record.description.clone_from(&description);
         Ok(())
@@ -344,10 +342,9 @@ pub async fn schedule_key_deletion(
         }
     })?;
     let days = req.pending_window_in_days.unwrap_or(30);
-    let key = ctx.resolve(key_id, KeyIdForms::KeyOnly).await?;
     let now = ctx.now_ms();
     let (deletion_ms, record) = ctx
-        .mutate(&key, Action::ScheduleKeyDeletion, |record| {
+        .mutate_id(key_id, Action::ScheduleKeyDeletion, |record| {
             require_not_pending_deletion(record)?;
             let when = now + days * DAY_MS;
             record.state = KeyState::PendingDeletion;
@@ -373,9 +370,8 @@ pub async fn cancel_key_deletion(
     req: KeyIdRequest,
 ) -> Result<KeyIdResponse, KmsError> {
     let key_id = require_key_id(&req.key_id, |_| {})?;
-    let key = ctx.resolve(key_id, KeyIdForms::KeyOnly).await?;
     let ((), record) = ctx
-        .mutate(&key, Action::CancelKeyDeletion, |record| {
+        .mutate_id(key_id, Action::CancelKeyDeletion, |record| {
             if record.state != KeyState::PendingDeletion {
                 return Err(KmsError::new(
                     ErrorCode::KMSInvalidStateException,

@@ -193,11 +193,10 @@ pub async fn put_key_policy(ctx: &Ctx<'_>, req: PutKeyPolicyRequest) -> Result<(
             }
         }
     })?;
-    let key = ctx.resolve(key_id, KeyIdForms::KeyOnly).await?;
     require_default_name(req.policy_name.as_deref())?;
     let policy = req.policy.unwrap_or_default();
     check_document(&policy)?;
-    ctx.mutate(&key, Action::PutKeyPolicy, |record| {
+    ctx.mutate_id(key_id, Action::PutKeyPolicy, |record| {
         record.policy.clone_from(&policy);
         Ok(())
     })

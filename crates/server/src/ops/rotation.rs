@@ -38,9 +38,8 @@ pub async fn enable_key_rotation(
         }
     })?;
     let days = req.rotation_period_in_days.unwrap_or(DEFAULT_ROTATION_DAYS);
-    let key = ctx.resolve(key_id, KeyIdForms::KeyOnly).await?;
     let now = ctx.now_ms();
-    ctx.mutate(&key, Action::EnableKeyRotation, |record| {
+    ctx.mutate_id(key_id, Action::EnableKeyRotation, |record| {
         require_enabled(record)?;
         record.rotation.enabled = true;
         record.rotation.period_days = Some(days);
@@ -57,8 +56,7 @@ pub async fn enable_key_rotation(
 /// `DisabledException`, `KMSInvalidStateException`, `NotFoundException`.
 pub async fn disable_key_rotation(ctx: &Ctx<'_>, req: KeyIdRequest) -> Result<(), KmsError> {
     let key_id = require_key_id(&req.key_id, |_| {})?;
-    let key = ctx.resolve(key_id, KeyIdForms::KeyOnly).await?;
-    ctx.mutate(&key, Action::DisableKeyRotation, |record| {
+    ctx.mutate_id(key_id, Action::DisableKeyRotation, |record| {
         require_enabled(record)?;
         record.rotation.enabled = false;
         record.rotation.next_rotation_ms = None;
@@ -101,9 +99,8 @@ pub async fn rotate_key_on_demand(
     req: KeyIdRequest,
 ) -> Result<KeyIdResponse, KmsError> {
     let key_id = require_key_id(&req.key_id, |_| {})?;
-    let key = ctx.resolve(key_id, KeyIdForms::KeyOnly).await?;
     let ((), record) = ctx
-        .mutate(&key, Action::RotateKeyOnDemand, |record| {
+        .mutate_id(key_id, Action::RotateKeyOnDemand, |record| {
             require_enabled(record)?;
             if record.on_demand_rotations() >= MAX_ON_DEMAND_ROTATIONS {
                 return Err(KmsError::new(

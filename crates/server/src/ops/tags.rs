@@ -83,9 +83,8 @@ pub async fn tag_resource(ctx: &Ctx<'_>, req: TagResourceRequest) -> Result<(), 
             validate_members(v, req.tags.as_deref().unwrap_or_default());
         }
     })?;
-    let key = ctx.resolve(key_id, KeyIdForms::KeyOnly).await?;
     let new = req.tags.unwrap_or_default();
-    ctx.mutate(&key, Action::TagResource, |record| {
+    ctx.mutate_id(key_id, Action::TagResource, |record| {
         require_not_pending_deletion(record)?;
         record.tags = merge(&record.tags, &new)?;
         Ok(())
@@ -106,12 +105,11 @@ pub async fn untag_resource(ctx: &Ctx<'_>, req: UntagResourceRequest) -> Result<
             }
         }
     })?;
-    let key = ctx.resolve(key_id, KeyIdForms::KeyOnly).await?;
     let remove: HashSet<String> = req.tag_keys.unwrap_or_default().into_iter().collect();
     if remove.iter().any(|k| is_reserved(k)) {
         return Err(tag_error("Tags beginning with aws: are reserved"));
     }
-    ctx.mutate(&key, Action::UntagResource, |record| {
+    ctx.mutate_id(key_id, Action::UntagResource, |record| {
         require_not_pending_deletion(record)?;
         record.tags.retain(|(k, _)| !remove.contains(k));
         Ok(())
