@@ -127,10 +127,44 @@ async fn serve(
     let ctx = Ctx { state, caller: &auth.principal, region: &auth.region };
     let operation = target.strip_prefix(kms_api::TARGET_PREFIX).unwrap_or_default();
     dispatch(&ctx, operation, body).await.map_err(|e| match e {
+        Dispatch::Unknown if NOT_YET_SUPPORTED.contains(&operation) => KmsError::new(
+            ErrorCode::UnsupportedOperationException,
+            format!("{operation} is not supported by this server yet"),
+        ),
         Dispatch::Unknown => KmsError::bare(ErrorCode::UnknownOperationException),
         Dispatch::Failed(e) => e,
     })
 }
+
+/// AWS KMS operations this server does not implement yet: they get a clear
+/// `UnsupportedOperationException` rather than `UnknownOperationException`.
+const NOT_YET_SUPPORTED: &[&str] = &[
+    "ConnectCustomKeyStore",
+    "CreateCustomKeyStore",
+    "CreateGrant",
+    "DeleteCustomKeyStore",
+    "DeleteImportedKeyMaterial",
+    "DeriveSharedSecret",
+    "DescribeCustomKeyStores",
+    "DisconnectCustomKeyStore",
+    "GenerateDataKeyPair",
+    "GenerateDataKeyPairWithoutPlaintext",
+    "GenerateMac",
+    "GetKeyLastUsage",
+    "GetParametersForImport",
+    "GetPublicKey",
+    "ImportKeyMaterial",
+    "ListGrants",
+    "ListRetirableGrants",
+    "ReplicateKey",
+    "RetireGrant",
+    "RevokeGrant",
+    "Sign",
+    "UpdateCustomKeyStore",
+    "UpdatePrimaryRegion",
+    "Verify",
+    "VerifyMac",
+];
 
 enum Dispatch {
     Unknown,
