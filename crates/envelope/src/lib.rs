@@ -26,6 +26,7 @@ pub mod kms;
 pub mod materials;
 pub mod stream;
 pub mod suite;
+pub mod vectors;
 
 pub use client::{decrypt, encrypt, DecryptConfig, Decrypted, EncryptConfig};
 pub use error::Error;
