@@ -214,6 +214,23 @@ fn check_response_key_arn(key_id: &str, operation: &str) -> Result<(), Error> {
 /// # Errors
 /// [`Error::Keyring`] if the provider info is not a valid KMS ARN with resource type `key`
 /// (the spec: "or OnDecrypt MUST fail").
+/// The `aws-kms` encrypted data keys whose stored key ARN `matches` the configured key id,
+/// each paired with the key id to call KMS Decrypt with (the configured one).
+fn edks_for_key<'a>(
+    edks: &'a [EncryptedDataKey],
+    key_id: &str,
+    matches: impl Fn(&str, &str) -> bool,
+) -> Result<Vec<(&'a EncryptedDataKey, String)>, Error> {
+    let mut out = Vec::new();
+    for edk in edks.iter().filter(|e| e.provider_id == AWS_KMS_PROVIDER_ID) {
+        let (_, stored) = provider_info_key_arn(edk)?;
+        if matches(key_id, stored) {
+            out.push((edk, key_id.to_owned()));
+        }
+    }
+    Ok(out)
+}
+
 pub(crate) fn provider_info_key_arn(edk: &EncryptedDataKey) -> Result<(AwsKmsArn, &str), Error> {
     let invalid = || {
         Error::Keyring(format!(
@@ -313,16 +330,9 @@ impl AwsKmsKeyring {
         &self,
         edks: &'a [EncryptedDataKey],
     ) -> Result<Vec<(&'a EncryptedDataKey, String)>, Error> {
-        let mut out = Vec::new();
-        for edk in edks.iter().filter(|e| e.provider_id == AWS_KMS_PROVIDER_ID) {
-            let (_, text) = provider_info_key_arn(edk)?;
-            //= framework/aws-kms/aws-kms-keyring.md#ondecrypt
-            //# The provider info MUST match the configured AWS KMS key identifier.
-            if text == self.key_id {
-                out.push((edk, self.key_id.clone()));
-            }
-        }
-        Ok(out)
+        //= framework/aws-kms/aws-kms-keyring.md#ondecrypt
+        //# The provider info MUST match the configured AWS KMS key identifier.
+        edks_for_key(edks, &self.key_id, |configured, stored| configured == stored)
     }
 
     fn debug_fields<'a, 'b, 'c>(
@@ -371,17 +381,10 @@ impl AwsKmsMrkKeyring {
         &self,
         edks: &'a [EncryptedDataKey],
     ) -> Result<Vec<(&'a EncryptedDataKey, String)>, Error> {
-        let mut out = Vec::new();
-        for edk in edks.iter().filter(|e| e.provider_id == AWS_KMS_PROVIDER_ID) {
-            let (_, text) = provider_info_key_arn(edk)?;
-            //= framework/aws-kms/aws-kms-mrk-keyring.md#ondecrypt
-            //# The the function AWS KMS MRK Match for Decrypt called with the configured AWS
-            //# KMS key identifier and the provider info MUST return `true`.
-            if mrk_match_for_decrypt(&self.key_id, text) {
-                out.push((edk, self.key_id.clone()));
-            }
-        }
-        Ok(out)
+        //= framework/aws-kms/aws-kms-mrk-keyring.md#ondecrypt
+        //# The the function AWS KMS MRK Match for Decrypt called with the configured AWS
+        //# KMS key identifier and the provider info MUST return `true`.
+        edks_for_key(edks, &self.key_id, mrk_match_for_decrypt)
     }
 
     fn debug_fields<'a, 'b, 'c>(
