@@ -4,7 +4,7 @@
 //! `on_encrypt` receives materials and returns them with a plaintext data key (generated
 //! if there was none) and one more encrypted data key. `on_decrypt` returns the materials
 //! with the plaintext data key set, if it could decrypt one of the encrypted data keys,
-//! and unchanged if the materials already hold one.
+//! and fails if the materials already hold one (spec: "the keyring MUST fail").
 
 pub mod kms;
 pub mod kms_rsa;

@@ -173,6 +173,22 @@ impl DecryptionMaterials {
     pub fn set_plaintext_data_key(&mut self, key: PlaintextDataKey) -> Result<(), Error> {
         set_once(&mut self.plaintext_data_key, self.suite, key)
     }
+
+    /// The precondition of every keyring's `on_decrypt`: no data key has been decrypted yet.
+    ///
+    /// # Errors
+    /// [`Error::ApiMisuse`] if the materials already hold a plaintext data key.
+    pub fn require_no_data_key(&self) -> Result<(), Error> {
+        //= framework/multi-keyring.md#ondecrypt
+        //# If the decryption materials already contain a plaintext data key,
+        //# the keyring MUST fail and MUST NOT modify the decryption materials.
+        if self.plaintext_data_key.is_some() {
+            return Err(Error::ApiMisuse(
+                "the decryption materials already contain a plaintext data key".into(),
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// Sets a data key slot that may be filled only once, with a key of the suite's length.

@@ -351,17 +351,6 @@ fn mrk_discovery_rejects_a_response_for_the_unrewritten_arn() {
 }
 
 #[test]
-fn kms_keyrings_leave_materials_with_a_data_key_alone() {
-    let kms = fake();
-    let keyring = AwsKmsKeyring::new(kms.clone(), KEY).unwrap();
-    let mut m = dec_materials(DEFAULT_SUITE, ec(&[]));
-    m.set_plaintext_data_key(PlaintextDataKey::new(vec![4; 32])).unwrap();
-    let out = block_on(keyring.on_decrypt(m, &[])).unwrap();
-    assert_eq!(key_bytes(&out.plaintext_data_key), vec![4; 32]);
-    assert!(kms.calls().is_empty());
-}
-
-#[test]
 fn debug_output_names_the_key_but_no_secrets() {
     let kms = fake();
     let keyring = AwsKmsKeyring::new(kms.clone(), KEY)
@@ -369,4 +358,22 @@ fn debug_output_names_the_key_but_no_secrets() {
         .with_grant_tokens(vec!["secret-token".into()]);
     let shown = format!("{keyring:?}");
     assert!(shown.contains(KEY) && !shown.contains("secret-token"), "{shown}");
+}
+
+#[test]
+fn on_decrypt_must_fail_when_the_materials_already_contain_a_data_key() {
+    let kms = fake();
+    let keyring = AwsKmsKeyring::new(kms.clone(), KEY).unwrap();
+    let enc = block_on(keyring.on_encrypt(enc_materials(DEFAULT_SUITE, context()))).unwrap();
+    let mut m = dec_materials(DEFAULT_SUITE, context());
+    m.set_plaintext_data_key(PlaintextDataKey::new(vec![0; 32])).unwrap();
+    let err = block_on(keyring.on_decrypt(m, &enc.encrypted_data_keys)).unwrap_err();
+    assert!(matches!(err, Error::ApiMisuse(_)), "{err}");
+    assert!(decrypt_calls(&kms).is_empty(), "KMS is not called");
+    let discovery = AwsKmsDiscoveryKeyring::new(kms.clone(), None);
+    let mut m = dec_materials(DEFAULT_SUITE, context());
+    m.set_plaintext_data_key(PlaintextDataKey::new(vec![0; 32])).unwrap();
+    let err = block_on(discovery.on_decrypt(m, &enc.encrypted_data_keys)).unwrap_err();
+    assert!(matches!(err, Error::ApiMisuse(_)), "{err}");
+    assert!(decrypt_calls(&kms).is_empty(), "KMS is not called");
 }

@@ -237,3 +237,16 @@ fn configuration_is_validated() {
         Err(Error::InvalidKey(_))
     ));
 }
+
+#[test]
+fn on_decrypt_must_fail_when_the_materials_already_contain_a_data_key() {
+    let algorithm = KmsRsaEncryptionAlgorithm::RsaesOaepSha256;
+    let enc = encrypt(algorithm);
+    let kms = fake();
+    let mut m = dec_materials(SUITE, context());
+    m.set_plaintext_data_key(PlaintextDataKey::new(vec![0; SUITE.data_key_len()])).unwrap();
+    let err =
+        block_on(decryptor(&kms, algorithm).on_decrypt(m, &enc.encrypted_data_keys)).unwrap_err();
+    assert!(matches!(err, Error::ApiMisuse(_)), "{err}");
+    assert!(kms.calls().is_empty(), "KMS is not called");
+}

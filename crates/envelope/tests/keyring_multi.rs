@@ -233,17 +233,6 @@ fn decrypt_with_nothing_matching_is_no_decryptable_data_key() {
 }
 
 #[test]
-fn decrypt_leaves_materials_with_a_data_key_alone() {
-    let j = journal();
-    let multi = MultiKeyring::new(Some(Probe::probe("gen", Behaviour::Fails, &j)), vec![]).unwrap();
-    let mut m = dec_materials(DEFAULT_SUITE, ec(&[]));
-    m.set_plaintext_data_key(PlaintextDataKey::new(vec![2; 32])).unwrap();
-    let out = block_on(multi.on_decrypt(m, &[])).unwrap();
-    assert_eq!(key_bytes(&out.plaintext_data_key), vec![2; 32]);
-    assert!(entries(&j).is_empty());
-}
-
-#[test]
 fn each_keyring_tried_sees_the_unmodified_context() {
     let j = journal();
     let a = Probe::probe("a", Behaviour::Works, &j);
@@ -256,4 +245,14 @@ fn each_keyring_tried_sees_the_unmodified_context() {
     .unwrap();
     assert_eq!(dec.encryption_context, ec(&[("x", "y")]));
     assert_eq!(key_bytes(&dec.plaintext_data_key), key_bytes(&enc.plaintext_data_key));
+}
+
+#[test]
+fn on_decrypt_must_fail_when_the_materials_already_contain_a_data_key() {
+    let j = journal();
+    let multi = MultiKeyring::new(Some(Probe::probe("gen", Behaviour::Works, &j)), vec![]).unwrap();
+    let mut m = DecryptionMaterials::new(DEFAULT_SUITE, ec(&[]));
+    m.set_plaintext_data_key(PlaintextDataKey::new(vec![0; 32])).unwrap();
+    assert!(matches!(block_on(multi.on_decrypt(m, &[])), Err(Error::ApiMisuse(_))));
+    assert!(entries(&j).is_empty(), "no child is asked");
 }

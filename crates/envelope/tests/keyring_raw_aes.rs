@@ -181,11 +181,13 @@ fn data_key_of_the_wrong_length_is_an_error() {
 }
 
 #[test]
-fn materials_with_a_data_key_are_returned_unchanged() {
-    let mut m = dec_materials(DEFAULT_SUITE, ec(&[]));
+fn on_decrypt_must_fail_when_the_materials_already_contain_a_data_key() {
+    let keyring = keyring(32);
+    let enc = encrypt(&keyring, DEFAULT_SUITE);
+    let mut m = dec_materials(DEFAULT_SUITE, enc.encryption_context.clone());
     m.set_plaintext_data_key(PlaintextDataKey::new(vec![8; 32])).unwrap();
-    let out = block_on(keyring(32).on_decrypt(m, &[])).unwrap();
-    assert_eq!(key_bytes(&out.plaintext_data_key), vec![8; 32]);
+    let err = block_on(keyring.on_decrypt(m, &enc.encrypted_data_keys)).unwrap_err();
+    assert!(matches!(err, Error::ApiMisuse(_)), "{err}");
 }
 
 #[test]

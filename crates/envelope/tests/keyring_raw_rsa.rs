@@ -217,3 +217,13 @@ fn decrypted_data_key_of_the_wrong_length_is_an_error() {
     .unwrap_err();
     assert!(matches!(err, Error::Keyring(_)), "{err}");
 }
+
+#[test]
+fn on_decrypt_must_fail_when_the_materials_already_contain_a_data_key() {
+    let keyring = private(RsaPadding::OaepSha256Mgf1Sha256).with_derived_public_key().unwrap();
+    let enc = block_on(keyring.on_encrypt(enc_materials(DEFAULT_SUITE, ec(&[])))).unwrap();
+    let mut m = dec_materials(DEFAULT_SUITE, ec(&[]));
+    m.set_plaintext_data_key(PlaintextDataKey::new(vec![0; 32])).unwrap();
+    let err = block_on(keyring.on_decrypt(m, &enc.encrypted_data_keys)).unwrap_err();
+    assert!(matches!(err, Error::ApiMisuse(_)), "{err}");
+}

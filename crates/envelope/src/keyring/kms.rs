@@ -262,9 +262,7 @@ macro_rules! kms_keyring_impls {
                 materials: DecryptionMaterials,
                 encrypted_data_keys: &[EncryptedDataKey],
             ) -> Result<DecryptionMaterials, Error> {
-                if materials.plaintext_data_key.is_some() {
-                    return Ok(materials);
-                }
+                materials.require_no_data_key()?;
                 let candidates = self.candidates(encrypted_data_keys)?;
                 self.connection.decrypt(materials, candidates).await
             }

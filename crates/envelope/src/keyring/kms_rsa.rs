@@ -242,9 +242,7 @@ impl Keyring for AwsKmsRsaKeyring {
         //# OnDecrypt MUST fail if the input decryption materials contains an algorithm suite
         //# containing an asymmetric signature.
         check_unsigned(materials.suite)?;
-        if materials.plaintext_data_key.is_some() {
-            return Ok(materials);
-        }
+        materials.require_no_data_key()?;
         let mut candidates = Vec::new();
         for edk in encrypted_data_keys.iter().filter(|e| e.provider_id == AWS_KMS_RSA_PROVIDER_ID) {
             let (_, text) = provider_info_key_arn(edk)?;

@@ -133,9 +133,7 @@ impl Keyring for MultiKeyring {
         materials: DecryptionMaterials,
         encrypted_data_keys: &[EncryptedDataKey],
     ) -> Result<DecryptionMaterials, Error> {
-        if materials.plaintext_data_key.is_some() {
-            return Ok(materials);
-        }
+        materials.require_no_data_key()?;
         let mut errors = Vec::new();
         //= framework/multi-keyring.md#ondecrypt
         //# OnDecrypt MUST first attempt to decrypt the encrypted data keys in the input

@@ -196,9 +196,7 @@ impl Keyring for RawAesKeyring {
         mut materials: DecryptionMaterials,
         encrypted_data_keys: &[EncryptedDataKey],
     ) -> Result<DecryptionMaterials, Error> {
-        if materials.plaintext_data_key.is_some() {
-            return Ok(materials);
-        }
+        materials.require_no_data_key()?;
         //= framework/raw-aes-keyring.md#ondecrypt
         //# If the keyring cannot serialize the encryption context, OnDecrypt MUST fail.
         let aad = serialize_encryption_context(&materials.encryption_context)?;

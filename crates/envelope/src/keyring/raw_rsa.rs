@@ -283,9 +283,7 @@ impl Keyring for RawRsaKeyring {
         mut materials: DecryptionMaterials,
         encrypted_data_keys: &[EncryptedDataKey],
     ) -> Result<DecryptionMaterials, Error> {
-        if materials.plaintext_data_key.is_some() {
-            return Ok(materials);
-        }
+        materials.require_no_data_key()?;
         //= framework/raw-rsa-keyring.md#ondecrypt
         //# OnDecrypt MUST fail if this keyring does not have a specified private key.
         let Some(private_key) = self.private_key.as_ref() else {
