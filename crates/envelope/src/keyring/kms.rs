@@ -209,11 +209,6 @@ fn check_response_key_arn(key_id: &str, operation: &str) -> Result<(), Error> {
     }
 }
 
-/// The key ARN in an `aws-kms` encrypted data key's provider info.
-///
-/// # Errors
-/// [`Error::Keyring`] if the provider info is not a valid KMS ARN with resource type `key`
-/// (the spec: "or OnDecrypt MUST fail").
 /// The `aws-kms` encrypted data keys whose stored key ARN `matches` the configured key id,
 /// each paired with the key id to call KMS Decrypt with (the configured one).
 fn edks_for_key<'a>(
@@ -231,6 +226,11 @@ fn edks_for_key<'a>(
     Ok(out)
 }
 
+/// The key ARN in an `aws-kms` encrypted data key's provider info.
+///
+/// # Errors
+/// [`Error::Keyring`] if the provider info is not a valid KMS ARN with resource type `key`
+/// (the spec: "or OnDecrypt MUST fail").
 pub(crate) fn provider_info_key_arn(edk: &EncryptedDataKey) -> Result<(AwsKmsArn, &str), Error> {
     let invalid = || {
         Error::Keyring(format!(
@@ -291,6 +291,47 @@ macro_rules! kms_keyring_impls {
     };
 }
 
+/// Construction, the key id accessor, encryption and `Debug` fields of the keyrings that hold
+/// one configured key (strict and multi-Region-key-aware): they differ only in which
+/// encrypted data keys they match on decrypt.
+macro_rules! single_key_keyring_impls {
+    ($ty:ident) => {
+        impl $ty {
+            /// A keyring for `key_id` (key ARN, key id, alias name or alias ARN).
+            ///
+            /// # Errors
+            /// [`Error::InvalidKey`] if `key_id` is not a valid AWS KMS identifier.
+            pub fn new(
+                client: Arc<dyn KmsClient>,
+                key_id: impl Into<String>,
+            ) -> Result<Self, Error> {
+                let key_id = key_id.into();
+                validate_identifier(&key_id)?;
+                Ok(Self { key_id, connection: KmsConnection::new(client) })
+            }
+
+            /// The configured key identifier.
+            pub fn key_id(&self) -> &str {
+                &self.key_id
+            }
+
+            async fn encrypt_impl(
+                &self,
+                materials: EncryptionMaterials,
+            ) -> Result<EncryptionMaterials, Error> {
+                self.connection.encrypt(&self.key_id, materials).await
+            }
+
+            fn debug_fields<'a, 'b, 'c>(
+                &self,
+                d: &'a mut fmt::DebugStruct<'b, 'c>,
+            ) -> &'a mut fmt::DebugStruct<'b, 'c> {
+                d.field("key_id", &self.key_id)
+            }
+        }
+    };
+}
+
 /// The AWS KMS keyring: encrypts under one KMS key and decrypts only encrypted data keys
 /// whose key ARN equals its configured key identifier.
 ///
@@ -302,28 +343,6 @@ pub struct AwsKmsKeyring {
 }
 
 impl AwsKmsKeyring {
-    /// A keyring for `key_id` (key ARN, key id, alias name or alias ARN).
-    ///
-    /// # Errors
-    /// [`Error::InvalidKey`] if `key_id` is not a valid AWS KMS identifier.
-    pub fn new(client: Arc<dyn KmsClient>, key_id: impl Into<String>) -> Result<Self, Error> {
-        let key_id = key_id.into();
-        validate_identifier(&key_id)?;
-        Ok(Self { key_id, connection: KmsConnection::new(client) })
-    }
-
-    /// The configured key identifier.
-    pub fn key_id(&self) -> &str {
-        &self.key_id
-    }
-
-    async fn encrypt_impl(
-        &self,
-        materials: EncryptionMaterials,
-    ) -> Result<EncryptionMaterials, Error> {
-        self.connection.encrypt(&self.key_id, materials).await
-    }
-
     fn candidates<'a>(
         &self,
         edks: &'a [EncryptedDataKey],
@@ -332,15 +351,9 @@ impl AwsKmsKeyring {
         //# The provider info MUST match the configured AWS KMS key identifier.
         edks_for_key(edks, &self.key_id, |configured, stored| configured == stored)
     }
-
-    fn debug_fields<'a, 'b, 'c>(
-        &self,
-        d: &'a mut fmt::DebugStruct<'b, 'c>,
-    ) -> &'a mut fmt::DebugStruct<'b, 'c> {
-        d.field("key_id", &self.key_id)
-    }
 }
 
+single_key_keyring_impls!(AwsKmsKeyring);
 kms_keyring_impls!(AwsKmsKeyring);
 
 /// The AWS KMS multi-Region-key-aware keyring: like [`AwsKmsKeyring`], but on decrypt a
@@ -353,28 +366,6 @@ pub struct AwsKmsMrkKeyring {
 }
 
 impl AwsKmsMrkKeyring {
-    /// A keyring for `key_id` (key ARN, key id, alias name or alias ARN).
-    ///
-    /// # Errors
-    /// [`Error::InvalidKey`] if `key_id` is not a valid AWS KMS identifier.
-    pub fn new(client: Arc<dyn KmsClient>, key_id: impl Into<String>) -> Result<Self, Error> {
-        let key_id = key_id.into();
-        validate_identifier(&key_id)?;
-        Ok(Self { key_id, connection: KmsConnection::new(client) })
-    }
-
-    /// The configured key identifier.
-    pub fn key_id(&self) -> &str {
-        &self.key_id
-    }
-
-    async fn encrypt_impl(
-        &self,
-        materials: EncryptionMaterials,
-    ) -> Result<EncryptionMaterials, Error> {
-        self.connection.encrypt(&self.key_id, materials).await
-    }
-
     fn candidates<'a>(
         &self,
         edks: &'a [EncryptedDataKey],
@@ -384,15 +375,9 @@ impl AwsKmsMrkKeyring {
         //# KMS key identifier and the provider info MUST return `true`.
         edks_for_key(edks, &self.key_id, mrk_match_for_decrypt)
     }
-
-    fn debug_fields<'a, 'b, 'c>(
-        &self,
-        d: &'a mut fmt::DebugStruct<'b, 'c>,
-    ) -> &'a mut fmt::DebugStruct<'b, 'c> {
-        d.field("key_id", &self.key_id)
-    }
 }
 
+single_key_keyring_impls!(AwsKmsMrkKeyring);
 kms_keyring_impls!(AwsKmsMrkKeyring);
 
 /// The AWS KMS discovery keyring: decrypt only. For each `aws-kms` encrypted data key that
