@@ -22,7 +22,7 @@ use crate::keyring::kms::{
     is_alias, mrk_match_for_decrypt, provider_info_key_arn, validate_identifier,
 };
 use crate::keyring::multi::combine_errors;
-use crate::keyring::raw_aes::generate_data_key;
+use crate::keyring::raw_aes::data_key_or_generate;
 use crate::keyring::raw_rsa::{public_key_from_der, public_key_from_pem, RsaPadding};
 use crate::keyring::Keyring;
 use crate::kms::{DecryptRequest, KmsClient};
@@ -204,13 +204,7 @@ impl Keyring for AwsKmsRsaKeyring {
         //# containing an asymmetric signature.
         check_unsigned(materials.suite)?;
         let digest = encryption_context_digest(&materials.encryption_context)?;
-        if materials.plaintext_data_key.is_none() {
-            let key = generate_data_key(materials.suite)?;
-            materials.set_plaintext_data_key(key)?;
-        }
-        let Some(data_key) = materials.plaintext_data_key.as_ref() else {
-            return Err(Error::Keyring("AWS KMS RSA keyring: no plaintext data key".into()));
-        };
+        let data_key = data_key_or_generate(&mut materials)?;
         //# The Encryption Context Digest concatenated with the plaintext data key is the
         //# plaintext input to RSA encryption.
         let mut message = Zeroizing::new(Vec::with_capacity(

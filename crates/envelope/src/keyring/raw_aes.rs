@@ -36,6 +36,25 @@ pub(crate) fn generate_data_key(suite: &AlgorithmSuite) -> Result<PlaintextDataK
     Ok(PlaintextDataKey::new(std::mem::take(&mut *key)))
 }
 
+/// The materials' plaintext data key, generated at random first if they hold none (what the
+/// local keyrings do on encrypt: "If the encryption materials do not contain a plaintext data
+/// key, OnEncrypt MUST generate a random plaintext data key").
+///
+/// # Errors
+/// [`Error::Random`] if the generator fails.
+pub(crate) fn data_key_or_generate(
+    materials: &mut EncryptionMaterials,
+) -> Result<&PlaintextDataKey, Error> {
+    if materials.plaintext_data_key.is_none() {
+        let key = generate_data_key(materials.suite)?;
+        materials.set_plaintext_data_key(key)?;
+    }
+    materials
+        .plaintext_data_key
+        .as_ref()
+        .ok_or_else(|| Error::Keyring("the materials hold no plaintext data key".into()))
+}
+
 /// Rejects a raw keyring namespace that would pose as an AWS KMS keyring.
 pub(crate) fn check_raw_namespace(key_namespace: &str) -> Result<(), Error> {
     if key_namespace.starts_with(RESERVED_PROVIDER_ID_PREFIX) {
@@ -173,13 +192,7 @@ impl Keyring for RawAesKeyring {
         //= framework/raw-aes-keyring.md#onencrypt
         //# If the keyring cannot serialize the encryption context, OnEncrypt MUST fail.
         let aad = serialize_encryption_context(&materials.encryption_context)?;
-        if materials.plaintext_data_key.is_none() {
-            let key = generate_data_key(materials.suite)?;
-            materials.set_plaintext_data_key(key)?;
-        }
-        let Some(data_key) = materials.plaintext_data_key.as_ref() else {
-            return Err(Error::Keyring("raw AES keyring: no plaintext data key".into()));
-        };
+        let data_key = data_key_or_generate(&mut materials)?;
         let mut iv = [0u8; IV_LEN_BYTES];
         OsRng.try_fill_bytes(&mut iv).map_err(|_| Error::Random)?;
         let ciphertext = self.seal(&iv, &aad, data_key.expose_secret())?;

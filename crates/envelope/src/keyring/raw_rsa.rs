@@ -12,7 +12,7 @@ use sha2::{Sha256, Sha384, Sha512};
 use zeroize::Zeroizing;
 
 use crate::error::Error;
-use crate::keyring::raw_aes::{check_raw_namespace, generate_data_key};
+use crate::keyring::raw_aes::{check_raw_namespace, data_key_or_generate};
 use crate::keyring::Keyring;
 use crate::materials::{
     DecryptionMaterials, EncryptedDataKey, EncryptionMaterials, PlaintextDataKey,
@@ -262,13 +262,7 @@ impl Keyring for RawRsaKeyring {
                 "the raw RSA keyring has no public key, so it cannot encrypt".into(),
             ));
         };
-        if materials.plaintext_data_key.is_none() {
-            let key = generate_data_key(materials.suite)?;
-            materials.set_plaintext_data_key(key)?;
-        }
-        let Some(data_key) = materials.plaintext_data_key.as_ref() else {
-            return Err(Error::Keyring("raw RSA keyring: no plaintext data key".into()));
-        };
+        let data_key = data_key_or_generate(&mut materials)?;
         let ciphertext = self.padding.encrypt(public_key, data_key.expose_secret())?;
         materials.encrypted_data_keys.push(EncryptedDataKey {
             provider_id: self.key_namespace.clone(),
