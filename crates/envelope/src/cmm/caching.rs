@@ -18,7 +18,9 @@ use crate::cmm::default::DefaultCmm;
 use crate::cmm::{
     CryptographicMaterialsManager, DecryptMaterialsRequest, EncryptionMaterialsRequest,
 };
+use crate::codec::Codec;
 use crate::error::Error;
+use crate::format::header::serialize_encryption_context;
 use crate::keyring::Keyring;
 use crate::materials::{
     DecryptionMaterials, EncryptedDataKey, EncryptionContext, EncryptionMaterials,
@@ -523,43 +525,11 @@ fn policy_tag(policy: CommitmentPolicy) -> u8 {
     }
 }
 
-//= framework/structures.md#serialization
-//# If the encryption context is empty, its serialization MUST be
-//# an empty byte sequence.
-fn serialize_encryption_context(encryption_context: &EncryptionContext) -> Result<Vec<u8>, Error> {
-    let mut out = Vec::new();
-    if encryption_context.is_empty() {
-        return Ok(out);
-    }
-    let too_large = || Error::EncryptionContext("too large to serialize".into());
-    let count = u16::try_from(encryption_context.len()).map_err(|_| too_large())?;
-    out.extend_from_slice(&count.to_be_bytes());
-    // `EncryptionContext` is a `BTreeMap<String, _>`: already sorted by UTF-8 key bytes.
-    for (key, value) in encryption_context {
-        put_u16_prefixed(&mut out, key.as_bytes()).ok_or_else(too_large)?;
-        put_u16_prefixed(&mut out, value.as_bytes()).ok_or_else(too_large)?;
-    }
-    Ok(out)
-}
-
 /// One entry of the header's encrypted data keys (spec `data-format/message-header.md`).
 fn serialize_encrypted_data_key(edk: &EncryptedDataKey) -> Result<Vec<u8>, Error> {
-    let too_large =
-        || Error::ApiMisuse("an encrypted data key field is longer than 65535 bytes".into());
-    let mut out = Vec::with_capacity(
-        6 + edk.provider_id.len() + edk.provider_info.len() + edk.ciphertext.len(),
-    );
-    put_u16_prefixed(&mut out, edk.provider_id.as_bytes()).ok_or_else(too_large)?;
-    put_u16_prefixed(&mut out, &edk.provider_info).ok_or_else(too_large)?;
-    put_u16_prefixed(&mut out, &edk.ciphertext).ok_or_else(too_large)?;
+    let mut out = Vec::new();
+    edk.encode(&mut out)?;
     Ok(out)
-}
-
-fn put_u16_prefixed(out: &mut Vec<u8>, bytes: &[u8]) -> Option<()> {
-    let len = u16::try_from(bytes.len()).ok()?;
-    out.extend_from_slice(&len.to_be_bytes());
-    out.extend_from_slice(bytes);
-    Some(())
 }
 
 /// A random version 4 UUID in its usual text form (what the official SDKs use as a default
@@ -584,19 +554,6 @@ mod tests {
         assert_eq!(&id[14..15], "4");
         assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"));
         assert_ne!(id, random_uuid_v4().unwrap());
-    }
-
-    #[test]
-    fn context_serialization_matches_the_format() {
-        assert!(serialize_encryption_context(&EncryptionContext::new()).unwrap().is_empty());
-        let ec: EncryptionContext =
-            [("b".to_owned(), "2".to_owned()), ("a".to_owned(), "1".to_owned())].into();
-        assert_eq!(
-            serialize_encryption_context(&ec).unwrap(),
-            [0, 2, 0, 1, b'a', 0, 1, b'1', 0, 1, b'b', 0, 1, b'2']
-        );
-        let big: EncryptionContext = [("k".to_owned(), "v".repeat(70_000))].into();
-        assert!(serialize_encryption_context(&big).is_err());
     }
 
     #[test]
