@@ -2,6 +2,7 @@
 //
 // See `esdk-vectors --help`; the work is done by `kms_envelope::vectors`.
 
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -94,14 +95,20 @@ fn parse_args(args: &[String]) -> Result<Command, String> {
     }
 }
 
+/// Prints one line to stdout. A closed pipe (`esdk-vectors ... | head`) is not an error
+/// worth a panic: the run goes on and its exit code still tells the outcome.
+fn say(line: impl std::fmt::Display) {
+    let _ = writeln!(std::io::stdout().lock(), "{line}");
+}
+
 fn print_result(result: &TestResult) {
-    println!("{result}");
+    say(result);
 }
 
 fn finish(result: Result<Summary, ManifestError>) -> ExitCode {
     match result {
         Ok(summary) => {
-            println!("{summary}");
+            say(summary);
             if summary.is_success() {
                 ExitCode::SUCCESS
             } else {
@@ -119,7 +126,7 @@ pub(crate) fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match parse_args(&args) {
         Ok(Command::Help) => {
-            print!("{HELP}");
+            let _ = write!(std::io::stdout().lock(), "{HELP}");
             ExitCode::SUCCESS
         }
         Ok(Command::Decrypt { manifest, options }) => {
