@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -18,7 +19,10 @@ from kms_helpers import (
     ACCOUNT_B,
     DEFAULT_REGION,
     ISOLATED_AWS_ENV,
+    REQUEST_IDS,
     KmsServer,
+    audit_cli,
+    audit_events,
     make_client,
     server_binary,
 )
@@ -54,6 +58,21 @@ def server(server_bin, tmp_path_factory):
     yield srv
     code = srv.stop()
     assert code == 0, f"kms-server did not shut down gracefully on SIGTERM (exit {code}):\n{srv.log_tail()}"
+    _check_audit_trail(server_bin, srv)
+
+
+def _check_audit_trail(server_bin: Path, srv: KmsServer) -> None:
+    """Every call the whole suite made to the shared server is in its trail exactly once,
+    and the trail verifies."""
+    verified = audit_cli(server_bin, "verify", "--data", str(srv.data_dir))
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    events = audit_events(server_bin, srv.data_dir)
+    in_trail = Counter(e["requestID"] for e in events)
+    duplicated = [r for r, n in in_trail.items() if n != 1]
+    assert not duplicated, f"request ids recorded more than once: {duplicated[:5]}"
+    seen = REQUEST_IDS.get(srv.endpoint, [])
+    missing = [r for r in seen if r not in in_trail]
+    assert seen and not missing, f"{len(missing)} of {len(seen)} calls are missing from the audit trail"
 
 
 @pytest.fixture(scope="session")

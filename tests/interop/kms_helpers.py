@@ -202,7 +202,7 @@ def make_client(
         max_pool_connections=32,
     )
     session = boto3.session.Session() if fresh_session else _session()
-    return session.client(
+    client = session.client(
         "kms",
         endpoint_url=endpoint,
         region_name=region,
@@ -211,6 +211,35 @@ def make_client(
         aws_session_token=session_token,
         config=config,
     )
+    calls = REQUEST_IDS.setdefault(endpoint, [])
+
+    def remember(parsed=None, **_):
+        request_id = (parsed or {}).get("ResponseMetadata", {}).get("RequestId")
+        if request_id:
+            calls.append(request_id)
+
+    client.meta.events.register("after-call.kms", remember)
+    return client
+
+
+# Every request id a boto3 client made here has received, by endpoint: the audit trail of
+# that server must hold each exactly once.
+REQUEST_IDS: dict[str, list[str]] = {}
+
+
+def audit_cli(binary: Path, *args: str) -> subprocess.CompletedProcess:
+    """Runs `kms-server audit <args>` (the root key is the data directory's root.key)."""
+    env = {k: v for k, v in os.environ.items() if k != "KMS_ROOT_KEY"}
+    return subprocess.run(
+        [str(binary), "audit", *args], capture_output=True, text=True, timeout=120, env=env
+    )
+
+
+def audit_events(binary: Path, data_dir: Path) -> list[dict]:
+    """Every record of a stopped server's audit trail, oldest first."""
+    out = audit_cli(binary, "export", "--data", str(data_dir))
+    assert out.returncode == 0, out.stderr
+    return [json.loads(line) for line in out.stdout.splitlines()]
 
 
 @contextlib.contextmanager

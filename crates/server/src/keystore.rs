@@ -24,6 +24,8 @@ pub const ROOT_KEY_ENV: &str = "KMS_ROOT_KEY";
 pub const KEY_LEN_BYTES: usize = 32;
 /// Length of sealed material: nonce + key + tag.
 pub const SEALED_LEN_BYTES: usize = NONCE_LEN + KEY_LEN_BYTES + 16;
+/// HKDF salt for subkeys derived from the root key.
+const SUBKEY_SALT: &[u8] = b"kms-server root key subkeys v1";
 /// A value sealed under the root key at first start, to detect a wrong root key at the next.
 const ROOT_CHECK_PLAINTEXT: &[u8; 32] = b"kms-server root key check v1....";
 
@@ -69,6 +71,8 @@ impl RootKeySource {
 /// Seals and unseals key material, and caches unsealed material.
 pub struct Keystore {
     root: LessSafeKey,
+    /// HKDF-SHA256 pseudorandom key extracted from the root key, for purpose-bound subkeys.
+    subkeys: aws_lc_rs::hkdf::Prk,
     cache: RwLock<HashMap<(KeyRef, u32), Arc<LessSafeKey>>>,
 }
 
@@ -105,7 +109,26 @@ impl Keystore {
     /// [`KeystoreError::Crypto`] if the cipher cannot be keyed.
     pub fn from_bytes(root: &[u8; KEY_LEN_BYTES]) -> Result<Self, KeystoreError> {
         let unbound = UnboundKey::new(&AES_256_GCM, root).map_err(|_| KeystoreError::Crypto)?;
-        Ok(Self { root: LessSafeKey::new(unbound), cache: RwLock::new(HashMap::new()) })
+        let subkeys =
+            aws_lc_rs::hkdf::Salt::new(aws_lc_rs::hkdf::HKDF_SHA256, SUBKEY_SALT).extract(root);
+        Ok(Self { root: LessSafeKey::new(unbound), subkeys, cache: RwLock::new(HashMap::new()) })
+    }
+
+    /// A 32-byte secret for one purpose, derived from the root key with HKDF-SHA256
+    /// (`info` = `purpose`): the same root key always gives the same secret, and no
+    /// purpose's secret says anything about the root key or another purpose's.
+    ///
+    /// # Errors
+    /// [`KeystoreError::Crypto`] if the derivation fails.
+    pub fn derive_secret(&self, purpose: &[u8]) -> Result<Zeroizing<[u8; 32]>, KeystoreError> {
+        let info = [purpose];
+        let okm = self
+            .subkeys
+            .expand(&info, aws_lc_rs::hkdf::HKDF_SHA256)
+            .map_err(|_| KeystoreError::Crypto)?;
+        let mut out = Zeroizing::new([0u8; 32]);
+        okm.fill(out.as_mut()).map_err(|_| KeystoreError::Crypto)?;
+        Ok(out)
     }
 
     /// A value to store at first start; [`Keystore::verify_check_value`] detects a different root key later.

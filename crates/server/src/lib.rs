@@ -4,6 +4,7 @@
 //! `store` (durable records) and `keystore` (key material sealed under a root key).
 //! Time comes from an injected [`clock::Clock`].
 
+pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod ciphertext;
@@ -24,6 +25,7 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use crate::audit::AuditLog;
 use crate::auth::Accounts;
 use crate::clock::Clock;
 use crate::config::Config;
@@ -49,6 +51,9 @@ pub enum StartError {
     /// The database could not be opened or migrated.
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    /// The audit trail could not be opened.
+    #[error(transparent)]
+    Audit(#[from] audit::AuditError),
     /// The root key does not match the database.
     #[error("the root key does not match the one this database was created with")]
     WrongRootKey,
@@ -67,10 +72,12 @@ pub async fn open_sqlite_state(
     std::fs::create_dir_all(data_dir).map_err(|e| StartError::DataDir(data_dir.to_owned(), e))?;
     let keystore = Keystore::open(root_key)?;
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&data_dir.join(DATABASE_FILE))?);
-    build_state(store, keystore, config, clock).await
+    let audit = audit::open(data_dir, &keystore)?;
+    assemble_state(store, keystore, config, clock, Some(Arc::new(audit))).await
 }
 
-/// Assembles server state over any store, checking that the root key matches it.
+/// Assembles server state over any store, checking that the root key matches it. It keeps
+/// no audit trail (tests of the operations); [`open_sqlite_state`] adds one.
 ///
 /// # Errors
 /// [`StartError::WrongRootKey`] if the store was initialised under another root key.
@@ -79,6 +86,16 @@ pub async fn build_state(
     keystore: Keystore,
     config: &Config,
     clock: Arc<dyn Clock>,
+) -> Result<Arc<AppState>, StartError> {
+    assemble_state(store, keystore, config, clock, None).await
+}
+
+async fn assemble_state(
+    store: Arc<dyn Store>,
+    keystore: Keystore,
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    audit: Option<Arc<AuditLog>>,
 ) -> Result<Arc<AppState>, StartError> {
     match store.get_meta(ROOT_CHECK_META).await? {
         Some(check) => keystore.verify_check_value(&check).map_err(|_| StartError::WrongRootKey)?,
@@ -91,6 +108,7 @@ pub async fn build_state(
         accounts: Accounts::from_config(config),
         keys: KeyCache::default(),
         key_locks: KeyLocks::default(),
+        audit,
     }))
 }
 
@@ -106,8 +124,15 @@ pub async fn launch_with_listener(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let jobs = jobs::spawn(Arc::clone(&state), job_interval);
-    let result =
-        axum::serve(listener, protocol::router(state)).with_graceful_shutdown(shutdown).await;
+    let app = protocol::router(Arc::clone(&state))
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     jobs.abort();
+    if let Some(audit) = &state.audit {
+        // Cover the last records with a signed digest before stopping.
+        if let Err(error) = audit.seal(state.clock.now_ms()).await {
+            tracing::error!(%error, "cannot seal the audit trail at shutdown");
+        }
+    }
     result
 }

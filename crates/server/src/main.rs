@@ -7,9 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use kms_server::audit;
 use kms_server::clock::SystemClock;
 use kms_server::config::{Config, DEFAULT_ACCESS_KEY, DEFAULT_ACCOUNT_ID};
-use kms_server::keystore::RootKeySource;
+use kms_server::keystore::{Keystore, RootKeySource};
 
 #[derive(Parser)]
 #[command(
@@ -48,18 +49,74 @@ enum Command {
         #[arg(long)]
         log_json: bool,
     },
+    /// Read and check the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Prove that no record was changed, removed, added or reordered: checks the hash chain
+    /// and every signed digest (needs the root key the server runs with).
+    Verify {
+        /// Data directory of the server.
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        /// File holding the root key; overrides KMS_ROOT_KEY (default: DATA/root.key).
+        #[arg(long)]
+        root_key_file: Option<PathBuf>,
+    },
+    /// Write every record, oldest first, as JSON lines to stdout.
+    Export {
+        /// Data directory of the server.
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+    },
+    /// Print the newest records of one account matching every given filter, newest first.
+    Lookup {
+        /// Data directory of the server.
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        /// The account whose records to read.
+        #[arg(long)]
+        account: String,
+        /// Only this operation, e.g. `Decrypt`.
+        #[arg(long)]
+        event_name: Option<String>,
+        /// Only calls about this key ARN.
+        #[arg(long)]
+        key_arn: Option<String>,
+        /// Only calls by this principal ARN.
+        #[arg(long)]
+        principal_arn: Option<String>,
+        /// Only calls at or after this time (milliseconds since the epoch).
+        #[arg(long)]
+        start_ms: Option<i64>,
+        /// Only calls at or before this time (milliseconds since the epoch).
+        #[arg(long)]
+        end_ms: Option<i64>,
+        /// At most this many records.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
 }
 
 fn main() -> ExitCode {
-    let Command::Serve {
-        listen,
-        data,
-        config,
-        root_key_file,
-        ready_file,
-        job_interval_secs,
-        log_json,
-    } = Cli::parse().command;
+    let (listen, data, config, root_key_file, ready_file, job_interval_secs, log_json) =
+        match Cli::parse().command {
+            Command::Serve {
+                listen,
+                data,
+                config,
+                root_key_file,
+                ready_file,
+                job_interval_secs,
+                log_json,
+            } => (listen, data, config, root_key_file, ready_file, job_interval_secs, log_json),
+            Command::Audit { command } => return audit_command(command),
+        };
     init_logging(log_json);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
@@ -161,5 +218,62 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => tracing::info!("interrupt received, shutting down"),
         () = term => tracing::info!("SIGTERM received, shutting down"),
+    }
+}
+
+/// Runs `kms-server audit …`; the outcome goes to stdout, problems to stderr.
+fn audit_command(command: AuditCommand) -> ExitCode {
+    let outcome = match command {
+        AuditCommand::Verify { data, root_key_file } => {
+            let root_key = RootKeySource::choose(root_key_file.as_deref(), &data);
+            Keystore::open(&root_key)
+                .map_err(|e| e.to_string())
+                .and_then(|keystore| audit::verify(&data, &keystore).map_err(|e| e.to_string()))
+                .map(|report| {
+                    println!(
+                        "audit trail verified: {} records, {} signed digests, {} records after the last digest",
+                        report.records, report.digests, report.unsigned_tail
+                    );
+                })
+        }
+        AuditCommand::Export { data } => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            audit::export(&data, &mut out).map(|_| ()).map_err(|e| e.to_string())
+        }
+        AuditCommand::Lookup {
+            data,
+            account,
+            event_name,
+            key_arn,
+            principal_arn,
+            start_ms,
+            end_ms,
+            limit,
+        } => {
+            let filter = audit::Filter {
+                account,
+                start_ms,
+                end_ms,
+                event_name,
+                key_arn,
+                principal_arn,
+                ..audit::Filter::default()
+            };
+            audit::lookup_file(&data, &filter, limit)
+                .map(|events| {
+                    for event in events {
+                        println!("{}", event.body);
+                    }
+                })
+                .map_err(|e| e.to_string())
+        }
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("kms-server audit: {message}");
+            ExitCode::FAILURE
+        }
     }
 }

@@ -4,10 +4,11 @@
 //! then the operation. Every response carries `x-amzn-RequestId`; errors are
 //! `{"__type", "message"}` with AWS's HTTP status.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
-use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -17,11 +18,17 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::audit::{self, AuditError, AuditLog};
+use crate::auth::Principal;
 use crate::ops::{self, Ctx};
 use crate::state::AppState;
 
 /// Largest request body accepted (the largest legitimate one, a 32 KB policy, is far smaller).
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The `eventSource` of the trail's records for this API.
+pub const EVENT_SOURCE: &str = "kms.amazonaws.com";
+/// The Region recorded for a request that names none.
+const DEFAULT_REGION: &str = "us-east-1";
 /// The request id header.
 pub const REQUEST_ID_HEADER: &str = "x-amzn-requestid";
 
@@ -71,21 +78,51 @@ fn with_headers(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response
     response
 }
 
-async fn handle(
-    State(state): State<Arc<AppState>>,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Body,
-) -> Response {
+async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
     let request_id = uuid::Uuid::new_v4().to_string();
-    let operation =
-        headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let outcome = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => serve(&state, &uri, &headers, &operation, &bytes).await,
-        Err(_) => Err(KmsError::new(
-            ErrorCode::RequestEntityTooLargeException,
-            format!("Request body exceeds the limit of {MAX_BODY_BYTES} bytes"),
-        )),
+    let time_ms = state.clock.now_ms();
+    let operation = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let mut seen = Seen::default();
+    let (bytes, outcome) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        Ok(bytes) => {
+            let outcome =
+                serve(&state, &parts.uri, &parts.headers, &operation, &bytes, &mut seen).await;
+            (bytes, outcome)
+        }
+        Err(_) => (
+            Bytes::new(),
+            Err(KmsError::new(
+                ErrorCode::RequestEntityTooLargeException,
+                format!("Request body exceeds the limit of {MAX_BODY_BYTES} bytes"),
+            )),
+        ),
+    };
+    let outcome = match &state.audit {
+        Some(audit) => {
+            let peer =
+                parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+            let call = AuditedCall {
+                time_ms,
+                operation: &operation,
+                headers: &parts.headers,
+                source_ip: peer.as_deref().unwrap_or("127.0.0.1"),
+                seen: &seen,
+                request: &bytes,
+                outcome: &outcome,
+                request_id: &request_id,
+            };
+            match record(audit, &call).await {
+                Ok(()) => outcome,
+                Err(e) => Err(ops::internal("cannot write the audit trail", e)),
+            }
+        }
+        None => outcome,
     };
     match outcome {
         Ok(body) => {
@@ -105,12 +142,75 @@ async fn handle(
     }
 }
 
+/// What authentication learnt about a request, for its audit record.
+#[derive(Debug, Default)]
+struct Seen {
+    principal: Option<Principal>,
+    region: Option<String>,
+}
+
+/// One finished call, as the audit trail needs it.
+struct AuditedCall<'a> {
+    time_ms: i64,
+    operation: &'a str,
+    headers: &'a HeaderMap,
+    source_ip: &'a str,
+    seen: &'a Seen,
+    request: &'a [u8],
+    outcome: &'a Result<Vec<u8>, KmsError>,
+    request_id: &'a str,
+}
+
+/// Appends the call's record to the trail; returns once it is durable.
+async fn record(audit: &AuditLog, call: &AuditedCall<'_>) -> Result<(), AuditError> {
+    let header =
+        |name: &str| call.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let request: Option<serde_json::Value> = serde_json::from_slice(call.request).ok();
+    let (response, error) = match call.outcome {
+        Ok(body) => (serde_json::from_slice::<serde_json::Value>(body).ok(), None),
+        Err(e) => (None, Some((e.code.as_str(), e.message.as_deref().unwrap_or_default()))),
+    };
+    let credential = claimed_credential(header("authorization"));
+    let event_id = uuid::Uuid::new_v4().to_string();
+    let principal = call.seen.principal.as_ref();
+    let region = call.seen.region.as_deref().or(credential.map(|c| c.1)).unwrap_or(DEFAULT_REGION);
+    let (event, index) = audit::event::build(&audit::Call {
+        time_ms: call.time_ms,
+        operation: call.operation.rsplit('.').next().unwrap_or_default(),
+        event_source: EVENT_SOURCE,
+        region,
+        source_ip: call.source_ip,
+        user_agent: header("user-agent"),
+        principal,
+        access_key_id: principal
+            .map(|p| p.access_key_id.as_str())
+            .or(credential.map(|c| c.0))
+            .unwrap_or_default(),
+        request: request.as_ref(),
+        response: response.as_ref(),
+        error,
+        request_id: call.request_id,
+        event_id: &event_id,
+    });
+    audit.append(event.to_string(), index).await
+}
+
+/// The access key id and Region a request's `Authorization` header claims (unverified).
+fn claimed_credential(authorization: &str) -> Option<(&str, &str)> {
+    let credential = authorization.split("Credential=").nth(1)?.split([',', ' ']).next()?;
+    let mut parts = credential.split('/');
+    let access_key_id = parts.next()?;
+    let region = parts.nth(1)?;
+    Some((access_key_id, region))
+}
+
 async fn serve(
     state: &AppState,
     uri: &Uri,
     headers: &HeaderMap,
     target: &str,
     body: &Bytes,
+    seen: &mut Seen,
 ) -> Result<Vec<u8>, KmsError> {
     let header_list: Vec<(String, String)> = headers
         .iter()
@@ -124,6 +224,8 @@ async fn serve(
         &header_list,
         body,
     )?;
+    seen.principal = Some(auth.principal.clone());
+    seen.region = Some(auth.region.clone());
     let ctx = Ctx { state, caller: &auth.principal, region: &auth.region };
     let operation = target.strip_prefix(kms_api::TARGET_PREFIX).unwrap_or_default();
     dispatch(&ctx, operation, body).await.map_err(|e| match e {

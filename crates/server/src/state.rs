@@ -3,6 +3,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, RwLock};
 
+use crate::audit::AuditLog;
 use crate::auth::Accounts;
 use crate::clock::Clock;
 use crate::keystore::Keystore;
@@ -23,6 +24,8 @@ pub struct AppState {
     pub keys: KeyCache,
     /// Serialises read-modify-write operations on one key within this process.
     pub key_locks: KeyLocks,
+    /// The audit trail; every API call is recorded here before it is answered.
+    pub audit: Option<Arc<AuditLog>>,
 }
 
 /// A fixed set of async locks, one picked per key by hash (lock striping).

@@ -1,0 +1,128 @@
+"""The audit trail: one CloudTrail-shaped record per call, no secrets in it, and
+`kms-server audit verify` catches changed, deleted and reordered records."""
+
+from __future__ import annotations
+
+import base64
+import sqlite3
+from pathlib import Path
+
+import pytest
+from botocore.exceptions import ClientError
+
+from kms_helpers import KmsServer, audit_cli, audit_events, make_client
+
+SECRET = b"audit-canary-plaintext-\x00\x01\x02-7f3e9c"
+
+
+@pytest.fixture
+def trail(server_bin, tmp_path):
+    """A fresh server that has served a known set of calls and been stopped."""
+    srv = KmsServer(binary=server_bin, data_dir=tmp_path / "data").start()
+    kms = make_client(srv.endpoint)
+    key = kms.create_key(Description="audited")["KeyMetadata"]
+    ids = [("CreateKey", None)]
+    ct = kms.encrypt(KeyId=key["KeyId"], Plaintext=SECRET, EncryptionContext={"purpose": "audit"})
+    ids.append(("Encrypt", ct["ResponseMetadata"]["RequestId"]))
+    pt = kms.decrypt(CiphertextBlob=ct["CiphertextBlob"], EncryptionContext={"purpose": "audit"})
+    assert pt["Plaintext"] == SECRET
+    ids.append(("Decrypt", pt["ResponseMetadata"]["RequestId"]))
+    dk = kms.generate_data_key(KeyId=key["KeyId"], KeySpec="AES_256")
+    ids.append(("GenerateDataKey", dk["ResponseMetadata"]["RequestId"]))
+    with pytest.raises(ClientError) as denied:
+        kms.decrypt(CiphertextBlob=ct["CiphertextBlob"], EncryptionContext={"purpose": "wrong"})
+    ids.append(("Decrypt", denied.value.response["ResponseMetadata"]["RequestId"]))
+    bad = make_client(srv.endpoint, secret_key="not-the-secret")
+    with pytest.raises(ClientError):
+        bad.list_keys()
+    assert srv.stop() == 0, srv.log_tail()
+    return {
+        "server": srv,
+        "key": key,
+        "ids": ids,
+        "secrets": [SECRET, dk["Plaintext"], ct["CiphertextBlob"]],
+    }
+
+
+def test_every_call_is_recorded_once_in_cloudtrail_shape(server_bin, trail):
+    events = audit_events(server_bin, trail["server"].data_dir)
+    assert [e["eventName"] for e in events] == [
+        "CreateKey", "Encrypt", "Decrypt", "GenerateDataKey", "Decrypt", "ListKeys",
+    ]
+    by_id = {e["requestID"]: e for e in events}
+    for name, request_id in trail["ids"][1:]:
+        assert by_id[request_id]["eventName"] == name
+    encrypt = by_id[trail["ids"][1][1]]
+    assert encrypt["eventSource"] == "kms.amazonaws.com"
+    assert encrypt["userIdentity"]["type"] == "Root"
+    assert encrypt["userIdentity"]["accountId"] == "000000000000"
+    assert encrypt["userIdentity"]["accessKeyId"] == "test"
+    assert encrypt["requestParameters"]["encryptionContext"] == {"purpose": "audit"}
+    assert encrypt["resources"][0]["ARN"] == trail["key"]["Arn"]
+    assert encrypt["additionalEventData"]["keyMaterialVersion"] == 1
+    assert encrypt["sourceIPAddress"] == "127.0.0.1"
+    assert "Boto3" in encrypt["userAgent"] or "botocore" in encrypt["userAgent"]
+    denied = by_id[trail["ids"][4][1]]
+    assert denied["errorCode"] == "InvalidCiphertextException"
+    unauthenticated = events[-1]
+    assert unauthenticated["errorCode"] == "InvalidSignatureException"
+    assert unauthenticated["userIdentity"]["type"] == "Unknown"
+    assert len({e["eventID"] for e in events}) == len(events)
+
+
+def test_no_plaintext_or_key_material_in_the_trail_or_the_log(trail):
+    srv = trail["server"]
+    blobs = [p.read_bytes() for p in srv.data_dir.glob("audit.sqlite3*")]
+    blobs.append(srv.log_path.read_bytes())
+    needles = []
+    for secret in trail["secrets"]:
+        needles += [secret, base64.b64encode(secret), secret.hex().encode()]
+    for blob in blobs:
+        for needle in needles:
+            assert needle not in blob
+
+
+def test_audit_verify_passes_an_untouched_trail(server_bin, trail):
+    out = audit_cli(server_bin, "verify", "--data", str(trail["server"].data_dir))
+    assert out.returncode == 0, out.stderr
+    assert "6 records" in out.stdout and "0 records after the last digest" in out.stdout
+
+
+def _tamper(data_dir: Path, sql: str) -> None:
+    with sqlite3.connect(data_dir / "audit.sqlite3") as db:
+        db.executescript(sql)
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE audit_records SET body = replace(body, 'Decrypt', 'Encrypt') WHERE seq = 3",
+        "DELETE FROM audit_records WHERE seq = 2",
+        "DELETE FROM audit_records WHERE seq = 6",
+        "UPDATE audit_records SET body = CASE seq WHEN 2 THEN (SELECT body FROM audit_records WHERE seq = 3)"
+        " ELSE (SELECT body FROM audit_records WHERE seq = 2) END WHERE seq IN (2, 3)",
+        "UPDATE audit_digests SET body = replace(body, '\"lastSeq\":6', '\"lastSeq\":5')",
+    ],
+    ids=["changed", "deleted", "deleted-last", "reordered", "forged-digest"],
+)
+def test_audit_verify_catches_tampering(server_bin, trail, sql):
+    data_dir = trail["server"].data_dir
+    _tamper(data_dir, sql)
+    out = audit_cli(server_bin, "verify", "--data", str(data_dir))
+    assert out.returncode != 0
+    assert "does not verify" in out.stderr
+
+
+def test_audit_lookup_filters_by_event_name_and_key(server_bin, trail):
+    data_dir = str(trail["server"].data_dir)
+    out = audit_cli(
+        server_bin, "lookup", "--data", data_dir, "--account", "000000000000", "--event-name", "Decrypt"
+    )
+    assert out.returncode == 0, out.stderr
+    assert len(out.stdout.splitlines()) == 2
+    out = audit_cli(
+        server_bin, "lookup", "--data", data_dir, "--account", "000000000000", "--key-arn", trail["key"]["Arn"]
+    )
+    names = [line for line in out.stdout.splitlines()]
+    assert len(names) == 5  # every call but the unauthenticated ListKeys names the key
+    assert all(trail["key"]["Arn"] in line for line in names)
