@@ -21,6 +21,7 @@ pub mod error;
 pub mod format;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod item;
 pub mod keyring;
 pub mod kms;
 pub mod materials;
