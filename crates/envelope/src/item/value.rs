@@ -286,7 +286,8 @@ impl AttributeValue {
         }
         let mut r = Reader::new(bytes);
         let value = match id {
-            type_id::NULL => Self::Null,
+            type_id::NULL if bytes.is_empty() => Self::Null,
+            type_id::NULL => return Err(malformed("a null value must be empty")),
             type_id::S => Self::S(utf8(bytes)?),
             type_id::N => {
                 let n = utf8(bytes)?;
@@ -650,6 +651,7 @@ mod tests {
     #[test]
     fn non_canonical_serialisations_are_rejected() {
         assert!(AttributeValue::deserialize(type_id::BOOL, &[2]).is_err());
+        assert!(AttributeValue::deserialize(type_id::NULL, &[0]).is_err());
         assert!(AttributeValue::deserialize(type_id::N, b"1.50").is_err());
         let unsorted = [0, 0, 0, 2, 0, 0, 0, 1, b'b', 0, 0, 0, 1, b'a'];
         assert!(AttributeValue::deserialize(type_id::SS, &unsorted).is_err());
