@@ -52,3 +52,42 @@ pub fn parse_header(data: &[u8]) -> Result<usize, Error> {
 pub fn parse_footer(data: &[u8]) -> Result<usize, Error> {
     Footer::read_bytes(data).map(|f| f.signature.len()).map_err(Error::from)
 }
+
+/// Parses an item header attribute value; on success it must re-encode to the input.
+///
+/// # Errors
+/// Whatever [`crate::item::header::ItemHeader::parse`] rejects.
+pub fn parse_item_header(data: &[u8]) -> Result<usize, crate::item::ItemError> {
+    let header = crate::item::header::ItemHeader::parse(data)?;
+    assert_eq!(header.encode()?, data, "re-encoding a parsed item header changed it");
+    Ok(header.legend.len())
+}
+
+/// Parses an item footer attribute value for either suite (chosen by the first byte).
+///
+/// # Errors
+/// Whatever [`crate::item::header::ItemFooter::parse`] rejects.
+pub fn parse_item_footer(data: &[u8]) -> Result<usize, crate::item::ItemError> {
+    use crate::item::ItemSuite;
+    let suite =
+        if data.len() > 48 { ItemSuite::EcdsaP384HmacSha384 } else { ItemSuite::HmacSha384 };
+    let footer = crate::item::header::ItemFooter::parse(data, suite)?;
+    assert_eq!(footer.encode(), data, "re-encoding a parsed item footer changed it");
+    Ok(data.len())
+}
+
+/// Parses a serialised attribute value: two bytes of type id, then the value. On success
+/// it must serialise back to the input.
+///
+/// # Errors
+/// Whatever [`crate::item::AttributeValue::deserialize`] rejects.
+pub fn parse_item_value(data: &[u8]) -> Result<usize, crate::item::ItemError> {
+    let [a, b, rest @ ..] = data else {
+        return Err(crate::item::ItemError::Malformed("no type id"));
+    };
+    let type_id = u16::from_be_bytes([*a, *b]);
+    let value = crate::item::AttributeValue::deserialize(type_id, rest)?;
+    assert_eq!(value.type_id(), type_id);
+    assert_eq!(value.serialize(), rest, "re-serialising a parsed value changed it");
+    Ok(rest.len())
+}

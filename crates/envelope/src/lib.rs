@@ -11,6 +11,8 @@
 //! - [`cmm`]: the [`cmm::CryptographicMaterialsManager`] trait: default, required encryption
 //!   context, caching.
 //! - `format`: header, frames and footer; `stream`: incremental encrypt and decrypt.
+//! - [`item`]: DynamoDB item encryption after the AWS Database Encryption SDK
+//!   (`docs/item-format.md`).
 
 pub mod cache;
 pub mod client;
@@ -21,6 +23,7 @@ pub mod error;
 pub mod format;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod item;
 pub mod keyring;
 pub mod kms;
 pub mod materials;
