@@ -24,6 +24,7 @@ pub mod fuzzing;
 pub mod keyring;
 pub mod kms;
 pub mod materials;
+pub mod public_key;
 pub mod stream;
 pub mod suite;
 pub mod vectors;
