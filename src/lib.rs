@@ -36,6 +36,8 @@ mod public_key;
 mod stream;
 #[cfg(target_arch = "wasm32")]
 mod transport;
+#[cfg(target_arch = "wasm32")]
+mod typings;
 
 #[cfg(target_arch = "wasm32")]
 pub use crate::{
