@@ -1,9 +1,53 @@
-//! `kms-wasm`: the JavaScript-facing WebAssembly module.
+//! `kms-wasm`: the JavaScript-facing WebAssembly module (npm package `kms-wasm`).
 //!
-//! Until the envelope-encryption issue lands this crate exposes only its version,
-//! so the wasm build, packaging and tests have something real to exercise.
+//! Translation only: every class wraps a kms-envelope type, every byte goes in and out as a
+//! `Uint8Array`, every failure is a `KmsError` (an `Error` with `code` and `status`). The
+//! glue exists only on wasm32; natively this crate is just [`version`].
+//!
+//! - `KmsClient` (client.rs, over `fetch` in transport.rs): GenerateDataKey, Encrypt,
+//!   Decrypt, GetPublicKey, GenerateRandom.
+//! - Keyrings (keyring.rs), `CachingMaterialsManager` (cache.rs).
+//! - `encrypt` / `decrypt` (message.rs), `encryptStream` / `decryptStream` (stream.rs).
+//! - `PublicKey`, `publicKeyEncrypt`, `verify` (public_key.rs).
+
+// kms-envelope shares keyrings and materials managers as `Arc<dyn ..>`; on wasm32 they are
+// deliberately not `Send + Sync` (JavaScript is single-threaded), which this lint flags.
+#![cfg_attr(target_arch = "wasm32", allow(clippy::arc_with_non_send_sync))]
 
 use wasm_bindgen::prelude::wasm_bindgen;
+
+#[cfg(target_arch = "wasm32")]
+mod cache;
+#[cfg(target_arch = "wasm32")]
+mod client;
+#[cfg(target_arch = "wasm32")]
+mod convert;
+#[cfg(target_arch = "wasm32")]
+mod error;
+#[cfg(target_arch = "wasm32")]
+mod handle;
+#[cfg(target_arch = "wasm32")]
+mod keyring;
+#[cfg(target_arch = "wasm32")]
+mod message;
+#[cfg(target_arch = "wasm32")]
+mod public_key;
+#[cfg(target_arch = "wasm32")]
+mod stream;
+#[cfg(target_arch = "wasm32")]
+mod transport;
+#[cfg(target_arch = "wasm32")]
+mod typings;
+
+#[cfg(target_arch = "wasm32")]
+pub use crate::{
+    cache::CachingMaterialsManager,
+    client::KmsClient,
+    keyring::{KmsKeyring, KmsRsaKeyring, MultiKeyring, RawAesKeyring, RawRsaKeyring},
+    message::{decrypt, encrypt},
+    public_key::{public_key_encrypt, verify, PublicKey},
+    stream::{decrypt_stream, encrypt_stream, TransformStream},
+};
 
 /// The version of this package, as declared in `Cargo.toml`.
 #[wasm_bindgen]

@@ -27,6 +27,7 @@ pub mod item;
 pub mod keyring;
 pub mod kms;
 pub mod materials;
+pub mod public_key;
 pub mod stream;
 pub mod suite;
 pub mod vectors;

@@ -223,3 +223,19 @@ fn decryptor_buffers_at_most_one_frame() {
     // One frame (4 + 12 + 256 + 16 bytes) or the header, whichever is longer, plus one chunk.
     assert!(max_buffered <= 4096 + 300, "buffered {max_buffered} bytes");
 }
+
+#[test]
+fn decryptor_with_a_shared_cmm_outlives_the_callers_borrow() {
+    let pt = plaintext(10_000);
+    let cmm = TestCmm::default();
+    let ct = block_on(encrypt(&cmm, &pt, ec(), &EncryptConfig::default())).unwrap();
+    let shared: std::sync::Arc<dyn kms_envelope::cmm::CryptographicMaterialsManager> =
+        std::sync::Arc::new(cmm);
+    let mut d: Decryptor<'static> = Decryptor::new_shared(shared, &DecryptConfig::default());
+    let mut out = Vec::new();
+    for c in ct.chunks(777) {
+        block_on(d.update(c, &mut out)).unwrap();
+    }
+    d.finish(&mut out).unwrap();
+    assert_eq!(out, pt);
+}

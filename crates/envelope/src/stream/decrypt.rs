@@ -1,5 +1,7 @@
 //! Streaming decryption (spec `client-apis/decrypt.md`).
 
+use std::sync::Arc;
+
 use zeroize::{Zeroize, Zeroizing};
 
 use super::MessageInfo;
@@ -26,7 +28,7 @@ use crate::materials::{EncryptionContext, VerifyingKey};
 /// For signed suites, plaintext released before [`Decryptor::finish`] succeeds is not
 /// yet known to be signed: discard it if `finish` fails.
 pub struct Decryptor<'a> {
-    cmm: &'a dyn CryptographicMaterialsManager,
+    cmm: CmmRef<'a>,
     config: DecryptConfig,
     state: State,
     session: Option<Box<Session>>,
@@ -35,6 +37,21 @@ pub struct Decryptor<'a> {
     /// `buf` must reach this length before parsing is worth retrying.
     need: usize,
     failed: bool,
+}
+
+/// The materials manager, borrowed or shared.
+enum CmmRef<'a> {
+    Borrowed(&'a dyn CryptographicMaterialsManager),
+    Shared(Arc<dyn CryptographicMaterialsManager>),
+}
+
+impl CmmRef<'_> {
+    fn get(&self) -> &dyn CryptographicMaterialsManager {
+        match self {
+            CmmRef::Borrowed(cmm) => *cmm,
+            CmmRef::Shared(cmm) => cmm.as_ref(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +89,10 @@ impl std::fmt::Debug for Decryptor<'_> {
 impl<'a> Decryptor<'a> {
     /// A decryptor that will ask `cmm` for materials once the header has arrived.
     pub fn new(cmm: &'a dyn CryptographicMaterialsManager, config: &DecryptConfig) -> Self {
+        Self::with_cmm(CmmRef::Borrowed(cmm), config)
+    }
+
+    fn with_cmm(cmm: CmmRef<'a>, config: &DecryptConfig) -> Self {
         Self {
             cmm,
             config: config.clone(),
@@ -81,6 +102,15 @@ impl<'a> Decryptor<'a> {
             need: 1,
             failed: false,
         }
+    }
+
+    /// A decryptor that owns a share of `cmm`, so it can outlive the caller's borrow (for
+    /// example inside a JavaScript stream).
+    pub fn new_shared(
+        cmm: Arc<dyn CryptographicMaterialsManager>,
+        config: &DecryptConfig,
+    ) -> Decryptor<'static> {
+        Decryptor::with_cmm(CmmRef::Shared(cmm), config)
     }
 
     /// The header, once it has been verified.
@@ -188,7 +218,7 @@ impl<'a> Decryptor<'a> {
                 Ok(parsed) => {
                     let len = parsed.len;
                     let session =
-                        start_session(self.cmm, &self.config, &chunk[..len], parsed).await?;
+                        start_session(self.cmm.get(), &self.config, &chunk[..len], parsed).await?;
                     self.begin_body(session);
                     *chunk = &chunk[len..];
                     return Ok(true);
@@ -218,7 +248,8 @@ impl<'a> Decryptor<'a> {
                 Ok(parsed) => {
                     let len = parsed.len;
                     let session =
-                        start_session(self.cmm, &self.config, &self.buf[..len], parsed).await?;
+                        start_session(self.cmm.get(), &self.config, &self.buf[..len], parsed)
+                            .await?;
                     self.begin_body(session);
                     self.buf.drain(..len);
                     self.need = self.buf.len().max(1);

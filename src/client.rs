@@ -1,0 +1,246 @@
+//! `KmsClient`: the KMS operations a browser or Node client needs, over `fetch` with SigV4.
+
+use std::sync::Arc;
+
+use js_sys::{Object, Promise};
+use kms_api::types as api;
+use kms_api::{Blob, SecretBlob};
+use serde::Deserialize;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::future_to_promise;
+use zeroize::Zeroizing;
+
+use crate::convert::{
+    context_field, field, required_string, set, string_field, strings_field, to_uint8, uint_field,
+};
+use crate::error::invalid;
+use crate::handle::{Handle, Shared};
+use crate::public_key::PublicKey;
+use crate::transport::{FetchKmsClient, DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BASE_MS};
+
+/// A KMS client: `new KmsClient({ endpoint, region, credentials: { accessKeyId,
+/// secretAccessKey, sessionToken? }, maxAttempts?, retryBaseDelayMs? })`.
+///
+/// Requests are signed with SigV4 and sent with the global `fetch`. Failures reject with a
+/// `KmsError` whose `code` is the AWS exception name. Throttling and 5xx responses are
+/// retried with full jitter (`maxAttempts` tries in all, default 3); nothing else is.
+#[wasm_bindgen]
+pub struct KmsClient {
+    inner: Arc<FetchKmsClient>,
+}
+
+/// `GetPublicKey` output (kept here: kms-api describes the server's symmetric operations).
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GetPublicKeyResponse {
+    key_id: Option<String>,
+    public_key: Option<Blob>,
+    key_spec: Option<String>,
+    key_usage: Option<String>,
+    encryption_algorithms: Option<Vec<String>>,
+    signing_algorithms: Option<Vec<String>>,
+}
+
+fn opt_vec<T>(v: Vec<T>) -> Option<Vec<T>> {
+    (!v.is_empty()).then_some(v)
+}
+
+#[wasm_bindgen]
+impl KmsClient {
+    /// Creates a client; throws a `KmsError` (`ValidationException`) for bad options.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "KmsClientOptions")] options: JsValue,
+    ) -> Result<KmsClient, JsValue> {
+        let endpoint = required_string(&options, "endpoint")?;
+        let region = required_string(&options, "region")?;
+        let creds =
+            field(&options, "credentials").ok_or_else(|| invalid("credentials is required"))?;
+        let access_key_id = required_string(&creds, "accessKeyId")?;
+        let secret = Zeroizing::new(required_string(&creds, "secretAccessKey")?);
+        let session_token = string_field(&creds, "sessionToken")?;
+        let attempts =
+            uint_field(&options, "maxAttempts", 10)?.unwrap_or(DEFAULT_MAX_ATTEMPTS.into());
+        let base = uint_field(&options, "retryBaseDelayMs", 60_000)?
+            .unwrap_or(DEFAULT_RETRY_BASE_MS.into());
+        // Both bounded above by uint_field.
+        let inner = FetchKmsClient::new(
+            &endpoint,
+            region,
+            access_key_id,
+            secret,
+            session_token,
+            attempts as u32,
+            base as u32,
+        )
+        .map_err(|e| invalid(&e))?;
+        Ok(KmsClient { inner: Arc::new(inner) })
+    }
+
+    #[doc(hidden)]
+    #[wasm_bindgen(js_name = "__handle", skip_typescript)]
+    pub fn handle(&self) -> Handle {
+        Handle::new(Shared::Client(self.inner.clone()))
+    }
+
+    /// KMS `GenerateDataKey`: `{ keyId, plaintext, ciphertextBlob }`. Options:
+    /// `numberOfBytes` or `keySpec` (`AES_256` by default), `encryptionContext`, `grantTokens`.
+    #[wasm_bindgen(
+        js_name = generateDataKey,
+        unchecked_return_type = "Promise<{ keyId: string, plaintext: Uint8Array, ciphertextBlob: Uint8Array }>"
+    )]
+    pub fn generate_data_key(
+        &self,
+        key_id: String,
+        #[wasm_bindgen(
+            unchecked_param_type = "{ numberOfBytes?: number, keySpec?: string, encryptionContext?: Record<string, string>, grantTokens?: string[] }"
+        )]
+        options: JsValue,
+    ) -> Result<Promise, JsValue> {
+        let number_of_bytes = uint_field(&options, "numberOfBytes", 1024)?.map(|n| n as i64);
+        let key_spec = string_field(&options, "keySpec")?;
+        let key_spec = match (number_of_bytes, key_spec) {
+            (None, None) => Some("AES_256".to_owned()),
+            (_, spec) => spec,
+        };
+        let request = api::GenerateDataKeyRequest {
+            key_id: Some(key_id),
+            number_of_bytes,
+            key_spec,
+            encryption_context: opt_context(&options)?,
+            grant_tokens: opt_vec(strings_field(&options, "grantTokens")?),
+            ..Default::default()
+        };
+        let inner = self.inner.clone();
+        Ok(future_to_promise(async move {
+            let r: api::GenerateDataKeyResponse =
+                inner.call("GenerateDataKey", &request).await.map_err(|e| e.to_js())?;
+            let out = Object::new();
+            set(&out, "keyId", &r.key_id.unwrap_or_default().into());
+            let plaintext = r.plaintext.unwrap_or_default();
+            set(&out, "plaintext", &to_uint8(plaintext.expose_secret()));
+            set(&out, "ciphertextBlob", &to_uint8(&r.ciphertext_blob.unwrap_or_default().0));
+            Ok(out.into())
+        }))
+    }
+
+    /// KMS `Encrypt`: `{ keyId, ciphertextBlob, encryptionAlgorithm }`. Options:
+    /// `encryptionContext`, `grantTokens`, `encryptionAlgorithm`.
+    #[wasm_bindgen(
+        unchecked_return_type = "Promise<{ keyId: string, ciphertextBlob: Uint8Array, encryptionAlgorithm: string }>"
+    )]
+    pub fn encrypt(
+        &self,
+        key_id: String,
+        plaintext: Vec<u8>,
+        #[wasm_bindgen(
+            unchecked_param_type = "{ encryptionContext?: Record<string, string>, grantTokens?: string[], encryptionAlgorithm?: string }"
+        )]
+        options: JsValue,
+    ) -> Result<Promise, JsValue> {
+        let plaintext = Zeroizing::new(plaintext);
+        let request = api::EncryptRequest {
+            key_id: Some(key_id),
+            plaintext: Some(SecretBlob::new(plaintext.to_vec())),
+            encryption_context: opt_context(&options)?,
+            grant_tokens: opt_vec(strings_field(&options, "grantTokens")?),
+            encryption_algorithm: string_field(&options, "encryptionAlgorithm")?,
+            ..Default::default()
+        };
+        let inner = self.inner.clone();
+        Ok(future_to_promise(async move {
+            let r: api::EncryptResponse =
+                inner.call("Encrypt", &request).await.map_err(|e| e.to_js())?;
+            let out = Object::new();
+            set(&out, "keyId", &r.key_id.unwrap_or_default().into());
+            set(&out, "ciphertextBlob", &to_uint8(&r.ciphertext_blob.unwrap_or_default().0));
+            set(&out, "encryptionAlgorithm", &r.encryption_algorithm.unwrap_or_default().into());
+            Ok(out.into())
+        }))
+    }
+
+    /// KMS `Decrypt`: `{ keyId, plaintext, encryptionAlgorithm }`. Options: `keyId`,
+    /// `encryptionContext`, `grantTokens`, `encryptionAlgorithm`.
+    #[wasm_bindgen(
+        unchecked_return_type = "Promise<{ keyId: string, plaintext: Uint8Array, encryptionAlgorithm: string }>"
+    )]
+    pub fn decrypt(
+        &self,
+        ciphertext_blob: Vec<u8>,
+        #[wasm_bindgen(
+            unchecked_param_type = "{ keyId?: string, encryptionContext?: Record<string, string>, grantTokens?: string[], encryptionAlgorithm?: string }"
+        )]
+        options: JsValue,
+    ) -> Result<Promise, JsValue> {
+        let request = api::DecryptRequest {
+            ciphertext_blob: Some(Blob(ciphertext_blob)),
+            key_id: string_field(&options, "keyId")?,
+            encryption_context: opt_context(&options)?,
+            grant_tokens: opt_vec(strings_field(&options, "grantTokens")?),
+            encryption_algorithm: string_field(&options, "encryptionAlgorithm")?,
+            ..Default::default()
+        };
+        let inner = self.inner.clone();
+        Ok(future_to_promise(async move {
+            let r: api::DecryptResponse =
+                inner.call("Decrypt", &request).await.map_err(|e| e.to_js())?;
+            let out = Object::new();
+            set(&out, "keyId", &r.key_id.unwrap_or_default().into());
+            let plaintext = r.plaintext.unwrap_or_default();
+            set(&out, "plaintext", &to_uint8(plaintext.expose_secret()));
+            set(&out, "encryptionAlgorithm", &r.encryption_algorithm.unwrap_or_default().into());
+            Ok(out.into())
+        }))
+    }
+
+    /// KMS `GetPublicKey`: a {@link PublicKey} holding the SPKI and the key's allowed
+    /// algorithms. Keep it to verify and encrypt without further calls.
+    #[wasm_bindgen(js_name = getPublicKey, unchecked_return_type = "Promise<PublicKey>")]
+    pub fn get_public_key(
+        &self,
+        key_id: String,
+        #[wasm_bindgen(unchecked_param_type = "{ grantTokens?: string[] }")] options: JsValue,
+    ) -> Result<Promise, JsValue> {
+        let mut request = serde_json::Map::new();
+        request.insert("KeyId".into(), key_id.into());
+        if let Some(tokens) = opt_vec(strings_field(&options, "grantTokens")?) {
+            request.insert("GrantTokens".into(), tokens.into());
+        }
+        let inner = self.inner.clone();
+        Ok(future_to_promise(async move {
+            let r: GetPublicKeyResponse =
+                inner.call("GetPublicKey", &request).await.map_err(|e| e.to_js())?;
+            let spki = r.public_key.ok_or_else(|| invalid("the response has no PublicKey"))?;
+            let key = PublicKey::from_kms(
+                &spki.0,
+                r.key_id,
+                r.key_spec,
+                r.key_usage,
+                r.encryption_algorithms,
+                r.signing_algorithms,
+            )?;
+            Ok(key.into())
+        }))
+    }
+
+    /// KMS `GenerateRandom`: `numberOfBytes` (1 to 1024) random bytes.
+    #[wasm_bindgen(js_name = generateRandom, unchecked_return_type = "Promise<Uint8Array>")]
+    pub fn generate_random(&self, number_of_bytes: u32) -> Promise {
+        let request = api::GenerateRandomRequest {
+            number_of_bytes: Some(i64::from(number_of_bytes)),
+            ..Default::default()
+        };
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let r: api::GenerateRandomResponse =
+                inner.call("GenerateRandom", &request).await.map_err(|e| e.to_js())?;
+            Ok(to_uint8(r.plaintext.unwrap_or_default().expose_secret()).into())
+        })
+    }
+}
+
+fn opt_context(options: &JsValue) -> Result<Option<api::EncryptionContext>, JsValue> {
+    let context = context_field(options, "encryptionContext")?;
+    Ok((!context.is_empty()).then_some(context))
+}

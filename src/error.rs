@@ -1,0 +1,52 @@
+//! JS errors: every failure becomes an `Error` named `KmsError` with a stable `code` (the
+//! AWS exception name for KMS failures), a `message` and the HTTP `status` (0 when no
+//! HTTP exchange was involved).
+
+use js_sys::Reflect;
+use kms_envelope::Error;
+use wasm_bindgen::JsValue;
+
+/// `code` of local caller errors (bad arguments or options).
+pub(crate) const VALIDATION: &str = "ValidationException";
+
+/// A `KmsError`: an `Error` with `name`, `code` and `status`.
+pub(crate) fn kms_error(code: &str, message: &str, status: u16) -> JsValue {
+    let error = js_sys::Error::new(message);
+    error.set_name("KmsError");
+    // Setting a property on a fresh plain object cannot fail.
+    let _ = Reflect::set(&error, &"code".into(), &code.into());
+    let _ = Reflect::set(&error, &"status".into(), &status.into());
+    error.into()
+}
+
+/// A local caller error (`ValidationException`, status 0).
+pub(crate) fn invalid(message: &str) -> JsValue {
+    kms_error(VALIDATION, message, 0)
+}
+
+/// The HTTP status KMS sends with `code`, if it is a KMS exception name.
+pub(crate) fn status_of(code: &str) -> u16 {
+    kms_api::ErrorCode::from_name(code).map_or(0, kms_api::ErrorCode::http_status)
+}
+
+/// Translates an envelope error. KMS failures keep their AWS code; cryptographic failures
+/// stay opaque (`DecryptionFailed` never says which check failed).
+pub(crate) fn from_envelope(error: Error) -> JsValue {
+    let message = error.to_string();
+    let code = match &error {
+        Error::Kms(e) => return kms_error(&e.code, &e.message, status_of(&e.code)),
+        Error::DecryptionFailed => "DecryptionFailed",
+        Error::Malformed(_) => "MalformedMessage",
+        Error::UnsupportedSuite(_) => "UnsupportedAlgorithmSuite",
+        Error::CommitmentPolicy(_) => "CommitmentPolicyViolation",
+        Error::TooManyEncryptedDataKeys(_) => "TooManyEncryptedDataKeys",
+        Error::NoDecryptableDataKey => "NoDecryptableDataKey",
+        Error::Keyring(_) => "KeyringFailure",
+        Error::EncryptionContext(_) => "EncryptionContextMismatch",
+        Error::InvalidKey(_) => "InvalidKey",
+        Error::ApiMisuse(_) => VALIDATION,
+        Error::Random => "RandomFailure",
+        _ => "InternalError",
+    };
+    kms_error(code, &message, 0)
+}

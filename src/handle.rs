@@ -1,0 +1,71 @@
+//! How one JS object of this package finds the Rust value inside another one passed in an
+//! options object (`{ client }`, `{ keyring }`, `encrypt(keyringOrCmm, ..)`).
+//!
+//! Each class has a hidden `__handle()` method returning a fresh [`Handle`] that shares its
+//! inner value; the handle object is then taken over by Rust (wasm-bindgen's
+//! `TryFromJsValue`), so the caller's object is untouched.
+
+use std::sync::Arc;
+
+use js_sys::{Function, Reflect};
+use kms_envelope::cmm::default::DefaultCmm;
+use kms_envelope::cmm::CryptographicMaterialsManager;
+use kms_envelope::keyring::Keyring;
+use wasm_bindgen::convert::TryFromJsValue;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::error::invalid;
+use crate::transport::FetchKmsClient;
+
+/// What a handle shares.
+#[derive(Clone)]
+pub(crate) enum Shared {
+    Client(Arc<FetchKmsClient>),
+    Keyring(Arc<dyn Keyring>),
+    Cmm(Arc<dyn CryptographicMaterialsManager>),
+}
+
+/// Internal: a share of another object's Rust value.
+#[wasm_bindgen(skip_typescript)]
+pub struct Handle {
+    shared: Shared,
+}
+
+impl Handle {
+    pub(crate) fn new(shared: Shared) -> Self {
+        Self { shared }
+    }
+}
+
+/// The shared value inside `value`, if it is one of this package's objects.
+fn shared_of(value: &JsValue) -> Option<Shared> {
+    let method = Reflect::get(value, &"__handle".into()).ok()?.dyn_into::<Function>().ok()?;
+    let handle = method.call0(value).ok()?;
+    Handle::try_from_js_value(handle).ok().map(|h| h.shared)
+}
+
+/// The KMS client in `value` (a `KmsClient`).
+pub(crate) fn client_of(value: &JsValue, what: &str) -> Result<Arc<FetchKmsClient>, JsValue> {
+    match shared_of(value) {
+        Some(Shared::Client(c)) => Ok(c),
+        _ => Err(invalid(&format!("{what} must be a KmsClient"))),
+    }
+}
+
+/// The keyring in `value` (any keyring class).
+pub(crate) fn keyring_of(value: &JsValue, what: &str) -> Result<Arc<dyn Keyring>, JsValue> {
+    match shared_of(value) {
+        Some(Shared::Keyring(k)) => Ok(k),
+        _ => Err(invalid(&format!("{what} must be a keyring"))),
+    }
+}
+
+/// A materials manager from a keyring (wrapped in the default CMM) or a materials manager.
+pub(crate) fn cmm_of(value: &JsValue) -> Result<Arc<dyn CryptographicMaterialsManager>, JsValue> {
+    match shared_of(value) {
+        Some(Shared::Cmm(c)) => Ok(c),
+        Some(Shared::Keyring(k)) => Ok(Arc::new(DefaultCmm::new(k))),
+        _ => Err(invalid("expected a keyring or a CachingMaterialsManager")),
+    }
+}

@@ -1,0 +1,255 @@
+//! The keyring classes. Each holds a shared kms-envelope keyring; pass them to `encrypt`,
+//! `decrypt`, the streams, `MultiKeyring` or `CachingMaterialsManager`.
+
+use std::sync::Arc;
+
+use js_sys::Array;
+use kms_envelope::keyring::kms::{AwsKmsDiscoveryKeyring, AwsKmsKeyring, DiscoveryFilter};
+use kms_envelope::keyring::kms_rsa::{AwsKmsRsaKeyring, KmsRsaEncryptionAlgorithm};
+use kms_envelope::keyring::multi::MultiKeyring as EnvelopeMulti;
+use kms_envelope::keyring::raw_aes::RawAesKeyring as EnvelopeRawAes;
+use kms_envelope::keyring::raw_rsa::{RawRsaKeyring as EnvelopeRawRsa, RsaPadding};
+use kms_envelope::keyring::Keyring;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::convert::{
+    bool_field, bytes_field, bytes_of, field, required_string, string_field, strings_field,
+};
+use crate::error::{from_envelope, invalid};
+use crate::handle::{client_of, keyring_of, Handle, Shared};
+
+macro_rules! keyring_class {
+    ($name:ident) => {
+        #[wasm_bindgen]
+        impl $name {
+            #[doc(hidden)]
+            #[wasm_bindgen(js_name = "__handle", skip_typescript)]
+            pub fn handle(&self) -> Handle {
+                Handle::new(Shared::Keyring(self.inner.clone()))
+            }
+        }
+    };
+}
+
+/// The AWS KMS keyring: `new KmsKeyring({ client, generatorKeyId?, keyIds?, grantTokens?,
+/// discovery?, discoveryFilter?: { partition, accountIDs } })`.
+///
+/// The generator makes each data key with `GenerateDataKey`; every `keyIds` key encrypts
+/// it too. Decryption uses only the configured key ARNs, or with `discovery: true` any key
+/// the credentials may use (optionally limited by `discoveryFilter`).
+#[wasm_bindgen]
+pub struct KmsKeyring {
+    inner: Arc<dyn Keyring>,
+}
+keyring_class!(KmsKeyring);
+
+#[wasm_bindgen]
+impl KmsKeyring {
+    /// Creates the keyring; throws a `KmsError` for bad options.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "KmsKeyringOptions")] options: JsValue,
+    ) -> Result<KmsKeyring, JsValue> {
+        let client = client_of(&field(&options, "client").unwrap_or(JsValue::UNDEFINED), "client")?;
+        let generator = string_field(&options, "generatorKeyId")?;
+        let key_ids = strings_field(&options, "keyIds")?;
+        let tokens = strings_field(&options, "grantTokens")?;
+        let discovery = bool_field(&options, "discovery")?.unwrap_or(false);
+        let inner: Arc<dyn Keyring> = if discovery {
+            if generator.is_some() || !key_ids.is_empty() {
+                return Err(invalid("a discovery keyring takes no generatorKeyId or keyIds"));
+            }
+            let filter = match field(&options, "discoveryFilter") {
+                None => None,
+                Some(f) => {
+                    let partition = required_string(&f, "partition")?;
+                    let mut accounts = strings_field(&f, "accountIDs")?;
+                    accounts.extend(strings_field(&f, "accountIds")?);
+                    Some(DiscoveryFilter::new(partition, accounts).map_err(from_envelope)?)
+                }
+            };
+            Arc::new(AwsKmsDiscoveryKeyring::new(client, filter).with_grant_tokens(tokens))
+        } else {
+            let make = |id: String| -> Result<Arc<dyn Keyring>, JsValue> {
+                let k = AwsKmsKeyring::new(client.clone(), id).map_err(from_envelope)?;
+                Ok(Arc::new(k.with_grant_tokens(tokens.clone())))
+            };
+            let children = key_ids.into_iter().map(make).collect::<Result<Vec<_>, _>>()?;
+            let generator = generator.map(make).transpose()?;
+            match (generator, children.len()) {
+                (Some(g), 0) => g,
+                (None, 0) => {
+                    return Err(invalid("a KMS keyring needs generatorKeyId, keyIds or discovery"))
+                }
+                (g, _) => Arc::new(EnvelopeMulti::new(g, children).map_err(from_envelope)?),
+            }
+        };
+        Ok(KmsKeyring { inner })
+    }
+}
+
+/// A raw AES keyring: `new RawAesKeyring({ keyNamespace, keyName, wrappingKey })` with a
+/// 16, 24 or 32 byte `wrappingKey` (copied into wasm memory; zeroized when freed).
+#[wasm_bindgen]
+pub struct RawAesKeyring {
+    inner: Arc<dyn Keyring>,
+}
+keyring_class!(RawAesKeyring);
+
+#[wasm_bindgen]
+impl RawAesKeyring {
+    /// Creates the keyring; throws a `KmsError` for bad options.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(
+            unchecked_param_type = "{ keyNamespace: string, keyName: string, wrappingKey: Uint8Array }"
+        )]
+        options: JsValue,
+    ) -> Result<RawAesKeyring, JsValue> {
+        let namespace = required_string(&options, "keyNamespace")?;
+        let name = required_string(&options, "keyName")?;
+        let key = bytes_field(&options, "wrappingKey")?
+            .ok_or_else(|| invalid("wrappingKey is required"))?;
+        let keyring = EnvelopeRawAes::new(namespace, name, &key).map_err(from_envelope)?;
+        Ok(RawAesKeyring { inner: Arc::new(keyring) })
+    }
+}
+
+/// A raw RSA keyring: `new RawRsaKeyring({ keyNamespace, keyName, publicKey?, privateKey?,
+/// padding? })`. Keys are PEM strings or DER `Uint8Array`s (SPKI / PKCS #8). `padding`:
+/// `OAEP_SHA256_MGF1` (default), `OAEP_SHA1_MGF1`, `OAEP_SHA384_MGF1`, `OAEP_SHA512_MGF1`
+/// or `PKCS1`. With a private key the keyring also encrypts, using that key's public half.
+#[wasm_bindgen]
+pub struct RawRsaKeyring {
+    inner: Arc<dyn Keyring>,
+}
+keyring_class!(RawRsaKeyring);
+
+fn padding_of(name: Option<String>) -> Result<RsaPadding, JsValue> {
+    Ok(match name.as_deref().unwrap_or("OAEP_SHA256_MGF1") {
+        "PKCS1" => RsaPadding::Pkcs1v15,
+        "OAEP_SHA1_MGF1" => RsaPadding::OaepSha1Mgf1Sha1,
+        "OAEP_SHA256_MGF1" => RsaPadding::OaepSha256Mgf1Sha256,
+        "OAEP_SHA384_MGF1" => RsaPadding::OaepSha384Mgf1Sha384,
+        "OAEP_SHA512_MGF1" => RsaPadding::OaepSha512Mgf1Sha512,
+        other => return Err(invalid(&format!("unknown RSA padding {other:?}"))),
+    })
+}
+
+#[wasm_bindgen]
+impl RawRsaKeyring {
+    /// Creates the keyring; throws a `KmsError` for bad options.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(
+            unchecked_param_type = "{ keyNamespace: string, keyName: string, publicKey?: string | Uint8Array, privateKey?: string | Uint8Array, padding?: string }"
+        )]
+        options: JsValue,
+    ) -> Result<RawRsaKeyring, JsValue> {
+        let ns = required_string(&options, "keyNamespace")?;
+        let name = required_string(&options, "keyName")?;
+        let padding = padding_of(string_field(&options, "padding")?)?;
+        let keyring = match (field(&options, "privateKey"), field(&options, "publicKey")) {
+            (Some(private), public) => {
+                let k = match private.as_string() {
+                    Some(pem) => EnvelopeRawRsa::from_private_key_pem(ns, name, padding, &pem),
+                    None => {
+                        let der = bytes_of(&private, "privateKey")?;
+                        EnvelopeRawRsa::from_private_key_der(ns, name, padding, &der)
+                    }
+                };
+                let k = k.map_err(from_envelope)?;
+                if public.is_some() {
+                    k.with_derived_public_key().map_err(from_envelope)?
+                } else {
+                    k
+                }
+            }
+            (None, Some(public)) => match public.as_string() {
+                Some(pem) => EnvelopeRawRsa::from_public_key_pem(ns, name, padding, &pem),
+                None => {
+                    let der = bytes_of(&public, "publicKey")?;
+                    EnvelopeRawRsa::from_public_key_der(ns, name, padding, &der)
+                }
+            }
+            .map_err(from_envelope)?,
+            (None, None) => return Err(invalid("publicKey or privateKey is required")),
+        };
+        Ok(RawRsaKeyring { inner: Arc::new(keyring) })
+    }
+}
+
+/// A multi-keyring: `new MultiKeyring({ generator?, children? })`. The generator makes the
+/// data key and every child encrypts it too; any of them can decrypt.
+#[wasm_bindgen]
+pub struct MultiKeyring {
+    inner: Arc<dyn Keyring>,
+}
+keyring_class!(MultiKeyring);
+
+#[wasm_bindgen]
+impl MultiKeyring {
+    /// Creates the keyring; throws a `KmsError` for bad options.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "{ generator?: Keyring, children?: Keyring[] }")]
+        options: JsValue,
+    ) -> Result<MultiKeyring, JsValue> {
+        let generator = field(&options, "generator").map(|g| keyring_of(&g, "generator"));
+        let children = match field(&options, "children") {
+            None => Vec::new(),
+            Some(list) => list
+                .dyn_into::<Array>()
+                .map_err(|_| invalid("children must be an array of keyrings"))?
+                .iter()
+                .map(|child| keyring_of(&child, "each child"))
+                .collect::<Result<Vec<_>, _>>()?,
+        };
+        let multi = EnvelopeMulti::new(generator.transpose()?, children).map_err(from_envelope)?;
+        Ok(MultiKeyring { inner: Arc::new(multi) })
+    }
+}
+
+/// The AWS KMS RSA keyring: `new KmsRsaKeyring({ keyId, publicKey?, encryptionAlgorithm,
+/// client?, grantTokens? })`. With only the public key (DER SPKI from `GetPublicKey`, or
+/// PEM) it encrypts any amount of data to a KMS RSA key without credentials; with a
+/// client it decrypts through KMS `Decrypt`. Signed suites are refused (use
+/// `suiteId: 0x0478` or another unsigned suite).
+#[wasm_bindgen]
+pub struct KmsRsaKeyring {
+    inner: Arc<dyn Keyring>,
+}
+keyring_class!(KmsRsaKeyring);
+
+#[wasm_bindgen]
+impl KmsRsaKeyring {
+    /// Creates the keyring; throws a `KmsError` for bad options.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(
+            unchecked_param_type = "{ keyId: string, publicKey?: string | Uint8Array, encryptionAlgorithm: \"RSAES_OAEP_SHA_256\" | \"RSAES_OAEP_SHA_1\", client?: KmsClient, grantTokens?: string[] }"
+        )]
+        options: JsValue,
+    ) -> Result<KmsRsaKeyring, JsValue> {
+        let key_id = required_string(&options, "keyId")?;
+        let algorithm = match required_string(&options, "encryptionAlgorithm")?.as_str() {
+            "RSAES_OAEP_SHA_1" => KmsRsaEncryptionAlgorithm::RsaesOaepSha1,
+            "RSAES_OAEP_SHA_256" => KmsRsaEncryptionAlgorithm::RsaesOaepSha256,
+            other => return Err(invalid(&format!("unsupported encryptionAlgorithm {other:?}"))),
+        };
+        let mut keyring = AwsKmsRsaKeyring::new(key_id, algorithm).map_err(from_envelope)?;
+        if let Some(public) = field(&options, "publicKey") {
+            keyring = match public.as_string() {
+                Some(pem) => keyring.with_public_key_pem(&pem),
+                None => keyring.with_public_key_der(&bytes_of(&public, "publicKey")?),
+            }
+            .map_err(from_envelope)?;
+        }
+        if let Some(client) = field(&options, "client") {
+            keyring = keyring.with_client(client_of(&client, "client")?);
+        }
+        let keyring = keyring.with_grant_tokens(strings_field(&options, "grantTokens")?);
+        Ok(KmsRsaKeyring { inner: Arc::new(keyring) })
+    }
+}

@@ -1,0 +1,137 @@
+//! One-shot `encrypt` / `decrypt`, and the options they share with the streams.
+
+use js_sys::{Object, Promise};
+use kms_envelope::client::{DecryptConfig, EncryptConfig};
+use kms_envelope::suite::{AlgorithmSuite, CommitmentPolicy};
+use kms_envelope::{Decryptor, Encryptor};
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::future_to_promise;
+use zeroize::Zeroizing;
+
+use crate::convert::{context_field, field, header_to_js, set, string_field, to_uint8, uint_field};
+use crate::error::{from_envelope, invalid};
+use crate::handle::cmm_of;
+
+/// `commitmentPolicy`: `REQUIRE_ENCRYPT_REQUIRE_DECRYPT` (default),
+/// `REQUIRE_ENCRYPT_ALLOW_DECRYPT` or `FORBID_ENCRYPT_ALLOW_DECRYPT`.
+fn policy_of(options: &JsValue) -> Result<CommitmentPolicy, JsValue> {
+    Ok(match string_field(options, "commitmentPolicy")?.as_deref() {
+        None | Some("REQUIRE_ENCRYPT_REQUIRE_DECRYPT") => {
+            CommitmentPolicy::RequireEncryptRequireDecrypt
+        }
+        Some("REQUIRE_ENCRYPT_ALLOW_DECRYPT") => CommitmentPolicy::RequireEncryptAllowDecrypt,
+        Some("FORBID_ENCRYPT_ALLOW_DECRYPT") => CommitmentPolicy::ForbidEncryptAllowDecrypt,
+        Some(other) => return Err(invalid(&format!("unknown commitmentPolicy {other:?}"))),
+    })
+}
+
+/// `suiteId`: a suite id number (e.g. `0x0578`) or name.
+fn suite_of(options: &JsValue) -> Result<Option<&'static AlgorithmSuite>, JsValue> {
+    let Some(v) = field(options, "suiteId") else { return Ok(None) };
+    let suite = match (v.as_f64(), v.as_string()) {
+        (Some(n), _) if (0.0..=65535.0).contains(&n) && n.fract() == 0.0 => {
+            // Checked: a whole number that fits in u16.
+            AlgorithmSuite::by_id(n as u16)
+        }
+        (_, Some(name)) => AlgorithmSuite::by_name(&name),
+        _ => None,
+    };
+    suite.map(Some).ok_or_else(|| invalid("unknown suiteId"))
+}
+
+/// Encryption options: `encryptionContext`, `suiteId`, `frameLength`, `commitmentPolicy`,
+/// `maxEncryptedDataKeys`, `plaintextLength` (streams).
+pub(crate) fn encrypt_config(options: &JsValue) -> Result<EncryptConfig, JsValue> {
+    let mut config = EncryptConfig {
+        commitment_policy: policy_of(options)?,
+        suite: suite_of(options)?,
+        max_encrypted_data_keys: max_edks(options)?,
+        plaintext_length_bound: uint_field(options, "plaintextLength", u64::MAX)?,
+        ..EncryptConfig::default()
+    };
+    if let Some(n) = uint_field(options, "frameLength", u64::from(u32::MAX))? {
+        if n == 0 {
+            return Err(invalid("frameLength must be at least 1"));
+        }
+        // Bounded by u32::MAX above.
+        config.frame_length = n as u32;
+    }
+    Ok(config)
+}
+
+fn max_edks(options: &JsValue) -> Result<Option<usize>, JsValue> {
+    // At most 65535: the format's own limit.
+    Ok(uint_field(options, "maxEncryptedDataKeys", 65_535)?.map(|n| n as usize))
+}
+
+/// Decryption options: `encryptionContext` (reproduced; must match), `commitmentPolicy`,
+/// `maxEncryptedDataKeys`, `maxBodySize`.
+pub(crate) fn decrypt_config(options: &JsValue) -> Result<DecryptConfig, JsValue> {
+    let context = context_field(options, "encryptionContext")?;
+    Ok(DecryptConfig {
+        commitment_policy: policy_of(options)?,
+        max_encrypted_data_keys: max_edks(options)?,
+        reproduced_encryption_context: (!context.is_empty()).then_some(context),
+        max_body_size: uint_field(options, "maxBodySize", u64::MAX)?,
+        forbid_signed_suites: false,
+    })
+}
+
+/// Encrypts `plaintext` into one AWS Encryption SDK message: `{ result, messageHeader }`.
+/// Options: `encryptionContext`, `suiteId` (default `0x0578`), `frameLength` (default 4096),
+/// `commitmentPolicy` (default `REQUIRE_ENCRYPT_REQUIRE_DECRYPT`), `maxEncryptedDataKeys`.
+#[wasm_bindgen(
+    unchecked_return_type = "Promise<{ result: Uint8Array, messageHeader: MessageHeader }>"
+)]
+pub fn encrypt(
+    #[wasm_bindgen(js_name = keyringOrCmm, unchecked_param_type = "Keyring | CachingMaterialsManager")]
+    keyring_or_cmm: JsValue,
+    plaintext: Vec<u8>,
+    #[wasm_bindgen(unchecked_param_type = "EncryptOptions | undefined")] options: JsValue,
+) -> Result<Promise, JsValue> {
+    let plaintext = Zeroizing::new(plaintext);
+    let cmm = cmm_of(&keyring_or_cmm)?;
+    let mut config = encrypt_config(&options)?;
+    config.plaintext_length_bound = Some(plaintext.len() as u64);
+    let context = context_field(&options, "encryptionContext")?;
+    Ok(future_to_promise(async move {
+        let mut encryptor =
+            Encryptor::new(cmm.as_ref(), context, &config).await.map_err(from_envelope)?;
+        let header = header_to_js(encryptor.header());
+        let mut out = Vec::with_capacity(encryptor.ciphertext_len_estimate(plaintext.len()));
+        encryptor.update(&plaintext, &mut out).map_err(from_envelope)?;
+        encryptor.finish(&mut out).map_err(from_envelope)?;
+        let result = Object::new();
+        set(&result, "result", &to_uint8(&out));
+        set(&result, "messageHeader", &header);
+        Ok(result.into())
+    }))
+}
+
+/// Decrypts one whole message: `{ plaintext, messageHeader }`; nothing is returned unless
+/// every check (commitment, tags, signature) passes. Options: `encryptionContext` (pairs
+/// that must be in the message's context), `commitmentPolicy`, `maxEncryptedDataKeys`,
+/// `maxBodySize`.
+#[wasm_bindgen(
+    unchecked_return_type = "Promise<{ plaintext: Uint8Array, messageHeader: MessageHeader }>"
+)]
+pub fn decrypt(
+    #[wasm_bindgen(js_name = keyringOrCmm, unchecked_param_type = "Keyring | CachingMaterialsManager")]
+    keyring_or_cmm: JsValue,
+    ciphertext: Vec<u8>,
+    #[wasm_bindgen(unchecked_param_type = "DecryptOptions | undefined")] options: JsValue,
+) -> Result<Promise, JsValue> {
+    let cmm = cmm_of(&keyring_or_cmm)?;
+    let config = decrypt_config(&options)?;
+    Ok(future_to_promise(async move {
+        let mut decryptor = Decryptor::new(cmm.as_ref(), &config);
+        let mut out = Zeroizing::new(Vec::with_capacity(ciphertext.len()));
+        decryptor.update(&ciphertext, &mut out).await.map_err(from_envelope)?;
+        let info = decryptor.finish(&mut out).map_err(from_envelope)?;
+        let result = Object::new();
+        set(&result, "plaintext", &to_uint8(&out));
+        set(&result, "messageHeader", &header_to_js(&info.header));
+        Ok(result.into())
+    }))
+}

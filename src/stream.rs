@@ -1,0 +1,207 @@
+//! `encryptStream` / `decryptStream`: WHATWG `TransformStream`s of `Uint8Array` chunks.
+//!
+//! Memory stays bounded by one frame plus one input chunk, whatever the message length.
+//! Decryption releases each frame once its tag verifies; for signed suites the final
+//! frame is released only after the signature has verified (in `flush`). A stream that
+//! fails errors both sides; plaintext already read from a failed signed stream must be
+//! discarded.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Function, Object, Promise, Uint8Array};
+use kms_envelope::{Decryptor, Encryptor};
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::future_to_promise;
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::convert::{bytes_of, context_field, field, header_to_js, set};
+use crate::error::{from_envelope, invalid};
+use crate::handle::cmm_of;
+use crate::message::{decrypt_config, encrypt_config};
+
+#[wasm_bindgen]
+extern "C" {
+    /// A WHATWG `TransformStream` (browsers and Node 18+).
+    #[wasm_bindgen(typescript_type = "TransformStream<Uint8Array, Uint8Array>")]
+    pub type TransformStream;
+    #[wasm_bindgen(catch, constructor)]
+    fn new(transformer: &Object) -> Result<TransformStream, JsValue>;
+
+    /// `TransformStreamDefaultController`.
+    type Controller;
+    #[wasm_bindgen(method, catch)]
+    fn enqueue(this: &Controller, chunk: &JsValue) -> Result<(), JsValue>;
+}
+
+/// Sends `bytes` downstream as a new `Uint8Array` and zeroizes the wasm copy.
+fn emit(controller: &Controller, bytes: &mut Vec<u8>) -> Result<(), JsValue> {
+    if bytes.is_empty() {
+        return Ok(());
+    }
+    let chunk = Uint8Array::from(&bytes[..]);
+    bytes.zeroize();
+    bytes.clear();
+    controller.enqueue(&chunk)
+}
+
+/// Calls `options.onMessageHeader(header)` if given.
+fn report_header(callback: &Option<Function>, header: &kms_envelope::format::MessageHeader) {
+    if let Some(f) = callback {
+        // The callback is the caller's; its exceptions do not stop the stream.
+        let _ = f.call1(&JsValue::UNDEFINED, &header_to_js(header));
+    }
+}
+
+fn header_callback(options: &JsValue) -> Result<Option<Function>, JsValue> {
+    match field(options, "onMessageHeader") {
+        None => Ok(None),
+        Some(f) => f
+            .dyn_into::<Function>()
+            .map(Some)
+            .map_err(|_| invalid("onMessageHeader must be a function")),
+    }
+}
+
+fn transformer(
+    start: Option<Closure<dyn FnMut(JsValue) -> Promise>>,
+    transform: Closure<dyn FnMut(JsValue, JsValue) -> Promise>,
+    flush: Closure<dyn FnMut(JsValue) -> Promise>,
+) -> Object {
+    let object = Object::new();
+    if let Some(start) = start {
+        set(&object, "start", &start.into_js_value());
+    }
+    set(&object, "transform", &transform.into_js_value());
+    set(&object, "flush", &flush.into_js_value());
+    object
+}
+
+fn done() -> Result<JsValue, JsValue> {
+    Ok(JsValue::UNDEFINED)
+}
+
+/// A `TransformStream` from plaintext chunks to one message. Options as for `encrypt`,
+/// plus `plaintextLength` (the exact or maximum length, needed for the caching materials
+/// manager to reuse data keys) and `onMessageHeader(header)`.
+#[wasm_bindgen(js_name = encryptStream)]
+pub fn encrypt_stream(
+    #[wasm_bindgen(js_name = keyringOrCmm, unchecked_param_type = "Keyring | CachingMaterialsManager")]
+    keyring_or_cmm: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "EncryptStreamOptions | undefined")] options: JsValue,
+) -> Result<TransformStream, JsValue> {
+    let cmm = cmm_of(&keyring_or_cmm)?;
+    let config = encrypt_config(&options)?;
+    let context = context_field(&options, "encryptionContext")?;
+    let on_header = header_callback(&options)?;
+    let state: Rc<RefCell<Option<Encryptor>>> = Rc::new(RefCell::new(None));
+
+    let setup = Some((cmm, context, config, on_header));
+    let setup = Rc::new(RefCell::new(setup));
+    let start_state = state.clone();
+    let start = Closure::new(move |_controller: JsValue| {
+        let setup = setup.borrow_mut().take();
+        let state = start_state.clone();
+        future_to_promise(async move {
+            let (cmm, context, config, on_header) =
+                setup.ok_or_else(|| invalid("the stream already started"))?;
+            let encryptor =
+                Encryptor::new(cmm.as_ref(), context, &config).await.map_err(from_envelope)?;
+            report_header(&on_header, encryptor.header());
+            *state.borrow_mut() = Some(encryptor);
+            done()
+        })
+    });
+
+    let transform_state = state.clone();
+    let transform = Closure::new(move |chunk: JsValue, controller: JsValue| {
+        let result = (|| {
+            let input = bytes_of(&chunk, "each chunk")?;
+            let mut guard = transform_state.borrow_mut();
+            let encryptor = guard.as_mut().ok_or_else(|| invalid("the stream has ended"))?;
+            let mut out = Vec::new();
+            encryptor.update(&input, &mut out).map_err(from_envelope)?;
+            emit(controller.unchecked_ref(), &mut out)?;
+            done()
+        })();
+        settle(result)
+    });
+
+    let flush = Closure::new(move |controller: JsValue| {
+        let result = (|| {
+            let encryptor =
+                state.borrow_mut().take().ok_or_else(|| invalid("the stream has ended"))?;
+            let mut out = Vec::new();
+            encryptor.finish(&mut out).map_err(from_envelope)?;
+            emit(controller.unchecked_ref(), &mut out)?;
+            done()
+        })();
+        settle(result)
+    });
+
+    TransformStream::new(&transformer(Some(start), transform, flush))
+}
+
+/// A promise settled with `result`.
+fn settle(result: Result<JsValue, JsValue>) -> Promise {
+    match result {
+        Ok(v) => Promise::resolve(&v),
+        Err(e) => Promise::reject(&e),
+    }
+}
+
+/// A `TransformStream` from message chunks to plaintext. Options as for `decrypt`, plus
+/// `onMessageHeader(header)`, called once the header has been verified.
+#[wasm_bindgen(js_name = decryptStream)]
+pub fn decrypt_stream(
+    #[wasm_bindgen(js_name = keyringOrCmm, unchecked_param_type = "Keyring | CachingMaterialsManager")]
+    keyring_or_cmm: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "DecryptStreamOptions | undefined")] options: JsValue,
+) -> Result<TransformStream, JsValue> {
+    let cmm = cmm_of(&keyring_or_cmm)?;
+    let config = decrypt_config(&options)?;
+    let on_header = header_callback(&options)?;
+    let state: Rc<RefCell<Option<Decryptor<'static>>>> =
+        Rc::new(RefCell::new(Some(Decryptor::new_shared(cmm, &config))));
+    let reported = Rc::new(RefCell::new(false));
+
+    let transform_state = state.clone();
+    let transform = Closure::new(move |chunk: JsValue, controller: JsValue| {
+        let state = transform_state.clone();
+        let on_header = on_header.clone();
+        let reported = reported.clone();
+        future_to_promise(async move {
+            let input = bytes_of(&chunk, "each chunk")?;
+            // Taken out for the await: the stream never runs two transforms at once.
+            let mut decryptor =
+                state.borrow_mut().take().ok_or_else(|| invalid("the stream has ended"))?;
+            let mut out = Zeroizing::new(Vec::new());
+            decryptor.update(&input, &mut out).await.map_err(from_envelope)?;
+            if !*reported.borrow() {
+                if let Some(header) = decryptor.header() {
+                    *reported.borrow_mut() = true;
+                    report_header(&on_header, header);
+                }
+            }
+            *state.borrow_mut() = Some(decryptor);
+            emit(controller.unchecked_ref(), &mut out)?;
+            done()
+        })
+    });
+
+    let flush = Closure::new(move |controller: JsValue| {
+        let result = (|| {
+            let decryptor =
+                state.borrow_mut().take().ok_or_else(|| invalid("the stream has ended"))?;
+            let mut out = Zeroizing::new(Vec::new());
+            decryptor.finish(&mut out).map_err(from_envelope)?;
+            emit(controller.unchecked_ref(), &mut out)?;
+            done()
+        })();
+        settle(result)
+    });
+
+    TransformStream::new(&transformer(None, transform, flush))
+}

@@ -1,0 +1,62 @@
+//! wasm-bindgen-test under Node: the exported API called from Rust, as JS would call it.
+#![cfg(target_arch = "wasm32")]
+#![allow(clippy::unwrap_used)]
+
+use js_sys::{Object, Reflect, Uint8Array};
+use kms_wasm::{decrypt, encrypt, verify, RawAesKeyring};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+fn object(pairs: &[(&str, JsValue)]) -> JsValue {
+    let o = Object::new();
+    for (k, v) in pairs {
+        Reflect::set(&o, &(*k).into(), v).unwrap();
+    }
+    o.into()
+}
+
+fn get(o: &JsValue, k: &str) -> JsValue {
+    Reflect::get(o, &k.into()).unwrap()
+}
+
+fn keyring(key: u8) -> JsValue {
+    let options = object(&[
+        ("keyNamespace", "ns".into()),
+        ("keyName", "name".into()),
+        ("wrappingKey", Uint8Array::from(&[key; 32][..]).into()),
+    ]);
+    RawAesKeyring::new(options).unwrap().into()
+}
+
+#[wasm_bindgen_test]
+async fn raw_aes_round_trip_and_wrong_key_fails() {
+    let ring = keyring(1);
+    let context = object(&[("encryptionContext", object(&[("k", "v".into())]))]);
+    let out = JsFuture::from(encrypt(ring.clone(), b"wasm test".to_vec(), context).unwrap())
+        .await
+        .unwrap();
+    let header = get(&out, "messageHeader");
+    assert_eq!(get(&header, "suiteId").as_f64(), Some(f64::from(0x0578)));
+    let ct = get(&out, "result").unchecked_into::<Uint8Array>().to_vec();
+
+    let back = JsFuture::from(decrypt(ring, ct.clone(), JsValue::UNDEFINED).unwrap()).await.unwrap();
+    let pt = get(&back, "plaintext").unchecked_into::<Uint8Array>().to_vec();
+    assert_eq!(pt, b"wasm test");
+
+    let err = JsFuture::from(decrypt(keyring(2), ct, JsValue::UNDEFINED).unwrap()).await.unwrap_err();
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("NoDecryptableDataKey"));
+    assert_eq!(get(&err, "name").as_string().as_deref(), Some("KmsError"));
+}
+
+#[wasm_bindgen_test]
+fn verify_rejects_garbage_keys_with_a_code() {
+    let err = verify(b"junk", b"m", b"s", "ECDSA_SHA_256", None).unwrap_err();
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("InvalidKey"));
+}
+
+#[wasm_bindgen_test]
+fn bad_options_are_validation_errors() {
+    let err = RawAesKeyring::new(object(&[("keyNamespace", "ns".into())])).err().unwrap();
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("ValidationException"));
+}
