@@ -127,6 +127,7 @@ mod tests {
             tags: vec![],
             rotation: Rotation::default(),
             materials: vec![],
+            import: Default::default(),
         })
     }
 
