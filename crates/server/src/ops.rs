@@ -5,6 +5,7 @@ pub mod aliases;
 pub mod asymmetric;
 pub mod crypto;
 pub mod data_key_pairs;
+pub mod import;
 
 pub mod key_agreement;
 pub mod key_specs;

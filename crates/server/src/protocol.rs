@@ -143,12 +143,9 @@ const NOT_YET_SUPPORTED: &[&str] = &[
     "CreateCustomKeyStore",
     "CreateGrant",
     "DeleteCustomKeyStore",
-    "DeleteImportedKeyMaterial",
     "DescribeCustomKeyStores",
     "DisconnectCustomKeyStore",
     "GetKeyLastUsage",
-    "GetParametersForImport",
-    "ImportKeyMaterial",
     "ListGrants",
     "ListRetirableGrants",
     "ReplicateKey",
@@ -200,7 +197,7 @@ macro_rules! operations {
 
 async fn dispatch(ctx: &Ctx<'_>, name: &str, body: &[u8]) -> Result<Vec<u8>, Dispatch> {
     use ops::{aliases, crypto, keys, policy, rotation, tags};
-    use ops::{asymmetric, data_key_pairs, key_agreement, mac};
+    use ops::{asymmetric, data_key_pairs, import, key_agreement, mac};
     Ok(operations! { ctx, name, body;
         "CreateKey" => |r| keys::create_key(ctx, r),
         "DescribeKey" => |r| keys::describe_key(ctx, r),
@@ -240,5 +237,8 @@ async fn dispatch(ctx: &Ctx<'_>, name: &str, body: &[u8]) -> Result<Vec<u8>, Dis
         "GenerateDataKeyPairWithoutPlaintext" =>
             |r| data_key_pairs::generate_data_key_pair(ctx, r, false),
         "DeriveSharedSecret" => |r| key_agreement::derive_shared_secret(ctx, r),
+        "GetParametersForImport" => |r| import::get_parameters_for_import(ctx, r),
+        "ImportKeyMaterial" => |r| import::import_key_material(ctx, r),
+        "DeleteImportedKeyMaterial" => |r| import::delete_imported_key_material(ctx, r),
     })
 }

@@ -12,6 +12,8 @@ mod asymmetric;
 mod crypto;
 #[path = "api/full_stack.rs"]
 mod full_stack;
+#[path = "api/import.rs"]
+mod import;
 #[path = "api/keys.rs"]
 mod keys;
 #[path = "api/lifecycle.rs"]
