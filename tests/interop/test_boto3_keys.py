@@ -68,13 +68,12 @@ def test_create_key_with_deprecated_customer_master_key_spec(kms):
 @pytest.mark.parametrize(
     "params",
     [
-        {"KeySpec": "RSA_2048", "KeyUsage": "ENCRYPT_DECRYPT"},
-        {"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"},
-        {"KeySpec": "HMAC_256", "KeyUsage": "GENERATE_VERIFY_MAC"},
-        {"Origin": "EXTERNAL"},
+        {"KeySpec": "SM2", "KeyUsage": "SIGN_VERIFY"},
+        {"KeySpec": "ML_DSA_65", "KeyUsage": "SIGN_VERIFY"},
+        {"Origin": "AWS_CLOUDHSM"},
         {"MultiRegion": True},
     ],
-    ids=["rsa", "ecc", "hmac", "external", "multi-region"],
+    ids=["sm2", "ml-dsa", "cloudhsm", "multi-region"],
 )
 def test_create_key_unsupported_kinds(kms, params):
     with kms_error("UnsupportedOperationException"):

@@ -73,6 +73,16 @@ error_codes! {
     MissingAuthenticationTokenException = 400,
     /// The resource does not exist.
     NotFoundException = 400,
+    /// The import token has expired; call `GetParametersForImport` again.
+    ExpiredImportTokenException = 400,
+    /// Imported key material differs from the material previously imported into the key.
+    IncorrectKeyMaterialException = 400,
+    /// The import token is not valid for this key.
+    InvalidImportTokenException = 400,
+    /// A MAC did not verify (`VerifyMac`).
+    KMSInvalidMacException = 400,
+    /// A signature did not verify (`Verify`).
+    KMSInvalidSignatureException = 400,
     /// The request body exceeds the size limit.
     RequestEntityTooLargeException = 413,
     /// The request body is not valid JSON of the right shape.

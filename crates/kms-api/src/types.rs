@@ -62,6 +62,21 @@ pub struct KeyMetadata {
     /// Encryption algorithms (only for `ENCRYPT_DECRYPT` keys).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub encryption_algorithms: Option<Vec<String>>,
+    /// Signing algorithms (only for `SIGN_VERIFY` keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_algorithms: Option<Vec<String>>,
+    /// MAC algorithms (only for `GENERATE_VERIFY_MAC` keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mac_algorithms: Option<Vec<String>>,
+    /// Key agreement algorithms (only for `KEY_AGREEMENT` keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_agreement_algorithms: Option<Vec<String>>,
+    /// When imported key material expires, seconds since the epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub valid_to: Option<f64>,
+    /// `KEY_MATERIAL_EXPIRES` or `KEY_MATERIAL_DOES_NOT_EXPIRE` (imported material only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiration_model: Option<String>,
     /// Whether this is a multi-Region key.
     pub multi_region: bool,
     /// The current key material's id.
@@ -516,6 +531,9 @@ ListKeyPoliciesResponse {
     /// Whether more entries follow.
     truncated: bool,
 });
+
+mod asymmetric;
+pub use asymmetric::*;
 
 #[cfg(test)]
 mod tests {

@@ -40,6 +40,17 @@ pub enum Action {
     UntagResource,
     UpdateAlias,
     UpdateKeyDescription,
+    Sign,
+    Verify,
+    GetPublicKey,
+    GenerateDataKeyPair,
+    GenerateDataKeyPairWithoutPlaintext,
+    GenerateMac,
+    VerifyMac,
+    DeriveSharedSecret,
+    GetParametersForImport,
+    ImportKeyMaterial,
+    DeleteImportedKeyMaterial,
 }
 
 /// Checks that `caller` may perform `action` on `key`.

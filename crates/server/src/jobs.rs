@@ -1,11 +1,13 @@
 //! Background work that falls due with time: deleting keys whose waiting period has
-//! ended, and rotating keys whose automatic rotation is due.
+//! ended, rotating keys whose automatic rotation is due, and deleting imported key
+//! material whose `ValidTo` has passed.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::DAY_MS;
 use crate::model::{KeyState, MaterialOrigin};
+use crate::ops::import::remove_material;
 use crate::ops::rotation::{add_material, DEFAULT_ROTATION_DAYS};
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -20,6 +22,8 @@ pub struct JobReport {
     pub deleted: usize,
     /// Keys rotated.
     pub rotated: usize,
+    /// Keys whose imported key material expired and was deleted.
+    pub expired: usize,
 }
 
 /// Does every piece of work due at the clock's current time.
@@ -60,6 +64,22 @@ pub async fn run_due(state: &AppState) -> Result<JobReport, StoreError> {
                             tracing::info!(key = %key.arn(), "rotated key material automatically");
                             state.keys.put(Arc::new(record));
                             report.rotated += 1;
+                            progressed = true;
+                        }
+                        // Changed or deleted meanwhile: the next pass sees the new record.
+                        Err(StoreError::Conflict | StoreError::NotFound) => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                _ if record.material_expiry_ms().is_some_and(|t| t <= now) => {
+                    remove_material(&mut record);
+                    record.revision += 1;
+                    match state.store.update_key(&record).await {
+                        Ok(()) => {
+                            state.keystore.forget(key);
+                            tracing::info!(key = %key.arn(), "deleted expired imported key material");
+                            state.keys.put(Arc::new(record));
+                            report.expired += 1;
                             progressed = true;
                         }
                         // Changed or deleted meanwhile: the next pass sees the new record.

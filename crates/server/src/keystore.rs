@@ -14,6 +14,7 @@ use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LE
 use aws_lc_rs::rand;
 use zeroize::Zeroizing;
 
+use crate::keypairs::{KeyKind, SecretKey};
 use crate::model::{KeyMaterial, KeyRef};
 
 /// Name of the root key file in the data directory.
@@ -68,12 +69,34 @@ impl RootKeySource {
     }
 }
 
+/// What a sealed secret other than symmetric key material is for. It is bound into the
+/// sealing's additional data, so a sealed secret of one purpose cannot stand in for another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretPurpose {
+    /// Asymmetric private key (PKCS #8) or HMAC key material of a KMS key.
+    KeyMaterial,
+    /// The RSA private key that unwraps imported key material.
+    ImportWrappingKey,
+}
+
+impl SecretPurpose {
+    fn label(self) -> &'static [u8] {
+        match self {
+            SecretPurpose::KeyMaterial => b"kms-server secret key material v1\0",
+            SecretPurpose::ImportWrappingKey => b"kms-server import wrapping key v1\0",
+        }
+    }
+}
+
+type SecretCache = HashMap<(KeyRef, u32), Arc<SecretKey>>;
+
 /// Seals and unseals key material, and caches unsealed material.
 pub struct Keystore {
     root: LessSafeKey,
     /// HKDF-SHA256 pseudorandom key extracted from the root key, for purpose-bound subkeys.
     subkeys: aws_lc_rs::hkdf::Prk,
     cache: RwLock<HashMap<(KeyRef, u32), Arc<LessSafeKey>>>,
+    secrets: RwLock<SecretCache>,
 }
 
 impl std::fmt::Debug for Keystore {
@@ -111,7 +134,12 @@ impl Keystore {
         let unbound = UnboundKey::new(&AES_256_GCM, root).map_err(|_| KeystoreError::Crypto)?;
         let subkeys =
             aws_lc_rs::hkdf::Salt::new(aws_lc_rs::hkdf::HKDF_SHA256, SUBKEY_SALT).extract(root);
-        Ok(Self { root: LessSafeKey::new(unbound), subkeys, cache: RwLock::new(HashMap::new()) })
+        Ok(Self {
+            root: LessSafeKey::new(unbound),
+            subkeys,
+            cache: RwLock::new(HashMap::new()),
+            secrets: RwLock::new(HashMap::new()),
+        })
     }
 
     /// A 32-byte secret for one purpose, derived from the root key with HKDF-SHA256
@@ -189,9 +217,94 @@ impl Keystore {
         Ok(aead)
     }
 
+    /// Seals given (imported) 256-bit symmetric key material for `key` version `version`.
+    ///
+    /// # Errors
+    /// [`KeystoreError::Crypto`] if the material is not 32 bytes or sealing fails.
+    pub fn seal_material(
+        &self,
+        key: &KeyRef,
+        version: u32,
+        material: &[u8],
+    ) -> Result<Vec<u8>, KeystoreError> {
+        if material.len() != KEY_LEN_BYTES {
+            return Err(KeystoreError::Crypto);
+        }
+        self.seal(material, &material_aad(key, version))
+    }
+
+    /// Seals a secret (asymmetric private key, HMAC key, import wrapping key) of `key`.
+    ///
+    /// # Errors
+    /// [`KeystoreError::Crypto`] if sealing fails.
+    pub fn seal_secret(
+        &self,
+        key: &KeyRef,
+        purpose: SecretPurpose,
+        version: u32,
+        secret: &[u8],
+    ) -> Result<Vec<u8>, KeystoreError> {
+        self.seal(secret, &secret_aad(key, purpose, version))
+    }
+
+    /// Unseals a secret sealed by [`Keystore::seal_secret`].
+    ///
+    /// # Errors
+    /// [`KeystoreError::Unseal`] if it does not authenticate for this key, purpose and version.
+    pub fn unseal_secret(
+        &self,
+        key: &KeyRef,
+        purpose: SecretPurpose,
+        version: u32,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+        self.unseal(sealed, &secret_aad(key, purpose, version))
+    }
+
+    /// The parsed asymmetric or HMAC key of one material version, unsealed and parsed once
+    /// and then cached. `agreement` selects ECDH rather than ECDSA for elliptic-curve keys.
+    ///
+    /// # Errors
+    /// [`KeystoreError::Unseal`] if the sealed material does not authenticate or parse.
+    pub fn secret_key(
+        &self,
+        key: &KeyRef,
+        material: &KeyMaterial,
+        kind: KeyKind,
+        agreement: bool,
+    ) -> Result<Arc<SecretKey>, KeystoreError> {
+        let cache_key = (key.clone(), material.version);
+        let cached = self
+            .secrets
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&cache_key)
+            .cloned();
+        if let Some(found) = cached {
+            return Ok(found);
+        }
+        let opened = self.unseal_secret(
+            key,
+            SecretPurpose::KeyMaterial,
+            material.version,
+            &material.sealed,
+        )?;
+        let parsed =
+            Arc::new(SecretKey::load(kind, agreement, &opened).map_err(|_| KeystoreError::Unseal)?);
+        self.secrets
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(cache_key, Arc::clone(&parsed));
+        Ok(parsed)
+    }
+
     /// Drops every cached material of a key (after deletion).
     pub fn forget(&self, key: &KeyRef) {
         self.write_cache().retain(|(cached, _), _| cached != key);
+        self.secrets
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .retain(|(cached, _), _| cached != key);
     }
 
     fn read_cache(
@@ -245,6 +358,14 @@ impl Keystore {
 
 fn material_aad(key: &KeyRef, version: u32) -> Vec<u8> {
     let mut aad = b"kms-server key material v1\0".to_vec();
+    aad.extend_from_slice(key.arn().as_bytes());
+    aad.push(0);
+    aad.extend_from_slice(&version.to_be_bytes());
+    aad
+}
+
+fn secret_aad(key: &KeyRef, purpose: SecretPurpose, version: u32) -> Vec<u8> {
+    let mut aad = purpose.label().to_vec();
     aad.extend_from_slice(key.arn().as_bytes());
     aad.push(0);
     aad.extend_from_slice(&version.to_be_bytes());
@@ -310,6 +431,7 @@ mod tests {
             sealed,
             created_ms: 0,
             origin: MaterialOrigin::Original,
+            public_key: Vec::new(),
         }
     }
 

@@ -11,6 +11,7 @@ pub mod ciphertext;
 pub mod clock;
 pub mod config;
 pub mod jobs;
+pub mod keypairs;
 pub mod keystore;
 pub mod model;
 pub mod ops;

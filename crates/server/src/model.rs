@@ -29,6 +29,8 @@ pub enum KeyState {
     Disabled,
     /// Scheduled for deletion; not usable.
     PendingDeletion,
+    /// Origin `EXTERNAL` with no key material imported (or it expired or was deleted).
+    PendingImport,
 }
 
 impl KeyState {
@@ -38,6 +40,7 @@ impl KeyState {
             KeyState::Enabled => "Enabled",
             KeyState::Disabled => "Disabled",
             KeyState::PendingDeletion => "PendingDeletion",
+            KeyState::PendingImport => "PendingImport",
         }
     }
 }
@@ -67,6 +70,9 @@ pub struct KeyMaterial {
     pub created_ms: i64,
     /// How it was created.
     pub origin: MaterialOrigin,
+    /// The public key (DER `SubjectPublicKeyInfo`) of an asymmetric key; empty otherwise.
+    #[serde(default, with = "hex_bytes", skip_serializing_if = "Vec::is_empty")]
+    pub public_key: Vec<u8>,
 }
 
 /// Automatic rotation settings.
@@ -111,6 +117,38 @@ pub struct KeyRecord {
     pub rotation: Rotation,
     /// Every material version, oldest first; the last one is current.
     pub materials: Vec<KeyMaterial>,
+    /// Imported key material bookkeeping (origin `EXTERNAL` only).
+    #[serde(default)]
+    pub import: ImportInfo,
+}
+
+/// What an `EXTERNAL` key remembers about its imported material and pending import.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct ImportInfo {
+    /// `KEY_MATERIAL_EXPIRES` or `KEY_MATERIAL_DOES_NOT_EXPIRE`, once material is imported.
+    pub expiration_model: Option<String>,
+    /// When the imported material expires, milliseconds since the epoch.
+    pub valid_to_ms: Option<i64>,
+    /// SHA-256 fingerprint (hex) of the first material imported; later imports must match it.
+    pub fingerprint: Option<String>,
+    /// The outstanding import parameters from the latest `GetParametersForImport`.
+    pub pending: Option<ImportParameters>,
+}
+
+/// One set of import parameters: an RSA wrapping key pair and its token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportParameters {
+    /// Random id carried inside the import token (hex).
+    pub token_id: String,
+    /// The wrapping algorithm chosen, e.g. `RSAES_OAEP_SHA_256`.
+    pub wrapping_algorithm: String,
+    /// The wrapping key spec, e.g. `RSA_4096`.
+    pub wrapping_key_spec: String,
+    /// The wrapping private key (PKCS #8) sealed by the keystore (never plaintext).
+    #[serde(with = "hex_bytes")]
+    pub sealed_wrapping_key: Vec<u8>,
+    /// When the parameters expire, milliseconds since the epoch.
+    pub expires_ms: i64,
 }
 
 impl KeyRecord {
@@ -129,11 +167,24 @@ impl KeyRecord {
         self.materials.iter().filter(|m| m.origin == MaterialOrigin::OnDemand).count()
     }
 
-    /// When a background job next has work on this key (deletion or rotation).
+    /// When a background job next has work on this key (deletion, rotation, or the
+    /// expiry of imported key material).
     pub fn due_ms(&self) -> Option<i64> {
-        match self.state {
+        let scheduled = match self.state {
             KeyState::PendingDeletion => self.deletion_ms,
             KeyState::Enabled if self.rotation.enabled => self.rotation.next_rotation_ms,
+            _ => None,
+        };
+        scheduled.into_iter().chain(self.material_expiry_ms()).min()
+    }
+
+    /// When imported key material expires, if the key holds expiring material and is
+    /// not pending deletion (deletion removes the material anyway).
+    pub fn material_expiry_ms(&self) -> Option<i64> {
+        match self.state {
+            KeyState::Enabled | KeyState::Disabled if !self.materials.is_empty() => {
+                self.import.valid_to_ms
+            }
             _ => None,
         }
     }

@@ -2,8 +2,15 @@
 //! returns a response or a [`KmsError`]; HTTP is handled elsewhere.
 
 pub mod aliases;
+pub mod asymmetric;
 pub mod crypto;
+pub mod data_key_pairs;
+pub mod import;
+
+pub mod key_agreement;
+pub mod key_specs;
 pub mod keys;
+pub mod mac;
 pub mod policy;
 pub mod rotation;
 pub mod tags;
@@ -253,7 +260,16 @@ pub fn require_enabled(record: &KeyRecord) -> Result<(), KmsError> {
             format!("{} is disabled.", record.key.arn()),
         )),
         KeyState::PendingDeletion => Err(pending_deletion(record)),
+        KeyState::PendingImport => Err(pending_import(record)),
     }
+}
+
+/// `KMSInvalidStateException: <arn> is pending import.`
+pub fn pending_import(record: &KeyRecord) -> KmsError {
+    KmsError::new(
+        ErrorCode::KMSInvalidStateException,
+        format!("{} is pending import.", record.key.arn()),
+    )
 }
 
 /// Management operations refuse keys pending deletion.

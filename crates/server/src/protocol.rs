@@ -245,27 +245,16 @@ const NOT_YET_SUPPORTED: &[&str] = &[
     "CreateCustomKeyStore",
     "CreateGrant",
     "DeleteCustomKeyStore",
-    "DeleteImportedKeyMaterial",
-    "DeriveSharedSecret",
     "DescribeCustomKeyStores",
     "DisconnectCustomKeyStore",
-    "GenerateDataKeyPair",
-    "GenerateDataKeyPairWithoutPlaintext",
-    "GenerateMac",
     "GetKeyLastUsage",
-    "GetParametersForImport",
-    "GetPublicKey",
-    "ImportKeyMaterial",
     "ListGrants",
     "ListRetirableGrants",
     "ReplicateKey",
     "RetireGrant",
     "RevokeGrant",
-    "Sign",
     "UpdateCustomKeyStore",
     "UpdatePrimaryRegion",
-    "Verify",
-    "VerifyMac",
 ];
 
 enum Dispatch {
@@ -310,6 +299,7 @@ macro_rules! operations {
 
 async fn dispatch(ctx: &Ctx<'_>, name: &str, body: &[u8]) -> Result<Vec<u8>, Dispatch> {
     use ops::{aliases, crypto, keys, policy, rotation, tags};
+    use ops::{asymmetric, data_key_pairs, import, key_agreement, mac};
     Ok(operations! { ctx, name, body;
         "CreateKey" => |r| keys::create_key(ctx, r),
         "DescribeKey" => |r| keys::describe_key(ctx, r),
@@ -340,5 +330,17 @@ async fn dispatch(ctx: &Ctx<'_>, name: &str, body: &[u8]) -> Result<Vec<u8>, Dis
         "GetKeyPolicy" => |r| policy::get_key_policy(ctx, r),
         "PutKeyPolicy" => |r| policy::put_key_policy(ctx, r),
         "ListKeyPolicies" => |r| policy::list_key_policies(ctx, r),
+        "GetPublicKey" => |r| asymmetric::get_public_key(ctx, r),
+        "Sign" => |r| asymmetric::sign(ctx, r),
+        "Verify" => |r| asymmetric::verify(ctx, r),
+        "GenerateMac" => |r| mac::generate_mac(ctx, r),
+        "VerifyMac" => |r| mac::verify_mac(ctx, r),
+        "GenerateDataKeyPair" => |r| data_key_pairs::generate_data_key_pair(ctx, r, true),
+        "GenerateDataKeyPairWithoutPlaintext" =>
+            |r| data_key_pairs::generate_data_key_pair(ctx, r, false),
+        "DeriveSharedSecret" => |r| key_agreement::derive_shared_secret(ctx, r),
+        "GetParametersForImport" => |r| import::get_parameters_for_import(ctx, r),
+        "ImportKeyMaterial" => |r| import::import_key_material(ctx, r),
+        "DeleteImportedKeyMaterial" => |r| import::delete_imported_key_material(ctx, r),
     })
 }

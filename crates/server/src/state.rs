@@ -130,6 +130,7 @@ mod tests {
             tags: vec![],
             rotation: Rotation::default(),
             materials: vec![],
+            import: Default::default(),
         })
     }
 

@@ -6,10 +6,14 @@ mod common;
 
 #[path = "api/aliases_tags.rs"]
 mod aliases_tags;
+#[path = "api/asymmetric.rs"]
+mod asymmetric;
 #[path = "api/crypto.rs"]
 mod crypto;
 #[path = "api/full_stack.rs"]
 mod full_stack;
+#[path = "api/import.rs"]
+mod import;
 #[path = "api/keys.rs"]
 mod keys;
 #[path = "api/lifecycle.rs"]

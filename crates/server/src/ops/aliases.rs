@@ -7,7 +7,7 @@ use super::validate::{invalid, Validator};
 use super::{encode_marker, page_params, require_not_pending_deletion, Ctx, KeyIdForms};
 use crate::authz::Action;
 use crate::clock::to_epoch_seconds;
-use crate::model::AliasRecord;
+use crate::model::{AliasRecord, KeyRef};
 use crate::store::StoreError;
 
 /// Most aliases on one key.
@@ -132,12 +132,46 @@ pub async fn update_alias(ctx: &Ctx<'_>, req: AliasRequest) -> Result<(), KmsErr
     let target_key = ctx.resolve(target, KeyIdForms::KeyOnly).await?;
     let _guard = ctx.state.key_locks.lock(&target_key).await;
     let target_key_id = check_target(ctx, target, Action::UpdateAlias).await?;
+    check_same_kind(ctx, &existing, &target_key).await?;
     let alias = AliasRecord { target_key_id, updated_ms: ctx.now_ms(), ..existing };
     match ctx.state.store.update_alias(&alias).await {
         Ok(()) => Ok(()),
         Err(StoreError::NotFound) => Err(alias_not_found(ctx, name)),
         Err(e) => Err(e.into()),
     }
+}
+
+/// An alias may only move to a key of the same type (symmetric, asymmetric or HMAC) and
+/// key usage as the key it points to, so callers of the alias keep working.
+async fn check_same_kind(
+    ctx: &Ctx<'_>,
+    existing: &AliasRecord,
+    new_target: &KeyRef,
+) -> Result<(), KmsError> {
+    let Some(old) = ctx.state.store.get_key(&existing.target()).await? else {
+        return Ok(());
+    };
+    let new = ctx.load(new_target, Action::UpdateAlias).await?;
+    let family = |spec: &str| match spec {
+        "SYMMETRIC_DEFAULT" => "symmetric",
+        s if s.starts_with("HMAC_") => "HMAC",
+        _ => "asymmetric",
+    };
+    if family(&old.key_spec) != family(&new.key_spec) || old.key_usage != new.key_usage {
+        return Err(KmsError::new(
+            ErrorCode::ValidationException,
+            format!(
+                "{} cannot point to {}: the new key must have the same key type and key usage ({} {}) as the current one ({} {})",
+                existing.name,
+                new.key.arn(),
+                family(&new.key_spec),
+                new.key_usage,
+                family(&old.key_spec),
+                old.key_usage
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// DeleteAlias.

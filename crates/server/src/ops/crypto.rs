@@ -12,6 +12,7 @@ use kms_api::types::{
 use kms_api::{Blob, ErrorCode, KmsError, SecretBlob};
 use zeroize::Zeroizing;
 
+use super::asymmetric;
 use super::validate::{invalid, Validator};
 use super::{internal, require_enabled, Ctx, KeyIdForms};
 use crate::authz::Action;
@@ -30,14 +31,15 @@ const ENCRYPTION_ALGORITHMS: &[&str] =
     &[SYMMETRIC_DEFAULT, "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "SM2PKE"];
 const DATA_KEY_SPECS: &[&str] = &["AES_256", "AES_128"];
 
-fn dry_run_succeeded() -> KmsError {
+/// `DryRunOperationException`: the request would have succeeded.
+pub fn dry_run_succeeded() -> KmsError {
     KmsError::new(
         ErrorCode::DryRunOperationException,
         "The request would have succeeded, but the DryRun option is set.",
     )
 }
 
-fn unsupported_recipient() -> KmsError {
+pub(crate) fn unsupported_recipient() -> KmsError {
     KmsError::new(
         ErrorCode::UnsupportedOperationException,
         "Recipient (attested enclave decryption) is not supported by this server",
@@ -51,7 +53,7 @@ fn validate_algorithm(v: &mut Validator, member: &str, algorithm: &Option<String
 }
 
 /// The key must be an encryption key, enabled, and the algorithm must fit its spec.
-fn check_encryption_key(
+pub(crate) fn check_encryption_key(
     record: &KeyRecord,
     operation: &str,
     algorithm: Option<&str>,
@@ -68,7 +70,7 @@ fn check_encryption_key(
         ));
     }
     let algorithm = algorithm.unwrap_or(SYMMETRIC_DEFAULT);
-    if algorithm != SYMMETRIC_DEFAULT {
+    if algorithm != SYMMETRIC_DEFAULT || record.key_spec != SYMMETRIC_DEFAULT {
         return Err(KmsError::new(
             ErrorCode::InvalidKeyUsageException,
             format!("Algorithm {algorithm} is incompatible with key spec {}.", record.key_spec),
@@ -77,12 +79,16 @@ fn check_encryption_key(
     Ok(())
 }
 
-struct Sealed {
-    blob: Vec<u8>,
-    material_id: String,
+/// A ciphertext blob and the material that made it.
+pub(crate) struct Sealed {
+    /// The ciphertext blob.
+    pub(crate) blob: Vec<u8>,
+    /// The key material id.
+    pub(crate) material_id: String,
 }
 
-fn seal_under_current(
+/// Encrypts under a symmetric key's current material (also used for data key pairs).
+pub(crate) fn seal_under_current(
     ctx: &Ctx<'_>,
     record: &KeyRecord,
     context: &EncryptionContext,
@@ -127,12 +133,26 @@ pub async fn encrypt(ctx: &Ctx<'_>, req: EncryptRequest) -> Result<EncryptRespon
     v.finish()?;
     let key_id = req.key_id.as_deref().unwrap_or_default();
     let record = ctx.find(key_id, KeyIdForms::KeyOrAlias, Action::Encrypt).await?;
+    let context = req.encryption_context.unwrap_or_default();
+    let plaintext = req.plaintext.unwrap_or_default();
+    if record.key_spec != SYMMETRIC_DEFAULT {
+        let algorithm = req.encryption_algorithm.as_deref();
+        let (hash, name) = asymmetric::check_encryption(&record, algorithm, "Encrypt")?;
+        asymmetric::refuse_context(!context.is_empty())?;
+        if req.dry_run == Some(true) {
+            return Err(dry_run_succeeded());
+        }
+        let blob = asymmetric::encrypt_with(&record, hash, &name, plaintext.expose_secret())?;
+        return Ok(EncryptResponse {
+            ciphertext_blob: Some(Blob(blob)),
+            key_id: Some(record.key.arn()),
+            encryption_algorithm: Some(name),
+        });
+    }
     check_encryption_key(&record, "Encrypt", req.encryption_algorithm.as_deref())?;
     if req.dry_run == Some(true) {
         return Err(dry_run_succeeded());
     }
-    let context = req.encryption_context.unwrap_or_default();
-    let plaintext = req.plaintext.unwrap_or_default();
     let sealed = seal_under_current(ctx, &record, &context, plaintext.expose_secret())?;
     Ok(EncryptResponse {
         ciphertext_blob: Some(Blob(sealed.blob)),
@@ -217,6 +237,21 @@ pub async fn decrypt(ctx: &Ctx<'_>, req: DecryptRequest) -> Result<DecryptRespon
     }
     let blob = req.ciphertext_blob.unwrap_or_default();
     let context = req.encryption_context.unwrap_or_default();
+    if let Some(record) = asymmetric_key(ctx, req.key_id.as_deref(), Action::Decrypt).await? {
+        let algorithm = req.encryption_algorithm.as_deref();
+        let (hash, name) = asymmetric::check_encryption(&record, algorithm, "Decrypt")?;
+        asymmetric::refuse_context(!context.is_empty())?;
+        if req.dry_run == Some(true) {
+            return Err(dry_run_succeeded());
+        }
+        let plaintext = asymmetric::decrypt_with(ctx, &record, hash, &blob.0)?;
+        return Ok(DecryptResponse {
+            key_id: Some(record.key.arn()),
+            plaintext: Some(SecretBlob::new(plaintext.to_vec())),
+            encryption_algorithm: Some(name),
+            key_material_id: None,
+        });
+    }
     let opened = open_blob(
         ctx,
         &blob.0,
@@ -272,35 +307,81 @@ pub async fn re_encrypt(
     let dry_run = req.dry_run == Some(true);
     let destination_id = req.destination_key_id.as_deref().unwrap_or_default();
     let destination = ctx.find(destination_id, KeyIdForms::KeyOrAlias, Action::ReEncryptTo).await?;
-    check_encryption_key(
-        &destination,
-        "ReEncrypt",
-        req.destination_encryption_algorithm.as_deref(),
-    )?;
+    let destination_algorithm = req.destination_encryption_algorithm.as_deref();
+    let destination_oaep = if destination.key_spec == SYMMETRIC_DEFAULT {
+        check_encryption_key(&destination, "ReEncrypt", destination_algorithm)?;
+        None
+    } else {
+        let oaep = asymmetric::check_encryption(&destination, destination_algorithm, "ReEncrypt")?;
+        let context_given =
+            req.destination_encryption_context.as_ref().is_some_and(|c| !c.is_empty());
+        asymmetric::refuse_context(context_given)?;
+        Some(oaep)
+    };
     let blob = req.ciphertext_blob.unwrap_or_default();
     let source_context = req.source_encryption_context.unwrap_or_default();
-    let opened = open_blob(
-        ctx,
-        &blob.0,
-        &source_context,
-        req.source_key_id.as_deref(),
-        req.source_encryption_algorithm.as_deref(),
-        "ReEncrypt",
-        Action::ReEncryptFrom,
-        dry_run,
-    )
-    .await?;
-    let destination_context = req.destination_encryption_context.unwrap_or_default();
-    let sealed = seal_under_current(ctx, &destination, &destination_context, &opened.plaintext)?;
+    let source_key_id = req.source_key_id.as_deref();
+    let source_algorithm = req.source_encryption_algorithm.as_deref();
+    let source = match asymmetric_key(ctx, source_key_id, Action::ReEncryptFrom).await? {
+        Some(record) => {
+            let (hash, name) =
+                asymmetric::check_encryption(&record, source_algorithm, "ReEncrypt")?;
+            asymmetric::refuse_context(!source_context.is_empty())?;
+            if dry_run {
+                return Err(dry_run_succeeded());
+            }
+            let plaintext = asymmetric::decrypt_with(ctx, &record, hash, &blob.0)?;
+            (Opened { record, plaintext, material_id: String::new() }, name)
+        }
+        None => {
+            let opened = open_blob(
+                ctx,
+                &blob.0,
+                &source_context,
+                source_key_id,
+                source_algorithm,
+                "ReEncrypt",
+                Action::ReEncryptFrom,
+                dry_run,
+            )
+            .await?;
+            (opened, SYMMETRIC_DEFAULT.to_owned())
+        }
+    };
+    let (opened, source_algorithm) = source;
+    let (ciphertext, destination_algorithm, destination_material_id) = match destination_oaep {
+        Some((hash, name)) => {
+            (asymmetric::encrypt_with(&destination, hash, &name, &opened.plaintext)?, name, None)
+        }
+        None => {
+            let context = req.destination_encryption_context.unwrap_or_default();
+            let sealed = seal_under_current(ctx, &destination, &context, &opened.plaintext)?;
+            (sealed.blob, SYMMETRIC_DEFAULT.to_owned(), Some(sealed.material_id))
+        }
+    };
     Ok(ReEncryptResponse {
-        ciphertext_blob: Some(Blob(sealed.blob)),
+        ciphertext_blob: Some(Blob(ciphertext)),
         source_key_id: Some(opened.record.key.arn()),
         key_id: Some(destination.key.arn()),
-        source_encryption_algorithm: Some(SYMMETRIC_DEFAULT.to_owned()),
-        destination_encryption_algorithm: Some(SYMMETRIC_DEFAULT.to_owned()),
-        source_key_material_id: Some(opened.material_id),
-        destination_key_material_id: Some(sealed.material_id),
+        source_encryption_algorithm: Some(source_algorithm),
+        destination_encryption_algorithm: Some(destination_algorithm),
+        source_key_material_id: (!opened.material_id.is_empty()).then_some(opened.material_id),
+        destination_key_material_id: destination_material_id,
     })
+}
+
+/// When a `KeyId` is given and names an asymmetric key, that key (its ciphertext is RSA,
+/// not a blob naming its key); otherwise `None` and the symmetric path decides.
+async fn asymmetric_key(
+    ctx: &Ctx<'_>,
+    key_id: Option<&str>,
+    action: Action,
+) -> Result<Option<Arc<KeyRecord>>, KmsError> {
+    let Some(key_id) = key_id else {
+        return Ok(None);
+    };
+    let record = ctx.find(key_id, KeyIdForms::KeyOrAlias, action).await?;
+    Ok((record.key_spec != SYMMETRIC_DEFAULT).then_some(record))
 }
 
 /// GenerateDataKey (`with_plaintext`) or GenerateDataKeyWithoutPlaintext.

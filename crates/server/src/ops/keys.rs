@@ -15,8 +15,11 @@ use super::validate::{invalid, Validator};
 use super::{internal, page_params, require_not_pending_deletion, Ctx, KeyIdForms};
 use crate::authz::Action;
 use crate::clock::{to_epoch_seconds, DAY_MS};
-use crate::model::{KeyMaterial, KeyRecord, KeyRef, KeyState, MaterialOrigin, Rotation};
-use crate::ops::{policy, tags};
+use crate::keypairs::KeyKind;
+use crate::model::{
+    ImportInfo, KeyMaterial, KeyRecord, KeyRef, KeyState, MaterialOrigin, Rotation,
+};
+use crate::ops::{asymmetric, key_specs, policy, tags};
 use crate::state::AppState;
 
 /// Customer managed keys per account and Region (AWS's default quota).
@@ -64,6 +67,8 @@ const ORIGINS: &[&str] = &["AWS_KMS", "EXTERNAL", "AWS_CLOUDHSM", "EXTERNAL_KEY_
 
 /// The `KeyMetadata` AWS reports for a key.
 pub fn metadata(record: &KeyRecord) -> KeyMetadata {
+    let algorithms = key_specs::algorithms(&record.key_spec, &record.key_usage);
+    let imported = record.origin == "EXTERNAL" && !record.materials.is_empty();
     KeyMetadata {
         aws_account_id: record.key.account.clone(),
         key_id: record.key.key_id.clone(),
@@ -81,9 +86,18 @@ pub fn metadata(record: &KeyRecord) -> KeyMetadata {
         key_manager: "CUSTOMER".to_owned(),
         customer_master_key_spec: record.key_spec.clone(),
         key_spec: record.key_spec.clone(),
-        encryption_algorithms: Some(vec!["SYMMETRIC_DEFAULT".to_owned()]),
+        encryption_algorithms: algorithms.encryption,
+        signing_algorithms: algorithms.signing,
+        mac_algorithms: algorithms.mac,
+        key_agreement_algorithms: algorithms.key_agreement,
+        valid_to: if imported { record.import.valid_to_ms.map(to_epoch_seconds) } else { None },
+        expiration_model: if imported { record.import.expiration_model.clone() } else { None },
         multi_region: false,
-        current_key_material_id: record.current_material().map(|m| m.material_id.clone()),
+        current_key_material_id: if record.key_spec == "SYMMETRIC_DEFAULT" {
+            record.current_material().map(|m| m.material_id.clone())
+        } else {
+            None
+        },
     }
 }
 
@@ -104,7 +118,14 @@ pub fn new_material(
         .map_err(|e| internal("cannot create key material", e))?;
     let mut id = [0u8; 32];
     rand::fill(&mut id).map_err(|e| internal("random generator failed", e))?;
-    Ok(KeyMaterial { version, material_id: hex::encode(id), sealed, created_ms: now_ms, origin })
+    Ok(KeyMaterial {
+        version,
+        material_id: hex::encode(id),
+        sealed,
+        created_ms: now_ms,
+        origin,
+        public_key: Vec::new(),
+    })
 }
 
 /// CreateKey.
@@ -162,19 +183,10 @@ pub async fn create_key(
             ))
         }
     };
-    if key_spec == "SYMMETRIC_DEFAULT" && key_usage != "ENCRYPT_DECRYPT" {
-        return Err(invalid(format!(
-            "KeyUsage {key_usage} is not compatible with KeySpec {key_spec}"
-        )));
-    }
+    let kind = key_specs::check_spec_and_usage(&key_spec, &key_usage)?;
     let unsupported = |what: String| KmsError::new(ErrorCode::UnsupportedOperationException, what);
-    if key_spec != "SYMMETRIC_DEFAULT" {
-        return Err(unsupported(format!(
-            "KeySpec {key_spec} is not supported by this server yet; only SYMMETRIC_DEFAULT keys can be created"
-        )));
-    }
     let origin = req.origin.unwrap_or_else(|| "AWS_KMS".to_owned());
-    if origin != "AWS_KMS" {
+    if origin != "AWS_KMS" && origin != "EXTERNAL" {
         return Err(unsupported(format!("Origin {origin} is not supported by this server yet")));
     }
     if req.multi_region == Some(true) {
@@ -199,8 +211,20 @@ pub async fn create_key(
             format!("You have reached the limit of {MAX_KEYS_PER_REGION} KMS keys in this Region"),
         ));
     }
+    let (materials, state) = if origin == "EXTERNAL" {
+        (Vec::new(), KeyState::PendingImport)
+    } else if kind == KeyKind::Symmetric {
+        (
+            vec![new_material(ctx.state, &key, 1, MaterialOrigin::Original, ctx.now_ms())?],
+            KeyState::Enabled,
+        )
+    } else {
+        let material = asymmetric::generate_material(ctx.state, &key, kind, ctx.now_ms()).await?;
+        (vec![material], KeyState::Enabled)
+    };
     let record = KeyRecord {
-        materials: vec![new_material(ctx.state, &key, 1, MaterialOrigin::Original, ctx.now_ms())?],
+        materials,
+        import: ImportInfo::default(),
         key,
         revision: 1,
         created_ms: ctx.now_ms(),
@@ -208,7 +232,7 @@ pub async fn create_key(
         key_usage,
         key_spec,
         origin,
-        state: KeyState::Enabled,
+        state,
         deletion_ms: None,
         pending_window_days: None,
         policy,
@@ -295,6 +319,9 @@ async fn set_enabled(ctx: &Ctx<'_>, req: KeyIdRequest, enabled: bool) -> Result<
     let action = if enabled { Action::EnableKey } else { Action::DisableKey };
     ctx.mutate_id(key_id, action, |record| {
         require_not_pending_deletion(record)?;
+        if record.state == KeyState::PendingImport {
+            return Err(super::pending_import(record));
+        }
         record.state = if enabled { KeyState::Enabled } else { KeyState::Disabled };
         Ok(())
     })
@@ -381,7 +408,12 @@ pub async fn cancel_key_deletion(
                     ),
                 ));
             }
-            record.state = KeyState::Disabled;
+            // A key whose imported material is gone goes back to waiting for an import.
+            record.state = if record.materials.is_empty() {
+                KeyState::PendingImport
+            } else {
+                KeyState::Disabled
+            };
             record.deletion_ms = None;
             record.pending_window_days = None;
             Ok(())

@@ -24,6 +24,55 @@ pub const MAX_ROTATION_DAYS: i64 = 2560;
 /// Most on-demand rotations per key.
 pub const MAX_ON_DEMAND_ROTATIONS: usize = 25;
 
+/// Which rotation operation asks (AWS words the refusal differently for on-demand rotation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rotating {
+    Automatic,
+    OnDemand,
+}
+
+/// Rotation exists only for symmetric encryption keys whose material AWS KMS generated.
+///
+/// # Errors
+/// `UnsupportedOperationException` for asymmetric and HMAC keys and (automatic rotation)
+/// for imported key material; `KMSInvalidStateException` for on-demand rotation of
+/// imported material, which would need new material imported for rotation first.
+fn require_rotatable(record: &KeyRecord, rotating: Rotating) -> Result<(), KmsError> {
+    if record.key_spec != "SYMMETRIC_DEFAULT" {
+        return Err(match rotating {
+            Rotating::OnDemand => KmsError::bare(ErrorCode::UnsupportedOperationException),
+            Rotating::Automatic => KmsError::new(
+                ErrorCode::UnsupportedOperationException,
+                format!(
+                    "{} key spec is {} which is not valid for this operation.",
+                    record.key.arn(),
+                    record.key_spec
+                ),
+            ),
+        });
+    }
+    if record.origin != "AWS_KMS" {
+        return Err(match rotating {
+            Rotating::OnDemand => KmsError::new(
+                ErrorCode::KMSInvalidStateException,
+                format!(
+                    "No available key material pending rotation for the key: {}.",
+                    record.key.arn()
+                ),
+            ),
+            Rotating::Automatic => KmsError::new(
+                ErrorCode::UnsupportedOperationException,
+                format!(
+                    "{} origin is {} which is not valid for this operation.",
+                    record.key.arn(),
+                    record.origin
+                ),
+            ),
+        });
+    }
+    Ok(())
+}
+
 /// EnableKeyRotation; calling it again changes the period.
 ///
 /// # Errors
@@ -40,6 +89,7 @@ pub async fn enable_key_rotation(
     let days = req.rotation_period_in_days.unwrap_or(DEFAULT_ROTATION_DAYS);
     let now = ctx.now_ms();
     ctx.mutate_id(key_id, Action::EnableKeyRotation, |record| {
+        require_rotatable(record, Rotating::Automatic)?;
         require_enabled(record)?;
         record.rotation.enabled = true;
         record.rotation.period_days = Some(days);
@@ -57,6 +107,7 @@ pub async fn enable_key_rotation(
 pub async fn disable_key_rotation(ctx: &Ctx<'_>, req: KeyIdRequest) -> Result<(), KmsError> {
     let key_id = require_key_id(&req.key_id, |_| {})?;
     ctx.mutate_id(key_id, Action::DisableKeyRotation, |record| {
+        require_rotatable(record, Rotating::Automatic)?;
         require_enabled(record)?;
         record.rotation.enabled = false;
         record.rotation.next_rotation_ms = None;
@@ -76,6 +127,7 @@ pub async fn get_key_rotation_status(
 ) -> Result<GetKeyRotationStatusResponse, KmsError> {
     let key_id = require_key_id(&req.key_id, |_| {})?;
     let record = ctx.find(key_id, KeyIdForms::KeyOnly, Action::GetKeyRotationStatus).await?;
+    require_rotatable(&record, Rotating::Automatic)?;
     let enabled = record.rotation.enabled && record.state != KeyState::PendingDeletion;
     Ok(GetKeyRotationStatusResponse {
         key_rotation_enabled: Some(enabled),
@@ -101,6 +153,7 @@ pub async fn rotate_key_on_demand(
     let key_id = require_key_id(&req.key_id, |_| {})?;
     let ((), record) = ctx
         .mutate_id(key_id, Action::RotateKeyOnDemand, |record| {
+            require_rotatable(record, Rotating::OnDemand)?;
             require_enabled(record)?;
             if record.on_demand_rotations() >= MAX_ON_DEMAND_ROTATIONS {
                 return Err(KmsError::new(
@@ -148,6 +201,7 @@ pub async fn list_key_rotations(
     })?;
     let (limit, after) = page_params(req.limit, req.marker.as_deref(), 1000, 100)?;
     let record = ctx.find(key_id, KeyIdForms::KeyOnly, Action::ListKeyRotations).await?;
+    require_rotatable(&record, Rotating::Automatic)?;
     let include_original = req.include_key_material.as_deref() == Some("ALL_KEY_MATERIAL");
     let after_version = match after {
         Some(text) => Some(

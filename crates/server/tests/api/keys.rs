@@ -34,11 +34,16 @@ async fn create_key_rejects_what_this_server_does_not_offer() {
         r.message(),
         "You must specify a KeyUsage value for all KMS keys except for symmetric encryption keys."
     );
-    c.call("CreateKey", json!({"KeySpec": "RSA_2048", "KeyUsage": "SIGN_VERIFY"}))
+    c.call("CreateKey", json!({"KeySpec": "SM2", "KeyUsage": "SIGN_VERIFY"}))
+        .await
+        .err("UnsupportedOperationException");
+    c.call("CreateKey", json!({"KeySpec": "ML_DSA_44", "KeyUsage": "SIGN_VERIFY"}))
         .await
         .err("UnsupportedOperationException");
     c.call("CreateKey", json!({"KeyUsage": "SIGN_VERIFY"})).await.err("ValidationException");
-    c.call("CreateKey", json!({"Origin": "EXTERNAL"})).await.err("UnsupportedOperationException");
+    c.call("CreateKey", json!({"Origin": "AWS_CLOUDHSM"}))
+        .await
+        .err("UnsupportedOperationException");
     c.call("CreateKey", json!({"MultiRegion": true})).await.err("UnsupportedOperationException");
     let r = c.call("CreateKey", json!({"KeySpec": "AES_256"})).await.err("ValidationException");
     assert!(r.message().contains("Member must satisfy enum value set"));

@@ -39,7 +39,9 @@ fn record(key_id: &str) -> KeyRecord {
             sealed: vec![0x5e; 60],
             created_ms: 1_700_000_000_000,
             origin: MaterialOrigin::Original,
+            public_key: Vec::new(),
         }],
+        import: Default::default(),
     }
 }
 
