@@ -9,14 +9,15 @@ use std::sync::{Arc, RwLock};
 use kms_api::sigv4::{self, Authorization, RequestParts, SigningKey};
 use kms_api::{ErrorCode, KmsError};
 
+use crate::authz::context::{IdentityInfo, RequestEnv};
 use crate::config::{Config, Secret};
 
 /// How far `X-Amz-Date` may be from the server's clock (AWS's window for KMS).
 pub const MAX_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 const SIGNING_KEY_CACHE_MAX: usize = 10_000;
 
-/// Who made a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Who made a request, and from where.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Principal {
     /// The caller's account.
     pub account: String,
@@ -24,6 +25,45 @@ pub struct Principal {
     pub arn: String,
     /// The access key that signed the request.
     pub access_key_id: String,
+    /// What kind of principal it is.
+    pub kind: PrincipalKind,
+    /// Its identity policies and tags (empty for account roots).
+    pub identity: Arc<IdentityInfo>,
+    /// The request's environment (time, source address, transport) for `aws:` keys.
+    pub env: RequestEnv,
+}
+
+/// The kinds of principal that sign requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalKind {
+    /// An account's root credentials (from the configuration file).
+    Root,
+    /// An IAM user.
+    User {
+        /// The user name.
+        name: String,
+    },
+    /// A role session from STS AssumeRole.
+    AssumedRole {
+        /// The role's ARN.
+        role_arn: String,
+        /// The session name.
+        session_name: String,
+    },
+}
+
+impl Principal {
+    /// An account's root principal.
+    pub fn root(account: &str, access_key_id: &str, now_ms: i64) -> Self {
+        Self {
+            account: account.to_owned(),
+            arn: format!("arn:aws:iam::{account}:root"),
+            access_key_id: access_key_id.to_owned(),
+            kind: PrincipalKind::Root,
+            identity: Arc::default(),
+            env: RequestEnv { now_ms, source_ip: None, secure_transport: false },
+        }
+    }
 }
 
 /// The outcome of authentication.
@@ -204,11 +244,7 @@ impl Accounts {
             other => invalid_signature(format!("{SIGNATURE_MISMATCH_MESSAGE} ({other})")),
         })?;
         Ok(Authenticated {
-            principal: Principal {
-                account: access_key.account.clone(),
-                arn: format!("arn:aws:iam::{}:root", access_key.account),
-                access_key_id: auth.access_key_id.clone(),
-            },
+            principal: Principal::root(&access_key.account, &auth.access_key_id, now_ms),
             region: auth.region,
         })
     }

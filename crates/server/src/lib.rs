@@ -18,6 +18,7 @@ pub mod state;
 pub mod store;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -106,8 +107,8 @@ pub async fn launch_with_listener(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let jobs = jobs::spawn(Arc::clone(&state), job_interval);
-    let result =
-        axum::serve(listener, protocol::router(state)).with_graceful_shutdown(shutdown).await;
+    let app = protocol::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     jobs.abort();
     result
 }

@@ -4,14 +4,15 @@
 //! then the operation. Every response carries `x-amzn-RequestId`; errors are
 //! `{"__type", "message"}` with AWS's HTTP status.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::{Body, Bytes};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::Router;
+use axum::{Extension, Router};
 use kms_api::{ErrorCode, KmsError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -73,6 +74,7 @@ fn with_headers(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response
 
 async fn handle(
     State(state): State<Arc<AppState>>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     uri: Uri,
     headers: HeaderMap,
     body: Body,
@@ -81,7 +83,10 @@ async fn handle(
     let operation =
         headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let outcome = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => serve(&state, &uri, &headers, &operation, &bytes).await,
+        Ok(bytes) => {
+            let source_ip = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
+            serve(&state, source_ip, &uri, &headers, &operation, &bytes).await
+        }
         Err(_) => Err(KmsError::new(
             ErrorCode::RequestEntityTooLargeException,
             format!("Request body exceeds the limit of {MAX_BODY_BYTES} bytes"),
@@ -107,6 +112,7 @@ async fn handle(
 
 async fn serve(
     state: &AppState,
+    source_ip: Option<IpAddr>,
     uri: &Uri,
     headers: &HeaderMap,
     target: &str,
@@ -116,7 +122,7 @@ async fn serve(
         .iter()
         .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
-    let auth = state.accounts.authenticate(
+    let mut auth = state.accounts.authenticate(
         state.clock.now_ms(),
         "POST",
         uri.path(),
@@ -124,6 +130,8 @@ async fn serve(
         &header_list,
         body,
     )?;
+    // aws:SourceIp; this server speaks plain HTTP, so aws:SecureTransport stays false.
+    auth.principal.env.source_ip = source_ip;
     let ctx = Ctx { state, caller: &auth.principal, region: &auth.region };
     let operation = target.strip_prefix(kms_api::TARGET_PREFIX).unwrap_or_default();
     dispatch(&ctx, operation, body).await.map_err(|e| match e {

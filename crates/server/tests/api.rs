@@ -6,6 +6,8 @@ mod common;
 
 #[path = "api/aliases_tags.rs"]
 mod aliases_tags;
+#[path = "api/authz.rs"]
+mod authz;
 #[path = "api/crypto.rs"]
 mod crypto;
 #[path = "api/full_stack.rs"]
