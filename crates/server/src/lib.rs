@@ -9,6 +9,7 @@ pub mod authz;
 pub mod ciphertext;
 pub mod clock;
 pub mod config;
+pub mod iam;
 pub mod jobs;
 pub mod keystore;
 pub mod model;
@@ -50,6 +51,9 @@ pub enum StartError {
     /// The database could not be opened or migrated.
     #[error(transparent)]
     Store(#[from] store::StoreError),
+    /// IAM records could not be loaded.
+    #[error(transparent)]
+    Iam(iam::DirectoryError),
     /// The root key does not match the database.
     #[error("the root key does not match the one this database was created with")]
     WrongRootKey,
@@ -85,11 +89,13 @@ pub async fn build_state(
         Some(check) => keystore.verify_check_value(&check).map_err(|_| StartError::WrongRootKey)?,
         None => store.put_meta(ROOT_CHECK_META, &keystore.check_value()?).await?,
     }
+    let accounts = Accounts::from_config(config);
+    accounts.iam.load(&*store, &keystore).await.map_err(StartError::Iam)?;
     Ok(Arc::new(AppState {
         store,
         keystore,
         clock,
-        accounts: Accounts::from_config(config),
+        accounts,
         keys: KeyCache::default(),
         key_locks: KeyLocks::default(),
     }))

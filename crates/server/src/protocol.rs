@@ -82,11 +82,21 @@ async fn handle(
     let request_id = uuid::Uuid::new_v4().to_string();
     let operation =
         headers.get("x-amz-target").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let source_ip = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
     let outcome = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
-        Ok(bytes) => {
-            let source_ip = peer.map(|Extension(ConnectInfo(addr))| addr.ip());
-            serve(&state, source_ip, &uri, &headers, &operation, &bytes).await
+        // IAM and STS speak the query protocol on the same endpoint.
+        Ok(bytes) if crate::iam::query::is_query_request(&headers) => {
+            return crate::iam::query::serve(
+                &state,
+                source_ip,
+                &uri,
+                &headers,
+                &bytes,
+                &request_id,
+            )
+            .await;
         }
+        Ok(bytes) => serve(&state, source_ip, &uri, &headers, &operation, &bytes).await,
         Err(_) => Err(KmsError::new(
             ErrorCode::RequestEntityTooLargeException,
             format!("Request body exceeds the limit of {MAX_BODY_BYTES} bytes"),

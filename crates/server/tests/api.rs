@@ -12,6 +12,8 @@ mod authz;
 mod crypto;
 #[path = "api/full_stack.rs"]
 mod full_stack;
+#[path = "api/iam.rs"]
+mod iam;
 #[path = "api/keys.rs"]
 mod keys;
 #[path = "api/lifecycle.rs"]

@@ -79,6 +79,10 @@ pub struct RequestFacts<'a> {
     pub via_service: Option<&'a str>,
     /// A grant that allows this request, if the grants module found one.
     pub grant: Option<GrantMatch>,
+    /// `sts:ExternalId` (AssumeRole).
+    pub external_id: Option<&'a str>,
+    /// `sts:RoleSessionName` (AssumeRole).
+    pub role_session_name: Option<&'a str>,
 }
 
 /// The properties of a key in a CreateKey request.
@@ -187,6 +191,8 @@ impl<'a> Context<'a> {
                 facts.bypass_lockout.map(|b| one(if b { "true" } else { "false" }))?
             }
             "kms:viaservice" => facts.via_service.and_then(one),
+            "sts:externalid" => facts.external_id.and_then(one),
+            "sts:rolesessionname" => facts.role_session_name.and_then(one),
             "kms:keyspec" | "kms:customermasterkeyspec" => match (new_key, key_record) {
                 (Some(n), _) => one(n.key_spec),
                 (None, Some(r)) => one(&r.key_spec),

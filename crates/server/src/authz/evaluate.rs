@@ -284,7 +284,16 @@ fn tally(
     }
 }
 
-/// Evaluates a request. `key` is the key and its parsed key policy, or `None` for
+/// A resource-based policy and the account that owns the resource.
+#[derive(Debug, Clone, Copy)]
+pub struct ResourcePolicy<'a> {
+    /// The resource's account.
+    pub account: &'a str,
+    /// The policy (a key policy, or a role's trust policy).
+    pub policy: &'a Policy,
+}
+
+/// Evaluates a KMS request. `key` is the key and its parsed key policy, or `None` for
 /// operations that name no key (CreateKey, ListKeys, GenerateRandom, …).
 pub fn evaluate(
     caller: &Principal,
@@ -292,18 +301,33 @@ pub fn evaluate(
     key: Option<(&KeyRecord, &Policy)>,
     facts: &RequestFacts<'_>,
 ) -> Decision {
-    let action_name = action.iam_name();
-    let resource = key.map_or_else(|| "*".to_owned(), |(record, _)| record.key.arn());
-    let context = Context { caller, key: key.map(|(r, _)| r), facts };
+    let arn = key.map_or_else(|| "*".to_owned(), |(record, _)| record.key.arn());
+    let resource_policy =
+        key.map(|(record, policy)| ResourcePolicy { account: &record.key.account, policy });
+    evaluate_named(caller, &action.iam_name(), &arn, resource_policy, key.map(|(r, _)| r), facts)
+}
+
+/// Evaluates any action (`kms:…`, `iam:…`, `sts:…`) on a resource ARN. With a resource
+/// policy the KMS rules above apply (AWS applies the same ones to role trust policies);
+/// without one, identity policies decide.
+pub fn evaluate_named(
+    caller: &Principal,
+    action_name: &str,
+    resource: &str,
+    resource_policy: Option<ResourcePolicy<'_>>,
+    key: Option<&KeyRecord>,
+    facts: &RequestFacts<'_>,
+) -> Decision {
+    let context = Context { caller, key, facts };
 
     let mut kp = Tally::default();
-    if let Some((_, policy)) = key {
-        tally(&mut kp, &PolicySource::KeyPolicy, policy, &action_name, &resource, &context);
+    if let Some(rp) = resource_policy {
+        tally(&mut kp, &PolicySource::KeyPolicy, rp.policy, action_name, resource, &context);
     }
     let mut iam = Tally::default();
     for (name, policy) in &caller.identity.policies {
         let source = PolicySource::Identity(name.clone());
-        tally(&mut iam, &source, policy, &action_name, &resource, &context);
+        tally(&mut iam, &source, policy, action_name, resource, &context);
     }
     let mut near_misses = kp.near_misses;
     near_misses.append(&mut iam.near_misses);
@@ -324,14 +348,14 @@ pub fn evaluate(
     // Account roots hold every IAM permission of their own account.
     let root = caller.kind == PrincipalKind::Root;
     let iam_allows = root || !iam.allow_direct.is_empty();
-    let Some((record, _)) = key else {
+    let Some(rp) = resource_policy else {
         return if iam_allows {
             decision(true, Reason::IdentityPolicyAllows, iam.allow_direct)
         } else {
             decision(false, Reason::NoIdentityPolicyAllow, vec![])
         };
     };
-    let same_account = record.key.account == caller.account;
+    let same_account = rp.account == caller.account;
     let kp_direct = !kp.allow_direct.is_empty();
     let kp_account = !kp.allow_account.is_empty();
     let mut relied_on = if kp_direct { kp.allow_direct } else { kp.allow_account };
@@ -357,10 +381,14 @@ pub fn evaluate(
 impl Decision {
     /// AWS's AccessDeniedException text for a denial.
     pub fn denial_message(&self, caller: &Principal, action: Action, resource: &str) -> String {
+        self.denial_message_named(caller, &action.iam_name(), resource)
+    }
+
+    /// [`Decision::denial_message`] for an action given by name.
+    pub fn denial_message_named(&self, caller: &Principal, action: &str, resource: &str) -> String {
         let head = format!(
-            "User: {} is not authorized to perform: {} on resource: {resource}",
-            caller.arn,
-            action.iam_name()
+            "User: {} is not authorized to perform: {action} on resource: {resource}",
+            caller.arn
         );
         match self.reason {
             Reason::ExplicitDenyInKeyPolicy => {
@@ -370,15 +398,9 @@ impl Decision {
                 format!("{head} with an explicit deny in an identity-based policy")
             }
             Reason::NoKeyPolicyAllow => {
-                format!(
-                    "{head} because no resource-based policy allows the {} action",
-                    action.iam_name()
-                )
+                format!("{head} because no resource-based policy allows the {action} action")
             }
-            _ => format!(
-                "{head} because no identity-based policy allows the {} action",
-                action.iam_name()
-            ),
+            _ => format!("{head} because no identity-based policy allows the {action} action"),
         }
     }
 

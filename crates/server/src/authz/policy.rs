@@ -216,7 +216,11 @@ fn parse_statement(value: &Value, kind: PolicyKind) -> Result<Statement, PolicyE
             check_action_pattern(p)?;
         }
     }
-    let resource = either(map, "Resource", "NotResource")?;
+    let mut resource = either(map, "Resource", "NotResource")?;
+    if kind == PolicyKind::Trust && resource.is_none() {
+        // A trust policy is about the role it is attached to and names no Resource.
+        resource = Some(Patterns { negated: false, patterns: vec!["*".to_owned()] });
+    }
     let conditions = match map.get("Condition") {
         None => Vec::new(),
         Some(Value::Object(block)) => Condition::parse_block(block)?,
