@@ -10,6 +10,7 @@
 pub mod condition;
 pub mod context;
 pub mod evaluate;
+pub mod explain;
 pub mod policy;
 #[cfg(test)]
 mod scenarios;
@@ -167,7 +168,7 @@ fn policy_cache() -> &'static RwLock<HashMap<String, Arc<Policy>>> {
 
 /// The parsed key policy of a stored key. A stored policy that no longer parses allows
 /// nothing (fail closed) and is logged.
-fn stored_key_policy(key: &KeyRecord) -> Result<Arc<Policy>, KmsError> {
+pub(crate) fn stored_key_policy(key: &KeyRecord) -> Result<Arc<Policy>, KmsError> {
     let cache = policy_cache();
     if let Some(p) =
         cache.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key.policy)

@@ -279,6 +279,54 @@ impl Directory {
         Some(Credential { secret: secret.clone(), session, principal })
     }
 
+    /// The principal an ARN names, as it would sign requests: an account root, a user,
+    /// or an assumed-role session (a role ARN stands for a session of that role).
+    pub fn principal_for_arn(&self, arn: &str, now_ms: i64) -> Option<Principal> {
+        let rest = arn.strip_prefix("arn:aws:")?;
+        let (service, rest) = rest.split_once("::")?;
+        let (account, resource) = rest.split_once(':')?;
+        let inner = self.read();
+        let env = RequestEnv { now_ms, ..RequestEnv::default() };
+        let identity = |kind: &str, name: &str| {
+            inner.identities.get(&(kind.to_owned(), account.to_owned(), name.to_owned())).cloned()
+        };
+        match (service, resource.split_once('/')) {
+            ("iam", None) if resource == "root" => Some(Principal::root(account, "", now_ms)),
+            ("iam", Some(("user", path))) => {
+                let name = path.rsplit('/').next()?;
+                let user = inner.users.get(&(account.to_owned(), name.to_owned()))?;
+                Some(Principal {
+                    account: account.to_owned(),
+                    arn: user.arn(),
+                    access_key_id: String::new(),
+                    kind: PrincipalKind::User { name: name.to_owned() },
+                    identity: identity(USER, name)?,
+                    env,
+                })
+            }
+            ("iam", Some(("role", path))) | ("sts", Some(("assumed-role", path))) => {
+                let (role_name, session) = if service == "iam" {
+                    (path.rsplit('/').next()?, "explain")
+                } else {
+                    path.split_once('/')?
+                };
+                let role = inner.roles.get(&(account.to_owned(), role_name.to_owned()))?;
+                Some(Principal {
+                    account: account.to_owned(),
+                    arn: format!("arn:aws:sts::{account}:assumed-role/{role_name}/{session}"),
+                    access_key_id: String::new(),
+                    kind: PrincipalKind::AssumedRole {
+                        role_arn: role.arn(),
+                        session_name: session.to_owned(),
+                    },
+                    identity: identity(ROLE, role_name)?,
+                    env,
+                })
+            }
+            _ => None,
+        }
+    }
+
     /// A user.
     pub fn user(&self, account: &str, name: &str) -> Option<User> {
         self.read().users.get(&(account.to_owned(), name.to_owned())).cloned()

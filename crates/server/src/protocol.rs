@@ -143,6 +143,10 @@ async fn serve(
     // aws:SourceIp; this server speaks plain HTTP, so aws:SecureTransport stays false.
     auth.principal.env.source_ip = source_ip;
     let ctx = Ctx { state, caller: &auth.principal, region: &auth.region };
+    if target == crate::authz::explain::TARGET {
+        let request = decode(body)?;
+        return encode(&crate::authz::explain::explain_access(&ctx, request).await?);
+    }
     let operation = target.strip_prefix(kms_api::TARGET_PREFIX).unwrap_or_default();
     dispatch(&ctx, operation, body).await.map_err(|e| match e {
         Dispatch::Unknown if NOT_YET_SUPPORTED.contains(&operation) => KmsError::new(

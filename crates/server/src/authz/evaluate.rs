@@ -138,9 +138,14 @@ impl Action {
 
     /// Whether AWS lets a principal of another account perform this on a key.
     pub fn is_cross_account(self) -> bool {
-        let name = format!("{self:?}");
-        CROSS_ACCOUNT.contains(&name.as_str())
+        is_cross_account_name(&format!("{self:?}"))
     }
+}
+
+/// [`Action::is_cross_account`] by action name, with or without the `kms:` prefix.
+pub fn is_cross_account_name(name: &str) -> bool {
+    let name = name.strip_prefix("kms:").unwrap_or(name);
+    CROSS_ACCOUNT.iter().any(|a| a.eq_ignore_ascii_case(name))
 }
 
 /// How a statement's principal element relates to the caller.

@@ -202,3 +202,66 @@ async fn assumed_role_credentials_expire() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(xml.contains("<Code>ExpiredToken</Code>"), "{xml}");
 }
+
+async fn explain(client: &Client, input: serde_json::Value) -> crate::common::Reply {
+    client.raw(kms_server::authz::explain::TARGET, serde_json::to_vec(&input).unwrap(), None).await
+}
+
+#[tokio::test]
+async fn explain_access_says_who_may_do_what_and_why() {
+    let h = Harness::new().await;
+    let root = h.client();
+    for params in [
+        vec![("Action", "CreateUser"), ("UserName", "alice")],
+        vec![("Action", "CreateUser"), ("UserName", "bob")],
+    ] {
+        assert_eq!(query(&h.state, &h.clock, ROOT, "iam", &params).await.0, StatusCode::OK);
+    }
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Sid": "BobWithContext", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:user/bob"},
+         "Action": "kms:Decrypt", "Resource": "*", "Condition": {"StringEquals": {"kms:EncryptionContext:app": "x"}}}
+    ]})
+    .to_string();
+    let out = root.call("CreateKey", serde_json::json!({"Policy": policy})).await.ok();
+    let arn = out["KeyMetadata"]["Arn"].as_str().unwrap().to_owned();
+
+    // The seed's Alice: default path through the account principal, no IAM policy.
+    let alice = explain(&root, serde_json::json!({"PrincipalArn": "arn:aws:iam::000000000000:user/alice", "Action": "kms:Encrypt", "KeyId": arn})).await.ok();
+    assert_eq!(alice["Allowed"], false);
+    assert_eq!(alice["Reason"], "NoIdentityPolicyAllow");
+    assert!(alice["Message"]
+        .as_str()
+        .unwrap()
+        .contains("because no identity-based policy allows the kms:Encrypt action"));
+
+    // Bob: allowed with the context, a near miss naming the condition without it.
+    let without = explain(&root, serde_json::json!({"PrincipalArn": "arn:aws:iam::000000000000:user/bob", "Action": "kms:Decrypt", "KeyId": arn})).await.ok();
+    assert_eq!(without["Allowed"], false);
+    assert_eq!(without["NearMisses"][0]["Sid"], "BobWithContext");
+    assert!(without["NearMisses"][0]["FailedCondition"]
+        .as_str()
+        .unwrap()
+        .contains("kms:EncryptionContext:app"));
+    let with = explain(&root, serde_json::json!({"PrincipalArn": "arn:aws:iam::000000000000:user/bob", "Action": "kms:Decrypt", "KeyId": arn, "EncryptionContext": {"app": "x"}})).await.ok();
+    assert_eq!(with["Allowed"], true);
+    assert_eq!(with["Reason"], "KeyPolicyAllowsPrincipal");
+    assert_eq!(with["DecidingStatements"][0]["Sid"], "BobWithContext");
+
+    // Only an account root may ask.
+    let (_, xml) = query(
+        &h.state,
+        &h.clock,
+        ROOT,
+        "iam",
+        &[("Action", "CreateAccessKey"), ("UserName", "bob")],
+    )
+    .await;
+    let bob = Client {
+        access_key: between(&xml, "AccessKeyId").into(),
+        secret: between(&xml, "SecretAccessKey").into(),
+        ..root.clone()
+    };
+    explain(&bob, serde_json::json!({"PrincipalArn": "arn:aws:iam::000000000000:user/bob", "Action": "kms:Decrypt", "KeyId": arn})).await.err("AccessDeniedException");
+    explain(&root, serde_json::json!({"PrincipalArn": "arn:aws:iam::000000000000:user/nobody", "Action": "kms:Decrypt", "KeyId": arn})).await.err("ValidationException");
+}
