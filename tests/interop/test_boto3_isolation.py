@@ -57,18 +57,32 @@ def test_other_account_cannot_see_key_by_id(client_b, a_key):
         client_b.encrypt(KeyId=a_key["id"], Plaintext=b"x")
 
 
-def test_other_account_cannot_use_key_by_arn(client_b, a_key):
+def test_other_account_is_denied_cross_account_operations_by_arn(client_b, a_key):
+    # Cross-account capable operations reach the key by ARN; the default key policy
+    # (account A's root only) denies them.
     arn = a_key["arn"]
     calls = {
         "DescribeKey": lambda: client_b.describe_key(KeyId=arn),
         "Encrypt": lambda: client_b.encrypt(KeyId=arn, Plaintext=b"x"),
         "GenerateDataKey": lambda: client_b.generate_data_key(KeyId=arn, KeySpec="AES_256"),
+        "GetKeyRotationStatus": lambda: client_b.get_key_rotation_status(KeyId=arn),
+    }
+    for name, call in calls.items():
+        with pytest.raises(ClientError) as info:
+            call()
+        error = info.value.response["Error"]
+        assert error["Code"] == "AccessDeniedException", (name, error)
+        assert "because no resource-based policy allows" in error["Message"], (name, error)
+
+
+def test_other_account_cannot_manage_key_by_arn(client_b, a_key):
+    arn = a_key["arn"]
+    calls = {
         "DisableKey": lambda: client_b.disable_key(KeyId=arn),
         "ScheduleKeyDeletion": lambda: client_b.schedule_key_deletion(KeyId=arn),
         "TagResource": lambda: client_b.tag_resource(KeyId=arn, Tags=[{"TagKey": "evil", "TagValue": "1"}]),
         "ListResourceTags": lambda: client_b.list_resource_tags(KeyId=arn),
         "GetKeyPolicy": lambda: client_b.get_key_policy(KeyId=arn, PolicyName="default"),
-        "GetKeyRotationStatus": lambda: client_b.get_key_rotation_status(KeyId=arn),
         "RotateKeyOnDemand": lambda: client_b.rotate_key_on_demand(KeyId=arn),
         "CreateAlias": lambda: client_b.create_alias(AliasName=unique_alias("steal"), TargetKeyId=arn),
     }
@@ -81,7 +95,7 @@ def test_other_account_cannot_use_key_by_arn(client_b, a_key):
 def test_other_account_cannot_decrypt(client_b, a_key):
     with pytest.raises(ClientError) as info:
         client_b.decrypt(CiphertextBlob=a_key["blob"])
-    assert info.value.response["Error"]["Code"] == "NotFoundException", info.value.response["Error"]
+    assert info.value.response["Error"]["Code"] == "AccessDeniedException", info.value.response["Error"]
     with pytest.raises(ClientError):
         client_b.re_encrypt(CiphertextBlob=a_key["blob"], DestinationKeyId=client_b.create_key()["KeyMetadata"]["KeyId"])
 
@@ -90,7 +104,8 @@ def test_other_account_cannot_see_aliases(client_a, client_b, a_key):
     assert all(a["AliasName"] != a_key["alias"] for a in client_b.list_aliases()["Aliases"])
     with kms_error("NotFoundException"):
         client_b.describe_key(KeyId=a_key["alias"])
-    with kms_error("NotFoundException"):
+    # An alias ARN reaches another account's key (AWS allows it), which the key policy denies.
+    with kms_error("AccessDeniedException"):
         client_b.describe_key(KeyId=alias_arn(a_key["alias"], account=ACCOUNT_A["id"]))
     with kms_error("NotFoundException"):
         client_b.delete_alias(AliasName=a_key["alias"])

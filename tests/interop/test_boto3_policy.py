@@ -168,12 +168,6 @@ def restrictive_policy(actions, extra_statements=()):
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not built yet (issue 5, authorization): no policy lockout safety check; PutKeyPolicy/CreateKey accept a policy that "
-    "does not let the caller call kms:PutKeyPolicy later (AWS: MalformedPolicyDocumentException "
-    "unless BypassPolicyLockoutSafetyCheck=true)",
-)
 def test_policy_lockout_safety_check(kms, key_id):
     lockout = restrictive_policy(["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey"])
     message = "The new key policy will not allow you to update the key policy in the future."
@@ -186,11 +180,6 @@ def test_policy_lockout_safety_check(kms, key_id):
     kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=lockout, BypassPolicyLockoutSafetyCheck=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="not built yet (issue 5, authorization): key policies are stored but not enforced (authz allows every action of the "
-    "owning account); AWS denies an action the key policy explicitly denies (AccessDeniedException)",
-)
 def test_key_policy_explicit_deny_is_enforced(kms):
     deny_encrypt = {
         "Sid": "NoEncrypt",

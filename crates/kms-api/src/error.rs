@@ -31,6 +31,8 @@ macro_rules! error_codes {
 error_codes! {
     /// The caller is not allowed to perform the action.
     AccessDeniedException = 400,
+    /// The request's temporary security credentials have expired.
+    ExpiredTokenException = 400,
     /// The resource (usually an alias) already exists.
     AlreadyExistsException = 400,
     /// A conflicting operation is in progress.

@@ -6,17 +6,21 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use aws_lc_rs::digest;
 use kms_api::sigv4::{self, Authorization, RequestParts, SigningKey};
 use kms_api::{ErrorCode, KmsError};
+use subtle::ConstantTimeEq as _;
 
+use crate::authz::context::{IdentityInfo, RequestEnv};
 use crate::config::{Config, Secret};
+use crate::iam::Directory;
 
 /// How far `X-Amz-Date` may be from the server's clock (AWS's window for KMS).
 pub const MAX_CLOCK_SKEW_MS: i64 = 5 * 60 * 1000;
 const SIGNING_KEY_CACHE_MAX: usize = 10_000;
 
-/// Who made a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Who made a request, and from where.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Principal {
     /// The caller's account.
     pub account: String,
@@ -24,6 +28,45 @@ pub struct Principal {
     pub arn: String,
     /// The access key that signed the request.
     pub access_key_id: String,
+    /// What kind of principal it is.
+    pub kind: PrincipalKind,
+    /// Its identity policies and tags (empty for account roots).
+    pub identity: Arc<IdentityInfo>,
+    /// The request's environment (time, source address, transport) for `aws:` keys.
+    pub env: RequestEnv,
+}
+
+/// The kinds of principal that sign requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalKind {
+    /// An account's root credentials (from the configuration file).
+    Root,
+    /// An IAM user.
+    User {
+        /// The user name.
+        name: String,
+    },
+    /// A role session from STS AssumeRole.
+    AssumedRole {
+        /// The role's ARN.
+        role_arn: String,
+        /// The session name.
+        session_name: String,
+    },
+}
+
+impl Principal {
+    /// An account's root principal.
+    pub fn root(account: &str, access_key_id: &str, now_ms: i64) -> Self {
+        Self {
+            account: account.to_owned(),
+            arn: format!("arn:aws:iam::{account}:root"),
+            access_key_id: access_key_id.to_owned(),
+            kind: PrincipalKind::Root,
+            identity: Arc::default(),
+            env: RequestEnv { now_ms, source_ip: None, secure_transport: false },
+        }
+    }
 }
 
 /// The outcome of authentication.
@@ -43,8 +86,13 @@ struct AccessKey {
 /// Known access keys and cached signing keys.
 pub struct Accounts {
     keys: HashMap<String, AccessKey>,
-    signing_keys: RwLock<HashMap<(String, String, String), Arc<SigningKey>>>,
+    signing_keys: RwLock<HashMap<SigningKeyId, Arc<SigningKey>>>,
+    /// IAM users, roles, their access keys and STS sessions.
+    pub iam: Directory,
 }
+
+/// Access key id, date, Region, service.
+type SigningKeyId = (String, String, String, String);
 
 impl std::fmt::Debug for Accounts {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -86,7 +134,7 @@ impl Accounts {
                 )
             })
             .collect();
-        Self { keys, signing_keys: RwLock::new(HashMap::new()) }
+        Self { keys, signing_keys: RwLock::new(HashMap::new()), iam: Directory::default() }
     }
 
     fn signing_key(
@@ -95,15 +143,15 @@ impl Accounts {
         secret: &Secret,
         date: &str,
         region: &str,
+        service: &str,
     ) -> Arc<SigningKey> {
-        let id = (access_key_id.to_owned(), date.to_owned(), region.to_owned());
+        let id = (access_key_id.to_owned(), date.to_owned(), region.to_owned(), service.to_owned());
         if let Some(key) =
             self.signing_keys.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&id)
         {
             return Arc::clone(key);
         }
-        let key =
-            Arc::new(SigningKey::derive(secret.expose_secret(), date, region, kms_api::SERVICE));
+        let key = Arc::new(SigningKey::derive(secret.expose_secret(), date, region, service));
         let mut cache =
             self.signing_keys.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         if cache.len() >= SIGNING_KEY_CACHE_MAX {
@@ -127,6 +175,26 @@ impl Accounts {
         headers: &[(String, String)],
         body: &[u8],
     ) -> Result<Authenticated, KmsError> {
+        self.authenticate_for(now_ms, method, path, query, headers, body, kms_api::SERVICE)
+    }
+
+    /// [`Accounts::authenticate`] for a request to `service` (`kms`, `iam` or `sts`):
+    /// the credential scope must name it.
+    ///
+    /// # Errors
+    /// As [`Accounts::authenticate`], plus `ExpiredTokenException` for expired session
+    /// credentials.
+    #[allow(clippy::too_many_arguments)]
+    pub fn authenticate_for(
+        &self,
+        now_ms: i64,
+        method: &str,
+        path: &str,
+        query: &str,
+        headers: &[(String, String)],
+        body: &[u8],
+        service: &str,
+    ) -> Result<Authenticated, KmsError> {
         let header = |name: &str| {
             headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
         };
@@ -139,19 +207,42 @@ impl Accounts {
         let auth = Authorization::parse(authorization).map_err(|e| {
             incomplete(format!("Authorization header is not a valid AWS4-HMAC-SHA256 header ({e}): Authorization={authorization}"))
         })?;
-        let Some(access_key) = self.keys.get(&auth.access_key_id) else {
-            return Err(KmsError::new(
+        let invalid_token = || {
+            KmsError::new(
                 ErrorCode::UnrecognizedClientException,
                 "The security token included in the request is invalid.",
-            ));
+            )
         };
-        if header("x-amz-security-token").is_some() {
-            // Temporary credentials are issued by STS, which this server does not run yet.
-            return Err(KmsError::new(
-                ErrorCode::UnrecognizedClientException,
-                "The security token included in the request is invalid.",
-            ));
-        }
+        let token = header("x-amz-security-token");
+        let (secret, principal) = match self.keys.get(&auth.access_key_id) {
+            Some(root) if token.is_none() => {
+                (root.secret.clone(), Principal::root(&root.account, &auth.access_key_id, now_ms))
+            }
+            Some(_) => return Err(invalid_token()),
+            None => {
+                let credential =
+                    self.iam.credential(&auth.access_key_id).ok_or_else(invalid_token)?;
+                match (credential.session, token) {
+                    (None, None) => {}
+                    (Some((expected, expires_ms)), Some(token)) => {
+                        let presented = digest::digest(&digest::SHA256, token.as_bytes());
+                        if !bool::from(presented.as_ref().ct_eq(&expected[..])) {
+                            return Err(invalid_token());
+                        }
+                        if now_ms >= expires_ms {
+                            return Err(KmsError::new(
+                                ErrorCode::ExpiredTokenException,
+                                "The security token included in the request is expired",
+                            ));
+                        }
+                    }
+                    _ => return Err(invalid_token()),
+                }
+                let mut principal = credential.principal;
+                principal.env.now_ms = now_ms;
+                (credential.secret, principal)
+            }
+        };
         let Some(amz_date) = header("x-amz-date") else {
             return Err(incomplete(format!(
                 "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header. Authorization={authorization}"
@@ -160,10 +251,9 @@ impl Accounts {
         let request_s = sigv4::parse_amz_date(amz_date).map_err(|_| {
             incomplete(format!("X-Amz-Date '{amz_date}' is not a valid yyyyMMdd'T'HHmmss'Z' date"))
         })?;
-        if auth.service != kms_api::SERVICE {
+        if auth.service != service {
             return Err(invalid_signature(format!(
-                "Credential should be scoped to correct service: '{}'. ",
-                kms_api::SERVICE
+                "Credential should be scoped to correct service: '{service}'. "
             )));
         }
         if !is_valid_region(&auth.region) {
@@ -197,20 +287,12 @@ impl Accounts {
         }
         let body_hash = sigv4::sha256_hex(body);
         let parts = RequestParts { method, path, query, headers, body_sha256_hex: &body_hash };
-        let key =
-            self.signing_key(&auth.access_key_id, &access_key.secret, &auth.date, &auth.region);
+        let key = self.signing_key(&auth.access_key_id, &secret, &auth.date, &auth.region, service);
         sigv4::verify(&parts, &auth, amz_date, &key).map_err(|e| match e {
             sigv4::SigV4Error::SignatureMismatch => invalid_signature(SIGNATURE_MISMATCH_MESSAGE),
             other => invalid_signature(format!("{SIGNATURE_MISMATCH_MESSAGE} ({other})")),
         })?;
-        Ok(Authenticated {
-            principal: Principal {
-                account: access_key.account.clone(),
-                arn: format!("arn:aws:iam::{}:root", access_key.account),
-                access_key_id: auth.access_key_id.clone(),
-            },
-            region: auth.region,
-        })
+        Ok(Authenticated { principal, region: auth.region })
     }
 }
 

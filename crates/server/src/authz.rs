@@ -1,15 +1,34 @@
 //! Authorization: may this caller perform this action on this key?
 //!
-//! For now an account owns its keys and sees no other account's keys. Key policies,
-//! IAM policies and grants plug in here, behind the same call.
+//! Key policies and identity policies are parsed by [`policy`], conditions compared by
+//! [`condition`] against the request [`context`], and the decision made by [`evaluate`]
+//! as AWS documents it for KMS. Grants plug into [`context::RequestFacts::grant`].
+//!
+//! Every operation calls [`authorize`] (or [`authorize_with`] when it has request
+//! parameters that condition keys read).
 
-use kms_api::KmsError;
+pub mod condition;
+pub mod context;
+pub mod evaluate;
+pub mod explain;
+pub mod policy;
+#[cfg(test)]
+mod scenarios;
 
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock, RwLock};
+
+use kms_api::{ErrorCode, KmsError};
+
+use self::context::RequestFacts;
+use self::evaluate::{evaluate, Decision};
+use self::policy::{Policy, PolicyError, PolicyKind};
 use crate::auth::Principal;
 use crate::model::KeyRecord;
 use crate::ops::key_not_found;
 
-/// A KMS action on a key, as IAM names it (`kms:<Action>`).
+/// A KMS action, as IAM names it (`kms:<Action>`): variant names must be IAM's action
+/// names, since policies are matched against `kms:<variant>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[allow(missing_docs)]
 pub enum Action {
@@ -51,15 +70,133 @@ pub enum Action {
     GetParametersForImport,
     ImportKeyMaterial,
     DeleteImportedKeyMaterial,
+    CreateKey,
+    ListKeys,
+    GenerateRandom,
 }
 
-/// Checks that `caller` may perform `action` on `key`.
+/// Checks that `caller` may perform `action` on `key`, with no operation parameters.
 ///
 /// # Errors
-/// `NotFoundException` when the key belongs to another account (it is not visible).
-pub fn authorize(caller: &Principal, _action: Action, key: &KeyRecord) -> Result<(), KmsError> {
-    if key.key.account != caller.account {
+/// `NotFoundException` when the key belongs to another account and the action cannot be
+/// performed across accounts; `AccessDeniedException` when the policies do not allow it.
+pub fn authorize(caller: &Principal, action: Action, key: &KeyRecord) -> Result<(), KmsError> {
+    authorize_with(caller, action, key, &RequestFacts::default()).map(drop)
+}
+
+/// Checks that `caller` may perform `action` on `key`, given the operation's parameters
+/// for condition keys, and returns the decision (for the audit trail).
+///
+/// # Errors
+/// As [`authorize`].
+pub fn authorize_with(
+    caller: &Principal,
+    action: Action,
+    key: &KeyRecord,
+    facts: &RequestFacts<'_>,
+) -> Result<Decision, KmsError> {
+    if key.key.account != caller.account && !action.is_cross_account() {
         return Err(key_not_found(&key.key));
     }
-    Ok(())
+    let policy = stored_key_policy(key)?;
+    let decision = evaluate(caller, action, Some((key, &policy)), facts);
+    if decision.allowed {
+        Ok(decision)
+    } else {
+        Err(access_denied(decision.denial_message(caller, action, &key.key.arn())))
+    }
+}
+
+/// Whether the key policy of `key` or an identity policy of `caller` uses condition key
+/// `name` (lowercase), so callers fetch costly values only when needed.
+pub fn policies_use_key(caller: &Principal, key: &KeyRecord, name: &str) -> bool {
+    let key_policy = stored_key_policy(key).is_ok_and(|p| p.uses_condition_key(name));
+    key_policy || caller.identity.policies.iter().any(|(_, p)| p.uses_condition_key(name))
+}
+
+/// Checks an operation that names no key (CreateKey, ListKeys, GenerateRandom, …):
+/// decided by the caller's identity policies.
+///
+/// # Errors
+/// `AccessDeniedException` when no identity policy allows it, or one denies it.
+pub fn authorize_account(
+    caller: &Principal,
+    action: Action,
+    facts: &RequestFacts<'_>,
+) -> Result<Decision, KmsError> {
+    let decision = evaluate(caller, action, None, facts);
+    if decision.allowed {
+        Ok(decision)
+    } else {
+        Err(access_denied(decision.denial_message(caller, action, "*")))
+    }
+}
+
+/// The policy lockout safety check: the new key policy must let `caller` call
+/// `kms:PutKeyPolicy` on the key later.
+///
+/// # Errors
+/// `MalformedPolicyDocumentException` with AWS's text when it would not.
+pub fn check_lockout(
+    caller: &Principal,
+    key: &KeyRecord,
+    new_policy: &Policy,
+) -> Result<(), KmsError> {
+    let decision =
+        evaluate(caller, Action::PutKeyPolicy, Some((key, new_policy)), &RequestFacts::default());
+    if decision.allowed {
+        return Ok(());
+    }
+    Err(KmsError::new(
+        ErrorCode::MalformedPolicyDocumentException,
+        "The new key policy will not allow you to update the key policy in the future.",
+    ))
+}
+
+/// `AccessDeniedException` with the given message.
+pub fn access_denied(message: String) -> KmsError {
+    KmsError::new(ErrorCode::AccessDeniedException, message)
+}
+
+/// Parses a key policy document for storage.
+///
+/// # Errors
+/// `MalformedPolicyDocumentException` saying what is wrong.
+pub fn parse_key_policy(text: &str) -> Result<Arc<Policy>, KmsError> {
+    let policy = Policy::parse(text, PolicyKind::Key).map_err(|e: PolicyError| {
+        KmsError::new(ErrorCode::MalformedPolicyDocumentException, e.to_string())
+    })?;
+    Ok(Arc::new(policy))
+}
+
+const POLICY_CACHE_MAX: usize = 4096;
+
+/// Parsed key policies by document text, so the hot path parses each policy once.
+fn policy_cache() -> &'static RwLock<HashMap<String, Arc<Policy>>> {
+    static CACHE: OnceLock<RwLock<HashMap<String, Arc<Policy>>>> = OnceLock::new();
+    CACHE.get_or_init(RwLock::default)
+}
+
+/// The parsed key policy of a stored key. A stored policy that no longer parses allows
+/// nothing (fail closed) and is logged.
+pub(crate) fn stored_key_policy(key: &KeyRecord) -> Result<Arc<Policy>, KmsError> {
+    let cache = policy_cache();
+    if let Some(p) =
+        cache.read().unwrap_or_else(std::sync::PoisonError::into_inner).get(&key.policy)
+    {
+        return Ok(Arc::clone(p));
+    }
+    let policy = match Policy::parse(&key.policy, PolicyKind::Key) {
+        Ok(p) => Arc::new(p),
+        Err(e) => {
+            tracing::warn!(key = %key.key.arn(), error = %e, "stored key policy does not parse; it allows nothing");
+            Arc::new(Policy { id: None, statements: vec![] })
+        }
+    };
+    let mut map = cache.write().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if map.len() >= POLICY_CACHE_MAX {
+        map.clear();
+    }
+    map.insert(key.policy.clone(), Arc::clone(&policy));
+    Ok(policy)
 }

@@ -298,6 +298,27 @@ impl Keystore {
         Ok(parsed)
     }
 
+    /// Seals a credential secret (IAM access keys, STS sessions) for storage, bound to
+    /// `label` (for example the access key id).
+    ///
+    /// # Errors
+    /// [`KeystoreError::Crypto`] if sealing fails.
+    pub fn seal_credential(&self, secret: &[u8], label: &str) -> Result<Vec<u8>, KeystoreError> {
+        self.seal(secret, format!("credential:{label}").as_bytes())
+    }
+
+    /// Opens a secret sealed by [`Keystore::seal_credential`] with the same label.
+    ///
+    /// # Errors
+    /// [`KeystoreError::Unseal`] if it does not authenticate.
+    pub fn unseal_credential(
+        &self,
+        sealed: &[u8],
+        label: &str,
+    ) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+        self.unseal(sealed, format!("credential:{label}").as_bytes())
+    }
+
     /// Drops every cached material of a key (after deletion).
     pub fn forget(&self, key: &KeyRef) {
         self.write_cache().retain(|(cached, _), _| cached != key);

@@ -10,6 +10,7 @@ pub mod authz;
 pub mod ciphertext;
 pub mod clock;
 pub mod config;
+pub mod iam;
 pub mod jobs;
 pub mod keypairs;
 pub mod keystore;
@@ -20,6 +21,7 @@ pub mod state;
 pub mod store;
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +57,9 @@ pub enum StartError {
     /// The audit trail could not be opened.
     #[error(transparent)]
     Audit(#[from] audit::AuditError),
+    /// IAM records could not be loaded.
+    #[error(transparent)]
+    Iam(iam::DirectoryError),
     /// The root key does not match the database.
     #[error("the root key does not match the one this database was created with")]
     WrongRootKey,
@@ -102,11 +107,13 @@ async fn assemble_state(
         Some(check) => keystore.verify_check_value(&check).map_err(|_| StartError::WrongRootKey)?,
         None => store.put_meta(ROOT_CHECK_META, &keystore.check_value()?).await?,
     }
+    let accounts = Accounts::from_config(config);
+    accounts.iam.load(&*store, &keystore).await.map_err(StartError::Iam)?;
     Ok(Arc::new(AppState {
         store,
         keystore,
         clock,
-        accounts: Accounts::from_config(config),
+        accounts,
         keys: KeyCache::default(),
         key_locks: KeyLocks::default(),
         audit,
@@ -125,8 +132,8 @@ pub async fn launch_with_listener(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let jobs = jobs::spawn(Arc::clone(&state), job_interval);
-    let app = protocol::router(Arc::clone(&state))
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let app =
+        protocol::router(Arc::clone(&state)).into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     jobs.abort();
     if let Some(audit) = &state.audit {

@@ -23,6 +23,7 @@ use base64::Engine as _;
 use kms_api::{ErrorCode, KmsError};
 
 use crate::auth::Principal;
+use crate::authz::context::RequestFacts;
 use crate::authz::{self, Action};
 use crate::model::{KeyRecord, KeyRef, KeyState};
 use crate::state::AppState;
@@ -152,12 +153,8 @@ impl Ctx<'_> {
     }
 
     async fn resolve_alias(&self, account: &str, name: &str) -> Result<KeyRef, KmsError> {
-        let found = if account == self.caller.account {
-            self.state.store.get_alias(account, self.region, name).await?
-        } else {
-            // Another account's aliases are not visible (cross-account access comes with authz).
-            None
-        };
+        // Another account's alias is reachable by its ARN (authorization then decides).
+        let found = self.state.store.get_alias(account, self.region, name).await?;
         match found {
             Some(alias) => Ok(alias.target()),
             None => Err(KmsError::new(
@@ -170,8 +167,22 @@ impl Ctx<'_> {
     /// Reads a key (from the cache when possible) and checks the caller may perform `action` on it.
     ///
     /// # Errors
-    /// `NotFoundException` if the key does not exist or is not visible to the caller.
+    /// `NotFoundException` if the key does not exist or is not visible to the caller,
+    /// `AccessDeniedException` if the policies do not allow the action.
     pub async fn load(&self, key: &KeyRef, action: Action) -> Result<Arc<KeyRecord>, KmsError> {
+        self.load_with(key, action, &RequestFacts::default()).await
+    }
+
+    /// [`Ctx::load`] with the operation's parameters for condition keys.
+    ///
+    /// # Errors
+    /// As [`Ctx::load`].
+    pub async fn load_with(
+        &self,
+        key: &KeyRef,
+        action: Action,
+        facts: &RequestFacts<'_>,
+    ) -> Result<Arc<KeyRecord>, KmsError> {
         let record = match self.state.keys.get(key) {
             Some(record) => record,
             None => {
@@ -182,8 +193,40 @@ impl Ctx<'_> {
                 record
             }
         };
-        authz::authorize(self.caller, action, &record)?;
+        self.authorize(action, &record, facts).await?;
         Ok(record)
+    }
+
+    /// Authorizes `action` on `record`, adding the key's aliases to the facts when a
+    /// policy asks for `kms:ResourceAliases`.
+    async fn authorize(
+        &self,
+        action: Action,
+        record: &KeyRecord,
+        facts: &RequestFacts<'_>,
+    ) -> Result<(), KmsError> {
+        if facts.resource_aliases.is_none()
+            && authz::policies_use_key(self.caller, record, "kms:resourcealiases")
+        {
+            let aliases = self
+                .state
+                .store
+                .list_aliases(
+                    &record.key.account,
+                    &record.key.region,
+                    Some(&record.key.key_id),
+                    None,
+                    51,
+                )
+                .await?;
+            let mut facts = facts.clone();
+            // AWS ignores the key when a key has more than 50 aliases.
+            if aliases.len() <= 50 {
+                facts.resource_aliases = Some(aliases.into_iter().map(|a| a.name).collect());
+            }
+            return authz::authorize_with(self.caller, action, record, &facts).map(drop);
+        }
+        authz::authorize_with(self.caller, action, record, facts).map(drop)
     }
 
     /// Resolves and loads in one step.
@@ -196,8 +239,29 @@ impl Ctx<'_> {
         forms: KeyIdForms,
         action: Action,
     ) -> Result<Arc<KeyRecord>, KmsError> {
+        self.find_with(key_id, forms, action, &RequestFacts::default()).await
+    }
+
+    /// [`Ctx::find`] with the operation's parameters for condition keys; sets
+    /// `kms:RequestAlias` when `key_id` is an alias.
+    ///
+    /// # Errors
+    /// As [`Ctx::find`].
+    pub async fn find_with(
+        &self,
+        key_id: &str,
+        forms: KeyIdForms,
+        action: Action,
+        facts: &RequestFacts<'_>,
+    ) -> Result<Arc<KeyRecord>, KmsError> {
         let key = self.resolve(key_id, forms).await?;
-        self.load(&key, action).await
+        match request_alias(key_id) {
+            Some(alias) if facts.request_alias.is_none() => {
+                let facts = RequestFacts { request_alias: Some(alias), ..facts.clone() };
+                self.load_with(&key, action, &facts).await
+            }
+            _ => self.load_with(&key, action, facts).await,
+        }
     }
 
     /// Resolves a `KeyId` member that must name a key (not an alias), then [`Ctx::mutate`]s it.
@@ -210,19 +274,48 @@ impl Ctx<'_> {
         action: Action,
         change: impl FnMut(&mut KeyRecord) -> Result<T, KmsError>,
     ) -> Result<(T, Arc<KeyRecord>), KmsError> {
+        self.mutate_id_with(key_id, action, &RequestFacts::default(), change).await
+    }
+
+    /// [`Ctx::mutate_id`] with the operation's parameters for condition keys.
+    ///
+    /// # Errors
+    /// As [`Ctx::mutate_id`].
+    pub async fn mutate_id_with<T>(
+        &self,
+        key_id: &str,
+        action: Action,
+        facts: &RequestFacts<'_>,
+        change: impl FnMut(&mut KeyRecord) -> Result<T, KmsError>,
+    ) -> Result<(T, Arc<KeyRecord>), KmsError> {
         let key = self.resolve(key_id, KeyIdForms::KeyOnly).await?;
-        self.mutate(&key, action, change).await
+        self.mutate_with(&key, action, facts, change).await
     }
 
     /// Applies `change` to the freshest stored copy of a key and writes it durably,
     /// retrying when another writer got there first. Nothing is written if `change` fails.
     ///
     /// # Errors
-    /// The error `change` returns, `NotFoundException`, or an internal storage error.
+    /// The error `change` returns, `NotFoundException`, `AccessDeniedException`, or an
+    /// internal storage error.
     pub async fn mutate<T>(
         &self,
         key: &KeyRef,
         action: Action,
+        change: impl FnMut(&mut KeyRecord) -> Result<T, KmsError>,
+    ) -> Result<(T, Arc<KeyRecord>), KmsError> {
+        self.mutate_with(key, action, &RequestFacts::default(), change).await
+    }
+
+    /// [`Ctx::mutate`] with the operation's parameters for condition keys.
+    ///
+    /// # Errors
+    /// As [`Ctx::mutate`].
+    pub async fn mutate_with<T>(
+        &self,
+        key: &KeyRef,
+        action: Action,
+        facts: &RequestFacts<'_>,
         mut change: impl FnMut(&mut KeyRecord) -> Result<T, KmsError>,
     ) -> Result<(T, Arc<KeyRecord>), KmsError> {
         const MAX_ATTEMPTS: usize = 16;
@@ -230,7 +323,7 @@ impl Ctx<'_> {
         for _ in 0..MAX_ATTEMPTS {
             let mut record =
                 self.state.store.get_key(key).await?.ok_or_else(|| key_not_found(key))?;
-            authz::authorize(self.caller, action, &record)?;
+            self.authorize(action, &record, facts).await?;
             let out = change(&mut record)?;
             record.revision += 1;
             match self.state.store.update_key(&record).await {
@@ -246,6 +339,15 @@ impl Ctx<'_> {
         }
         Err(internal("key update kept conflicting", key.arn()))
     }
+}
+
+/// The `kms:RequestAlias` value of a `KeyId` member: its `alias/…` name, if it is an alias.
+pub fn request_alias(key_id: &str) -> Option<String> {
+    if key_id.starts_with("alias/") {
+        return Some(key_id.to_owned());
+    }
+    let resource = key_id.strip_prefix("arn:")?.splitn(5, ':').nth(4)?;
+    resource.starts_with("alias/").then(|| resource.to_owned())
 }
 
 /// Cryptographic use requires `Enabled`.

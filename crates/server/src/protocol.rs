@@ -4,7 +4,7 @@
 //! then the operation. Every response carries `x-amzn-RequestId`; errors are
 //! `{"__type", "message"}` with AWS's HTTP status.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -88,11 +88,25 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let mut seen = Seen::default();
     let (bytes, outcome) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+        // IAM and STS speak the query protocol on the same endpoint.
+        Ok(bytes) if crate::iam::query::is_query_request(&parts.headers) => {
+            return crate::iam::query::serve(
+                &state,
+                peer,
+                &parts.uri,
+                &parts.headers,
+                &bytes,
+                &request_id,
+            )
+            .await;
+        }
         Ok(bytes) => {
             let outcome =
-                serve(&state, &parts.uri, &parts.headers, &operation, &bytes, &mut seen).await;
+                serve(&state, peer, &parts.uri, &parts.headers, &operation, &bytes, &mut seen)
+                    .await;
             (bytes, outcome)
         }
         Err(_) => (
@@ -105,13 +119,12 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
     };
     let outcome = match &state.audit {
         Some(audit) => {
-            let peer =
-                parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+            let source_ip = peer.map_or_else(|| "127.0.0.1".to_owned(), |ip| ip.to_string());
             let call = AuditedCall {
                 time_ms,
                 operation: &operation,
                 headers: &parts.headers,
-                source_ip: peer.as_deref().unwrap_or("127.0.0.1"),
+                source_ip: &source_ip,
                 seen: &seen,
                 request: &bytes,
                 outcome: &outcome,
@@ -206,6 +219,7 @@ fn claimed_credential(authorization: &str) -> Option<(&str, &str)> {
 
 async fn serve(
     state: &AppState,
+    source_ip: Option<IpAddr>,
     uri: &Uri,
     headers: &HeaderMap,
     target: &str,
@@ -216,7 +230,7 @@ async fn serve(
         .iter()
         .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
         .collect();
-    let auth = state.accounts.authenticate(
+    let mut auth = state.accounts.authenticate(
         state.clock.now_ms(),
         "POST",
         uri.path(),
@@ -224,9 +238,15 @@ async fn serve(
         &header_list,
         body,
     )?;
+    // aws:SourceIp; this server speaks plain HTTP, so aws:SecureTransport stays false.
+    auth.principal.env.source_ip = source_ip;
     seen.principal = Some(auth.principal.clone());
     seen.region = Some(auth.region.clone());
     let ctx = Ctx { state, caller: &auth.principal, region: &auth.region };
+    if target == crate::authz::explain::TARGET {
+        let request = decode(body)?;
+        return encode(&crate::authz::explain::explain_access(&ctx, request).await?);
+    }
     let operation = target.strip_prefix(kms_api::TARGET_PREFIX).unwrap_or_default();
     dispatch(&ctx, operation, body).await.map_err(|e| match e {
         Dispatch::Unknown if NOT_YET_SUPPORTED.contains(&operation) => KmsError::new(

@@ -103,4 +103,29 @@ pub trait Store: Send + Sync + 'static {
 
     /// How many aliases point to a key.
     async fn count_aliases(&self, key: &KeyRef) -> Result<u64, StoreError>;
+
+    /// Inserts an IAM record. [`StoreError::AlreadyExists`] if its kind and id are taken.
+    async fn insert_iam(&self, record: &IamRow) -> Result<(), StoreError>;
+
+    /// Replaces an IAM record. [`StoreError::NotFound`] if it does not exist.
+    async fn update_iam(&self, record: &IamRow) -> Result<(), StoreError>;
+
+    /// Deletes an IAM record. [`StoreError::NotFound`] if it does not exist.
+    async fn delete_iam(&self, kind: &str, id: &str) -> Result<(), StoreError>;
+
+    /// Every IAM record (read once at start into memory).
+    async fn list_iam(&self) -> Result<Vec<IamRow>, StoreError>;
+}
+
+/// One stored IAM record (user, role, access key or STS session) as JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IamRow {
+    /// `user`, `role`, `access_key` or `session`.
+    pub kind: String,
+    /// Unique per kind.
+    pub id: String,
+    /// The owning account.
+    pub account: String,
+    /// The record as JSON (secrets sealed).
+    pub doc: String,
 }

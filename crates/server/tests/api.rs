@@ -8,10 +8,14 @@ mod common;
 mod aliases_tags;
 #[path = "api/asymmetric.rs"]
 mod asymmetric;
+#[path = "api/authz.rs"]
+mod authz;
 #[path = "api/crypto.rs"]
 mod crypto;
 #[path = "api/full_stack.rs"]
 mod full_stack;
+#[path = "api/iam.rs"]
+mod iam;
 #[path = "api/import.rs"]
 mod import;
 #[path = "api/keys.rs"]

@@ -308,9 +308,9 @@ mod tests {
 
     fn principal() -> Principal {
         Principal {
-            account: "111122223333".into(),
             arn: "arn:aws:iam::111122223333:user/alice".into(),
-            access_key_id: "AKIAALICE".into(),
+            kind: crate::auth::PrincipalKind::User { name: "alice".into() },
+            ..Principal::root("111122223333", "AKIAALICE", 0)
         }
     }
 

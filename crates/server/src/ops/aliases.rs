@@ -5,7 +5,8 @@ use kms_api::{ErrorCode, KmsError};
 
 use super::validate::{invalid, Validator};
 use super::{encode_marker, page_params, require_not_pending_deletion, Ctx, KeyIdForms};
-use crate::authz::Action;
+use crate::authz::context::RequestFacts;
+use crate::authz::{self, Action};
 use crate::clock::to_epoch_seconds;
 use crate::model::{AliasRecord, KeyRef};
 use crate::store::StoreError;
@@ -200,6 +201,7 @@ pub async fn list_aliases(
     req: ListRequest,
 ) -> Result<ListAliasesResponse, KmsError> {
     let (limit, after) = page_params(req.limit, req.marker.as_deref(), 100, 50)?;
+    authz::authorize_account(ctx.caller, Action::ListAliases, &RequestFacts::default())?;
     let target = match &req.key_id {
         Some(key_id) => {
             let mut v = Validator::new();

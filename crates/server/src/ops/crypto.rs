@@ -15,7 +15,8 @@ use zeroize::Zeroizing;
 use super::asymmetric;
 use super::validate::{invalid, Validator};
 use super::{internal, require_enabled, Ctx, KeyIdForms};
-use crate::authz::Action;
+use crate::authz::context::RequestFacts;
+use crate::authz::{self, Action};
 use crate::ciphertext::{self, BlobHeader};
 use crate::model::{KeyRecord, KeyRef};
 
@@ -132,8 +133,15 @@ pub async fn encrypt(ctx: &Ctx<'_>, req: EncryptRequest) -> Result<EncryptRespon
     validate_algorithm(&mut v, "encryptionAlgorithm", &req.encryption_algorithm);
     v.finish()?;
     let key_id = req.key_id.as_deref().unwrap_or_default();
-    let record = ctx.find(key_id, KeyIdForms::KeyOrAlias, Action::Encrypt).await?;
     let context = req.encryption_context.unwrap_or_default();
+    let facts = RequestFacts {
+        encryption_context: Some(&context),
+        encryption_algorithm: Some(
+            req.encryption_algorithm.as_deref().unwrap_or(SYMMETRIC_DEFAULT),
+        ),
+        ..RequestFacts::default()
+    };
+    let record = ctx.find_with(key_id, KeyIdForms::KeyOrAlias, Action::Encrypt, &facts).await?;
     let plaintext = req.plaintext.unwrap_or_default();
     if record.key_spec != SYMMETRIC_DEFAULT {
         let algorithm = req.encryption_algorithm.as_deref();
@@ -199,7 +207,13 @@ async fn open_blob(
             ));
         }
     }
-    let record = ctx.load(&key, action).await?;
+    let facts = RequestFacts {
+        encryption_context: Some(context),
+        encryption_algorithm: Some(algorithm.unwrap_or(SYMMETRIC_DEFAULT)),
+        request_alias: key_id.and_then(super::request_alias),
+        ..RequestFacts::default()
+    };
+    let record = ctx.load_with(&key, action, &facts).await?;
     check_encryption_key(&record, operation, algorithm)?;
     let material = record.material(header.material_version).ok_or_else(invalid_ciphertext)?;
     if dry_run {
@@ -306,16 +320,23 @@ pub async fn re_encrypt(
     v.finish()?;
     let dry_run = req.dry_run == Some(true);
     let destination_id = req.destination_key_id.as_deref().unwrap_or_default();
-    let destination = ctx.find(destination_id, KeyIdForms::KeyOrAlias, Action::ReEncryptTo).await?;
+    let destination_context = req.destination_encryption_context.unwrap_or_default();
+    let facts = RequestFacts {
+        encryption_context: Some(&destination_context),
+        encryption_algorithm: Some(
+            req.destination_encryption_algorithm.as_deref().unwrap_or(SYMMETRIC_DEFAULT),
+        ),
+        ..RequestFacts::default()
+    };
+    let destination =
+        ctx.find_with(destination_id, KeyIdForms::KeyOrAlias, Action::ReEncryptTo, &facts).await?;
     let destination_algorithm = req.destination_encryption_algorithm.as_deref();
     let destination_oaep = if destination.key_spec == SYMMETRIC_DEFAULT {
         check_encryption_key(&destination, "ReEncrypt", destination_algorithm)?;
         None
     } else {
         let oaep = asymmetric::check_encryption(&destination, destination_algorithm, "ReEncrypt")?;
-        let context_given =
-            req.destination_encryption_context.as_ref().is_some_and(|c| !c.is_empty());
-        asymmetric::refuse_context(context_given)?;
+        asymmetric::refuse_context(!destination_context.is_empty())?;
         Some(oaep)
     };
     let blob = req.ciphertext_blob.unwrap_or_default();
@@ -354,8 +375,8 @@ pub async fn re_encrypt(
             (asymmetric::encrypt_with(&destination, hash, &name, &opened.plaintext)?, name, None)
         }
         None => {
-            let context = req.destination_encryption_context.unwrap_or_default();
-            let sealed = seal_under_current(ctx, &destination, &context, &opened.plaintext)?;
+            let sealed =
+                seal_under_current(ctx, &destination, &destination_context, &opened.plaintext)?;
             (sealed.blob, SYMMETRIC_DEFAULT.to_owned(), Some(sealed.material_id))
         }
     };
@@ -421,7 +442,13 @@ pub async fn generate_data_key(
     } else {
         Action::GenerateDataKeyWithoutPlaintext
     };
-    let record = ctx.find(key_id, KeyIdForms::KeyOrAlias, action).await?;
+    let context = req.encryption_context.unwrap_or_default();
+    let facts = RequestFacts {
+        encryption_context: Some(&context),
+        encryption_algorithm: Some(SYMMETRIC_DEFAULT),
+        ..RequestFacts::default()
+    };
+    let record = ctx.find_with(key_id, KeyIdForms::KeyOrAlias, action, &facts).await?;
     let operation =
         if with_plaintext { "GenerateDataKey" } else { "GenerateDataKeyWithoutPlaintext" };
     check_encryption_key(&record, operation, None)?;
@@ -430,7 +457,6 @@ pub async fn generate_data_key(
     }
     let mut data_key = Zeroizing::new(vec![0u8; length]);
     rand::fill(data_key.as_mut_slice()).map_err(|e| internal("random generator failed", e))?;
-    let context = req.encryption_context.unwrap_or_default();
     let sealed = seal_under_current(ctx, &record, &context, &data_key)?;
     Ok(GenerateDataKeyResponse {
         ciphertext_blob: Some(Blob(sealed.blob)),
@@ -447,7 +473,7 @@ pub async fn generate_data_key(
 /// `CustomKeyStoreNotFoundException` for any custom key store (there are none);
 /// `UnsupportedOperationException` for attested recipients.
 pub async fn generate_random(
-    _ctx: &Ctx<'_>,
+    ctx: &Ctx<'_>,
     req: GenerateRandomRequest,
 ) -> Result<GenerateRandomResponse, KmsError> {
     let mut v = Validator::new();
@@ -458,6 +484,7 @@ pub async fn generate_random(
         v.length("customKeyStoreId", id, 1, 64);
     }
     v.finish()?;
+    authz::authorize_account(ctx.caller, Action::GenerateRandom, &RequestFacts::default())?;
     let Some(n) = req.number_of_bytes else {
         return Err(invalid("NumberOfBytes is required."));
     };

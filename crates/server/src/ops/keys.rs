@@ -13,7 +13,8 @@ use kms_api::{ErrorCode, KmsError};
 
 use super::validate::{invalid, Validator};
 use super::{internal, page_params, require_not_pending_deletion, Ctx, KeyIdForms};
-use crate::authz::Action;
+use crate::authz::context::{NewKey, RequestFacts};
+use crate::authz::{self, Action};
 use crate::clock::{to_epoch_seconds, DAY_MS};
 use crate::keypairs::KeyKind;
 use crate::model::{
@@ -196,14 +197,29 @@ pub async fn create_key(
         return Err(unsupported("custom key stores are not supported by this server".into()));
     }
     let key_tags = tags::merge(&[], req.tags.as_deref().unwrap_or_default())?;
+    let bypass_lockout = req.bypass_policy_lockout_safety_check == Some(true);
+    let tag_keys: Vec<&str> = key_tags.iter().map(|(k, _)| k.as_str()).collect();
+    let facts = RequestFacts {
+        new_key: Some(NewKey {
+            key_spec: &key_spec,
+            key_usage: &key_usage,
+            origin: &origin,
+            multi_region: false,
+        }),
+        request_tags: (!key_tags.is_empty()).then_some(key_tags.as_slice()),
+        tag_keys: (!tag_keys.is_empty()).then_some(tag_keys),
+        bypass_lockout: Some(bypass_lockout),
+        ..RequestFacts::default()
+    };
+    authz::authorize_account(ctx.caller, Action::CreateKey, &facts)?;
 
     let key = ctx.own_key(&uuid::Uuid::new_v4().hyphenated().to_string());
-    let policy = match req.policy {
+    let (policy, parsed) = match req.policy {
         Some(p) => {
-            policy::check_document(&p)?;
-            p
+            let parsed = policy::check_document(&p)?;
+            (p, Some(parsed))
         }
-        None => policy::default_policy(&key.account),
+        None => (policy::default_policy(&key.account), None),
     };
     if ctx.state.store.count_keys(&key.account, &key.region).await? >= MAX_KEYS_PER_REGION {
         return Err(KmsError::new(
@@ -239,6 +255,9 @@ pub async fn create_key(
         tags: key_tags,
         rotation: Rotation::default(),
     };
+    if let (Some(parsed), false) = (parsed, bypass_lockout) {
+        authz::check_lockout(ctx.caller, &record, &parsed)?;
+    }
     ctx.state.store.insert_key(&record).await?;
     let response = KeyMetadataResponse { key_metadata: Some(metadata(&record)) };
     ctx.state.keys.put(Arc::new(record));
@@ -282,6 +301,7 @@ pub fn require_key_id(
 /// # Errors
 /// `ValidationException`, `InvalidMarkerException`.
 pub async fn list_keys(ctx: &Ctx<'_>, req: ListRequest) -> Result<ListKeysResponse, KmsError> {
+    authz::authorize_account(ctx.caller, Action::ListKeys, &RequestFacts::default())?;
     let (limit, after) = page_params(req.limit, req.marker.as_deref(), 1000, 100)?;
     let mut ids = ctx
         .state
@@ -370,8 +390,9 @@ pub async fn schedule_key_deletion(
     })?;
     let days = req.pending_window_in_days.unwrap_or(30);
     let now = ctx.now_ms();
+    let facts = RequestFacts { pending_window_days: Some(days), ..RequestFacts::default() };
     let (deletion_ms, record) = ctx
-        .mutate_id(key_id, Action::ScheduleKeyDeletion, |record| {
+        .mutate_id_with(key_id, Action::ScheduleKeyDeletion, &facts, |record| {
             require_not_pending_deletion(record)?;
             let when = now + days * DAY_MS;
             record.state = KeyState::PendingDeletion;

@@ -1,17 +1,19 @@
 //! Key policies: GetKeyPolicy, PutKeyPolicy, ListKeyPolicies, the default policy, and
 //! document checks. Evaluating policies belongs to `authz`.
 
+use std::sync::Arc;
+
 use kms_api::types::{
     GetKeyPolicyRequest, GetKeyPolicyResponse, ListKeyPoliciesResponse, ListRequest,
     PutKeyPolicyRequest,
 };
 use kms_api::{ErrorCode, KmsError};
-use serde_json::Value;
 
 use super::keys::require_key_id;
 use super::validate::Validator;
 use super::{page_params, Ctx, KeyIdForms};
-use crate::authz::Action;
+use crate::authz::policy::Policy;
+use crate::authz::{self, Action};
 
 /// Largest key policy document, in bytes (not adjustable at AWS).
 pub const POLICY_MAX_BYTES: usize = 32_768;
@@ -35,117 +37,20 @@ pub fn validate_member(v: &mut Validator, policy: &str) {
     }
 }
 
-fn malformed(message: &str) -> KmsError {
-    KmsError::new(ErrorCode::MalformedPolicyDocumentException, message)
-}
-
-/// Checks a policy document's size and structure.
+/// Checks a policy document's size, then parses and validates it (see
+/// [`crate::authz::policy`]).
 ///
 /// # Errors
-/// `LimitExceededException` over 32 KB; `MalformedPolicyDocumentException` for documents
-/// that are not policies.
-pub fn check_document(policy: &str) -> Result<(), KmsError> {
+/// `LimitExceededException` over 32 KB; `MalformedPolicyDocumentException` saying what is
+/// wrong with a document that is not a valid key policy.
+pub fn check_document(policy: &str) -> Result<Arc<Policy>, KmsError> {
     if policy.len() > POLICY_MAX_BYTES {
         return Err(KmsError::new(
             ErrorCode::LimitExceededException,
             format!("The key policy document exceeds the maximum size of {POLICY_MAX_BYTES} bytes"),
         ));
     }
-    let doc: Value = serde_json::from_str(policy)
-        .map_err(|_| malformed("The policy document is not valid JSON"))?;
-    let doc =
-        doc.as_object().ok_or_else(|| malformed("The policy document must be a JSON object"))?;
-    if let Some(version) = doc.get("Version") {
-        if !matches!(version.as_str(), Some("2012-10-17" | "2008-10-17")) {
-            return Err(malformed("The policy Version must be 2012-10-17 or 2008-10-17"));
-        }
-    }
-    let statements = match doc.get("Statement") {
-        Some(Value::Array(list)) if !list.is_empty() => list.iter().collect::<Vec<_>>(),
-        Some(single @ Value::Object(_)) => vec![single],
-        _ => return Err(malformed("The policy document must contain at least one Statement")),
-    };
-    for statement in statements {
-        let statement = statement
-            .as_object()
-            .ok_or_else(|| malformed("Each Statement must be a JSON object"))?;
-        match statement.get("Effect").and_then(Value::as_str) {
-            Some("Allow" | "Deny") => {}
-            _ => return Err(malformed("Each Statement needs an Effect of Allow or Deny")),
-        }
-        let principal = statement
-            .get("Principal")
-            .or_else(|| statement.get("NotPrincipal"))
-            .ok_or_else(|| malformed("Each Statement needs a Principal"))?;
-        if !principal_is_valid(principal) {
-            return Err(malformed(
-                "Policy contains a statement with one or more invalid principals.",
-            ));
-        }
-        for member in ["Action", "NotAction", "Resource", "NotResource"] {
-            if let Some(value) = statement.get(member) {
-                if !is_string_or_strings(value) {
-                    return Err(malformed(
-                        "Action and Resource must be strings or lists of strings",
-                    ));
-                }
-            }
-        }
-        if let Some(condition) = statement.get("Condition") {
-            if !condition.is_object() {
-                return Err(malformed("Condition must be a JSON object"));
-            }
-        }
-    }
-    Ok(())
-}
-
-fn is_string_or_strings(value: &Value) -> bool {
-    match value {
-        Value::String(_) => true,
-        Value::Array(items) => !items.is_empty() && items.iter().all(Value::is_string),
-        _ => false,
-    }
-}
-
-fn principal_is_valid(principal: &Value) -> bool {
-    match principal {
-        Value::String(s) => s == "*",
-        Value::Object(map) if !map.is_empty() => map.iter().all(|(kind, value)| {
-            let each = |f: fn(&str) -> bool| match value {
-                Value::String(s) => f(s),
-                Value::Array(items) => {
-                    !items.is_empty() && items.iter().all(|i| i.as_str().is_some_and(f))
-                }
-                _ => false,
-            };
-            match kind.as_str() {
-                "AWS" => each(aws_principal_is_valid),
-                "Service" | "Federated" | "CanonicalUser" => each(|s| !s.is_empty()),
-                _ => false,
-            }
-        }),
-        _ => false,
-    }
-}
-
-fn aws_principal_is_valid(p: &str) -> bool {
-    if p == "*" || (p.len() == 12 && p.bytes().all(|b| b.is_ascii_digit())) {
-        return true;
-    }
-    let Some(rest) = p.strip_prefix("arn:aws:") else {
-        return false;
-    };
-    let mut parts = rest.splitn(4, ':');
-    let (Some(service), Some(_region), Some(account), Some(resource)) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return false;
-    };
-    matches!(service, "iam" | "sts")
-        && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
-        && !resource.is_empty()
+    authz::parse_key_policy(policy)
 }
 
 fn check_policy_name(v: &mut Validator, name: &Option<String>) {
@@ -183,7 +88,8 @@ pub async fn get_key_policy(
 /// PutKeyPolicy (any key state).
 ///
 /// # Errors
-/// `MalformedPolicyDocumentException`, `LimitExceededException`, `NotFoundException`.
+/// `MalformedPolicyDocumentException` (also when the policy would lock the caller out,
+/// unless `BypassPolicyLockoutSafetyCheck`), `LimitExceededException`, `NotFoundException`.
 pub async fn put_key_policy(ctx: &Ctx<'_>, req: PutKeyPolicyRequest) -> Result<(), KmsError> {
     let key_id = require_key_id(&req.key_id, |v| {
         check_policy_name(v, &req.policy_name);
@@ -195,8 +101,12 @@ pub async fn put_key_policy(ctx: &Ctx<'_>, req: PutKeyPolicyRequest) -> Result<(
     })?;
     require_default_name(req.policy_name.as_deref())?;
     let policy = req.policy.unwrap_or_default();
-    check_document(&policy)?;
+    let parsed = check_document(&policy)?;
+    let bypass = req.bypass_policy_lockout_safety_check == Some(true);
     ctx.mutate_id(key_id, Action::PutKeyPolicy, |record| {
+        if !bypass {
+            authz::check_lockout(ctx.caller, record, &parsed)?;
+        }
         record.policy.clone_from(&policy);
         Ok(())
     })

@@ -10,6 +10,7 @@ use kms_api::{ErrorCode, KmsError};
 use super::keys::{new_material, require_key_id};
 use super::validate::Validator;
 use super::{encode_marker, page_params, require_enabled, Ctx, KeyIdForms};
+use crate::authz::context::RequestFacts;
 use crate::authz::Action;
 use crate::clock::{to_epoch_seconds, DAY_MS};
 use crate::model::{KeyRecord, KeyState, MaterialOrigin};
@@ -88,7 +89,8 @@ pub async fn enable_key_rotation(
     })?;
     let days = req.rotation_period_in_days.unwrap_or(DEFAULT_ROTATION_DAYS);
     let now = ctx.now_ms();
-    ctx.mutate_id(key_id, Action::EnableKeyRotation, |record| {
+    let facts = RequestFacts { rotation_period_days: Some(days), ..RequestFacts::default() };
+    ctx.mutate_id_with(key_id, Action::EnableKeyRotation, &facts, |record| {
         require_rotatable(record, Rotating::Automatic)?;
         require_enabled(record)?;
         record.rotation.enabled = true;

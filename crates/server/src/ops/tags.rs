@@ -10,6 +10,7 @@ use kms_api::{ErrorCode, KmsError};
 use super::keys::require_key_id;
 use super::validate::Validator;
 use super::{encode_marker, page_params, require_not_pending_deletion, Ctx, KeyIdForms};
+use crate::authz::context::RequestFacts;
 use crate::authz::Action;
 
 /// Most tags on one key.
@@ -84,7 +85,16 @@ pub async fn tag_resource(ctx: &Ctx<'_>, req: TagResourceRequest) -> Result<(), 
         }
     })?;
     let new = req.tags.unwrap_or_default();
-    ctx.mutate_id(key_id, Action::TagResource, |record| {
+    let request_tags: Vec<(String, String)> = new
+        .iter()
+        .map(|t| (t.tag_key.clone().unwrap_or_default(), t.tag_value.clone().unwrap_or_default()))
+        .collect();
+    let facts = RequestFacts {
+        request_tags: Some(&request_tags),
+        tag_keys: Some(request_tags.iter().map(|(k, _)| k.as_str()).collect()),
+        ..RequestFacts::default()
+    };
+    ctx.mutate_id_with(key_id, Action::TagResource, &facts, |record| {
         require_not_pending_deletion(record)?;
         record.tags = merge(&record.tags, &new)?;
         Ok(())
@@ -109,7 +119,11 @@ pub async fn untag_resource(ctx: &Ctx<'_>, req: UntagResourceRequest) -> Result<
     if remove.iter().any(|k| is_reserved(k)) {
         return Err(tag_error("Tags beginning with aws: are reserved"));
     }
-    ctx.mutate_id(key_id, Action::UntagResource, |record| {
+    let facts = RequestFacts {
+        tag_keys: Some(remove.iter().map(String::as_str).collect()),
+        ..RequestFacts::default()
+    };
+    ctx.mutate_id_with(key_id, Action::UntagResource, &facts, |record| {
         require_not_pending_deletion(record)?;
         record.tags.retain(|(k, _)| !remove.contains(k));
         Ok(())

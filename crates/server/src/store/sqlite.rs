@@ -21,7 +21,7 @@ use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtensio
 use tokio::sync::{mpsc, oneshot};
 
 use self::writer::{KeyRow, WriteOp, WriteRequest};
-use super::{Store, StoreError};
+use super::{IamRow, Store, StoreError};
 use crate::model::{AliasRecord, KeyRecord, KeyRef};
 
 /// Read connections in the pool.
@@ -285,6 +285,38 @@ impl Store for SqliteStore {
                 })
                 .map_err(store_error)?;
             count_u64(count)
+        })
+        .await
+    }
+
+    async fn insert_iam(&self, record: &IamRow) -> Result<(), StoreError> {
+        self.write(WriteOp::InsertIam(record.clone())).await
+    }
+
+    async fn update_iam(&self, record: &IamRow) -> Result<(), StoreError> {
+        self.write(WriteOp::UpdateIam(record.clone())).await
+    }
+
+    async fn delete_iam(&self, kind: &str, id: &str) -> Result<(), StoreError> {
+        self.write(WriteOp::DeleteIam { kind: kind.to_owned(), id: id.to_owned() }).await
+    }
+
+    async fn list_iam(&self) -> Result<Vec<IamRow>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached("SELECT kind, id, account, doc FROM iam_records ORDER BY kind, id")
+                .map_err(store_error)?;
+            let rows = stmt
+                .query_map([], |row| {
+                    Ok(IamRow {
+                        kind: row.get(0)?,
+                        id: row.get(1)?,
+                        account: row.get(2)?,
+                        doc: row.get(3)?,
+                    })
+                })
+                .map_err(store_error)?;
+            rows.collect::<Result<_, _>>().map_err(store_error)
         })
         .await
     }

@@ -100,11 +100,12 @@ async fn keys_live_in_one_region_and_one_account() {
     let alice_west = h.client_as("AKIDALICE", "alice-secret", "us-west-2");
     let id = alice.create_key().await;
     let arn = format!("arn:aws:kms:us-east-1:111122223333:key/{id}");
-    bob.call("DescribeKey", json!({"KeyId": arn})).await.err("NotFoundException");
+    // By ARN the key is reachable; the default key policy does not let another account in.
+    bob.call("DescribeKey", json!({"KeyId": arn})).await.err("AccessDeniedException");
     bob.call("DescribeKey", json!({"KeyId": id})).await.err("NotFoundException");
     alice_west.call("DescribeKey", json!({"KeyId": id})).await.err("NotFoundException");
     let blob = alice.encrypt(&id, b"secret", json!({})).await;
-    bob.decrypt(&blob, json!({})).await.err("NotFoundException");
+    bob.decrypt(&blob, json!({})).await.err("AccessDeniedException");
     bob.call("DisableKey", json!({"KeyId": arn})).await.err("NotFoundException");
     assert_eq!(bob.call("ListKeys", json!({})).await.ok()["Keys"].as_array().unwrap().len(), 0);
     assert_eq!(

@@ -17,8 +17,10 @@ pub(super) struct Migration {
 }
 
 /// Every migration this code knows, oldest first.
-pub(super) const MIGRATIONS: &[Migration] =
-    &[Migration { version: 1, sql: include_str!("../../../migrations/sqlite/0001_init.sql") }];
+pub(super) const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, sql: include_str!("../../../migrations/sqlite/0001_init.sql") },
+    Migration { version: 2, sql: include_str!("../../../migrations/sqlite/0002_iam.sql") },
+];
 
 /// Records which migrations have been applied.
 const CREATE_SCHEMA_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (

@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::store_error;
 use crate::model::{AliasRecord, KeyRef};
-use crate::store::StoreError;
+use crate::store::{IamRow, StoreError};
 
 /// Most operations committed by one transaction.
 pub(super) const BATCH_MAX_OPS: usize = 256;
@@ -40,6 +40,9 @@ pub(super) enum WriteOp {
     InsertAlias(AliasRecord),
     UpdateAlias(AliasRecord),
     DeleteAlias { account: String, region: String, name: String },
+    InsertIam(IamRow),
+    UpdateIam(IamRow),
+    DeleteIam { kind: String, id: String },
 }
 
 /// A write and where to send its outcome.
@@ -195,6 +198,31 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<(), StoreError> {
                         alias.updated_ms
                     ])
                 })
+                .map_err(store_error)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+        }
+        WriteOp::InsertIam(row) => {
+            conn.prepare_cached(
+                "INSERT INTO iam_records (kind, id, account, doc) VALUES (?1, ?2, ?3, ?4)",
+            )
+            .and_then(|mut s| s.execute(params![row.kind, row.id, row.account, row.doc]))
+            .map_err(store_error)?;
+        }
+        WriteOp::UpdateIam(row) => {
+            let changed = conn
+                .prepare_cached("UPDATE iam_records SET doc = ?3 WHERE kind = ?1 AND id = ?2")
+                .and_then(|mut s| s.execute(params![row.kind, row.id, row.doc]))
+                .map_err(store_error)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+        }
+        WriteOp::DeleteIam { kind, id } => {
+            let changed = conn
+                .prepare_cached("DELETE FROM iam_records WHERE kind = ?1 AND id = ?2")
+                .and_then(|mut s| s.execute(params![kind, id]))
                 .map_err(store_error)?;
             if changed == 0 {
                 return Err(StoreError::NotFound);

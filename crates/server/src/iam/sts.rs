@@ -1,0 +1,183 @@
+//! STS: AssumeRole (trust policy checked, `sts:ExternalId` included; temporary
+//! credentials with a session token and an expiry) and GetCallerIdentity.
+
+use super::query::{element, Params, QueryCtx, QueryError};
+use super::{random_id, random_secret, AccessKeyRecord, KeyOwner};
+use crate::auth::PrincipalKind;
+use crate::authz::condition::format_date;
+use crate::authz::context::RequestFacts;
+use crate::authz::evaluate::{evaluate_named, ResourcePolicy};
+use crate::authz::policy::{Policy, PolicyKind};
+use crate::config::Secret;
+
+/// The STS actions (the rest of the query protocol is IAM).
+pub const ACTIONS: &[&str] = &["AssumeRole", "GetCallerIdentity"];
+/// Shortest session, seconds.
+pub const MIN_SESSION_S: i64 = 900;
+/// Session length when none is asked for, seconds.
+pub const DEFAULT_SESSION_S: i64 = 3600;
+
+/// Runs one STS action and returns the inside of its `<…Result>` element.
+///
+/// # Errors
+/// [`QueryError`] with STS's codes.
+pub async fn dispatch(ctx: &QueryCtx<'_>, action: &str, p: &Params) -> Result<String, QueryError> {
+    match action {
+        "AssumeRole" => assume_role(ctx, p).await,
+        "GetCallerIdentity" => Ok(caller_identity(ctx)),
+        other => Err(QueryError::new(
+            400,
+            "InvalidAction",
+            format!("Could not find operation {other} for version 2011-06-15"),
+        )),
+    }
+}
+
+fn caller_identity(ctx: &QueryCtx<'_>) -> String {
+    let caller = ctx.caller;
+    let iam = &ctx.state.accounts.iam;
+    let user_id = match &caller.kind {
+        PrincipalKind::Root => caller.account.clone(),
+        PrincipalKind::User { name } => {
+            iam.user(&caller.account, name).map(|u| u.user_id).unwrap_or_default()
+        }
+        PrincipalKind::AssumedRole { role_arn, session_name } => {
+            let role_name = role_arn.rsplit('/').next().unwrap_or_default();
+            let role_id =
+                iam.role(&caller.account, role_name).map(|r| r.role_id).unwrap_or_default();
+            format!("{role_id}:{session_name}")
+        }
+    };
+    format!(
+        "{}{}{}",
+        element("UserId", &user_id),
+        element("Account", &caller.account),
+        element("Arn", &caller.arn)
+    )
+}
+
+/// Splits `arn:aws:iam::<account>:role/<path/><name>` into account and role name.
+fn parse_role_arn(arn: &str) -> Option<(&str, &str)> {
+    let rest = arn.strip_prefix("arn:aws:iam::")?;
+    let (account, resource) = rest.split_once(':')?;
+    let path_and_name = resource.strip_prefix("role/")?;
+    let name = path_and_name.rsplit('/').next()?;
+    (!name.is_empty()).then_some((account, name))
+}
+
+fn is_session_name(s: &str) -> bool {
+    (2..=64).contains(&s.len())
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c))
+}
+
+async fn assume_role(ctx: &QueryCtx<'_>, p: &Params) -> Result<String, QueryError> {
+    let role_arn = p.required("RoleArn")?;
+    let session_name = p.required("RoleSessionName")?;
+    if !is_session_name(session_name) {
+        return Err(QueryError::validation(format!(
+            "1 validation error detected: Value '{session_name}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]* and have length between 2 and 64"
+        )));
+    }
+    let external_id = p.get("ExternalId");
+    let denied = || {
+        QueryError::access_denied(format!(
+            "User: {} is not authorized to perform: sts:AssumeRole on resource: {role_arn}",
+            ctx.caller.arn
+        ))
+    };
+    let (account, name) = parse_role_arn(role_arn)
+        .ok_or_else(|| QueryError::validation(format!("{role_arn} is not a valid role ARN")))?;
+    let role = ctx.state.accounts.iam.role(account, name).ok_or_else(denied)?;
+    let duration_s = match p.get("DurationSeconds") {
+        None => DEFAULT_SESSION_S.min(role.max_session_s),
+        Some(v) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|d| (MIN_SESSION_S..=role.max_session_s).contains(d))
+            .ok_or_else(|| {
+                QueryError::validation(format!(
+                    "The requested DurationSeconds exceeds the MaxSessionDuration set for this role, or is below {MIN_SESSION_S}."
+                ))
+            })?,
+    };
+    let trust = Policy::parse(&role.trust_policy, PolicyKind::Trust)
+        .map_err(|e| QueryError::internal("stored trust policy does not parse", e))?;
+    let facts = RequestFacts {
+        external_id,
+        role_session_name: Some(session_name),
+        ..RequestFacts::default()
+    };
+    let decision = evaluate_named(
+        ctx.caller,
+        "sts:AssumeRole",
+        &role.arn(),
+        Some(ResourcePolicy { account: &role.account, policy: &trust }),
+        None,
+        &facts,
+    );
+    if !decision.allowed {
+        tracing::info!(caller = %ctx.caller.arn, role = %role.arn(), reason = ?decision.reason, "AssumeRole denied");
+        return Err(denied());
+    }
+    let random = |prefix| {
+        random_id(prefix, 16).map_err(|e| QueryError::internal("random generator failed", e))
+    };
+    let secret =
+        random_secret(40).map_err(|e| QueryError::internal("random generator failed", e))?;
+    let token: Secret =
+        random_secret(200).map_err(|e| QueryError::internal("random generator failed", e))?;
+    let token_hash =
+        aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.expose_secret().as_bytes());
+    let now = ctx.state.clock.now_ms();
+    let expires_ms = now + duration_s * 1000;
+    let record = AccessKeyRecord {
+        access_key_id: random("ASIA")?,
+        account: role.account.clone(),
+        owner: KeyOwner::Session {
+            role: role.name.clone(),
+            session_name: session_name.to_owned(),
+            token_sha256: hex::encode(token_hash.as_ref()),
+            expires_ms,
+        },
+        sealed_secret: String::new(),
+        status: "Active".to_owned(),
+        created_ms: now,
+    };
+    let xml = format!(
+        "<Credentials>{}{}{}{}</Credentials><AssumedRoleUser>{}{}</AssumedRoleUser>",
+        element("AccessKeyId", &record.access_key_id),
+        element("SecretAccessKey", secret.expose_secret()),
+        element("SessionToken", token.expose_secret()),
+        element("Expiration", &format_date(expires_ms)),
+        element("AssumedRoleId", &format!("{}:{session_name}", role.role_id)),
+        element(
+            "Arn",
+            &format!("arn:aws:sts::{}:assumed-role/{}/{session_name}", role.account, role.name)
+        ),
+    );
+    ctx.state
+        .accounts
+        .iam
+        .insert_key(&*ctx.state.store, &ctx.state.keystore, record, secret)
+        .await?;
+    Ok(xml)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_arns_parse() {
+        assert_eq!(
+            parse_role_arn("arn:aws:iam::111122223333:role/app"),
+            Some(("111122223333", "app"))
+        );
+        assert_eq!(
+            parse_role_arn("arn:aws:iam::111122223333:role/a/b/app"),
+            Some(("111122223333", "app"))
+        );
+        assert_eq!(parse_role_arn("arn:aws:iam::111122223333:user/app"), None);
+        assert!(is_session_name("s1") && !is_session_name("x") && !is_session_name("a b"));
+    }
+}

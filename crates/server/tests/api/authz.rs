@@ -1,0 +1,180 @@
+//! Authorization over the API: key policies enforced on every operation, the lockout
+//! safety check, cross-account use by ARN, and condition keys from requests.
+
+use serde_json::{json, Value};
+
+use crate::common::{b64, two_accounts, Harness};
+
+const A: &str = "111122223333";
+const B: &str = "444455556666";
+
+fn policy(statements: Value) -> String {
+    json!({"Version": "2012-10-17", "Statement": statements}).to_string()
+}
+
+fn admin(account: &str) -> Value {
+    json!({"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{account}:root")},
+           "Action": "kms:*", "Resource": "*"})
+}
+
+#[tokio::test]
+async fn explicit_deny_in_key_policy_is_enforced() {
+    let h = Harness::new().await;
+    let c = h.client();
+    let deny = json!({"Sid": "NoEncrypt", "Effect": "Deny", "Principal": "*", "Action": "kms:Encrypt", "Resource": "*"});
+    let p = policy(json!([admin("000000000000"), deny]));
+    let out = c.call("CreateKey", json!({"Policy": p})).await.ok();
+    let arn = out["KeyMetadata"]["Arn"].as_str().unwrap().to_owned();
+    let r = c
+        .call("Encrypt", json!({"KeyId": arn, "Plaintext": b64(b"x")}))
+        .await
+        .err("AccessDeniedException");
+    assert_eq!(
+        r.message(),
+        format!("User: arn:aws:iam::000000000000:root is not authorized to perform: kms:Encrypt on resource: {arn} with an explicit deny in a resource-based policy")
+    );
+    c.call("GenerateDataKey", json!({"KeyId": arn, "KeySpec": "AES_256"})).await.ok();
+}
+
+#[tokio::test]
+async fn lockout_safety_check_and_bypass() {
+    let h = Harness::new().await;
+    let c = h.client();
+    let id = c.create_key().await;
+    let locked = policy(json!([{"Effect": "Allow", "Principal": {"AWS": "000000000000"},
+        "Action": ["kms:Encrypt", "kms:DescribeKey"], "Resource": "*"}]));
+    let message = "The new key policy will not allow you to update the key policy in the future.";
+    let r = c
+        .call("PutKeyPolicy", json!({"KeyId": id, "PolicyName": "default", "Policy": locked}))
+        .await
+        .err("MalformedPolicyDocumentException");
+    assert_eq!(r.message(), message);
+    let r = c
+        .call("CreateKey", json!({"Policy": locked}))
+        .await
+        .err("MalformedPolicyDocumentException");
+    assert_eq!(r.message(), message);
+    c.call(
+        "PutKeyPolicy",
+        json!({"KeyId": id, "Policy": locked, "BypassPolicyLockoutSafetyCheck": true}),
+    )
+    .await
+    .ok();
+    // Now locked out for good, as AWS warns.
+    c.call("PutKeyPolicy", json!({"KeyId": id, "Policy": policy(json!([admin("000000000000")]))}))
+        .await
+        .err("AccessDeniedException");
+    c.call("DescribeKey", json!({"KeyId": id})).await.ok();
+    c.call("DisableKey", json!({"KeyId": id})).await.err("AccessDeniedException");
+}
+
+#[tokio::test]
+async fn malformed_policy_messages_say_what_is_wrong() {
+    let h = Harness::new().await;
+    let c = h.client();
+    let bad = policy(
+        json!([{"Sid": "S", "Effect": "Allow", "Principal": "*", "Action": "kms:*", "Resource": "*",
+        "Condition": {"NumericLessThan": {"kms:RotationPeriodInDays": "soon"}}}]),
+    );
+    let r =
+        c.call("CreateKey", json!({"Policy": bad})).await.err("MalformedPolicyDocumentException");
+    assert!(
+        r.message().contains("Statement 1 (Sid \"S\")") && r.message().contains("not a number"),
+        "{}",
+        r.message()
+    );
+}
+
+#[tokio::test]
+async fn cross_account_use_by_arn_needs_the_key_policy() {
+    let h = Harness::with_config(two_accounts()).await;
+    let alice = h.client_as("AKIDALICE", "alice-secret", "us-east-1");
+    let bob = h.client_as("AKIDBOB", "bob-secret", "us-east-1");
+    let id = alice.create_key().await;
+    let arn = format!("arn:aws:kms:us-east-1:{A}:key/{id}");
+    alice.call("CreateAlias", json!({"AliasName": "alias/shared", "TargetKeyId": id})).await.ok();
+    let r = bob
+        .call("Encrypt", json!({"KeyId": arn, "Plaintext": b64(b"x")}))
+        .await
+        .err("AccessDeniedException");
+    assert!(r
+        .message()
+        .ends_with("because no resource-based policy allows the kms:Encrypt action"));
+
+    let external = json!({"Sid": "External", "Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{B}:root")},
+        "Action": ["kms:Encrypt", "kms:Decrypt", "kms:DescribeKey", "kms:ScheduleKeyDeletion"], "Resource": "*"});
+    alice
+        .call("PutKeyPolicy", json!({"KeyId": id, "Policy": policy(json!([admin(A), external]))}))
+        .await
+        .ok();
+    let out = bob.call("Encrypt", json!({"KeyId": arn, "Plaintext": b64(b"shared")})).await.ok();
+    let blob = out["CiphertextBlob"].as_str().unwrap().to_owned();
+    assert_eq!(bob.decrypt(&blob, json!({})).await.ok()["KeyId"], json!(arn));
+    let alias_arn = format!("arn:aws:kms:us-east-1:{A}:alias/shared");
+    assert_eq!(
+        bob.call("DescribeKey", json!({"KeyId": alias_arn})).await.ok()["KeyMetadata"]["Arn"],
+        json!(arn)
+    );
+    // Management operations never work across accounts, whatever the key policy says.
+    bob.call("ScheduleKeyDeletion", json!({"KeyId": arn})).await.err("NotFoundException");
+    // The key id alone names a key in the caller's own account.
+    bob.call("DescribeKey", json!({"KeyId": id})).await.err("NotFoundException");
+}
+
+#[tokio::test]
+async fn encryption_context_condition_is_checked_on_encrypt_and_decrypt() {
+    let h = Harness::new().await;
+    let c = h.client();
+    let deny = json!({"Effect": "Deny", "Principal": "*", "Action": ["kms:Encrypt", "kms:Decrypt"], "Resource": "*",
+        "Condition": {"StringNotEquals": {"kms:EncryptionContext:app": "payroll"}}});
+    let out = c
+        .call("CreateKey", json!({"Policy": policy(json!([admin("000000000000"), deny]))}))
+        .await
+        .ok();
+    let id = out["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    c.call("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"x")}))
+        .await
+        .err("AccessDeniedException");
+    c.call(
+        "Encrypt",
+        json!({"KeyId": id, "Plaintext": b64(b"x"), "EncryptionContext": {"app": "hr"}}),
+    )
+    .await
+    .err("AccessDeniedException");
+    let blob = c.encrypt(&id, b"x", json!({"App": "payroll"})).await;
+    c.decrypt(&blob, json!({"App": "payroll"})).await.ok();
+    c.decrypt(&blob, json!({})).await.err("AccessDeniedException");
+}
+
+#[tokio::test]
+async fn operation_parameters_feed_condition_keys() {
+    let h = Harness::new().await;
+    let c = h.client();
+    let deny = json!([
+        {"Effect": "Deny", "Principal": "*", "Action": "kms:ScheduleKeyDeletion", "Resource": "*",
+         "Condition": {"NumericLessThan": {"kms:ScheduleKeyDeletionPendingWindowInDays": 30}}},
+        {"Effect": "Deny", "Principal": "*", "Action": "kms:TagResource", "Resource": "*",
+         "Condition": {"ForAnyValue:StringEquals": {"aws:TagKeys": "owner"}}},
+        {"Effect": "Deny", "Principal": "*", "Action": "kms:Encrypt", "Resource": "*",
+         "Condition": {"StringNotLike": {"kms:RequestAlias": "alias/ok-*"}}}
+    ]);
+    let mut statements = vec![admin("000000000000")];
+    statements.extend(deny.as_array().unwrap().iter().cloned());
+    let out = c.call("CreateKey", json!({"Policy": policy(Value::Array(statements))})).await.ok();
+    let id = out["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    c.call("CreateAlias", json!({"AliasName": "alias/ok-1", "TargetKeyId": id})).await.ok();
+    c.call("Encrypt", json!({"KeyId": id, "Plaintext": b64(b"x")}))
+        .await
+        .err("AccessDeniedException");
+    c.call("Encrypt", json!({"KeyId": "alias/ok-1", "Plaintext": b64(b"x")})).await.ok();
+    c.call("TagResource", json!({"KeyId": id, "Tags": [{"TagKey": "owner", "TagValue": "x"}]}))
+        .await
+        .err("AccessDeniedException");
+    c.call("TagResource", json!({"KeyId": id, "Tags": [{"TagKey": "team", "TagValue": "x"}]}))
+        .await
+        .ok();
+    c.call("ScheduleKeyDeletion", json!({"KeyId": id, "PendingWindowInDays": 7}))
+        .await
+        .err("AccessDeniedException");
+    c.call("ScheduleKeyDeletion", json!({"KeyId": id, "PendingWindowInDays": 30})).await.ok();
+}
