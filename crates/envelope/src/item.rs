@@ -14,7 +14,8 @@
 //! - [`value`]: the DynamoDB attribute model and its canonical serialisation.
 //! - [`config`]: [`ItemEncryptorConfig`] and its validation.
 //! - [`header`]: the header and footer attributes, written and parsed.
-//! - `crypto`, `context`: key derivation, canonical hash, signatures; the encryption context.
+//! - [`context`]: the item's encryption context; `crypto`: key derivation, canonical hash,
+//!   HMAC and signature.
 //! - [`batch`]: many items at once, and a keyring that counts its calls.
 
 pub mod batch;

@@ -171,3 +171,16 @@ fn plaintext_items_and_bad_items_are_refused_clearly() {
     let err = block_on(encryptor(strict).encrypt_item(&customer())).unwrap_err();
     assert!(err.to_string().contains("\"tags\" has no configured action"), "{err}");
 }
+
+/// On native targets the futures are `Send`, so a multi-threaded server can await them.
+#[test]
+fn futures_are_send_on_native_targets() {
+    fn assert_send<T: Send>(_: &T) {}
+    let e = encryptor(config());
+    let item = customer();
+    assert_send(&e.encrypt_item(&item));
+    assert_send(&e.decrypt_item(&item));
+    assert_send(&e.encrypt_items(std::slice::from_ref(&item)));
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<ItemEncryptor>();
+}
