@@ -78,7 +78,7 @@ fn encrypted_attributes_keep_their_type_inside_the_ciphertext() {
     assert_eq!(header.version, 1);
     assert_eq!(header.suite, ItemSuite::EcdsaP384HmacSha384);
     // Canonical-path order: by name length first, then bytes.
-    // sk, pk, ssn, card, name, tags, email
+    // pk, sk, ssn, card, name, tags, email
     assert_eq!(header.legend, b"sseesee".to_vec());
     // Only the public key is stored; the item's pairs are rebuilt when decrypting.
     assert_eq!(header.encryption_context.keys().collect::<Vec<_>>(), ["aws-crypto-public-key"]);
