@@ -101,8 +101,9 @@ pub enum ItemError {
 }
 
 impl ItemError {
-    /// A stable code for bindings: the AWS exception name where one fits.
-    pub fn code(&self) -> &'static str {
+    /// A stable code for bindings: the AWS exception name where one fits. A KMS failure
+    /// keeps the code KMS (or the transport) gave, e.g. `DisabledException`.
+    pub fn code(&self) -> &str {
         match self {
             Self::InvalidConfig(_) | Self::InvalidItem(_) => "ValidationException",
             Self::Malformed(_) | Self::DecryptionFailed => "InvalidCiphertextException",
@@ -110,7 +111,7 @@ impl ItemError {
                 "InvalidCiphertextException"
             }
             Self::Envelope(Error::NoDecryptableDataKey) => "NoDecryptableDataKeyException",
-            Self::Envelope(Error::Kms(_)) => "KMSException",
+            Self::Envelope(Error::Kms(e)) => &e.code,
             Self::Envelope(_) => "MaterialsException",
         }
     }

@@ -60,6 +60,17 @@ fn kms_sees_the_item_context_and_each_item_costs_one_call_each_way() {
     tampered["pk"] = json!({"S": "customer#9"});
     let err = block_on(e.decrypt_item(&tampered)).unwrap_err();
     assert!(matches!(err, ItemError::Envelope(_)), "{err:?}");
+
+    // A KMS error keeps its AWS code for the bindings.
+    let missing = ItemEncryptor::with_keyring(
+        config(),
+        Arc::new(
+            AwsKmsKeyring::new(kms.clone(), &KEY_ARN.replace("1234abcd", "ffffffff")).unwrap(),
+        ),
+    )
+    .unwrap();
+    let err = block_on(missing.encrypt_item(&customer())).unwrap_err();
+    assert_eq!(err.code(), "NotFoundException", "{err:?}");
 }
 
 #[test]
