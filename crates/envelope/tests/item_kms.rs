@@ -64,9 +64,7 @@ fn kms_sees_the_item_context_and_each_item_costs_one_call_each_way() {
     // A KMS error keeps its AWS code for the bindings.
     let missing = ItemEncryptor::with_keyring(
         config(),
-        Arc::new(
-            AwsKmsKeyring::new(kms.clone(), &KEY_ARN.replace("1234abcd", "ffffffff")).unwrap(),
-        ),
+        Arc::new(AwsKmsKeyring::new(kms.clone(), KEY_ARN.replace("1234abcd", "ffffffff")).unwrap()),
     )
     .unwrap();
     let err = block_on(missing.encrypt_item(&customer())).unwrap_err();
