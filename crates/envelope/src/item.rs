@@ -14,7 +14,8 @@
 //! - [`value`]: the DynamoDB attribute model and its canonical serialisation.
 //! - [`config`]: [`ItemEncryptorConfig`] and its validation.
 //! - [`header`]: the header and footer attributes, written and parsed.
-//! - `crypto`, `context`: key derivation, canonical hash, signatures; the encryption context.
+//! - [`context`]: the item's encryption context; `crypto`: key derivation, canonical hash,
+//!   HMAC and signature.
 //! - [`batch`]: many items at once, and a keyring that counts its calls.
 
 pub mod batch;
@@ -100,8 +101,9 @@ pub enum ItemError {
 }
 
 impl ItemError {
-    /// A stable code for bindings: the AWS exception name where one fits.
-    pub fn code(&self) -> &'static str {
+    /// A stable code for bindings: the AWS exception name where one fits. A KMS failure
+    /// keeps the code KMS (or the transport) gave, e.g. `DisabledException`.
+    pub fn code(&self) -> &str {
         match self {
             Self::InvalidConfig(_) | Self::InvalidItem(_) => "ValidationException",
             Self::Malformed(_) | Self::DecryptionFailed => "InvalidCiphertextException",
@@ -109,7 +111,7 @@ impl ItemError {
                 "InvalidCiphertextException"
             }
             Self::Envelope(Error::NoDecryptableDataKey) => "NoDecryptableDataKeyException",
-            Self::Envelope(Error::Kms(_)) => "KMSException",
+            Self::Envelope(Error::Kms(e)) => &e.code,
             Self::Envelope(_) => "MaterialsException",
         }
     }

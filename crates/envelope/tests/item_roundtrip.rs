@@ -78,7 +78,7 @@ fn encrypted_attributes_keep_their_type_inside_the_ciphertext() {
     assert_eq!(header.version, 1);
     assert_eq!(header.suite, ItemSuite::EcdsaP384HmacSha384);
     // Canonical-path order: by name length first, then bytes.
-    // sk, pk, ssn, card, name, tags, email
+    // pk, sk, ssn, card, name, tags, email
     assert_eq!(header.legend, b"sseesee".to_vec());
     // Only the public key is stored; the item's pairs are rebuilt when decrypting.
     assert_eq!(header.encryption_context.keys().collect::<Vec<_>>(), ["aws-crypto-public-key"]);
@@ -170,4 +170,17 @@ fn plaintext_items_and_bad_items_are_refused_clearly() {
     strict.default_action = None;
     let err = block_on(encryptor(strict).encrypt_item(&customer())).unwrap_err();
     assert!(err.to_string().contains("\"tags\" has no configured action"), "{err}");
+}
+
+/// On native targets the futures are `Send`, so a multi-threaded server can await them.
+#[test]
+fn futures_are_send_on_native_targets() {
+    fn assert_send<T: Send>(_: &T) {}
+    let e = encryptor(config());
+    let item = customer();
+    assert_send(&e.encrypt_item(&item));
+    assert_send(&e.decrypt_item(&item));
+    assert_send(&e.encrypt_items(std::slice::from_ref(&item)));
+    fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<ItemEncryptor>();
 }

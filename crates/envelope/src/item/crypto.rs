@@ -292,6 +292,26 @@ mod tests {
         assert_eq!(expected, counter);
     }
 
+    /// The commit and field root keys are the spec's HKDF-SHA512 expansions, computed here
+    /// independently; the commitment is the first 32 bytes of HMAC-SHA384 under the commit key.
+    #[test]
+    fn derivations_follow_the_spec_formulas() {
+        let (dk, id) = ([0x11u8; 32], [0x22u8; 32]);
+        let keys = ItemKeys::derive(&dk, &id).unwrap();
+        let hk = Hkdf::<Sha512>::new(None, &dk);
+        let mut commit = [0u8; 32];
+        hk.expand(&[&b"AWS_DBE_COMMIT_KEY"[..], &id].concat(), &mut commit).unwrap();
+        let mut root = [0u8; 32];
+        hk.expand(&[&b"AWS_DBE_DERIVE_KEY"[..], &id].concat(), &mut root).unwrap();
+        assert_eq!(*keys.commit, commit);
+        assert_eq!(*keys.field_root, root);
+        let mut mac = <Hmac<Sha384> as Mac>::new_from_slice(&commit).unwrap();
+        mac.update(b"partial header");
+        let full = mac.finalize().into_bytes();
+        assert_eq!(keys.commitment(b"partial header")[..], full[..32]);
+        assert!(ItemKeys::derive(&dk[..16], &id).is_err());
+    }
+
     #[test]
     fn canonical_path_layout() {
         let path = canonical_path("t", "ab");

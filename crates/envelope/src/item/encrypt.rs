@@ -139,7 +139,10 @@ impl ItemEncryptor {
                 let stored = keys.encrypt_attribute(offset, &s.path, type_id, &plaintext)?;
                 offset += 1;
                 record.add_encrypted(&s.path, &stored);
-                item.insert(s.name.clone(), AttributeValue::B(stored));
+                if let Some(mut plaintext) = item.insert(s.name.clone(), AttributeValue::B(stored))
+                {
+                    zeroize::Zeroize::zeroize(&mut plaintext);
+                }
             } else if let Some(value) = item.get(&s.name) {
                 record.add_plaintext(&s.path, value.type_id(), &value.serialize());
             }

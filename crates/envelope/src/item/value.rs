@@ -370,6 +370,26 @@ impl AttributeValue {
     }
 }
 
+impl zeroize::Zeroize for AttributeValue {
+    /// Overwrites every string and byte buffer in the value (used on plaintext values that
+    /// encryption replaces).
+    fn zeroize(&mut self) {
+        match self {
+            Self::S(s) | Self::N(s) => s.zeroize(),
+            Self::B(b) => b.zeroize(),
+            Self::Bool(b) => *b = false,
+            Self::Null => {}
+            Self::M(map) => {
+                // Keys are names, not values; the values are overwritten.
+                map.values_mut().for_each(zeroize::Zeroize::zeroize);
+            }
+            Self::L(list) => list.iter_mut().for_each(zeroize::Zeroize::zeroize),
+            Self::Ss(set) | Self::Ns(set) => set.iter_mut().for_each(zeroize::Zeroize::zeroize),
+            Self::Bs(set) => set.iter_mut().for_each(zeroize::Zeroize::zeroize),
+        }
+    }
+}
+
 /// Parses a DynamoDB JSON item (an object of attribute values).
 ///
 /// # Errors
