@@ -40,11 +40,13 @@ async fn raw_aes_round_trip_and_wrong_key_fails() {
     assert_eq!(get(&header, "suiteId").as_f64(), Some(f64::from(0x0578)));
     let ct = get(&out, "result").unchecked_into::<Uint8Array>().to_vec();
 
-    let back = JsFuture::from(decrypt(ring, ct.clone(), JsValue::UNDEFINED).unwrap()).await.unwrap();
+    let back =
+        JsFuture::from(decrypt(ring, ct.clone(), JsValue::UNDEFINED).unwrap()).await.unwrap();
     let pt = get(&back, "plaintext").unchecked_into::<Uint8Array>().to_vec();
     assert_eq!(pt, b"wasm test");
 
-    let err = JsFuture::from(decrypt(keyring(2), ct, JsValue::UNDEFINED).unwrap()).await.unwrap_err();
+    let err =
+        JsFuture::from(decrypt(keyring(2), ct, JsValue::UNDEFINED).unwrap()).await.unwrap_err();
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("NoDecryptableDataKey"));
     assert_eq!(get(&err, "name").as_string().as_deref(), Some("KmsError"));
 }
