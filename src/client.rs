@@ -96,8 +96,9 @@ impl KmsClient {
         #[wasm_bindgen(
             unchecked_param_type = "{ numberOfBytes?: number, keySpec?: string, encryptionContext?: Record<string, string>, grantTokens?: string[] }"
         )]
-        options: JsValue,
+        options: Option<JsValue>,
     ) -> Result<Promise, JsValue> {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let number_of_bytes = uint_field(&options, "numberOfBytes", 1024)?.map(|n| n as i64);
         let key_spec = string_field(&options, "keySpec")?;
         let key_spec = match (number_of_bytes, key_spec) {
@@ -137,8 +138,9 @@ impl KmsClient {
         #[wasm_bindgen(
             unchecked_param_type = "{ encryptionContext?: Record<string, string>, grantTokens?: string[], encryptionAlgorithm?: string }"
         )]
-        options: JsValue,
+        options: Option<JsValue>,
     ) -> Result<Promise, JsValue> {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let plaintext = Zeroizing::new(plaintext);
         let request = api::EncryptRequest {
             key_id: Some(key_id),
@@ -171,8 +173,9 @@ impl KmsClient {
         #[wasm_bindgen(
             unchecked_param_type = "{ keyId?: string, encryptionContext?: Record<string, string>, grantTokens?: string[], encryptionAlgorithm?: string }"
         )]
-        options: JsValue,
+        options: Option<JsValue>,
     ) -> Result<Promise, JsValue> {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let request = api::DecryptRequest {
             ciphertext_blob: Some(Blob(ciphertext_blob)),
             key_id: string_field(&options, "keyId")?,
@@ -200,8 +203,11 @@ impl KmsClient {
     pub fn get_public_key(
         &self,
         key_id: String,
-        #[wasm_bindgen(unchecked_param_type = "{ grantTokens?: string[] }")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "{ grantTokens?: string[] }")] options: Option<
+            JsValue,
+        >,
     ) -> Result<Promise, JsValue> {
+        let options = options.unwrap_or(JsValue::UNDEFINED);
         let mut request = serde_json::Map::new();
         request.insert("KeyId".into(), key_id.into());
         if let Some(tokens) = opt_vec(strings_field(&options, "grantTokens")?) {

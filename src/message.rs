@@ -88,8 +88,9 @@ pub fn encrypt(
     #[wasm_bindgen(js_name = keyringOrCmm, unchecked_param_type = "Keyring | CachingMaterialsManager")]
     keyring_or_cmm: JsValue,
     plaintext: Vec<u8>,
-    #[wasm_bindgen(unchecked_param_type = "EncryptOptions | undefined")] options: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "EncryptOptions")] options: Option<JsValue>,
 ) -> Result<Promise, JsValue> {
+    let options = options.unwrap_or(JsValue::UNDEFINED);
     let plaintext = Zeroizing::new(plaintext);
     let cmm = cmm_of(&keyring_or_cmm)?;
     let mut config = encrypt_config(&options)?;
@@ -120,8 +121,9 @@ pub fn decrypt(
     #[wasm_bindgen(js_name = keyringOrCmm, unchecked_param_type = "Keyring | CachingMaterialsManager")]
     keyring_or_cmm: JsValue,
     ciphertext: Vec<u8>,
-    #[wasm_bindgen(unchecked_param_type = "DecryptOptions | undefined")] options: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "DecryptOptions")] options: Option<JsValue>,
 ) -> Result<Promise, JsValue> {
+    let options = options.unwrap_or(JsValue::UNDEFINED);
     let cmm = cmm_of(&keyring_or_cmm)?;
     let config = decrypt_config(&options)?;
     Ok(future_to_promise(async move {

@@ -90,8 +90,9 @@ fn done() -> Result<JsValue, JsValue> {
 pub fn encrypt_stream(
     #[wasm_bindgen(js_name = keyringOrCmm, unchecked_param_type = "Keyring | CachingMaterialsManager")]
     keyring_or_cmm: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "EncryptStreamOptions | undefined")] options: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "EncryptStreamOptions")] options: Option<JsValue>,
 ) -> Result<TransformStream, JsValue> {
+    let options = options.unwrap_or(JsValue::UNDEFINED);
     let cmm = cmm_of(&keyring_or_cmm)?;
     let config = encrypt_config(&options)?;
     let context = context_field(&options, "encryptionContext")?;
@@ -158,8 +159,9 @@ fn settle(result: Result<JsValue, JsValue>) -> Promise {
 pub fn decrypt_stream(
     #[wasm_bindgen(js_name = keyringOrCmm, unchecked_param_type = "Keyring | CachingMaterialsManager")]
     keyring_or_cmm: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "DecryptStreamOptions | undefined")] options: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "DecryptStreamOptions")] options: Option<JsValue>,
 ) -> Result<TransformStream, JsValue> {
+    let options = options.unwrap_or(JsValue::UNDEFINED);
     let cmm = cmm_of(&keyring_or_cmm)?;
     let config = decrypt_config(&options)?;
     let on_header = header_callback(&options)?;
