@@ -33,9 +33,11 @@ fn keyring(key: u8) -> JsValue {
 async fn raw_aes_round_trip_and_wrong_key_fails() {
     let ring = keyring(1);
     let context = object(&[("encryptionContext", object(&[("k", "v".into())]))]);
-    let out = JsFuture::from(encrypt(ring.clone(), b"wasm test".to_vec(), Some(context)).unwrap())
-        .await
-        .unwrap();
+    let out = JsFuture::from(
+        encrypt(ring.clone(), b"wasm test".to_vec(), Some(context.unchecked_into())).unwrap(),
+    )
+    .await
+    .unwrap();
     let header = get(&out, "messageHeader");
     assert_eq!(get(&header, "suiteId").as_f64(), Some(f64::from(0x0578)));
     let ct = get(&out, "result").unchecked_into::<Uint8Array>().to_vec();
