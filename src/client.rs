@@ -18,6 +18,10 @@ use crate::error::invalid;
 use crate::handle::{Handle, Shared};
 use crate::public_key::PublicKey;
 use crate::transport::{FetchKmsClient, DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BASE_MS};
+use crate::typings::{
+    options_or_undefined, GenerateDataKeyOptions, GetPublicKeyOptions, KmsDecryptOptions,
+    KmsEncryptOptions,
+};
 
 /// A KMS client: `new KmsClient({ endpoint, region, credentials: { accessKeyId,
 /// secretAccessKey, sessionToken? }, maxAttempts?, retryBaseDelayMs? })`.
@@ -92,12 +96,10 @@ impl KmsClient {
     )]
     pub fn generate_data_key(
         &self,
-        key_id: String,
-        #[wasm_bindgen(
-            unchecked_param_type = "{ numberOfBytes?: number, keySpec?: string, encryptionContext?: Record<string, string>, grantTokens?: string[] }"
-        )]
-        options: JsValue,
+        #[wasm_bindgen(js_name = keyId)] key_id: String,
+        options: Option<GenerateDataKeyOptions>,
     ) -> Result<Promise, JsValue> {
+        let options = options_or_undefined(options);
         let number_of_bytes = uint_field(&options, "numberOfBytes", 1024)?.map(|n| n as i64);
         let key_spec = string_field(&options, "keySpec")?;
         let key_spec = match (number_of_bytes, key_spec) {
@@ -132,13 +134,11 @@ impl KmsClient {
     )]
     pub fn encrypt(
         &self,
-        key_id: String,
+        #[wasm_bindgen(js_name = keyId)] key_id: String,
         plaintext: Vec<u8>,
-        #[wasm_bindgen(
-            unchecked_param_type = "{ encryptionContext?: Record<string, string>, grantTokens?: string[], encryptionAlgorithm?: string }"
-        )]
-        options: JsValue,
+        options: Option<KmsEncryptOptions>,
     ) -> Result<Promise, JsValue> {
+        let options = options_or_undefined(options);
         let plaintext = Zeroizing::new(plaintext);
         let request = api::EncryptRequest {
             key_id: Some(key_id),
@@ -167,12 +167,10 @@ impl KmsClient {
     )]
     pub fn decrypt(
         &self,
-        ciphertext_blob: Vec<u8>,
-        #[wasm_bindgen(
-            unchecked_param_type = "{ keyId?: string, encryptionContext?: Record<string, string>, grantTokens?: string[], encryptionAlgorithm?: string }"
-        )]
-        options: JsValue,
+        #[wasm_bindgen(js_name = ciphertextBlob)] ciphertext_blob: Vec<u8>,
+        options: Option<KmsDecryptOptions>,
     ) -> Result<Promise, JsValue> {
+        let options = options_or_undefined(options);
         let request = api::DecryptRequest {
             ciphertext_blob: Some(Blob(ciphertext_blob)),
             key_id: string_field(&options, "keyId")?,
@@ -199,9 +197,10 @@ impl KmsClient {
     #[wasm_bindgen(js_name = getPublicKey, unchecked_return_type = "Promise<PublicKey>")]
     pub fn get_public_key(
         &self,
-        key_id: String,
-        #[wasm_bindgen(unchecked_param_type = "{ grantTokens?: string[] }")] options: JsValue,
+        #[wasm_bindgen(js_name = keyId)] key_id: String,
+        options: Option<GetPublicKeyOptions>,
     ) -> Result<Promise, JsValue> {
+        let options = options_or_undefined(options);
         let mut request = serde_json::Map::new();
         request.insert("KeyId".into(), key_id.into());
         if let Some(tokens) = opt_vec(strings_field(&options, "grantTokens")?) {
@@ -226,7 +225,10 @@ impl KmsClient {
 
     /// KMS `GenerateRandom`: `numberOfBytes` (1 to 1024) random bytes.
     #[wasm_bindgen(js_name = generateRandom, unchecked_return_type = "Promise<Uint8Array>")]
-    pub fn generate_random(&self, number_of_bytes: u32) -> Promise {
+    pub fn generate_random(
+        &self,
+        #[wasm_bindgen(js_name = numberOfBytes)] number_of_bytes: u32,
+    ) -> Promise {
         let request = api::GenerateRandomRequest {
             number_of_bytes: Some(i64::from(number_of_bytes)),
             ..Default::default()

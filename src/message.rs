@@ -12,6 +12,7 @@ use zeroize::Zeroizing;
 use crate::convert::{context_field, field, header_to_js, set, string_field, to_uint8, uint_field};
 use crate::error::{from_envelope, invalid};
 use crate::handle::cmm_of;
+use crate::typings::{options_or_undefined, DecryptOptions, EncryptOptions};
 
 /// `commitmentPolicy`: `REQUIRE_ENCRYPT_REQUIRE_DECRYPT` (default),
 /// `REQUIRE_ENCRYPT_ALLOW_DECRYPT` or `FORBID_ENCRYPT_ALLOW_DECRYPT`.
@@ -88,8 +89,9 @@ pub fn encrypt(
     #[wasm_bindgen(js_name = keyringOrCmm, unchecked_param_type = "Keyring | CachingMaterialsManager")]
     keyring_or_cmm: JsValue,
     plaintext: Vec<u8>,
-    #[wasm_bindgen(unchecked_param_type = "EncryptOptions | undefined")] options: JsValue,
+    options: Option<EncryptOptions>,
 ) -> Result<Promise, JsValue> {
+    let options = options_or_undefined(options);
     let plaintext = Zeroizing::new(plaintext);
     let cmm = cmm_of(&keyring_or_cmm)?;
     let mut config = encrypt_config(&options)?;
@@ -120,8 +122,9 @@ pub fn decrypt(
     #[wasm_bindgen(js_name = keyringOrCmm, unchecked_param_type = "Keyring | CachingMaterialsManager")]
     keyring_or_cmm: JsValue,
     ciphertext: Vec<u8>,
-    #[wasm_bindgen(unchecked_param_type = "DecryptOptions | undefined")] options: JsValue,
+    options: Option<DecryptOptions>,
 ) -> Result<Promise, JsValue> {
+    let options = options_or_undefined(options);
     let cmm = cmm_of(&keyring_or_cmm)?;
     let config = decrypt_config(&options)?;
     Ok(future_to_promise(async move {

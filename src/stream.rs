@@ -21,6 +21,7 @@ use crate::convert::{bytes_of, context_field, field, header_to_js, set};
 use crate::error::{from_envelope, invalid};
 use crate::handle::cmm_of;
 use crate::message::{decrypt_config, encrypt_config};
+use crate::typings::{options_or_undefined, DecryptStreamOptions, EncryptStreamOptions};
 
 #[wasm_bindgen]
 extern "C" {
@@ -90,8 +91,9 @@ fn done() -> Result<JsValue, JsValue> {
 pub fn encrypt_stream(
     #[wasm_bindgen(js_name = keyringOrCmm, unchecked_param_type = "Keyring | CachingMaterialsManager")]
     keyring_or_cmm: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "EncryptStreamOptions | undefined")] options: JsValue,
+    options: Option<EncryptStreamOptions>,
 ) -> Result<TransformStream, JsValue> {
+    let options = options_or_undefined(options);
     let cmm = cmm_of(&keyring_or_cmm)?;
     let config = encrypt_config(&options)?;
     let context = context_field(&options, "encryptionContext")?;
@@ -158,8 +160,9 @@ fn settle(result: Result<JsValue, JsValue>) -> Promise {
 pub fn decrypt_stream(
     #[wasm_bindgen(js_name = keyringOrCmm, unchecked_param_type = "Keyring | CachingMaterialsManager")]
     keyring_or_cmm: JsValue,
-    #[wasm_bindgen(unchecked_param_type = "DecryptStreamOptions | undefined")] options: JsValue,
+    options: Option<DecryptStreamOptions>,
 ) -> Result<TransformStream, JsValue> {
+    let options = options_or_undefined(options);
     let cmm = cmm_of(&keyring_or_cmm)?;
     let config = decrypt_config(&options)?;
     let on_header = header_callback(&options)?;

@@ -2,6 +2,36 @@
 //! `.d.ts` of every target.
 
 use wasm_bindgen::prelude::wasm_bindgen;
+use wasm_bindgen::JsValue;
+
+macro_rules! options_types {
+    ($($name:ident),* $(,)?) => {
+        #[wasm_bindgen]
+        extern "C" {
+            $(
+                /// An options object (see its TypeScript declaration).
+                #[wasm_bindgen(typescript_type = $name)]
+                pub type $name;
+            )*
+        }
+    };
+}
+
+options_types!(
+    EncryptOptions,
+    DecryptOptions,
+    EncryptStreamOptions,
+    DecryptStreamOptions,
+    GenerateDataKeyOptions,
+    KmsEncryptOptions,
+    KmsDecryptOptions,
+    GetPublicKeyOptions,
+);
+
+/// The options object, or `undefined` when the caller passed none.
+pub(crate) fn options_or_undefined<T: Into<JsValue>>(options: Option<T>) -> JsValue {
+    options.map_or(JsValue::UNDEFINED, Into::into)
+}
 
 #[wasm_bindgen(typescript_custom_section)]
 const TYPES: &'static str = r#"
@@ -26,6 +56,28 @@ export interface KmsClientOptions {
   maxAttempts?: number;
   /** Base of the full-jitter exponential backoff, in ms. Default 100. */
   retryBaseDelayMs?: number;
+}
+
+export interface GenerateDataKeyOptions {
+  /** 1 to 1024; or give keySpec. Default: keySpec AES_256. */
+  numberOfBytes?: number;
+  keySpec?: "AES_256" | "AES_128";
+  encryptionContext?: Record<string, string>;
+  grantTokens?: string[];
+}
+
+export interface KmsEncryptOptions {
+  encryptionContext?: Record<string, string>;
+  grantTokens?: string[];
+  encryptionAlgorithm?: string;
+}
+
+export interface KmsDecryptOptions extends KmsEncryptOptions {
+  keyId?: string;
+}
+
+export interface GetPublicKeyOptions {
+  grantTokens?: string[];
 }
 
 export interface KmsKeyringOptions {

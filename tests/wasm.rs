@@ -33,20 +33,20 @@ fn keyring(key: u8) -> JsValue {
 async fn raw_aes_round_trip_and_wrong_key_fails() {
     let ring = keyring(1);
     let context = object(&[("encryptionContext", object(&[("k", "v".into())]))]);
-    let out = JsFuture::from(encrypt(ring.clone(), b"wasm test".to_vec(), context).unwrap())
-        .await
-        .unwrap();
+    let out = JsFuture::from(
+        encrypt(ring.clone(), b"wasm test".to_vec(), Some(context.unchecked_into())).unwrap(),
+    )
+    .await
+    .unwrap();
     let header = get(&out, "messageHeader");
     assert_eq!(get(&header, "suiteId").as_f64(), Some(f64::from(0x0578)));
     let ct = get(&out, "result").unchecked_into::<Uint8Array>().to_vec();
 
-    let back =
-        JsFuture::from(decrypt(ring, ct.clone(), JsValue::UNDEFINED).unwrap()).await.unwrap();
+    let back = JsFuture::from(decrypt(ring, ct.clone(), None).unwrap()).await.unwrap();
     let pt = get(&back, "plaintext").unchecked_into::<Uint8Array>().to_vec();
     assert_eq!(pt, b"wasm test");
 
-    let err =
-        JsFuture::from(decrypt(keyring(2), ct, JsValue::UNDEFINED).unwrap()).await.unwrap_err();
+    let err = JsFuture::from(decrypt(keyring(2), ct, None).unwrap()).await.unwrap_err();
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("NoDecryptableDataKey"));
     assert_eq!(get(&err, "name").as_string().as_deref(), Some("KmsError"));
 }

@@ -188,7 +188,8 @@ test('a signed stream withholds its final frame until the signature verifies', a
       got.push(value)
     }
   }, (e) => e.code === 'MalformedMessage')
-  assert.equal(got.reduce((n, c) => n + c.length, 0), 8192, 'only the two non-final frames')
+  // An erroring stream may drop chunks still queued, so at most the two non-final frames.
+  assert.ok(got.reduce((n, c) => n + c.length, 0) <= 8192, 'the final frame is never released')
   // A bad signature: the final frame is withheld and the stream errors.
   const bad = Uint8Array.from(result)
   bad[bad.length - 10] ^= 1
@@ -196,7 +197,7 @@ test('a signed stream withholds its final frame until the signature verifies', a
   await assert.rejects(async () => {
     for await (const c of chunked(bad, 4096).pipeThrough(decryptStream(keyring))) got2.push(c)
   }, (e) => e.code === 'DecryptionFailed')
-  assert.equal(got2.reduce((n, c) => n + c.length, 0), 8192)
+  assert.ok(got2.reduce((n, c) => n + c.length, 0) <= 8192, 'the final frame is never released')
 })
 
 test('objects can be freed; a freed keyring is refused', async () => {

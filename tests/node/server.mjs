@@ -21,13 +21,13 @@ export async function startServer () {
     '--ready-file', ready], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } })
   let log = ''
   proc.stderr.on('data', (d) => { log += d })
-  // The server writes the ready file once it listens, then logs; wait for either event
-  // rather than a fixed delay, with an overall deadline.
+  // The server writes the ready file once it listens: poll for it (as the Python suite
+  // does), with an overall deadline, never a fixed delay.
   const deadline = Date.now() + READY_TIMEOUT_MS
   while (!existsSync(ready)) {
     if (proc.exitCode !== null) throw new Error(`kms-server exited early:\n${log}`)
     if (Date.now() > deadline) throw new Error(`kms-server not ready:\n${log}`)
-    await Promise.race([once(proc.stderr, 'data'), new Promise((resolve) => setTimeout(resolve, 25))])
+    await new Promise((resolve) => setTimeout(resolve, 20))
   }
   const endpoint = `http://${readFileSync(ready, 'utf8').trim()}`
   return {

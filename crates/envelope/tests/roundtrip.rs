@@ -228,8 +228,7 @@ fn decryptor_buffers_at_most_one_frame() {
 fn decryptor_with_a_shared_cmm_outlives_the_callers_borrow() {
     let pt = plaintext(10_000);
     let cmm = TestCmm::default();
-    let ct = block_on(encrypt(&cmm, &pt, ec(&[("purpose", "shared")]), &EncryptConfig::default()))
-        .unwrap();
+    let ct = block_on(encrypt(&cmm, &pt, ec(&[("k", "v")]), &EncryptConfig::default())).unwrap();
     let shared: std::sync::Arc<dyn kms_envelope::cmm::CryptographicMaterialsManager> =
         std::sync::Arc::new(cmm);
     let mut d: Decryptor<'static> = Decryptor::new_shared(shared, &DecryptConfig::default());

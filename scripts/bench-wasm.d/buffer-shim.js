@@ -1,0 +1,2 @@
+// esbuild --inject: the `buffer` polyfill that @aws-crypto/client-browser needs in browsers.
+export { Buffer } from 'buffer'

@@ -1,0 +1,145 @@
+// The web build in headless Chromium (Debian's /usr/bin/chromium via playwright-core):
+// the page, served from one loopback origin, talks to kms-server on another (so every KMS
+// call needs a CORS preflight), round-trips encrypt/decrypt with the KMS keyring, streams a
+// 64 MiB Blob through encryptStream/decryptStream, and verifies signatures.
+//
+//   node tests/browser/e2e.spec.mjs    (KMS_SERVER_BIN and AWS_CLI as for tests/node;
+//                                       KMS_WASM_WEB_DIR: the web build, default pkg/web)
+import { createServer } from 'node:http'
+import { once } from 'node:events'
+import { readFile, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, resolve, extname, dirname } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { generateKeyPairSync, sign, constants } from 'node:crypto'
+import { chromium } from 'playwright-core'
+
+import { startServer, createKey, REGION, CREDENTIALS } from '../node/server.mjs'
+
+const here = dirname(fileURLToPath(import.meta.url))
+const webDir = resolve(process.env.KMS_WASM_WEB_DIR ?? join(here, '../../pkg/web'))
+const TYPES = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html' }
+
+const PAGE = `<!doctype html><meta charset="utf-8"><title>kms-wasm e2e</title>
+<script type="module">
+import init, * as kms from '/web/kms_wasm.js'
+window.run = async ({ endpoint, region, credentials, keyArn, signatures }) => {
+  await init()
+  const log = []
+  const client = new kms.KmsClient({ endpoint, region, credentials })
+  const keyring = new kms.KmsKeyring({ client, generatorKeyId: keyArn })
+  const text = new TextEncoder().encode('hello from chromium')
+  const { result, messageHeader } = await kms.encrypt(keyring, text, { encryptionContext: { page: 'e2e' } })
+  if (messageHeader.encryptedDataKeys[0].providerInfo !== keyArn) throw new Error('wrong EDK')
+  const { plaintext } = await kms.decrypt(keyring, result)
+  if (new TextDecoder().decode(plaintext) !== 'hello from chromium') throw new Error('round trip failed')
+  log.push('kms keyring round trip')
+
+  // 64 MiB Blob, streamed both ways; pattern checked chunk by chunk.
+  const SIZE = 64 << 20
+  const block = new Uint8Array(1 << 20)
+  for (let i = 0; i < block.length; i++) block[i] = (i * 7 + 3) & 255
+  const blob = new Blob(Array.from({ length: 64 }, () => block))
+  const t0 = performance.now()
+  const encrypted = await new Response(blob.stream().pipeThrough(
+    kms.encryptStream(keyring, { frameLength: 65536 }))).blob()
+  const t1 = performance.now()
+  let seen = 0
+  for await (const chunk of encrypted.stream().pipeThrough(kms.decryptStream(keyring))) {
+    for (let i = 0; i < chunk.length; i += 4099) {
+      if (chunk[i] !== block[(seen + i) % block.length]) throw new Error('stream mismatch at ' + (seen + i))
+    }
+    seen += chunk.length
+  }
+  const t2 = performance.now()
+  if (seen !== SIZE) throw new Error('stream length ' + seen)
+  log.push('64 MiB stream: encrypt ' + (t1 - t0).toFixed(0) + ' ms, decrypt ' + (t2 - t1).toFixed(0) + ' ms')
+
+  const b64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0))
+  for (const s of signatures) {
+    const ok = kms.verify(b64(s.spki), b64(s.message), b64(s.signature), s.algorithm, 'RAW')
+    const bad = kms.verify(b64(s.spki), new TextEncoder().encode('tampered'), b64(s.signature), s.algorithm, 'RAW')
+    if (!ok || bad) throw new Error('verify ' + s.algorithm)
+    log.push('verified ' + s.algorithm)
+  }
+  try {
+    await new kms.KmsClient({ endpoint, region, credentials: { accessKeyId: 'nobody', secretAccessKey: 'x' } })
+      .generateRandom(8)
+    throw new Error('expected a KmsError')
+  } catch (e) {
+    if (e.code !== 'UnrecognizedClientException' || e.status !== 400) throw e
+    log.push('KmsError ' + e.code)
+  }
+  return log
+}
+window.ready = true
+</script>`
+
+function signatures () {
+  const message = Buffer.from('signed outside the browser')
+  const out = []
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-384' })
+  out.push({ algorithm: 'ECDSA_SHA_384', key: ec, sig: sign('sha384', message, ec.privateKey) })
+  const p521 = generateKeyPairSync('ec', { namedCurve: 'P-521' })
+  out.push({ algorithm: 'ECDSA_SHA_512', key: p521, sig: sign('sha512', message, p521.privateKey) })
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
+  out.push({ algorithm: 'RSASSA_PSS_SHA_256', key: rsa,
+    sig: sign('sha256', message, { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }) })
+  return out.map(({ algorithm, key, sig }) => ({
+    algorithm,
+    spki: key.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),
+    message: message.toString('base64'),
+    signature: sig.toString('base64')
+  }))
+}
+
+async function servePage () {
+  const srv = createServer(async (req, res) => {
+    const path = new URL(req.url, 'http://x').pathname
+    try {
+      if (path === '/') {
+        res.writeHead(200, { 'content-type': TYPES['.html'] }).end(PAGE)
+      } else if (path.startsWith('/web/') && !path.includes('..')) {
+        const body = await readFile(join(webDir, path.slice('/web/'.length)))
+        res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' }).end(body)
+      } else {
+        res.writeHead(404).end()
+      }
+    } catch {
+      res.writeHead(404).end()
+    }
+  })
+  srv.listen(0, '127.0.0.1')
+  await once(srv, 'listening')
+  return srv
+}
+
+const kmsServer = await startServer()
+const page = await servePage()
+const profile = await mkdtemp(join(tmpdir(), 'kms-wasm-chromium-'))
+let context
+try {
+  const keyArn = createKey(kmsServer.endpoint)
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync']
+  })
+  const tab = context.pages()[0] ?? await context.newPage()
+  const errors = []
+  tab.on('pageerror', (e) => errors.push(String(e)))
+  await tab.goto(`http://127.0.0.1:${page.address().port}/`)
+  await tab.waitForFunction(() => window.ready === true)
+  const log = await tab.evaluate((args) => window.run(args), {
+    endpoint: kmsServer.endpoint, region: REGION, credentials: CREDENTIALS, keyArn, signatures: signatures()
+  })
+  if (errors.length) throw new Error(errors.join('\n'))
+  for (const line of log) console.log(`ok - ${line}`)
+  console.log('browser e2e: PASS')
+} finally {
+  await context?.close()
+  page.close()
+  await kmsServer.stop()
+  await rm(profile, { recursive: true, force: true })
+}
