@@ -131,8 +131,7 @@ impl PublicKey {
         message: &[u8],
         signature: &[u8],
         #[wasm_bindgen(js_name = signingAlgorithm)] signing_algorithm: &str,
-        #[wasm_bindgen(js_name = messageType, unchecked_param_type = "\"RAW\" | \"DIGEST\" | undefined")]
-        message_type: Option<String>,
+        #[wasm_bindgen(js_name = messageType)] message_type: Option<String>,
     ) -> Result<bool, JsValue> {
         self.check_allowed(&self.signing_algorithms, signing_algorithm, "Verify")?;
         verify_with(&self.inner, message, signature, signing_algorithm, message_type)
@@ -196,8 +195,7 @@ pub fn verify(
     message: &[u8],
     signature: &[u8],
     #[wasm_bindgen(js_name = signingAlgorithm)] signing_algorithm: &str,
-    #[wasm_bindgen(js_name = messageType, unchecked_param_type = "\"RAW\" | \"DIGEST\" | undefined")]
-    message_type: Option<String>,
+    #[wasm_bindgen(js_name = messageType)] message_type: Option<String>,
 ) -> Result<bool, JsValue> {
     let key = pk::PublicKey::from_spki_der(spki_der).map_err(from_envelope)?;
     verify_with(&key, message, signature, signing_algorithm, message_type)

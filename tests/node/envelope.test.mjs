@@ -206,3 +206,27 @@ test('objects can be freed; a freed keyring is refused', async () => {
   keyring.free()
   assert.throws(() => encrypt(keyring, text('x')), (e) => e.code === 'ValidationException')
 })
+
+test('encryptStream with plaintextLength reuses cached data keys; maxBodySize bounds frames', async () => {
+  const keyring = new KmsKeyring({ client, generatorKeyId: keyA })
+  const cmm = new CachingMaterialsManager({ keyring, maxAge: 60_000 })
+  const data = randomBytes(50_000)
+  for (let i = 0; i < 3; i++) {
+    const ct = await collect(chunked(data, 8192).pipeThrough(
+      encryptStream(cmm, { suiteId: 0x0478, plaintextLength: data.length })))
+    assert.ok(Buffer.from((await decrypt(keyring, ct)).plaintext).equals(data))
+  }
+  assert.equal(cmm.stats().kmsCalls, 1)
+  // Without a length the stream cannot be cached: every message asks the keyring.
+  await collect(chunked(data, 8192).pipeThrough(encryptStream(cmm, { suiteId: 0x0478 })))
+  assert.equal(cmm.stats().kmsCalls, 2)
+  assert.equal(cmm.stats().bypasses, 1)
+  // A stream longer than the declared length fails.
+  await assert.rejects(collect(chunked(data, 8192).pipeThrough(
+    encryptStream(cmm, { suiteId: 0x0478, plaintextLength: 1000 }))))
+
+  const { result } = await encrypt(keyring, data, { frameLength: 65_536 })
+  await assert.rejects(collect(chunked(result, 4096).pipeThrough(decryptStream(keyring, { maxBodySize: 4096 }))),
+    (e) => e.code === 'MalformedMessage')
+  await assert.rejects(decrypt(keyring, result, { maxBodySize: 4096 }), (e) => e.code === 'MalformedMessage')
+})

@@ -1,0 +1,30 @@
+// Type-checked (never run) by scripts/test-wasm against the installed package's typings, in
+// the Node and browser flavours of the exports map: the README's usage must compile.
+import {
+  KmsClient, KmsKeyring, RawAesKeyring, MultiKeyring, CachingMaterialsManager, PublicKey,
+  encrypt, decrypt, encryptStream, decryptStream, verify, publicKeyEncrypt,
+  type KmsError, type MessageHeader
+} from 'kms-wasm'
+
+export async function usage (keyArn: string, file: Blob): Promise<void> {
+  const client = new KmsClient({ endpoint: 'http://127.0.0.1:7080', region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
+  const keyring = new KmsKeyring({ client, generatorKeyId: keyArn, keyIds: [] })
+  const aes = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'k', wrappingKey: new Uint8Array(32) })
+  const multi = new MultiKeyring({ generator: keyring, children: [aes] })
+  const cmm = new CachingMaterialsManager({ keyring: multi, maxAge: 60_000 })
+  const { result, messageHeader } = await encrypt(cmm, new TextEncoder().encode('x'),
+    { encryptionContext: { a: 'b' }, suiteId: 0x0478 })
+  const header: MessageHeader = messageHeader
+  const { plaintext } = await decrypt(keyring, result)
+  const stats: number = cmm.stats().kmsCalls + header.frameLength + plaintext.length
+  const sealed: ReadableStream<Uint8Array> = file.stream().pipeThrough(encryptStream(keyring))
+  sealed.pipeThrough(decryptStream(keyring, { onMessageHeader: (h) => h.suiteId }))
+  const key: PublicKey = await client.getPublicKey(keyArn)
+  const ok: boolean = key.verify(plaintext, plaintext, 'ECDSA_SHA_256', 'RAW') &&
+    verify(key.spki, plaintext, plaintext, 'ECDSA_SHA_384')
+  const ct: Uint8Array = publicKeyEncrypt(key.spki, plaintext, 'RSAES_OAEP_SHA_256')
+  const dk = await client.generateDataKey(keyArn)
+  try { await client.generateRandom(stats) } catch (e) { console.log((e as KmsError).code, ok, ct, dk.keyId) }
+  aes.free()
+}
