@@ -341,3 +341,21 @@ def test_private_material_never_reaches_the_database_or_log_in_the_clear(kms, ke
             assert scalar[:24] not in haystack
             assert scalar[:24].hex().encode() not in haystack
             assert secret[-40:] not in haystack
+
+
+@pytest.mark.parametrize("spec", ["ML_DSA_44", "ML_DSA_65", "ML_DSA_87"])
+def test_ml_dsa_signatures_verify_offline(kms, spec):
+    pytest.importorskip("cryptography.hazmat.primitives.asymmetric.mldsa", reason="cryptography without ML-DSA")
+    key_id = create(kms, spec, "SIGN_VERIFY")
+    public, meta = public_key(kms, key_id)
+    assert meta["SigningAlgorithms"] == ["ML_DSA_SHAKE_256"]
+    message = os.urandom(4096)
+    signature = kms.sign(KeyId=key_id, Message=message, SigningAlgorithm="ML_DSA_SHAKE_256")["Signature"]
+    public.verify(signature, message)
+    with pytest.raises(InvalidSignature):
+        public.verify(signature, message[:-1])
+    assert kms.verify(KeyId=key_id, Message=message, Signature=signature, SigningAlgorithm="ML_DSA_SHAKE_256")[
+        "SignatureValid"
+    ]
+    with kms_error("UnsupportedOperationException"):
+        kms.sign(KeyId=key_id, Message=os.urandom(64), MessageType="EXTERNAL_MU", SigningAlgorithm="ML_DSA_SHAKE_256")
