@@ -244,26 +244,77 @@ def test_rotation_is_refused_for_asymmetric_and_hmac_keys(kms):
             kms.rotate_key_on_demand(KeyId=key_id)
 
 
-def test_the_aws_cli_signs_and_verifies(aws, tmp_path):
-    key_id = aws("create-key", "--key-spec", "ECC_NIST_P256", "--key-usage", "SIGN_VERIFY").data["KeyMetadata"]["KeyId"]
-    signed = aws(
-        "sign", "--key-id", key_id, "--message", "aGVsbG8=", "--signing-algorithm", "ECDSA_SHA_256"
-    ).data
-    # The CLI prints blobs as base64 and reads binary from files.
-    signature = tmp_path / "signature.bin"
-    signature.write_bytes(base64.b64decode(signed["Signature"]))
+@pytest.mark.cli
+def test_the_aws_cli_drives_the_asymmetric_and_hmac_operations(aws, kms, tmp_path):
+    """Sign/Verify, GetPublicKey, GenerateMac/VerifyMac, GenerateDataKeyPair(+WithoutPlaintext),
+    DeriveSharedSecret and RSA Encrypt/Decrypt through `aws kms`. The CLI prints blobs as
+    base64 and reads binary input from fileb:// files."""
+
+    def blob_file(name: str, data: bytes) -> str:
+        path = tmp_path / name
+        path.write_bytes(data)
+        return f"fileb://{path}"
+
+    message = blob_file("message.bin", b"hello from the cli")
+    ecc = aws("create-key", "--key-spec", "ECC_NIST_P256", "--key-usage", "SIGN_VERIFY").data["KeyMetadata"]["KeyId"]
+    signed = aws("sign", "--key-id", ecc, "--message", message, "--signing-algorithm", "ECDSA_SHA_256").data
+    signature = blob_file("signature.bin", base64.b64decode(signed["Signature"]))
     verified = aws(
-        "verify",
-        "--key-id",
-        key_id,
-        "--message",
-        "aGVsbG8=",
-        "--signature",
-        f"fileb://{signature}",
-        "--signing-algorithm",
-        "ECDSA_SHA_256",
+        "verify", "--key-id", ecc, "--message", message, "--signature", signature, "--signing-algorithm", "ECDSA_SHA_256"
     ).data
     assert verified["SignatureValid"] is True
+    bad = aws(
+        "verify", "--key-id", ecc, "--message", blob_file("other.bin", b"other"), "--signature", signature,
+        "--signing-algorithm", "ECDSA_SHA_256", check=False,
+    )
+    assert bad.returncode != 0 and "(KMSInvalidSignatureException)" in bad.stderr
+    public = aws("get-public-key", "--key-id", ecc).data
+    offline_verify(serialization.load_der_public_key(base64.b64decode(public["PublicKey"])), "ECDSA_SHA_256",
+                   base64.b64decode(signed["Signature"]), b"hello from the cli")
+
+    mac_key = aws("create-key", "--key-spec", "HMAC_256", "--key-usage", "GENERATE_VERIFY_MAC").data["KeyMetadata"]["KeyId"]
+    mac = aws("generate-mac", "--key-id", mac_key, "--message", message, "--mac-algorithm", "HMAC_SHA_256").data["Mac"]
+    assert aws(
+        "verify-mac", "--key-id", mac_key, "--message", message, "--mac-algorithm", "HMAC_SHA_256",
+        "--mac", blob_file("mac.bin", base64.b64decode(mac)),
+    ).data["MacValid"] is True
+
+    symmetric = aws("create-key").data["KeyMetadata"]["KeyId"]
+    pair = aws("generate-data-key-pair", "--key-id", symmetric, "--key-pair-spec", "ECC_NIST_P384").data
+    private = serialization.load_der_private_key(base64.b64decode(pair["PrivateKeyPlaintext"]), password=None)
+    assert private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    ) == base64.b64decode(pair["PublicKey"])
+    without = aws("generate-data-key-pair-without-plaintext", "--key-id", symmetric, "--key-pair-spec", "RSA_2048").data
+    assert "PrivateKeyPlaintext" not in without
+
+    agreement = aws("create-key", "--key-spec", "ECC_NIST_P256", "--key-usage", "KEY_AGREEMENT").data["KeyMetadata"]["KeyId"]
+    peer = ec.generate_private_key(ec.SECP256R1())
+    peer_spki = peer.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    shared = aws(
+        "derive-shared-secret", "--key-id", agreement, "--key-agreement-algorithm", "ECDH",
+        "--public-key", blob_file("peer.der", peer_spki),
+    ).data["SharedSecret"]
+    kms_public = serialization.load_der_public_key(kms.get_public_key(KeyId=agreement)["PublicKey"])
+    assert base64.b64decode(shared) == peer.exchange(ec.ECDH(), kms_public)
+
+    rsa_key = aws("create-key", "--key-spec", "RSA_2048", "--key-usage", "ENCRYPT_DECRYPT").data["KeyMetadata"]["KeyId"]
+    blob = aws(
+        "encrypt", "--key-id", rsa_key, "--plaintext", message, "--encryption-algorithm", "RSAES_OAEP_SHA_256"
+    ).data["CiphertextBlob"]
+    plain = aws(
+        "decrypt", "--key-id", rsa_key, "--ciphertext-blob", blob_file("rsa.bin", base64.b64decode(blob)),
+        "--encryption-algorithm", "RSAES_OAEP_SHA_256",
+    ).data["Plaintext"]
+    assert base64.b64decode(plain) == b"hello from the cli"
+
+
+def test_ed25519_data_key_pairs(kms, key_id):
+    out = kms.generate_data_key_pair(KeyId=key_id, KeyPairSpec="ECC_NIST_EDWARDS25519")
+    private = serialization.load_der_private_key(out["PrivateKeyPlaintext"], password=None)
+    assert isinstance(private, ed25519.Ed25519PrivateKey)
+    public = serialization.load_der_public_key(out["PublicKey"])
+    public.verify(private.sign(b"m"), b"m")
 
 
 def test_private_material_never_reaches_the_database_or_log_in_the_clear(kms, key_id, server):
@@ -290,3 +341,21 @@ def test_private_material_never_reaches_the_database_or_log_in_the_clear(kms, ke
             assert scalar[:24] not in haystack
             assert scalar[:24].hex().encode() not in haystack
             assert secret[-40:] not in haystack
+
+
+@pytest.mark.parametrize("spec", ["ML_DSA_44", "ML_DSA_65", "ML_DSA_87"])
+def test_ml_dsa_signatures_verify_offline(kms, spec):
+    pytest.importorskip("cryptography.hazmat.primitives.asymmetric.mldsa", reason="cryptography without ML-DSA")
+    key_id = create(kms, spec, "SIGN_VERIFY")
+    public, meta = public_key(kms, key_id)
+    assert meta["SigningAlgorithms"] == ["ML_DSA_SHAKE_256"]
+    message = os.urandom(4096)
+    signature = kms.sign(KeyId=key_id, Message=message, SigningAlgorithm="ML_DSA_SHAKE_256")["Signature"]
+    public.verify(signature, message)
+    with pytest.raises(InvalidSignature):
+        public.verify(signature, message[:-1])
+    assert kms.verify(KeyId=key_id, Message=message, Signature=signature, SigningAlgorithm="ML_DSA_SHAKE_256")[
+        "SignatureValid"
+    ]
+    with kms_error("UnsupportedOperationException"):
+        kms.sign(KeyId=key_id, Message=os.urandom(64), MessageType="EXTERNAL_MU", SigningAlgorithm="ML_DSA_SHAKE_256")

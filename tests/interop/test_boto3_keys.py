@@ -69,11 +69,10 @@ def test_create_key_with_deprecated_customer_master_key_spec(kms):
     "params",
     [
         {"KeySpec": "SM2", "KeyUsage": "SIGN_VERIFY"},
-        {"KeySpec": "ML_DSA_65", "KeyUsage": "SIGN_VERIFY"},
         {"Origin": "AWS_CLOUDHSM"},
         {"MultiRegion": True},
     ],
-    ids=["sm2", "ml-dsa", "cloudhsm", "multi-region"],
+    ids=["sm2", "cloudhsm", "multi-region"],
 )
 def test_create_key_unsupported_kinds(kms, params):
     with kms_error("UnsupportedOperationException"):

@@ -9,7 +9,11 @@
 //! has its latency taken from its scheduled start, so a server that falls behind shows its
 //! queueing delay instead of hiding it (no coordinated omission).
 //!
-//! `--op create-key` creates one symmetric key and prints its `KeyId` (for benchmark setup).
+//! `--op sign`, `verify` and `generate-data-key-pair` measure the asymmetric operations
+//! (`--signing-algorithm`, `--key-pair-spec`).
+//!
+//! `--op create-key` creates one key (`--key-spec`, `--key-usage`; symmetric by default) and
+//! prints its `KeyId` (for benchmark setup).
 
 mod client;
 mod stats;
@@ -69,6 +73,18 @@ struct Cli {
     /// Total requests per second to pace to (open loop); unpaced (closed loop) without it.
     #[arg(long)]
     rate: Option<f64>,
+    /// Key spec for `create-key`.
+    #[arg(long, default_value = "SYMMETRIC_DEFAULT")]
+    key_spec: String,
+    /// Key usage for `create-key` (default: AWS's default for the spec).
+    #[arg(long)]
+    key_usage: Option<String>,
+    /// Signing algorithm for `sign` and `verify`.
+    #[arg(long, default_value = "ECDSA_SHA_256")]
+    signing_algorithm: String,
+    /// Key pair spec for `generate-data-key-pair`.
+    #[arg(long, default_value = "RSA_4096")]
+    key_pair_spec: String,
     /// Runtime threads for the load generator itself.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     threads: u16,
@@ -78,6 +94,9 @@ struct Cli {
 enum Op {
     GenerateDataKey,
     Decrypt,
+    Sign,
+    Verify,
+    GenerateDataKeyPair,
     CreateKey,
 }
 
@@ -87,6 +106,9 @@ impl Op {
         match self {
             Self::GenerateDataKey => "generate-data-key",
             Self::Decrypt => "decrypt",
+            Self::Sign => "sign",
+            Self::Verify => "verify",
+            Self::GenerateDataKeyPair => "generate-data-key-pair",
             Self::CreateKey => "create-key",
         }
     }
@@ -157,7 +179,11 @@ async fn run(cli: Cli) -> Result<String, String> {
         region: cli.region.clone(),
     };
     if cli.op == Op::CreateKey {
-        let reply = call_once(&target, "CreateKey", Bytes::from_static(b"{}")).await?;
+        let mut input = json!({"KeySpec": cli.key_spec});
+        if let Some(usage) = &cli.key_usage {
+            input["KeyUsage"] = json!(usage);
+        }
+        let reply = call_once(&target, "CreateKey", Bytes::from(input.to_string())).await?;
         return string_field(&reply, &["KeyMetadata", "KeyId"]);
     }
     let key_id = cli.key_id.clone().ok_or("--key-id is required for this --op")?;
@@ -167,6 +193,17 @@ async fn run(cli: Cli) -> Result<String, String> {
             let reply = call_once(&target, "GenerateDataKey", gdk_body).await?;
             let blob = string_field(&reply, &["CiphertextBlob"])?;
             ("Decrypt", Bytes::from(json!({"CiphertextBlob": blob, "KeyId": key_id}).to_string()))
+        }
+        Op::Sign => ("Sign", Bytes::from(sign_input(&key_id, &cli.signing_algorithm).to_string())),
+        Op::Verify => {
+            let mut input = sign_input(&key_id, &cli.signing_algorithm);
+            let reply = call_once(&target, "Sign", Bytes::from(input.to_string())).await?;
+            input["Signature"] = json!(string_field(&reply, &["Signature"])?);
+            ("Verify", Bytes::from(input.to_string()))
+        }
+        Op::GenerateDataKeyPair => {
+            let input = json!({"KeyId": key_id, "KeyPairSpec": cli.key_pair_spec});
+            ("GenerateDataKeyPair", Bytes::from(input.to_string()))
         }
         Op::GenerateDataKey | Op::CreateKey => ("GenerateDataKey", gdk_body),
     };
@@ -275,6 +312,12 @@ async fn worker(plan: Arc<Plan>, index: u16) -> Tally {
         }
     }
     tally
+}
+
+/// A `Sign` input over a fixed message (`kms-loadgen: the fixed benchmark message`).
+fn sign_input(key_id: &str, algorithm: &str) -> Value {
+    const MESSAGE_BASE64: &str = "a21zLWxvYWRnZW46IHRoZSBmaXhlZCBiZW5jaG1hcmsgbWVzc2FnZQ==";
+    json!({"KeyId": key_id, "Message": MESSAGE_BASE64, "SigningAlgorithm": algorithm})
 }
 
 /// Calls `operation` once on a new connection and returns the reply, or an error naming the

@@ -15,8 +15,8 @@ use aws_lc_rs::rsa::{
     PrivateDecryptingKey, PublicEncryptingKey, OAEP_SHA1_MGF1SHA1, OAEP_SHA256_MGF1SHA256,
 };
 use aws_lc_rs::signature::{
-    self, EcdsaKeyPair, EcdsaSigningAlgorithm, Ed25519KeyPair, KeyPair as _, RsaKeyPair,
-    UnparsedPublicKey, VerificationAlgorithm,
+    self, EcdsaKeyPair, EcdsaSigningAlgorithm, Ed25519KeyPair, KeyPair as _, PqdsaKeyPair,
+    PqdsaSigningAlgorithm, RsaKeyPair, UnparsedPublicKey, VerificationAlgorithm,
 };
 use aws_lc_rs::{hmac, signature::RsaEncoding};
 use zeroize::Zeroizing;
@@ -62,10 +62,12 @@ pub enum KeyKind {
     Ed25519,
     /// HMAC whose hash output has this many bits.
     Hmac(usize),
+    /// ML-DSA (FIPS 204) at parameter set 44, 65 or 87.
+    MlDsa(usize),
 }
 
 impl KeyKind {
-    /// The kind a key spec names, or `None` for specs this server cannot create (SM2, ML-DSA).
+    /// The kind a key spec names, or `None` for specs this server cannot create (SM2).
     pub fn from_spec(spec: &str) -> Option<Self> {
         Some(match spec {
             "SYMMETRIC_DEFAULT" => Self::Symmetric,
@@ -81,13 +83,16 @@ impl KeyKind {
             "HMAC_256" => Self::Hmac(256),
             "HMAC_384" => Self::Hmac(384),
             "HMAC_512" => Self::Hmac(512),
+            "ML_DSA_44" => Self::MlDsa(44),
+            "ML_DSA_65" => Self::MlDsa(65),
+            "ML_DSA_87" => Self::MlDsa(87),
             _ => return None,
         })
     }
 
-    /// True for RSA, elliptic-curve and Ed25519 keys.
+    /// True for RSA, elliptic-curve, Ed25519 and ML-DSA keys.
     pub fn is_asymmetric(self) -> bool {
-        matches!(self, Self::Rsa(_) | Self::Ecc(_) | Self::Ed25519)
+        matches!(self, Self::Rsa(_) | Self::Ecc(_) | Self::Ed25519 | Self::MlDsa(_))
     }
 
     /// The length of freshly generated HMAC key material (the hash output length).
@@ -144,6 +149,8 @@ pub enum SigningAlgorithm {
     Ed25519,
     /// `ED25519_PH_SHA_512` (HashEdDSA over a SHA-512 digest).
     Ed25519Ph,
+    /// `ML_DSA_SHAKE_256` (pure ML-DSA over the raw message, empty context).
+    MlDsa,
 }
 
 impl SigningAlgorithm {
@@ -161,15 +168,18 @@ impl SigningAlgorithm {
             "ECDSA_SHA_512" => Self::Ecdsa(Hash::Sha512),
             "ED25519_SHA_512" => Self::Ed25519,
             "ED25519_PH_SHA_512" => Self::Ed25519Ph,
+            "ML_DSA_SHAKE_256" => Self::MlDsa,
             _ => return None,
         })
     }
 
-    /// The hash a `DIGEST` message must have been made with.
-    pub fn hash(self) -> Hash {
+    /// The hash a `DIGEST` message must have been made with, or `None` for algorithms that
+    /// sign only raw messages (`ED25519_SHA_512`, `ML_DSA_SHAKE_256`).
+    pub fn digest_hash(self) -> Option<Hash> {
         match self {
-            Self::RsaPss(h) | Self::RsaPkcs1(h) | Self::Ecdsa(h) => h,
-            Self::Ed25519 | Self::Ed25519Ph => Hash::Sha512,
+            Self::RsaPss(h) | Self::RsaPkcs1(h) | Self::Ecdsa(h) => Some(h),
+            Self::Ed25519Ph => Some(Hash::Sha512),
+            Self::Ed25519 | Self::MlDsa => None,
         }
     }
 }
@@ -212,6 +222,15 @@ fn ecdsa_signing(curve: Curve) -> &'static EcdsaSigningAlgorithm {
         Curve::P384 => &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
         Curve::P521 => &signature::ECDSA_P521_SHA512_ASN1_SIGNING,
         Curve::Secp256k1 => &signature::ECDSA_P256K1_SHA256_ASN1_SIGNING,
+    }
+}
+
+fn ml_dsa_signing(level: usize) -> Result<&'static PqdsaSigningAlgorithm, CryptoError> {
+    match level {
+        44 => Ok(&signature::ML_DSA_44_SIGNING),
+        65 => Ok(&signature::ML_DSA_65_SIGNING),
+        87 => Ok(&signature::ML_DSA_87_SIGNING),
+        _ => Err(CryptoError::Invalid),
     }
 }
 
@@ -261,6 +280,15 @@ pub fn generate(kind: KeyKind) -> Result<Generated, CryptoError> {
                 public_key: spki(pair.public_key())?,
             })
         }
+        KeyKind::MlDsa(level) => {
+            let pair = PqdsaKeyPair::generate(ml_dsa_signing(level)?)
+                .map_err(|_| CryptoError::Internal)?;
+            let der = pair.to_pkcs8v1().map_err(|_| CryptoError::Internal)?;
+            Ok(Generated {
+                secret: Zeroizing::new(der.as_ref().to_vec()),
+                public_key: spki(pair.public_key())?,
+            })
+        }
         KeyKind::Hmac(bits) => {
             let mut secret = Zeroizing::new(vec![0u8; bits / 8]);
             rand::fill(secret.as_mut_slice()).map_err(|_| CryptoError::Internal)?;
@@ -285,6 +313,8 @@ pub enum SecretKey {
     Ecdh(agreement::PrivateKey),
     /// An Ed25519 signing key.
     Ed25519(Ed25519KeyPair),
+    /// An ML-DSA signing key.
+    MlDsa(PqdsaKeyPair),
     /// An HMAC key (boxed: it is much larger than the other variants).
     Hmac(Box<hmac::Key>),
 }
@@ -327,6 +357,9 @@ impl SecretKey {
             KeyKind::Ed25519 => Ok(Self::Ed25519(
                 Ed25519KeyPair::from_pkcs8_maybe_unchecked(secret).map_err(invalid)?,
             )),
+            KeyKind::MlDsa(level) => Ok(Self::MlDsa(
+                PqdsaKeyPair::from_pkcs8(ml_dsa_signing(level)?, secret).map_err(invalid)?,
+            )),
             KeyKind::Hmac(bits) => {
                 let algorithm = match bits {
                     224 => hmac::HMAC_SHA224,
@@ -351,6 +384,7 @@ impl SecretKey {
             Self::Ecdsa(pair) => spki(pair.public_key()),
             Self::Ecdh(key) => spki(&key.compute_public_key().map_err(|_| CryptoError::Internal)?),
             Self::Ed25519(pair) => spki(pair.public_key()),
+            Self::MlDsa(pair) => spki(pair.public_key()),
             Self::Hmac(_) => Err(CryptoError::Invalid),
         }
     }
@@ -366,7 +400,8 @@ impl SecretKey {
         input: SignInput<'_>,
     ) -> Result<Vec<u8>, CryptoError> {
         let digest_of = |bytes: &[u8]| {
-            Digest::import_less_safe(bytes, algorithm.hash().digest_algorithm())
+            let hash = algorithm.digest_hash().ok_or(CryptoError::Invalid)?;
+            Digest::import_less_safe(bytes, hash.digest_algorithm())
                 .map_err(|_| CryptoError::Invalid)
         };
         match (self, algorithm) {
@@ -397,6 +432,15 @@ impl SecretKey {
             }
             (Self::Ed25519(pair), SigningAlgorithm::Ed25519) => match input {
                 SignInput::Raw(message) => Ok(pair.sign(message).as_ref().to_vec()),
+                SignInput::Digest(_) => Err(CryptoError::Invalid),
+            },
+            (Self::MlDsa(pair), SigningAlgorithm::MlDsa) => match input {
+                SignInput::Raw(message) => {
+                    let mut out = vec![0u8; pair.algorithm().signature_len()];
+                    let len = pair.sign(message, &mut out).map_err(|_| CryptoError::Internal)?;
+                    out.truncate(len);
+                    Ok(out)
+                }
                 SignInput::Digest(_) => Err(CryptoError::Invalid),
             },
             _ => Err(CryptoError::Invalid),
@@ -505,6 +549,9 @@ fn verification(
             &signature::ECDSA_P256K1_SHA256_ASN1
         }
         (KeyKind::Ed25519, S::Ed25519) => &signature::ED25519,
+        (KeyKind::MlDsa(44), S::MlDsa) => &signature::ML_DSA_44,
+        (KeyKind::MlDsa(65), S::MlDsa) => &signature::ML_DSA_65,
+        (KeyKind::MlDsa(87), S::MlDsa) => &signature::ML_DSA_87,
         _ => return Err(CryptoError::Invalid),
     })
 }
@@ -525,10 +572,8 @@ pub fn verify(
     match input {
         SignInput::Raw(message) => key.verify(message, signature_bytes),
         SignInput::Digest(bytes) => {
-            if algorithm == SigningAlgorithm::Ed25519 {
-                return Err(CryptoError::Invalid);
-            }
-            let digest = Digest::import_less_safe(bytes, algorithm.hash().digest_algorithm())
+            let hash = algorithm.digest_hash().ok_or(CryptoError::Invalid)?;
+            let digest = Digest::import_less_safe(bytes, hash.digest_algorithm())
                 .map_err(|_| CryptoError::Invalid)?;
             key.verify_digest(&digest, signature_bytes)
         }

@@ -11,8 +11,8 @@ fn roundtrip(kind: KeyKind, algorithm: SigningAlgorithm) {
         verify(kind, &generated.public_key, algorithm, SignInput::Raw(b"other"), &signature),
         Err(CryptoError::Mismatch)
     );
-    if algorithm != SigningAlgorithm::Ed25519 {
-        let digest = digest::digest(algorithm.hash().digest_algorithm(), message);
+    if let Some(hash) = algorithm.digest_hash() {
+        let digest = digest::digest(hash.digest_algorithm(), message);
         let from_digest = key.sign(algorithm, SignInput::Digest(digest.as_ref())).unwrap();
         // A signature over the digest verifies as a signature over the message.
         verify(kind, &generated.public_key, algorithm, SignInput::Raw(message), &from_digest)
@@ -38,6 +38,9 @@ fn every_signing_algorithm_round_trips() {
     roundtrip(KeyKind::Ecc(Curve::P521), SigningAlgorithm::Ecdsa(Hash::Sha512));
     roundtrip(KeyKind::Ecc(Curve::Secp256k1), SigningAlgorithm::Ecdsa(Hash::Sha256));
     roundtrip(KeyKind::Ed25519, SigningAlgorithm::Ed25519);
+    for level in [44, 65, 87] {
+        roundtrip(KeyKind::MlDsa(level), SigningAlgorithm::MlDsa);
+    }
 }
 
 #[test]

@@ -170,17 +170,23 @@ async fn sign_params<'a>(
     let input = match message_type.as_deref().unwrap_or("RAW") {
         "RAW" => SignInput::Raw(message),
         "DIGEST" => {
-            if algorithm == SigningAlgorithm::Ed25519 {
-                return Err(invalid(
-                    "The ED25519_SHA_512 signing algorithm requires MessageType RAW.",
-                ));
-            }
-            if message.len() != algorithm.hash().output_len() {
+            let Some(hash) = algorithm.digest_hash() else {
+                return Err(invalid(format!(
+                    "The {algorithm_name} signing algorithm requires MessageType RAW."
+                )));
+            };
+            if message.len() != hash.output_len() {
                 return Err(invalid(format!(
                     "Digest is invalid length for algorithm {algorithm_name}."
                 )));
             }
             SignInput::Digest(message)
+        }
+        _ if algorithm == SigningAlgorithm::MlDsa => {
+            return Err(KmsError::new(
+                ErrorCode::UnsupportedOperationException,
+                "MessageType EXTERNAL_MU is not supported by this server",
+            ))
         }
         _ => {
             return Err(invalid(format!(

@@ -97,6 +97,9 @@ pub fn algorithms(spec: &str, usage: &str) -> Algorithms {
         (KeyKind::Hmac(bits), _) => {
             Algorithms { mac: Some(vec![format!("HMAC_SHA_{bits}")]), ..Algorithms::default() }
         }
+        (KeyKind::MlDsa(_), _) => {
+            Algorithms { signing: list(&["ML_DSA_SHAKE_256"]), ..Algorithms::default() }
+        }
     }
 }
 
@@ -104,7 +107,7 @@ pub fn algorithms(spec: &str, usage: &str) -> Algorithms {
 ///
 /// # Errors
 /// `ValidationException` (`KeyUsage X is not compatible with KeySpec Y`) for a pair AWS
-/// refuses; `UnsupportedOperationException` for SM2 (China Regions only) and ML-DSA.
+/// refuses; `UnsupportedOperationException` for SM2 (China Regions only).
 pub fn check_spec_and_usage(spec: &str, usage: &str) -> Result<KeyKind, KmsError> {
     let Some(kind) = KeyKind::from_spec(spec) else {
         let why = if spec == "SM2" {
@@ -120,7 +123,7 @@ pub fn check_spec_and_usage(spec: &str, usage: &str) -> Result<KeyKind, KmsError
     let allowed: &[&str] = match kind {
         KeyKind::Symmetric => &[ENCRYPT_DECRYPT],
         KeyKind::Rsa(_) => &[ENCRYPT_DECRYPT, SIGN_VERIFY],
-        KeyKind::Ecc(Curve::Secp256k1) | KeyKind::Ed25519 => &[SIGN_VERIFY],
+        KeyKind::Ecc(Curve::Secp256k1) | KeyKind::Ed25519 | KeyKind::MlDsa(_) => &[SIGN_VERIFY],
         KeyKind::Ecc(_) => &[SIGN_VERIFY, KEY_AGREEMENT],
         KeyKind::Hmac(_) => &[GENERATE_VERIFY_MAC],
     };

@@ -159,6 +159,33 @@ async fn every_signing_algorithm_signs_raw_and_digest_and_verifies_offline() {
 }
 
 #[tokio::test]
+async fn ml_dsa_keys_sign_raw_messages_that_verify_offline() {
+    let h = Harness::new().await;
+    let c = h.client();
+    for (spec, verifier) in [
+        ("ML_DSA_44", &signature::ML_DSA_44),
+        ("ML_DSA_65", &signature::ML_DSA_65),
+        ("ML_DSA_87", &signature::ML_DSA_87),
+    ] {
+        let id = create(&c, spec, "SIGN_VERIFY").await;
+        let meta = c.call("DescribeKey", json!({"KeyId": id})).await.ok()["KeyMetadata"].clone();
+        assert_eq!(names(&meta["SigningAlgorithms"]), ["ML_DSA_SHAKE_256"]);
+        let public = public_key(&c, &id).await;
+        let sign = |t: &str, m: &[u8]| json!({"KeyId": id, "Message": b64(m), "MessageType": t, "SigningAlgorithm": "ML_DSA_SHAKE_256"});
+        let out = c.call("Sign", sign("RAW", b"post-quantum")).await.ok();
+        let sig = unb64(out["Signature"].as_str().unwrap());
+        UnparsedPublicKey::new(verifier, &public).verify(b"post-quantum", &sig).unwrap();
+        let mut verify = sign("RAW", b"post-quantum");
+        verify["Signature"] = json!(b64(&sig));
+        assert_eq!(c.call("Verify", verify.clone()).await.ok()["SignatureValid"], true);
+        verify["Message"] = json!(b64(b"post-quantun"));
+        c.call("Verify", verify).await.err("KMSInvalidSignatureException");
+        c.call("Sign", sign("DIGEST", &[0; 64])).await.err("ValidationException");
+        c.call("Sign", sign("EXTERNAL_MU", &[0; 64])).await.err("UnsupportedOperationException");
+    }
+}
+
+#[tokio::test]
 async fn sign_rejects_wrong_usage_algorithm_digest_length_and_oversized_messages() {
     let h = Harness::new().await;
     let c = h.client();

@@ -37,9 +37,9 @@ async fn create_key_rejects_what_this_server_does_not_offer() {
     c.call("CreateKey", json!({"KeySpec": "SM2", "KeyUsage": "SIGN_VERIFY"}))
         .await
         .err("UnsupportedOperationException");
-    c.call("CreateKey", json!({"KeySpec": "ML_DSA_44", "KeyUsage": "SIGN_VERIFY"}))
+    c.call("CreateKey", json!({"KeySpec": "ML_DSA_44", "KeyUsage": "ENCRYPT_DECRYPT"}))
         .await
-        .err("UnsupportedOperationException");
+        .err("ValidationException");
     c.call("CreateKey", json!({"KeyUsage": "SIGN_VERIFY"})).await.err("ValidationException");
     c.call("CreateKey", json!({"Origin": "AWS_CLOUDHSM"}))
         .await
