@@ -64,7 +64,7 @@ impl Principal {
             access_key_id: access_key_id.to_owned(),
             kind: PrincipalKind::Root,
             identity: Arc::default(),
-            env: RequestEnv { now_ms, source_ip: None, secure_transport: false },
+            env: RequestEnv { now_ms, ..RequestEnv::default() },
         }
     }
 }

@@ -142,6 +142,7 @@ async fn serve(
     )?;
     // aws:SourceIp; this server speaks plain HTTP, so aws:SecureTransport stays false.
     auth.principal.env.source_ip = source_ip;
+    auth.principal.env.region.clone_from(&auth.region);
     let ctx = Ctx { state, caller: &auth.principal, region: &auth.region };
     if target == crate::authz::explain::TARGET {
         let request = decode(body)?;

@@ -30,6 +30,8 @@ pub struct RequestEnv {
     pub source_ip: Option<IpAddr>,
     /// Whether the request came over TLS (`aws:SecureTransport`).
     pub secure_transport: bool,
+    /// The Region of the request's credential scope (`aws:RequestedRegion`).
+    pub region: String,
 }
 
 /// A principal's IAM side: its identity policies and tags (empty for account roots).
@@ -166,7 +168,11 @@ impl<'a> Context<'a> {
             }
             "aws:currenttime" => owned(format_date(caller.env.now_ms)),
             "aws:epochtime" => owned(caller.env.now_ms.div_euclid(1000).to_string()),
-            "aws:requestedregion" => key_record.map(|r| r.key.region.as_str()).and_then(one),
+            "aws:requestedregion" => match key_record {
+                Some(r) => one(&r.key.region),
+                None if !caller.env.region.is_empty() => one(&caller.env.region),
+                None => None,
+            },
             "aws:tagkeys" => facts
                 .tag_keys
                 .as_ref()

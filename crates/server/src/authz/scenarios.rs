@@ -65,6 +65,7 @@ fn env() -> RequestEnv {
         now_ms: NOW_MS,
         source_ip: Some("10.1.2.3".parse().unwrap()),
         secure_transport: true,
+        region: "us-east-1".into(),
     }
 }
 
@@ -507,6 +508,26 @@ fn operations_without_a_key_need_an_identity_policy() {
     let creator =
         user(A, "c", &[&iam(r#"{"Effect":"Allow","Action":"kms:Create*","Resource":"*"}"#)]);
     assert!(evaluate(&creator, Action::CreateKey, None, &facts).allowed);
+}
+
+#[test]
+fn requested_region_and_key_spec_limit_create_key() {
+    let only_east = iam(r#"{"Effect":"Allow","Action":"kms:CreateKey","Resource":"*",
+        "Condition":{"StringEquals":{"aws:RequestedRegion":"us-east-1","kms:KeySpec":"SYMMETRIC_DEFAULT"}}}"#);
+    let mut alice = user(A, "alice", &[&only_east]);
+    let new_key = |spec| RequestFacts {
+        new_key: Some(super::context::NewKey {
+            key_spec: spec,
+            key_usage: "ENCRYPT_DECRYPT",
+            origin: "AWS_KMS",
+            multi_region: false,
+        }),
+        ..Default::default()
+    };
+    assert!(evaluate(&alice, Action::CreateKey, None, &new_key("SYMMETRIC_DEFAULT")).allowed);
+    assert!(!evaluate(&alice, Action::CreateKey, None, &new_key("RSA_2048")).allowed);
+    alice.env.region = "eu-west-1".into();
+    assert!(!evaluate(&alice, Action::CreateKey, None, &new_key("SYMMETRIC_DEFAULT")).allowed);
 }
 
 #[test]

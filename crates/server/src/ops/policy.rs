@@ -12,6 +12,7 @@ use kms_api::{ErrorCode, KmsError};
 use super::keys::require_key_id;
 use super::validate::Validator;
 use super::{page_params, Ctx, KeyIdForms};
+use crate::authz::context::RequestFacts;
 use crate::authz::policy::Policy;
 use crate::authz::{self, Action};
 
@@ -103,7 +104,8 @@ pub async fn put_key_policy(ctx: &Ctx<'_>, req: PutKeyPolicyRequest) -> Result<(
     let policy = req.policy.unwrap_or_default();
     let parsed = check_document(&policy)?;
     let bypass = req.bypass_policy_lockout_safety_check == Some(true);
-    ctx.mutate_id(key_id, Action::PutKeyPolicy, |record| {
+    let facts = RequestFacts { bypass_lockout: Some(bypass), ..RequestFacts::default() };
+    ctx.mutate_id_with(key_id, Action::PutKeyPolicy, &facts, |record| {
         if !bypass {
             authz::check_lockout(ctx.caller, record, &parsed)?;
         }
