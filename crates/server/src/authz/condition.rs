@@ -232,6 +232,26 @@ impl Condition {
         &self.key
     }
 
+    /// Whether string values use `${…}` policy variables.
+    pub fn has_variables(&self) -> bool {
+        matches!(
+            self.compare,
+            Compare::StringEquals
+                | Compare::StringEqualsIgnoreCase
+                | Compare::StringLike
+                | Compare::ArnEquals
+                | Compare::ArnLike
+        ) && self.values.iter().any(|v| v.contains("${"))
+    }
+
+    /// A copy with policy variables substituted (values without a value are dropped).
+    pub fn substituted(&self, resolve: &super::policy::Resolver<'_>) -> Self {
+        let mut copy = self.clone();
+        copy.values =
+            self.values.iter().filter_map(|v| super::policy::substitute(v, resolve)).collect();
+        copy
+    }
+
     /// The policy values as written (for explanations).
     pub fn values(&self) -> &[String] {
         &self.values

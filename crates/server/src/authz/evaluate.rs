@@ -12,8 +12,10 @@
 
 use std::fmt;
 
-use super::context::{Context, RequestFacts};
-use super::policy::{wildcard_match, Effect, Policy, PrincipalEntry, Statement};
+use super::context::{Context, ContextValue, RequestFacts};
+use super::policy::{
+    substitute, wildcard_match, Effect, Policy, PrincipalEntry, Resolver, Statement,
+};
 use super::Action;
 use crate::auth::{Principal, PrincipalKind};
 use crate::model::KeyRecord;
@@ -201,14 +203,16 @@ fn patterns_match(
     patterns: &Option<super::policy::Patterns>,
     text: &str,
     ignore_case: bool,
+    resolve: Option<&Resolver<'_>>,
 ) -> bool {
-    match patterns {
-        None => false,
-        Some(p) => {
-            let any = p.patterns.iter().any(|pat| wildcard_match(pat, text, ignore_case));
-            any != p.negated
+    let Some(p) = patterns else { return false };
+    let any = p.patterns.iter().any(|pat| match resolve {
+        Some(resolve) if pat.contains("${") => {
+            substitute(pat, resolve).is_some_and(|pat| wildcard_match(&pat, text, ignore_case))
         }
-    }
+        _ => wildcard_match(pat, text, ignore_case),
+    });
+    any != p.negated
 }
 
 /// The result of matching one statement.
@@ -225,8 +229,13 @@ fn match_statement(
     resource: &str,
     context: &Context<'_>,
 ) -> StatementOutcome {
-    if !patterns_match(&statement.action, action, true)
-        || !patterns_match(&statement.resource, resource, false)
+    let resolve = |key: &str| match context.lookup(key)? {
+        ContextValue::One(v) => Some(v.into_owned()),
+        ContextValue::Many(_) => None,
+    };
+    let variables: Option<&Resolver<'_>> = if statement.variables { Some(&resolve) } else { None };
+    if !patterns_match(&statement.action, action, true, None)
+        || !patterns_match(&statement.resource, resource, false, variables)
     {
         return StatementOutcome::NotApplicable;
     }
@@ -235,6 +244,14 @@ fn match_statement(
         return StatementOutcome::NotApplicable;
     }
     for condition in &statement.conditions {
+        let substituted;
+        let condition = match variables {
+            Some(resolve) if condition.has_variables() => {
+                substituted = condition.substituted(resolve);
+                &substituted
+            }
+            _ => condition,
+        };
         if !condition.holds(context.lookup(condition.key()).as_ref()) {
             return StatementOutcome::ConditionFailed(format!(
                 "{} {} {:?}",

@@ -52,6 +52,8 @@ pub struct Statement {
     pub resource: Option<Patterns>,
     /// Every condition must hold for the statement to apply.
     pub conditions: Vec<Condition>,
+    /// Whether `${…}` policy variables are substituted (Version 2012-10-17 only).
+    pub variables: bool,
 }
 
 /// A list of wildcard patterns, possibly negated (`NotAction`, `NotResource`).
@@ -140,6 +142,7 @@ impl Policy {
         if let Some(unknown) = doc.keys().find(|k| !TOP_LEVEL.contains(&k.as_str())) {
             return Err(syntax(format!("The policy document has an unknown element '{unknown}'")));
         }
+        let variables = doc.get("Version").and_then(Value::as_str) == Some("2012-10-17");
         match doc.get("Version") {
             None => {}
             Some(Value::String(v)) if v == "2012-10-17" || v == "2008-10-17" => {}
@@ -165,7 +168,7 @@ impl Policy {
         let statements = statements
             .into_iter()
             .enumerate()
-            .map(|(i, s)| parse_statement(s, kind).map_err(|e| in_statement(e, i, s)))
+            .map(|(i, s)| parse_statement(s, kind, variables).map_err(|e| in_statement(e, i, s)))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self { id, statements })
     }
@@ -189,7 +192,11 @@ fn in_statement(error: PolicyError, index: usize, statement: &Value) -> PolicyEr
     }
 }
 
-fn parse_statement(value: &Value, kind: PolicyKind) -> Result<Statement, PolicyError> {
+fn parse_statement(
+    value: &Value,
+    kind: PolicyKind,
+    variables: bool,
+) -> Result<Statement, PolicyError> {
     let Value::Object(map) = value else {
         return Err(syntax("each Statement must be a JSON object"));
     };
@@ -226,7 +233,7 @@ fn parse_statement(value: &Value, kind: PolicyKind) -> Result<Statement, PolicyE
         Some(Value::Object(block)) => Condition::parse_block(block)?,
         Some(_) => return Err(syntax("Condition must be a JSON object")),
     };
-    Ok(Statement { sid, effect, principal, action, resource, conditions })
+    Ok(Statement { sid, effect, principal, action, resource, conditions, variables })
 }
 
 fn check_action_pattern(pattern: &str) -> Result<(), PolicyError> {
@@ -374,6 +381,40 @@ fn aws_principal(name: &str) -> Option<PrincipalEntry> {
         }
         _ => None,
     }
+}
+
+/// Looks up a condition key (lowercase) as a single value, for policy variables.
+pub type Resolver<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+/// Replaces `${key}` policy variables (and `${key, 'default'}`, `${*}`, `${?}`, `${$}`)
+/// using `resolve` (lowercase key → single value). `None` if a variable has no value and
+/// no default: the element then matches nothing, as AWS documents.
+pub fn substitute(text: &str, resolve: &Resolver<'_>) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return Some(out);
+        };
+        let inner = &after[..end];
+        let value = match inner {
+            "*" | "?" | "$" => inner.to_owned(),
+            _ => {
+                let (key, default) = match inner.split_once(',') {
+                    Some((k, d)) => (k.trim(), Some(d.trim().trim_matches('\'').to_owned())),
+                    None => (inner.trim(), None),
+                };
+                resolve(&key.to_ascii_lowercase()).or(default)?
+            }
+        };
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// Matches `text` against a pattern with `*` (any run) and `?` (any one character).
@@ -559,6 +600,19 @@ mod tests {
             r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}}"#;
         assert!(message(Policy::parse(with_principal, PolicyKind::Identity))
             .contains("must not specify a Principal"));
+    }
+
+    #[test]
+    fn variables_are_substituted() {
+        let resolve = |k: &str| (k == "aws:username").then(|| "alice".to_owned());
+        assert_eq!(substitute("user/${aws:username}", &resolve).as_deref(), Some("user/alice"));
+        assert_eq!(
+            substitute("${aws:UserName}-${*}${?}${$}", &resolve).as_deref(),
+            Some("alice-*?$")
+        );
+        assert_eq!(substitute("${aws:userid}", &resolve), None);
+        assert_eq!(substitute("${aws:userid, 'none'}", &resolve).as_deref(), Some("none"));
+        assert_eq!(substitute("plain ${unclosed", &resolve).as_deref(), Some("plain ${unclosed"));
     }
 
     #[test]

@@ -432,6 +432,33 @@ fn resource_and_principal_tags_drive_abac() {
 }
 
 #[test]
+fn policy_variables_tie_keys_to_their_owner() {
+    let owner_only = |version: &str| {
+        format!(
+            r#"{{"Version":"{version}","Statement":{{"Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:*:${{aws:PrincipalAccount}}:key/*",
+            "Condition":{{"StringEquals":{{"aws:ResourceTag/owner":"${{aws:username}}"}}}}}}}}"#
+        )
+    };
+    let mut k = key(A, &default_policy(A));
+    k.tags = vec![("owner".into(), "alice".into())];
+    let modern = owner_only("2012-10-17");
+    assert!(allowed(&user(A, "alice", &[&modern]), Action::Decrypt, &k));
+    assert!(!allowed(&user(A, "bob", &[&modern]), Action::Decrypt, &k));
+    assert!(
+        !allowed(&session(A, "alice", &[&modern]), Action::Decrypt, &k),
+        "sessions have no aws:username"
+    );
+    let legacy = owner_only("2008-10-17");
+    assert!(
+        !allowed(&user(A, "alice", &[&legacy]), Action::Decrypt, &k),
+        "no variables before 2012-10-17"
+    );
+    let defaulted = iam(r#"{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*",
+        "Condition":{"StringEquals":{"aws:ResourceTag/owner":"${aws:username, 'alice'}"}}}"#);
+    assert!(allowed(&session(A, "x", &[&defaulted]), Action::Decrypt, &k));
+}
+
+#[test]
 fn source_ip_and_secure_transport_conditions() {
     let policy = key_policy(&format!(
         r#"{{"Effect":"Allow","Principal":{{"AWS":"{A}"}},"Action":"kms:*","Resource":"*"}},
