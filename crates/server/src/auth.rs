@@ -137,6 +137,11 @@ impl Accounts {
         Self { keys, signing_keys: RwLock::new(HashMap::new()), iam: Directory::default() }
     }
 
+    /// Whether `account` is one of this server's accounts (from the configuration).
+    pub fn is_local_account(&self, account: &str) -> bool {
+        self.keys.values().any(|k| k.account == account)
+    }
+
     fn signing_key(
         &self,
         access_key_id: &str,

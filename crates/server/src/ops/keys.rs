@@ -205,6 +205,7 @@ pub async fn create_key(
     let (policy, parsed) = match req.policy {
         Some(p) => {
             let parsed = policy::check_document(&p)?;
+            policy::check_principals(ctx, &parsed)?;
             (p, Some(parsed))
         }
         None => (policy::default_policy(&key.account), None),

@@ -265,3 +265,45 @@ async fn explain_access_says_who_may_do_what_and_why() {
     explain(&bob, serde_json::json!({"PrincipalArn": "arn:aws:iam::000000000000:user/bob", "Action": "kms:Decrypt", "KeyId": arn})).await.err("AccessDeniedException");
     explain(&root, serde_json::json!({"PrincipalArn": "arn:aws:iam::000000000000:user/nobody", "Action": "kms:Decrypt", "KeyId": arn})).await.err("ValidationException");
 }
+
+#[tokio::test]
+async fn key_policies_must_name_existing_principals_of_local_accounts() {
+    let h = Harness::new().await;
+    let root = h.client();
+    let id = root.create_key().await;
+    let policy = |principal: &str| {
+        serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "kms:*", "Resource": "*"},
+            {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "kms:Decrypt", "Resource": "*"}
+        ]})
+        .to_string()
+    };
+    for missing in [
+        "arn:aws:iam::000000000000:user/ghost",
+        "arn:aws:iam::000000000000:role/ghost",
+        "arn:aws:sts::000000000000:assumed-role/ghost/s1",
+    ] {
+        let r = root
+            .call("PutKeyPolicy", serde_json::json!({"KeyId": id, "Policy": policy(missing)}))
+            .await
+            .err("MalformedPolicyDocumentException");
+        assert_eq!(r.message(), "Policy contains a statement with one or more invalid principals.");
+    }
+    // Other accounts' principals cannot be checked here and are accepted.
+    root.call(
+        "PutKeyPolicy",
+        serde_json::json!({"KeyId": id, "Policy": policy("arn:aws:iam::999988887777:user/x")}),
+    )
+    .await
+    .ok();
+    let (status, _) =
+        query(&h.state, &h.clock, ROOT, "iam", &[("Action", "CreateUser"), ("UserName", "ghost")])
+            .await;
+    assert_eq!(status, StatusCode::OK);
+    root.call(
+        "PutKeyPolicy",
+        serde_json::json!({"KeyId": id, "Policy": policy("arn:aws:iam::000000000000:user/ghost")}),
+    )
+    .await
+    .ok();
+}
