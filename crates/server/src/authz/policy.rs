@@ -165,6 +165,14 @@ impl Policy {
             }
             Some(_) => return Err(syntax("Statement must be an object or a list of objects")),
         };
+        let mut sids = std::collections::HashSet::new();
+        for sid in statements.iter().filter_map(|s| s.get("Sid").and_then(Value::as_str)) {
+            if !sid.is_empty() && !sids.insert(sid) {
+                return Err(syntax(format!(
+                    "Statement IDs (SID) in a single policy must be unique; \"{sid}\" is repeated"
+                )));
+            }
+        }
         let statements = statements
             .into_iter()
             .enumerate()
@@ -583,6 +591,12 @@ mod tests {
             .contains("Condition must be a JSON object"));
         assert!(message(key_policy(r#"{"Effect":"Allow","Principal":"*","Extra":1}"#))
             .contains("unknown element 'Extra'"));
+    }
+
+    #[test]
+    fn sids_must_be_unique() {
+        let dup = r#"{"Sid":"A","Effect":"Allow","Principal":"*"},{"Sid":"A","Effect":"Deny","Principal":"*"}"#;
+        assert!(message(key_policy(dup)).contains("must be unique"));
     }
 
     #[test]

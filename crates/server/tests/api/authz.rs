@@ -178,3 +178,22 @@ async fn operation_parameters_feed_condition_keys() {
         .err("AccessDeniedException");
     c.call("ScheduleKeyDeletion", json!({"KeyId": id, "PendingWindowInDays": 30})).await.ok();
 }
+
+#[tokio::test]
+async fn reencrypt_on_same_key_condition() {
+    let h = Harness::new().await;
+    let c = h.client();
+    let deny = json!({"Effect": "Deny", "Principal": "*", "Action": ["kms:ReEncryptFrom", "kms:ReEncryptTo"], "Resource": "*",
+        "Condition": {"Bool": {"kms:ReEncryptOnSameKey": "true"}}});
+    let out = c
+        .call("CreateKey", json!({"Policy": policy(json!([admin("000000000000"), deny]))}))
+        .await
+        .ok();
+    let id = out["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    let other = c.create_key().await;
+    let blob = c.encrypt(&id, b"x", json!({})).await;
+    c.call("ReEncrypt", json!({"CiphertextBlob": blob, "DestinationKeyId": id}))
+        .await
+        .err("AccessDeniedException");
+    c.call("ReEncrypt", json!({"CiphertextBlob": blob, "DestinationKeyId": other})).await.ok();
+}
