@@ -201,6 +201,13 @@ async fn assumed_role_credentials_expire() {
     let (status, xml) = who(&h.clock).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(xml.contains("<Code>ExpiredToken</Code>"), "{xml}");
+    // The background job removes expired credentials; they are then unknown.
+    assert_eq!(kms_server::jobs::run_due(&h.state).await.unwrap().sessions_removed, 1);
+    let (status, xml) = who(&h.clock).await;
+    assert!(
+        status == StatusCode::FORBIDDEN && xml.contains("<Code>InvalidClientTokenId</Code>"),
+        "{xml}"
+    );
 }
 
 async fn explain(client: &Client, input: serde_json::Value) -> crate::common::Reply {
