@@ -121,6 +121,26 @@ pub fn authorize_account(
     }
 }
 
+/// Checks `action` on a resource that has no resource policy, such as an alias ARN:
+/// decided by the caller's identity policies.
+///
+/// # Errors
+/// `AccessDeniedException` when no identity policy allows it, or one denies it.
+pub fn authorize_identity(
+    caller: &Principal,
+    action: Action,
+    resource: &str,
+    facts: &RequestFacts<'_>,
+) -> Result<Decision, KmsError> {
+    let name = action.iam_name();
+    let decision = evaluate::evaluate_named(caller, &name, resource, None, None, facts);
+    if decision.allowed {
+        Ok(decision)
+    } else {
+        Err(access_denied(decision.denial_message_named(caller, &name, resource)))
+    }
+}
+
 /// The policy lockout safety check: the new key policy must let `caller` call
 /// `kms:PutKeyPolicy` on the key later.
 ///

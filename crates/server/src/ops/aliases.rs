@@ -54,6 +54,13 @@ fn alias_not_found(ctx: &Ctx<'_>, name: &str) -> KmsError {
     )
 }
 
+/// Alias operations need permission on the alias ARN in an identity policy (account
+/// roots have it), besides permission on the key(s).
+fn authorize_alias(ctx: &Ctx<'_>, action: Action, name: &str) -> Result<(), KmsError> {
+    let arn = format!("arn:aws:kms:{}:{}:{name}", ctx.region, ctx.caller.account);
+    authz::authorize_identity(ctx.caller, action, &arn, &RequestFacts::default()).map(drop)
+}
+
 async fn check_target(
     ctx: &Ctx<'_>,
     target_key_id: &str,
@@ -94,6 +101,7 @@ fn validate_request(req: &AliasRequest) -> Result<(&str, &str), KmsError> {
 /// `KMSInvalidStateException`, `LimitExceededException`, `ValidationException`.
 pub async fn create_alias(ctx: &Ctx<'_>, req: AliasRequest) -> Result<(), KmsError> {
     let (name, target) = validate_request(&req)?;
+    authorize_alias(ctx, Action::CreateAlias, name)?;
     let target_key = ctx.resolve(target, KeyIdForms::KeyOnly).await?;
     // Count and insert under the key's lock so concurrent calls cannot pass the quota.
     let _guard = ctx.state.key_locks.lock(&target_key).await;
@@ -124,12 +132,15 @@ pub async fn create_alias(ctx: &Ctx<'_>, req: AliasRequest) -> Result<(), KmsErr
 /// `NotFoundException`, `KMSInvalidStateException`, `LimitExceededException`, `ValidationException`.
 pub async fn update_alias(ctx: &Ctx<'_>, req: AliasRequest) -> Result<(), KmsError> {
     let (name, target) = validate_request(&req)?;
+    authorize_alias(ctx, Action::UpdateAlias, name)?;
     let existing = ctx
         .state
         .store
         .get_alias(&ctx.caller.account, ctx.region, name)
         .await?
         .ok_or_else(|| alias_not_found(ctx, name))?;
+    // Both the key the alias leaves and the key it moves to must allow UpdateAlias.
+    ctx.load(&existing.target(), Action::UpdateAlias).await?;
     let target_key = ctx.resolve(target, KeyIdForms::KeyOnly).await?;
     let _guard = ctx.state.key_locks.lock(&target_key).await;
     let target_key_id = check_target(ctx, target, Action::UpdateAlias).await?;
@@ -151,6 +162,14 @@ pub async fn delete_alias(ctx: &Ctx<'_>, req: AliasRequest) -> Result<(), KmsErr
     v.finish()?;
     let name = req.alias_name.as_deref().unwrap_or_default();
     check_alias_name(name)?;
+    authorize_alias(ctx, Action::DeleteAlias, name)?;
+    let existing = ctx
+        .state
+        .store
+        .get_alias(&ctx.caller.account, ctx.region, name)
+        .await?
+        .ok_or_else(|| alias_not_found(ctx, name))?;
+    ctx.load(&existing.target(), Action::DeleteAlias).await?;
     match ctx.state.store.delete_alias(&ctx.caller.account, ctx.region, name).await {
         Ok(()) => Ok(()),
         Err(StoreError::NotFound) => Err(alias_not_found(ctx, name)),

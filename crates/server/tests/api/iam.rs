@@ -314,3 +314,66 @@ async fn key_policies_must_name_existing_principals_of_local_accounts() {
     .await
     .ok();
 }
+
+#[tokio::test]
+async fn alias_operations_need_the_alias_and_the_key() {
+    let h = Harness::new().await;
+    let root = h.client();
+    let key = root.create_key().await;
+    root.call(
+        "CreateAlias",
+        serde_json::json!({"AliasName": "alias/root-made", "TargetKeyId": key}),
+    )
+    .await
+    .ok();
+    query(&h.state, &h.clock, ROOT, "iam", &[("Action", "CreateUser"), ("UserName", "dev")]).await;
+    let (_, xml) = query(
+        &h.state,
+        &h.clock,
+        ROOT,
+        "iam",
+        &[("Action", "CreateAccessKey"), ("UserName", "dev")],
+    )
+    .await;
+    let dev = Client {
+        access_key: between(&xml, "AccessKeyId").into(),
+        secret: between(&xml, "SecretAccessKey").into(),
+        ..root.clone()
+    };
+    let key_arn = format!("arn:aws:kms:us-east-1:000000000000:key/{key}");
+    let allow = |resources: serde_json::Value| {
+        serde_json::json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow",
+            "Action": ["kms:CreateAlias", "kms:DeleteAlias"], "Resource": resources}})
+        .to_string()
+    };
+    let put = |doc: String| {
+        let (state, clock) = (Arc::clone(&h.state), Arc::clone(&h.clock));
+        async move {
+            let params = [
+                ("Action", "PutUserPolicy"),
+                ("UserName", "dev"),
+                ("PolicyName", "aliases"),
+                ("PolicyDocument", doc.as_str()),
+            ];
+            assert_eq!(query(&state, &clock, ROOT, "iam", &params).await.0, StatusCode::OK);
+        }
+    };
+    put(allow(serde_json::json!(key_arn))).await;
+    let r = dev
+        .call("CreateAlias", serde_json::json!({"AliasName": "alias/dev", "TargetKeyId": key}))
+        .await
+        .err("AccessDeniedException");
+    assert!(
+        r.message().contains("on resource: arn:aws:kms:us-east-1:000000000000:alias/dev"),
+        "{}",
+        r.message()
+    );
+    dev.call("DeleteAlias", serde_json::json!({"AliasName": "alias/root-made"}))
+        .await
+        .err("AccessDeniedException");
+    put(allow(serde_json::json!([key_arn, "arn:aws:kms:us-east-1:000000000000:alias/*"]))).await;
+    dev.call("CreateAlias", serde_json::json!({"AliasName": "alias/dev", "TargetKeyId": key}))
+        .await
+        .ok();
+    dev.call("DeleteAlias", serde_json::json!({"AliasName": "alias/root-made"})).await.ok();
+}
