@@ -629,6 +629,34 @@ mod tests {
         assert_eq!(substitute("plain ${unclosed", &resolve).as_deref(), Some("plain ${unclosed"));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn parser_never_panics(text in "\\PC{0,200}") {
+            let _ = Policy::parse(&text, PolicyKind::Key);
+        }
+
+        #[test]
+        fn parser_never_panics_on_policy_shaped_json(
+            effect in "(Allow|Deny|[a-z]{0,5})",
+            principal in "(\\*|[0-9]{12}|arn:aws:iam::[0-9]{12}:(root|user/[a-z]{1,5}|role/[a-z/]{0,6})|.{0,12})",
+            action in "(kms:[A-Za-z*?]{0,10}|[a-z*:]{0,8})",
+            operator in "(ForAnyValue:|ForAllValues:)?(String|Numeric|Date|Arn|Ip|Null|Bool)[A-Za-z]{0,12}",
+            value in ".{0,12}",
+        ) {
+            let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+                "Effect": effect, "Principal": {"AWS": principal}, "Action": action, "Resource": "*",
+                "Condition": {operator: {"kms:EncryptionContext:k": value}}}]});
+            let _ = Policy::parse(&doc.to_string(), PolicyKind::Key);
+        }
+
+        #[test]
+        fn a_literal_pattern_matches_itself(text in "[^*?]{0,40}") {
+            proptest::prop_assert!(wildcard_match(&text, &text, false));
+            let star_in_middle = format!("{}*", text.chars().take(3).collect::<String>());
+            proptest::prop_assert!(wildcard_match(&star_in_middle, &text, false));
+        }
+    }
+
     #[test]
     fn wildcards_match_like_iam() {
         assert!(wildcard_match("kms:*", "kms:Encrypt", true));
