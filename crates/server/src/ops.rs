@@ -198,8 +198,9 @@ impl Ctx<'_> {
         record: &KeyRecord,
         facts: &RequestFacts<'_>,
     ) -> Result<(), KmsError> {
+        let policy = authz::stored_key_policy(record)?;
         if facts.resource_aliases.is_none()
-            && authz::policies_use_key(self.caller, record, "kms:resourcealiases")
+            && authz::policies_use_key(self.caller, &policy, "kms:resourcealiases")
         {
             let aliases = self
                 .state
@@ -217,9 +218,10 @@ impl Ctx<'_> {
             if aliases.len() <= 50 {
                 facts.resource_aliases = Some(aliases.into_iter().map(|a| a.name).collect());
             }
-            return authz::authorize_with(self.caller, action, record, &facts).map(drop);
+            return authz::authorize_with_policy(self.caller, action, record, &policy, &facts)
+                .map(drop);
         }
-        authz::authorize_with(self.caller, action, record, facts).map(drop)
+        authz::authorize_with_policy(self.caller, action, record, &policy, facts).map(drop)
     }
 
     /// Resolves and loads in one step.
