@@ -192,13 +192,13 @@ pub async fn list_aliases(
             let mut v = Validator::new();
             v.length("keyId", key_id, 1, 2048);
             v.finish()?;
-            Some(
-                ctx.find(key_id, KeyIdForms::KeyOnly, Action::ListAliases)
-                    .await?
-                    .key
-                    .key_id
-                    .clone(),
-            )
+            // ListAliases is authorized by identity policies only (above), not by the
+            // key policy; the key must still exist in the caller's account.
+            let key = ctx.resolve(key_id, KeyIdForms::KeyOnly).await?;
+            if key.account != ctx.caller.account || ctx.state.store.get_key(&key).await?.is_none() {
+                return Err(super::key_not_found(&key));
+            }
+            Some(key.key_id)
         }
         None => None,
     };

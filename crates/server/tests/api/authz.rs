@@ -197,3 +197,20 @@ async fn reencrypt_on_same_key_condition() {
         .err("AccessDeniedException");
     c.call("ReEncrypt", json!({"CiphertextBlob": blob, "DestinationKeyId": other})).await.ok();
 }
+
+#[tokio::test]
+async fn list_aliases_is_authorized_by_identity_policies_only() {
+    let h = Harness::new().await;
+    let c = h.client();
+    // The key policy allows the account nothing but PutKeyPolicy and CreateAlias.
+    let narrow = policy(json!([{"Effect": "Allow", "Principal": {"AWS": "000000000000"},
+        "Action": ["kms:PutKeyPolicy", "kms:CreateAlias"], "Resource": "*"}]));
+    let out = c.call("CreateKey", json!({"Policy": narrow})).await.ok();
+    let id = out["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    c.call("CreateAlias", json!({"AliasName": "alias/narrow", "TargetKeyId": id})).await.ok();
+    c.call("DescribeKey", json!({"KeyId": id})).await.err("AccessDeniedException");
+    let listed = c.call("ListAliases", json!({"KeyId": id})).await.ok();
+    assert_eq!(listed["Aliases"][0]["AliasName"], "alias/narrow");
+    let missing = "00000000-0000-0000-0000-000000000000";
+    c.call("ListAliases", json!({"KeyId": missing})).await.err("NotFoundException");
+}
