@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import base64
+import json
 import sqlite3
 from pathlib import Path
 
@@ -126,3 +127,46 @@ def test_audit_lookup_filters_by_event_name_and_key(server_bin, trail):
     names = [line for line in out.stdout.splitlines()]
     assert len(names) == 5  # every call but the unauthenticated ListKeys names the key
     assert all(trail["key"]["Arn"] in line for line in names)
+
+
+def test_each_decision_is_recorded_with_its_reason_and_statement(server_bin, tmp_path):
+    srv = KmsServer(binary=server_bin, data_dir=tmp_path / "data").start()
+    kms = make_client(srv.endpoint)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "Enable IAM User Permissions",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::000000000000:root"},
+                "Action": "kms:*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "NoDecryptOutsideBilling",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "kms:Decrypt",
+                "Resource": "*",
+                "Condition": {"StringNotEquals": {"kms:EncryptionContext:dept": "billing"}},
+            },
+        ],
+    }
+    key = kms.create_key(Policy=json.dumps(policy))["KeyMetadata"]
+    ct = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x", EncryptionContext={"dept": "sales"})
+    with pytest.raises(ClientError) as denied:
+        kms.decrypt(CiphertextBlob=ct["CiphertextBlob"], EncryptionContext={"dept": "sales"})
+    assert denied.value.response["Error"]["Code"] == "AccessDeniedException"
+    assert srv.stop() == 0, srv.log_tail()
+    events = {e["requestID"]: e for e in audit_events(server_bin, srv.data_dir)}
+
+    allowed = events[ct["ResponseMetadata"]["RequestId"]]["additionalEventData"]["authorization"]
+    assert allowed[0]["action"] == "kms:Encrypt" and allowed[0]["allowed"] is True
+    assert allowed[0]["resource"] == key["Arn"]
+    assert allowed[0]["decidingStatements"][0]["sid"] == "Enable IAM User Permissions"
+
+    refused = events[denied.value.response["ResponseMetadata"]["RequestId"]]
+    assert refused["errorCode"] == "AccessDeniedException"
+    why = refused["additionalEventData"]["authorization"][0]
+    assert why["allowed"] is False and why["reason"] == "ExplicitDenyInKeyPolicy"
+    assert why["decidingStatements"][0]["sid"] == "NoDecryptOutsideBilling"

@@ -97,6 +97,17 @@ def test_user_lifecycle(iam_a):
     assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
 
 
+def test_list_users_paginates(iam_b):
+    names = [f"page-{i:02}" for i in range(5)]
+    for name in names:
+        iam_b.create_user(UserName=name, Path="/paged/")
+    seen = []
+    for page in iam_b.get_paginator("list_users").paginate(PathPrefix="/paged/", PaginationConfig={"PageSize": 2}):
+        assert len(page["Users"]) <= 2
+        seen.extend(u["UserName"] for u in page["Users"])
+    assert seen == names
+
+
 def test_malformed_identity_policy_is_refused(iam_a):
     iam_a.create_user(UserName="malformed")
     with pytest.raises(ClientError) as info:

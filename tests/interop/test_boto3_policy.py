@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
@@ -23,6 +24,18 @@ DEFAULT_POLICY = """{
     "Resource" : "*"
   } ]
 }"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def alice(endpoint):
+    """The user the custom policies name: AWS requires a key policy's principals to exist."""
+    iam = boto3.session.Session().client(
+        "iam", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    )
+    try:
+        iam.create_user(UserName="alice")
+    except iam.exceptions.EntityAlreadyExistsException:
+        pass
 
 
 def custom_policy(sid="Custom"):
@@ -112,6 +125,23 @@ def test_malformed_policy(kms, key_id, policy):
     with kms_error("MalformedPolicyDocumentException"):
         kms.create_key(Policy=policy)
     assert kms.get_key_policy(KeyId=key_id)["Policy"] == DEFAULT_POLICY
+
+
+def test_missing_local_principal_is_invalid(kms, key_id):
+    policy = json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{DEFAULT_ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"},
+                {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{DEFAULT_ACCOUNT}:user/nobody"}, "Action": "kms:*", "Resource": "*"},
+            ],
+        }
+    )
+    with kms_error(
+        "MalformedPolicyDocumentException",
+        message="Policy contains a statement with one or more invalid principals.",
+    ):
+        kms.put_key_policy(KeyId=key_id, PolicyName="default", Policy=policy)
 
 
 def test_invalid_principal(kms, key_id):

@@ -64,7 +64,7 @@ impl Principal {
             access_key_id: access_key_id.to_owned(),
             kind: PrincipalKind::Root,
             identity: Arc::default(),
-            env: RequestEnv { now_ms, source_ip: None, secure_transport: false },
+            env: RequestEnv { now_ms, ..RequestEnv::default() },
         }
     }
 }
@@ -135,6 +135,11 @@ impl Accounts {
             })
             .collect();
         Self { keys, signing_keys: RwLock::new(HashMap::new()), iam: Directory::default() }
+    }
+
+    /// Whether `account` is one of this server's accounts (from the configuration).
+    pub fn is_local_account(&self, account: &str) -> bool {
+        self.keys.values().any(|k| k.account == account)
     }
 
     fn signing_key(

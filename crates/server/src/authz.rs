@@ -12,6 +12,7 @@ pub mod context;
 pub mod evaluate;
 pub mod explain;
 pub mod policy;
+pub mod record;
 #[cfg(test)]
 mod scenarios;
 
@@ -23,6 +24,7 @@ use kms_api::{ErrorCode, KmsError};
 use self::context::RequestFacts;
 use self::evaluate::{evaluate, Decision};
 use self::policy::{Policy, PolicyError, PolicyKind};
+use self::record::DecisionLog;
 use crate::auth::Principal;
 use crate::model::KeyRecord;
 use crate::ops::key_not_found;
@@ -95,11 +97,27 @@ pub fn authorize_with(
     key: &KeyRecord,
     facts: &RequestFacts<'_>,
 ) -> Result<Decision, KmsError> {
+    let policy = stored_key_policy(key)?;
+    authorize_with_policy(caller, action, key, &policy, facts, &DecisionLog::default())
+}
+
+/// [`authorize_with`] with the key's parsed policy already in hand.
+///
+/// # Errors
+/// As [`authorize`].
+pub fn authorize_with_policy(
+    caller: &Principal,
+    action: Action,
+    key: &KeyRecord,
+    policy: &Policy,
+    facts: &RequestFacts<'_>,
+    log: &DecisionLog,
+) -> Result<Decision, KmsError> {
     if key.key.account != caller.account && !action.is_cross_account() {
         return Err(key_not_found(&key.key));
     }
-    let policy = stored_key_policy(key)?;
-    let decision = evaluate(caller, action, Some((key, &policy)), facts);
+    let decision = evaluate(caller, action, Some((key, policy)), facts);
+    log.note(action, &key.key.arn(), &decision);
     if decision.allowed {
         Ok(decision)
     } else {
@@ -107,11 +125,11 @@ pub fn authorize_with(
     }
 }
 
-/// Whether the key policy of `key` or an identity policy of `caller` uses condition key
-/// `name` (lowercase), so callers fetch costly values only when needed.
-pub fn policies_use_key(caller: &Principal, key: &KeyRecord, name: &str) -> bool {
-    let key_policy = stored_key_policy(key).is_ok_and(|p| p.uses_condition_key(name));
-    key_policy || caller.identity.policies.iter().any(|(_, p)| p.uses_condition_key(name))
+/// Whether `key_policy` or an identity policy of `caller` uses condition key `name`
+/// (lowercase), so callers fetch costly values only when needed.
+pub fn policies_use_key(caller: &Principal, key_policy: &Policy, name: &str) -> bool {
+    key_policy.uses_condition_key(name)
+        || caller.identity.policies.iter().any(|(_, p)| p.uses_condition_key(name))
 }
 
 /// Checks an operation that names no key (CreateKey, ListKeys, GenerateRandom, …):
@@ -123,12 +141,34 @@ pub fn authorize_account(
     caller: &Principal,
     action: Action,
     facts: &RequestFacts<'_>,
+    log: &DecisionLog,
 ) -> Result<Decision, KmsError> {
     let decision = evaluate(caller, action, None, facts);
+    log.note(action, "*", &decision);
     if decision.allowed {
         Ok(decision)
     } else {
         Err(access_denied(decision.denial_message(caller, action, "*")))
+    }
+}
+
+/// Checks `action` on a resource that has no resource policy, such as an alias ARN:
+/// decided by the caller's identity policies.
+///
+/// # Errors
+/// `AccessDeniedException` when no identity policy allows it, or one denies it.
+pub fn authorize_identity(
+    caller: &Principal,
+    action: Action,
+    resource: &str,
+    facts: &RequestFacts<'_>,
+) -> Result<Decision, KmsError> {
+    let name = action.iam_name();
+    let decision = evaluate::evaluate_named(caller, &name, resource, None, None, facts);
+    if decision.allowed {
+        Ok(decision)
+    } else {
+        Err(access_denied(decision.denial_message_named(caller, &name, resource)))
     }
 }
 
@@ -171,10 +211,33 @@ pub fn parse_key_policy(text: &str) -> Result<Arc<Policy>, KmsError> {
 
 const POLICY_CACHE_MAX: usize = 4096;
 
+/// A fast multiply-rotate hasher for the policy cache. Not DoS-resistant, which is fine:
+/// only principals allowed to set key policies choose its keys, and the cache is bounded.
+#[derive(Default)]
+struct PolicyTextHasher(u64);
+
+impl std::hash::Hasher for PolicyTextHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word))
+                .wrapping_mul(0x517c_c1b7_2722_0a95);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type PolicyCache =
+    RwLock<HashMap<String, Arc<Policy>, std::hash::BuildHasherDefault<PolicyTextHasher>>>;
+
 /// Parsed key policies by document text, so the hot path parses each policy once.
-fn policy_cache() -> &'static RwLock<HashMap<String, Arc<Policy>>> {
-    static CACHE: OnceLock<RwLock<HashMap<String, Arc<Policy>>>> = OnceLock::new();
-    CACHE.get_or_init(RwLock::default)
+fn policy_cache() -> &'static PolicyCache {
+    static CACHE: OnceLock<PolicyCache> = OnceLock::new();
+    CACHE.get_or_init(PolicyCache::default)
 }
 
 /// The parsed key policy of a stored key. A stored policy that no longer parses allows

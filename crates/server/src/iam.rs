@@ -327,6 +327,16 @@ impl Directory {
         }
     }
 
+    /// Access key ids of session credentials that expired at or before `now_ms`.
+    pub fn expired_sessions(&self, now_ms: i64) -> Vec<String> {
+        self.read()
+            .keys
+            .values()
+            .filter(|(k, _)| matches!(k.owner, KeyOwner::Session { expires_ms, .. } if expires_ms <= now_ms))
+            .map(|(k, _)| k.access_key_id.clone())
+            .collect()
+    }
+
     /// A user.
     pub fn user(&self, account: &str, name: &str) -> Option<User> {
         self.read().users.get(&(account.to_owned(), name.to_owned())).cloned()

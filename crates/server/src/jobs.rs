@@ -1,6 +1,6 @@
 //! Background work that falls due with time: deleting keys whose waiting period has
-//! ended, rotating keys whose automatic rotation is due, and deleting imported key
-//! material whose `ValidTo` has passed.
+//! ended, rotating keys whose automatic rotation is due, deleting imported key material
+//! whose `ValidTo` has passed, and removing expired STS session credentials.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,6 +24,8 @@ pub struct JobReport {
     pub rotated: usize,
     /// Keys whose imported key material expired and was deleted.
     pub expired: usize,
+    /// Expired STS session credentials removed.
+    pub sessions_removed: usize,
 }
 
 /// Does every piece of work due at the clock's current time.
@@ -32,6 +34,15 @@ pub struct JobReport {
 /// A storage error; work done before it stays done.
 pub async fn run_due(state: &AppState) -> Result<JobReport, StoreError> {
     let mut report = JobReport::default();
+    let now = state.clock.now_ms();
+    for access_key_id in state.accounts.iam.expired_sessions(now) {
+        match state.accounts.iam.delete_key(&*state.store, &access_key_id).await {
+            Ok(()) => report.sessions_removed += 1,
+            Err(crate::iam::DirectoryError::Store(StoreError::NotFound)) => {}
+            Err(crate::iam::DirectoryError::Store(e)) => return Err(e),
+            Err(e) => return Err(StoreError::Backend(e.to_string())),
+        }
+    }
     loop {
         let now = state.clock.now_ms();
         let due = state.store.keys_due(now, BATCH).await?;

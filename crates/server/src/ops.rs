@@ -37,6 +37,8 @@ pub struct Ctx<'a> {
     pub caller: &'a Principal,
     /// The Region named in the request's credential scope.
     pub region: &'a str,
+    /// The authorization decisions made for this request, for its audit record.
+    pub decisions: &'a authz::record::DecisionLog,
 }
 
 /// Which key identifier forms an operation accepts.
@@ -205,8 +207,9 @@ impl Ctx<'_> {
         record: &KeyRecord,
         facts: &RequestFacts<'_>,
     ) -> Result<(), KmsError> {
+        let policy = authz::stored_key_policy(record)?;
         if facts.resource_aliases.is_none()
-            && authz::policies_use_key(self.caller, record, "kms:resourcealiases")
+            && authz::policies_use_key(self.caller, &policy, "kms:resourcealiases")
         {
             let aliases = self
                 .state
@@ -224,9 +227,18 @@ impl Ctx<'_> {
             if aliases.len() <= 50 {
                 facts.resource_aliases = Some(aliases.into_iter().map(|a| a.name).collect());
             }
-            return authz::authorize_with(self.caller, action, record, &facts).map(drop);
+            return authz::authorize_with_policy(
+                self.caller,
+                action,
+                record,
+                &policy,
+                &facts,
+                self.decisions,
+            )
+            .map(drop);
         }
-        authz::authorize_with(self.caller, action, record, facts).map(drop)
+        authz::authorize_with_policy(self.caller, action, record, &policy, facts, self.decisions)
+            .map(drop)
     }
 
     /// Resolves and loads in one step.

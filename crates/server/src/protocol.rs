@@ -20,6 +20,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::audit::{self, AuditError, AuditLog};
 use crate::auth::Principal;
+use crate::authz::record::DecisionLog;
 use crate::ops::{self, Ctx};
 use crate::state::AppState;
 
@@ -160,6 +161,8 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
 struct Seen {
     principal: Option<Principal>,
     region: Option<String>,
+    /// The authorization decisions made while serving it.
+    decisions: DecisionLog,
 }
 
 /// One finished call, as the audit trail needs it.
@@ -202,6 +205,7 @@ async fn record(audit: &AuditLog, call: &AuditedCall<'_>) -> Result<(), AuditErr
         request: request.as_ref(),
         response: response.as_ref(),
         error,
+        authorization: &call.seen.decisions.take(),
         request_id: call.request_id,
         event_id: &event_id,
     });
@@ -240,9 +244,11 @@ async fn serve(
     )?;
     // aws:SourceIp; this server speaks plain HTTP, so aws:SecureTransport stays false.
     auth.principal.env.source_ip = source_ip;
+    auth.principal.env.region.clone_from(&auth.region);
     seen.principal = Some(auth.principal.clone());
     seen.region = Some(auth.region.clone());
-    let ctx = Ctx { state, caller: &auth.principal, region: &auth.region };
+    let ctx =
+        Ctx { state, caller: &auth.principal, region: &auth.region, decisions: &seen.decisions };
     if target == crate::authz::explain::TARGET {
         let request = decode(body)?;
         return encode(&crate::authz::explain::explain_access(&ctx, request).await?);

@@ -94,6 +94,8 @@ pub struct Call<'a> {
     pub response: Option<&'a Value>,
     /// The error code and message of a failed call.
     pub error: Option<(&'a str, &'a str)>,
+    /// The authorization decisions made for the call: why it was allowed or denied.
+    pub authorization: &'a [Value],
     /// The request id returned to the caller.
     pub request_id: &'a str,
     /// This record's own id.
@@ -245,6 +247,9 @@ fn additional_event_data(call: &Call<'_>) -> Map<String, Value> {
     if let Some(header) = blob.and_then(decode_blob_header) {
         out.insert("keyMaterialVersion".into(), json!(header.material_version));
     }
+    if !call.authorization.is_empty() {
+        out.insert("authorization".into(), Value::Array(call.authorization.to_vec()));
+    }
     out
 }
 
@@ -327,6 +332,7 @@ mod tests {
             request: Some(request),
             response,
             error: None,
+            authorization: &[],
             request_id: "r-1",
             event_id: "e-1",
         }

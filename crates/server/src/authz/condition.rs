@@ -232,6 +232,26 @@ impl Condition {
         &self.key
     }
 
+    /// Whether string values use `${…}` policy variables.
+    pub fn has_variables(&self) -> bool {
+        matches!(
+            self.compare,
+            Compare::StringEquals
+                | Compare::StringEqualsIgnoreCase
+                | Compare::StringLike
+                | Compare::ArnEquals
+                | Compare::ArnLike
+        ) && self.values.iter().any(|v| v.contains("${"))
+    }
+
+    /// A copy with policy variables substituted (values without a value are dropped).
+    pub fn substituted(&self, resolve: &super::policy::Resolver<'_>) -> Self {
+        let mut copy = self.clone();
+        copy.values =
+            self.values.iter().filter_map(|v| super::policy::substitute(v, resolve)).collect();
+        copy
+    }
+
     /// The policy values as written (for explanations).
     pub fn values(&self) -> &[String] {
         &self.values
@@ -354,7 +374,11 @@ pub fn parse_date(s: &str) -> Option<f64> {
     };
     let mut d = date.split('-');
     let (y, m, day) = (num(d.next()?)?, num(d.next()?)?, num(d.next()?)?);
-    if d.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+    if d.next().is_some()
+        || !(0..=9999).contains(&y)
+        || !(1..=12).contains(&m)
+        || !(1..=31).contains(&day)
+    {
         return None;
     }
     let mut seconds = days_from_civil(y, m, day) as f64 * 86_400.0;
@@ -365,7 +389,8 @@ pub fn parse_date(s: &str) -> Option<f64> {
             let (c, off) = time.split_at(i);
             let sign = if off.starts_with('-') { -1 } else { 1 };
             let (oh, om) = off[1..].split_once(':').unwrap_or((&off[1..], "0"));
-            (c, sign * (num(oh)? * 3600 + num(om)? * 60))
+            let (oh, om) = (num(oh).filter(|h| *h <= 23)?, num(om).filter(|m| *m <= 59)?);
+            (c, sign * (oh * 3600 + om * 60))
         } else {
             (time, 0)
         };
@@ -590,6 +615,16 @@ mod tests {
         .starts_with("OverlyPermissiveCondition:EncryptionContext"));
     }
 
+    proptest::proptest! {
+        #[test]
+        fn value_parsers_never_panic(text in "\\PC{0,40}") {
+            let _ = parse_date(&text);
+            let _ = parse_number(&text);
+            let _ = Cidr::parse(&text);
+            let _ = arn_like(&text, "arn:aws:kms:us-east-1:111122223333:key/x");
+        }
+    }
+
     #[test]
     fn dates_round_trip() {
         assert_eq!(parse_date("1970-01-01T00:00:00Z"), Some(0.0));
@@ -598,5 +633,7 @@ mod tests {
         assert_eq!(format_date(1_767_225_600_000), "2026-01-01T00:00:00Z");
         assert_eq!(parse_date(&format_date(1_767_225_600_000)), Some(1_767_225_600.0));
         assert_eq!(parse_date("2026-13-01"), None);
+        assert_eq!(parse_date("99999999999999999-01-01"), None);
+        assert_eq!(parse_date("2026-01-01T00:00:00+99999999999999999:00"), None);
     }
 }

@@ -30,6 +30,8 @@ pub struct RequestEnv {
     pub source_ip: Option<IpAddr>,
     /// Whether the request came over TLS (`aws:SecureTransport`).
     pub secure_transport: bool,
+    /// The Region of the request's credential scope (`aws:RequestedRegion`).
+    pub region: String,
 }
 
 /// A principal's IAM side: its identity policies and tags (empty for account roots).
@@ -58,6 +60,18 @@ pub struct RequestFacts<'a> {
     pub encryption_context: Option<&'a EncryptionContext>,
     /// `kms:EncryptionAlgorithm`.
     pub encryption_algorithm: Option<&'a str>,
+    /// `kms:SigningAlgorithm` (Sign, Verify).
+    pub signing_algorithm: Option<&'a str>,
+    /// `kms:MessageType` (Sign, Verify).
+    pub message_type: Option<&'a str>,
+    /// `kms:MacAlgorithm` (GenerateMac, VerifyMac).
+    pub mac_algorithm: Option<&'a str>,
+    /// `kms:KeyAgreementAlgorithm` (DeriveSharedSecret).
+    pub key_agreement_algorithm: Option<&'a str>,
+    /// `kms:DataKeyPairSpec` (GenerateDataKeyPair*).
+    pub data_key_pair_spec: Option<&'a str>,
+    /// `kms:ReEncryptOnSameKey` (ReEncrypt).
+    pub reencrypt_on_same_key: Option<bool>,
     /// `kms:RequestAlias`: the alias name the request used to name the key.
     pub request_alias: Option<String>,
     /// `kms:ResourceAliases`: the key's aliases (filled in when a policy asks for them).
@@ -166,7 +180,11 @@ impl<'a> Context<'a> {
             }
             "aws:currenttime" => owned(format_date(caller.env.now_ms)),
             "aws:epochtime" => owned(caller.env.now_ms.div_euclid(1000).to_string()),
-            "aws:requestedregion" => key_record.map(|r| r.key.region.as_str()).and_then(one),
+            "aws:requestedregion" => match key_record {
+                Some(r) => one(&r.key.region),
+                None if !caller.env.region.is_empty() => one(&caller.env.region),
+                None => None,
+            },
             "aws:tagkeys" => facts
                 .tag_keys
                 .as_ref()
@@ -176,6 +194,14 @@ impl<'a> Context<'a> {
                 Some(ContextValue::Many(ec.keys().map(|k| Cow::Borrowed(k.as_str())).collect()))
             }
             "kms:encryptionalgorithm" => facts.encryption_algorithm.and_then(one),
+            "kms:signingalgorithm" => facts.signing_algorithm.and_then(one),
+            "kms:messagetype" => facts.message_type.and_then(one),
+            "kms:macalgorithm" => facts.mac_algorithm.and_then(one),
+            "kms:keyagreementalgorithm" => facts.key_agreement_algorithm.and_then(one),
+            "kms:datakeypairspec" => facts.data_key_pair_spec.and_then(one),
+            "kms:reencryptonsamekey" => {
+                facts.reencrypt_on_same_key.map(|b| one(if b { "true" } else { "false" }))?
+            }
             "kms:requestalias" => facts.request_alias.clone().and_then(owned),
             "kms:resourcealiases" => facts
                 .resource_aliases

@@ -12,8 +12,11 @@
 
 use std::fmt;
 
-use super::context::{Context, RequestFacts};
-use super::policy::{wildcard_match, Effect, Policy, PrincipalEntry, Statement};
+use super::condition::Condition;
+use super::context::{Context, ContextValue, RequestFacts};
+use super::policy::{
+    substitute, wildcard_match, Effect, Policy, PrincipalEntry, Resolver, Statement,
+};
 use super::Action;
 use crate::auth::{Principal, PrincipalKind};
 use crate::model::KeyRecord;
@@ -201,32 +204,39 @@ fn patterns_match(
     patterns: &Option<super::policy::Patterns>,
     text: &str,
     ignore_case: bool,
+    resolve: Option<&Resolver<'_>>,
 ) -> bool {
-    match patterns {
-        None => false,
-        Some(p) => {
-            let any = p.patterns.iter().any(|pat| wildcard_match(pat, text, ignore_case));
-            any != p.negated
+    let Some(p) = patterns else { return false };
+    let any = p.patterns.iter().any(|pat| match resolve {
+        Some(resolve) if pat.contains("${") => {
+            substitute(pat, resolve).is_some_and(|pat| wildcard_match(&pat, text, ignore_case))
         }
-    }
+        _ => wildcard_match(pat, text, ignore_case),
+    });
+    any != p.negated
 }
 
 /// The result of matching one statement.
-enum StatementOutcome {
+enum StatementOutcome<'p> {
     NotApplicable,
     /// Principal, action and resource matched but this condition failed.
-    ConditionFailed(String),
+    ConditionFailed(&'p Condition),
     Applies(PrincipalMatch),
 }
 
-fn match_statement(
-    statement: &Statement,
+fn match_statement<'p>(
+    statement: &'p Statement,
     action: &str,
     resource: &str,
     context: &Context<'_>,
-) -> StatementOutcome {
-    if !patterns_match(&statement.action, action, true)
-        || !patterns_match(&statement.resource, resource, false)
+) -> StatementOutcome<'p> {
+    let resolve = |key: &str| match context.lookup(key)? {
+        ContextValue::One(v) => Some(v.into_owned()),
+        ContextValue::Many(_) => None,
+    };
+    let variables: Option<&Resolver<'_>> = if statement.variables { Some(&resolve) } else { None };
+    if !patterns_match(&statement.action, action, true, None)
+        || !patterns_match(&statement.resource, resource, false, variables)
     {
         return StatementOutcome::NotApplicable;
     }
@@ -235,56 +245,81 @@ fn match_statement(
         return StatementOutcome::NotApplicable;
     }
     for condition in &statement.conditions {
-        if !condition.holds(context.lookup(condition.key()).as_ref()) {
-            return StatementOutcome::ConditionFailed(format!(
-                "{} {} {:?}",
-                condition.operator,
-                condition.key_text,
-                condition.values()
-            ));
+        let holds = match variables {
+            Some(resolve) if condition.has_variables() => {
+                let substituted = condition.substituted(resolve);
+                substituted.holds(context.lookup(substituted.key()).as_ref())
+            }
+            _ => condition.holds(context.lookup(condition.key()).as_ref()),
+        };
+        if !holds {
+            return StatementOutcome::ConditionFailed(condition);
         }
     }
     StatementOutcome::Applies(principal)
 }
 
-#[derive(Default)]
-struct Tally {
-    deny: Option<StatementRef>,
-    allow_direct: Vec<StatementRef>,
-    allow_account: Vec<StatementRef>,
-    near_misses: Vec<StatementRef>,
+/// A statement that matched, by reference; turned into a [`StatementRef`] only for the
+/// statements a [`Decision`] reports.
+#[derive(Clone, Copy)]
+struct Hit<'p> {
+    /// `None` for the resource policy, else the index of the identity policy.
+    source: Option<usize>,
+    index: usize,
+    statement: &'p Statement,
+    failed: Option<&'p Condition>,
 }
 
-fn tally(
-    tally: &mut Tally,
-    source: &PolicySource,
-    policy: &Policy,
+impl Hit<'_> {
+    fn to_ref(self, caller: &Principal) -> StatementRef {
+        let source = match self.source {
+            None => PolicySource::KeyPolicy,
+            Some(i) => PolicySource::Identity(
+                caller.identity.policies.get(i).map(|(n, _)| n.clone()).unwrap_or_default(),
+            ),
+        };
+        StatementRef {
+            source,
+            index: self.index,
+            sid: self.statement.sid.clone(),
+            effect: self.statement.effect,
+            failed_condition: self
+                .failed
+                .map(|c| format!("{} {} {:?}", c.operator, c.key_text, c.values())),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Tally<'p> {
+    deny: Option<Hit<'p>>,
+    allow_direct: Vec<Hit<'p>>,
+    allow_account: Vec<Hit<'p>>,
+    near_misses: Vec<Hit<'p>>,
+}
+
+fn tally<'p>(
+    tally: &mut Tally<'p>,
+    source: Option<usize>,
+    policy: &'p Policy,
     action: &str,
     resource: &str,
     context: &Context<'_>,
 ) {
     for (index, statement) in policy.statements.iter().enumerate() {
-        let reference = |failed_condition| StatementRef {
-            source: source.clone(),
-            index,
-            sid: statement.sid.clone(),
-            effect: statement.effect,
-            failed_condition,
-        };
+        let hit = |failed| Hit { source, index, statement, failed };
         match (match_statement(statement, action, resource, context), statement.effect) {
             (StatementOutcome::NotApplicable, _) => {}
-            (StatementOutcome::ConditionFailed(c), _) => tally.near_misses.push(reference(Some(c))),
+            (StatementOutcome::ConditionFailed(c), _) => tally.near_misses.push(hit(Some(c))),
             (StatementOutcome::Applies(_), Effect::Deny) => {
                 if tally.deny.is_none() {
-                    tally.deny = Some(reference(None));
+                    tally.deny = Some(hit(None));
                 }
             }
             (StatementOutcome::Applies(PrincipalMatch::Direct), Effect::Allow) => {
-                tally.allow_direct.push(reference(None));
+                tally.allow_direct.push(hit(None));
             }
-            (StatementOutcome::Applies(_), Effect::Allow) => {
-                tally.allow_account.push(reference(None))
-            }
+            (StatementOutcome::Applies(_), Effect::Allow) => tally.allow_account.push(hit(None)),
         }
     }
 }
@@ -327,35 +362,38 @@ pub fn evaluate_named(
 
     let mut kp = Tally::default();
     if let Some(rp) = resource_policy {
-        tally(&mut kp, &PolicySource::KeyPolicy, rp.policy, action_name, resource, &context);
+        tally(&mut kp, None, rp.policy, action_name, resource, &context);
     }
     let mut iam = Tally::default();
-    for (name, policy) in &caller.identity.policies {
-        let source = PolicySource::Identity(name.clone());
-        tally(&mut iam, &source, policy, action_name, resource, &context);
+    for (i, (_, policy)) in caller.identity.policies.iter().enumerate() {
+        tally(&mut iam, Some(i), policy, action_name, resource, &context);
     }
-    let mut near_misses = kp.near_misses;
-    near_misses.append(&mut iam.near_misses);
-    let decision = |allowed, reason, deciding| Decision {
+    let refs = |hits: &[Hit<'_>]| hits.iter().map(|h| h.to_ref(caller)).collect::<Vec<_>>();
+    let decision = |allowed, reason, deciding: Vec<StatementRef>| Decision {
         allowed,
         reason,
         deciding,
-        near_misses: near_misses.clone(),
+        near_misses: kp
+            .near_misses
+            .iter()
+            .chain(&iam.near_misses)
+            .map(|h| h.to_ref(caller))
+            .collect(),
         grant_id: None,
     };
 
     if let Some(deny) = kp.deny {
-        return decision(false, Reason::ExplicitDenyInKeyPolicy, vec![deny]);
+        return decision(false, Reason::ExplicitDenyInKeyPolicy, refs(&[deny]));
     }
     if let Some(deny) = iam.deny {
-        return decision(false, Reason::ExplicitDenyInIdentityPolicy, vec![deny]);
+        return decision(false, Reason::ExplicitDenyInIdentityPolicy, refs(&[deny]));
     }
     // Account roots hold every IAM permission of their own account.
     let root = caller.kind == PrincipalKind::Root;
     let iam_allows = root || !iam.allow_direct.is_empty();
     let Some(rp) = resource_policy else {
         return if iam_allows {
-            decision(true, Reason::IdentityPolicyAllows, iam.allow_direct)
+            decision(true, Reason::IdentityPolicyAllows, refs(&iam.allow_direct))
         } else {
             decision(false, Reason::NoIdentityPolicyAllow, vec![])
         };
@@ -363,13 +401,14 @@ pub fn evaluate_named(
     let same_account = rp.account == caller.account;
     let kp_direct = !kp.allow_direct.is_empty();
     let kp_account = !kp.allow_account.is_empty();
-    let mut relied_on = if kp_direct { kp.allow_direct } else { kp.allow_account };
+    let relied_on = if kp_direct { &kp.allow_direct } else { &kp.allow_account };
     if same_account && kp_direct {
-        return decision(true, Reason::KeyPolicyAllowsPrincipal, relied_on);
+        return decision(true, Reason::KeyPolicyAllowsPrincipal, refs(relied_on));
     }
     if (kp_direct || kp_account) && iam_allows {
-        relied_on.extend(iam.allow_direct);
-        return decision(true, Reason::KeyPolicyAndIdentityPolicyAllow, relied_on);
+        let mut deciding = refs(relied_on);
+        deciding.extend(refs(&iam.allow_direct));
+        return decision(true, Reason::KeyPolicyAndIdentityPolicyAllow, deciding);
     }
     if let Some(grant) = &facts.grant {
         let mut d = decision(true, Reason::Grant, vec![]);

@@ -52,6 +52,8 @@ pub struct Statement {
     pub resource: Option<Patterns>,
     /// Every condition must hold for the statement to apply.
     pub conditions: Vec<Condition>,
+    /// Whether `${…}` policy variables are substituted (Version 2012-10-17 only).
+    pub variables: bool,
 }
 
 /// A list of wildcard patterns, possibly negated (`NotAction`, `NotResource`).
@@ -140,6 +142,7 @@ impl Policy {
         if let Some(unknown) = doc.keys().find(|k| !TOP_LEVEL.contains(&k.as_str())) {
             return Err(syntax(format!("The policy document has an unknown element '{unknown}'")));
         }
+        let variables = doc.get("Version").and_then(Value::as_str) == Some("2012-10-17");
         match doc.get("Version") {
             None => {}
             Some(Value::String(v)) if v == "2012-10-17" || v == "2008-10-17" => {}
@@ -162,10 +165,18 @@ impl Policy {
             }
             Some(_) => return Err(syntax("Statement must be an object or a list of objects")),
         };
+        let mut sids = std::collections::HashSet::new();
+        for sid in statements.iter().filter_map(|s| s.get("Sid").and_then(Value::as_str)) {
+            if !sid.is_empty() && !sids.insert(sid) {
+                return Err(syntax(format!(
+                    "Statement IDs (SID) in a single policy must be unique; \"{sid}\" is repeated"
+                )));
+            }
+        }
         let statements = statements
             .into_iter()
             .enumerate()
-            .map(|(i, s)| parse_statement(s, kind).map_err(|e| in_statement(e, i, s)))
+            .map(|(i, s)| parse_statement(s, kind, variables).map_err(|e| in_statement(e, i, s)))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self { id, statements })
     }
@@ -189,7 +200,11 @@ fn in_statement(error: PolicyError, index: usize, statement: &Value) -> PolicyEr
     }
 }
 
-fn parse_statement(value: &Value, kind: PolicyKind) -> Result<Statement, PolicyError> {
+fn parse_statement(
+    value: &Value,
+    kind: PolicyKind,
+    variables: bool,
+) -> Result<Statement, PolicyError> {
     let Value::Object(map) = value else {
         return Err(syntax("each Statement must be a JSON object"));
     };
@@ -226,7 +241,7 @@ fn parse_statement(value: &Value, kind: PolicyKind) -> Result<Statement, PolicyE
         Some(Value::Object(block)) => Condition::parse_block(block)?,
         Some(_) => return Err(syntax("Condition must be a JSON object")),
     };
-    Ok(Statement { sid, effect, principal, action, resource, conditions })
+    Ok(Statement { sid, effect, principal, action, resource, conditions, variables })
 }
 
 fn check_action_pattern(pattern: &str) -> Result<(), PolicyError> {
@@ -374,6 +389,40 @@ fn aws_principal(name: &str) -> Option<PrincipalEntry> {
         }
         _ => None,
     }
+}
+
+/// Looks up a condition key (lowercase) as a single value, for policy variables.
+pub type Resolver<'a> = dyn Fn(&str) -> Option<String> + 'a;
+
+/// Replaces `${key}` policy variables (and `${key, 'default'}`, `${*}`, `${?}`, `${$}`)
+/// using `resolve` (lowercase key → single value). `None` if a variable has no value and
+/// no default: the element then matches nothing, as AWS documents.
+pub fn substitute(text: &str, resolve: &Resolver<'_>) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[start..]);
+            return Some(out);
+        };
+        let inner = &after[..end];
+        let value = match inner {
+            "*" | "?" | "$" => inner.to_owned(),
+            _ => {
+                let (key, default) = match inner.split_once(',') {
+                    Some((k, d)) => (k.trim(), Some(d.trim().trim_matches('\'').to_owned())),
+                    None => (inner.trim(), None),
+                };
+                resolve(&key.to_ascii_lowercase()).or(default)?
+            }
+        };
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// Matches `text` against a pattern with `*` (any run) and `?` (any one character).
@@ -545,6 +594,12 @@ mod tests {
     }
 
     #[test]
+    fn sids_must_be_unique() {
+        let dup = r#"{"Sid":"A","Effect":"Allow","Principal":"*"},{"Sid":"A","Effect":"Deny","Principal":"*"}"#;
+        assert!(message(key_policy(dup)).contains("must be unique"));
+    }
+
+    #[test]
     fn missing_action_or_resource_is_accepted() {
         let p = key_policy(r#"{"Effect":"Allow","Principal":"*"}"#).unwrap();
         assert!(p.statements[0].action.is_none() && p.statements[0].resource.is_none());
@@ -559,6 +614,47 @@ mod tests {
             r#"{"Statement":{"Effect":"Allow","Principal":"*","Action":"kms:*","Resource":"*"}}"#;
         assert!(message(Policy::parse(with_principal, PolicyKind::Identity))
             .contains("must not specify a Principal"));
+    }
+
+    #[test]
+    fn variables_are_substituted() {
+        let resolve = |k: &str| (k == "aws:username").then(|| "alice".to_owned());
+        assert_eq!(substitute("user/${aws:username}", &resolve).as_deref(), Some("user/alice"));
+        assert_eq!(
+            substitute("${aws:UserName}-${*}${?}${$}", &resolve).as_deref(),
+            Some("alice-*?$")
+        );
+        assert_eq!(substitute("${aws:userid}", &resolve), None);
+        assert_eq!(substitute("${aws:userid, 'none'}", &resolve).as_deref(), Some("none"));
+        assert_eq!(substitute("plain ${unclosed", &resolve).as_deref(), Some("plain ${unclosed"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn parser_never_panics(text in "\\PC{0,200}") {
+            let _ = Policy::parse(&text, PolicyKind::Key);
+        }
+
+        #[test]
+        fn parser_never_panics_on_policy_shaped_json(
+            effect in "(Allow|Deny|[a-z]{0,5})",
+            principal in "(\\*|[0-9]{12}|arn:aws:iam::[0-9]{12}:(root|user/[a-z]{1,5}|role/[a-z/]{0,6})|.{0,12})",
+            action in "(kms:[A-Za-z*?]{0,10}|[a-z*:]{0,8})",
+            operator in "(ForAnyValue:|ForAllValues:)?(String|Numeric|Date|Arn|Ip|Null|Bool)[A-Za-z]{0,12}",
+            value in ".{0,12}",
+        ) {
+            let doc = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+                "Effect": effect, "Principal": {"AWS": principal}, "Action": action, "Resource": "*",
+                "Condition": {operator: {"kms:EncryptionContext:k": value}}}]});
+            let _ = Policy::parse(&doc.to_string(), PolicyKind::Key);
+        }
+
+        #[test]
+        fn a_literal_pattern_matches_itself(text in "[^*?]{0,40}") {
+            proptest::prop_assert!(wildcard_match(&text, &text, false));
+            let star_in_middle = format!("{}*", text.chars().take(3).collect::<String>());
+            proptest::prop_assert!(wildcard_match(&star_in_middle, &text, false));
+        }
     }
 
     #[test]

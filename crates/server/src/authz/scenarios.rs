@@ -66,6 +66,7 @@ fn env() -> RequestEnv {
         now_ms: NOW_MS,
         source_ip: Some("10.1.2.3".parse().unwrap()),
         secure_transport: true,
+        region: "us-east-1".into(),
     }
 }
 
@@ -432,6 +433,33 @@ fn resource_and_principal_tags_drive_abac() {
 }
 
 #[test]
+fn policy_variables_tie_keys_to_their_owner() {
+    let owner_only = |version: &str| {
+        format!(
+            r#"{{"Version":"{version}","Statement":{{"Effect":"Allow","Action":"kms:Decrypt","Resource":"arn:aws:kms:*:${{aws:PrincipalAccount}}:key/*",
+            "Condition":{{"StringEquals":{{"aws:ResourceTag/owner":"${{aws:username}}"}}}}}}}}"#
+        )
+    };
+    let mut k = key(A, &default_policy(A));
+    k.tags = vec![("owner".into(), "alice".into())];
+    let modern = owner_only("2012-10-17");
+    assert!(allowed(&user(A, "alice", &[&modern]), Action::Decrypt, &k));
+    assert!(!allowed(&user(A, "bob", &[&modern]), Action::Decrypt, &k));
+    assert!(
+        !allowed(&session(A, "alice", &[&modern]), Action::Decrypt, &k),
+        "sessions have no aws:username"
+    );
+    let legacy = owner_only("2008-10-17");
+    assert!(
+        !allowed(&user(A, "alice", &[&legacy]), Action::Decrypt, &k),
+        "no variables before 2012-10-17"
+    );
+    let defaulted = iam(r#"{"Effect":"Allow","Action":"kms:Decrypt","Resource":"*",
+        "Condition":{"StringEquals":{"aws:ResourceTag/owner":"${aws:username, 'alice'}"}}}"#);
+    assert!(allowed(&session(A, "x", &[&defaulted]), Action::Decrypt, &k));
+}
+
+#[test]
 fn source_ip_and_secure_transport_conditions() {
     let policy = key_policy(&format!(
         r#"{{"Effect":"Allow","Principal":{{"AWS":"{A}"}},"Action":"kms:*","Resource":"*"}},
@@ -508,6 +536,26 @@ fn operations_without_a_key_need_an_identity_policy() {
     let creator =
         user(A, "c", &[&iam(r#"{"Effect":"Allow","Action":"kms:Create*","Resource":"*"}"#)]);
     assert!(evaluate(&creator, Action::CreateKey, None, &facts).allowed);
+}
+
+#[test]
+fn requested_region_and_key_spec_limit_create_key() {
+    let only_east = iam(r#"{"Effect":"Allow","Action":"kms:CreateKey","Resource":"*",
+        "Condition":{"StringEquals":{"aws:RequestedRegion":"us-east-1","kms:KeySpec":"SYMMETRIC_DEFAULT"}}}"#);
+    let mut alice = user(A, "alice", &[&only_east]);
+    let new_key = |spec| RequestFacts {
+        new_key: Some(super::context::NewKey {
+            key_spec: spec,
+            key_usage: "ENCRYPT_DECRYPT",
+            origin: "AWS_KMS",
+            multi_region: false,
+        }),
+        ..Default::default()
+    };
+    assert!(evaluate(&alice, Action::CreateKey, None, &new_key("SYMMETRIC_DEFAULT")).allowed);
+    assert!(!evaluate(&alice, Action::CreateKey, None, &new_key("RSA_2048")).allowed);
+    alice.env.region = "eu-west-1".into();
+    assert!(!evaluate(&alice, Action::CreateKey, None, &new_key("SYMMETRIC_DEFAULT")).allowed);
 }
 
 #[test]

@@ -248,9 +248,30 @@ async fn delete_user(ctx: &QueryCtx<'_>, p: &Params) -> Result<String, QueryErro
 fn list_users(ctx: &QueryCtx<'_>, p: &Params) -> Result<String, QueryError> {
     authorize(ctx, "ListUsers", &format!("arn:aws:iam::{}:user/", account(ctx)))?;
     let prefix = p.get("PathPrefix").unwrap_or("/");
+    let max_items = match p.get("MaxItems") {
+        None => 100,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| QueryError::validation("MaxItems must be between 1 and 1000"))?,
+    };
+    let after = p.get("Marker");
     let users = ctx.state.accounts.iam.users(account(ctx));
-    let list = members("Users", users.iter().filter(|u| u.path.starts_with(prefix)).map(user_xml));
-    Ok(format!("{list}<IsTruncated>false</IsTruncated>"))
+    let mut page: Vec<&User> = users
+        .iter()
+        .filter(|u| u.path.starts_with(prefix))
+        .filter(|u| after.is_none_or(|m| u.name.as_str() > m))
+        .take(max_items + 1)
+        .collect();
+    let truncated = page.len() > max_items;
+    page.truncate(max_items);
+    let list = members("Users", page.iter().map(|u| user_xml(u)));
+    let marker = match (truncated, page.last()) {
+        (true, Some(last)) => element("Marker", &last.name),
+        _ => String::new(),
+    };
+    Ok(format!("{list}<IsTruncated>{truncated}</IsTruncated>{marker}"))
 }
 
 /// The user an access-key action names: `UserName`, or the calling user.

@@ -283,6 +283,7 @@ pub async fn serve(
         Err(e) => return error_response(&from_auth(&e), xmlns, request_id),
     };
     auth.principal.env.source_ip = source_ip;
+    auth.principal.env.region.clone_from(&auth.region);
     let ctx = QueryCtx { state, caller: &auth.principal, region: &auth.region };
     let outcome = if is_sts {
         sts::dispatch(&ctx, &action, &params).await

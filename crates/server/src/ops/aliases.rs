@@ -54,6 +54,13 @@ fn alias_not_found(ctx: &Ctx<'_>, name: &str) -> KmsError {
     )
 }
 
+/// Alias operations need permission on the alias ARN in an identity policy (account
+/// roots have it), besides permission on the key(s).
+fn authorize_alias(ctx: &Ctx<'_>, action: Action, name: &str) -> Result<(), KmsError> {
+    let arn = format!("arn:aws:kms:{}:{}:{name}", ctx.region, ctx.caller.account);
+    authz::authorize_identity(ctx.caller, action, &arn, &RequestFacts::default()).map(drop)
+}
+
 async fn check_target(
     ctx: &Ctx<'_>,
     target_key_id: &str,
@@ -94,6 +101,7 @@ fn validate_request(req: &AliasRequest) -> Result<(&str, &str), KmsError> {
 /// `KMSInvalidStateException`, `LimitExceededException`, `ValidationException`.
 pub async fn create_alias(ctx: &Ctx<'_>, req: AliasRequest) -> Result<(), KmsError> {
     let (name, target) = validate_request(&req)?;
+    authorize_alias(ctx, Action::CreateAlias, name)?;
     let target_key = ctx.resolve(target, KeyIdForms::KeyOnly).await?;
     // Count and insert under the key's lock so concurrent calls cannot pass the quota.
     let _guard = ctx.state.key_locks.lock(&target_key).await;
@@ -124,12 +132,15 @@ pub async fn create_alias(ctx: &Ctx<'_>, req: AliasRequest) -> Result<(), KmsErr
 /// `NotFoundException`, `KMSInvalidStateException`, `LimitExceededException`, `ValidationException`.
 pub async fn update_alias(ctx: &Ctx<'_>, req: AliasRequest) -> Result<(), KmsError> {
     let (name, target) = validate_request(&req)?;
+    authorize_alias(ctx, Action::UpdateAlias, name)?;
     let existing = ctx
         .state
         .store
         .get_alias(&ctx.caller.account, ctx.region, name)
         .await?
         .ok_or_else(|| alias_not_found(ctx, name))?;
+    // Both the key the alias leaves and the key it moves to must allow UpdateAlias.
+    ctx.load(&existing.target(), Action::UpdateAlias).await?;
     let target_key = ctx.resolve(target, KeyIdForms::KeyOnly).await?;
     let _guard = ctx.state.key_locks.lock(&target_key).await;
     let target_key_id = check_target(ctx, target, Action::UpdateAlias).await?;
@@ -185,6 +196,14 @@ pub async fn delete_alias(ctx: &Ctx<'_>, req: AliasRequest) -> Result<(), KmsErr
     v.finish()?;
     let name = req.alias_name.as_deref().unwrap_or_default();
     check_alias_name(name)?;
+    authorize_alias(ctx, Action::DeleteAlias, name)?;
+    let existing = ctx
+        .state
+        .store
+        .get_alias(&ctx.caller.account, ctx.region, name)
+        .await?
+        .ok_or_else(|| alias_not_found(ctx, name))?;
+    ctx.load(&existing.target(), Action::DeleteAlias).await?;
     match ctx.state.store.delete_alias(&ctx.caller.account, ctx.region, name).await {
         Ok(()) => Ok(()),
         Err(StoreError::NotFound) => Err(alias_not_found(ctx, name)),
@@ -201,19 +220,24 @@ pub async fn list_aliases(
     req: ListRequest,
 ) -> Result<ListAliasesResponse, KmsError> {
     let (limit, after) = page_params(req.limit, req.marker.as_deref(), 100, 50)?;
-    authz::authorize_account(ctx.caller, Action::ListAliases, &RequestFacts::default())?;
+    authz::authorize_account(
+        ctx.caller,
+        Action::ListAliases,
+        &RequestFacts::default(),
+        ctx.decisions,
+    )?;
     let target = match &req.key_id {
         Some(key_id) => {
             let mut v = Validator::new();
             v.length("keyId", key_id, 1, 2048);
             v.finish()?;
-            Some(
-                ctx.find(key_id, KeyIdForms::KeyOnly, Action::ListAliases)
-                    .await?
-                    .key
-                    .key_id
-                    .clone(),
-            )
+            // ListAliases is authorized by identity policies only (above), not by the
+            // key policy; the key must still exist in the caller's account.
+            let key = ctx.resolve(key_id, KeyIdForms::KeyOnly).await?;
+            if key.account != ctx.caller.account || ctx.state.store.get_key(&key).await?.is_none() {
+                return Err(super::key_not_found(&key));
+            }
+            Some(key.key_id)
         }
         None => None,
     };

@@ -189,7 +189,7 @@ async fn open_blob(
     key_id: Option<&str>,
     algorithm: Option<&str>,
     operation: &str,
-    action: Action,
+    (action, same_key): (Action, Option<bool>),
     dry_run: bool,
 ) -> Result<Opened, KmsError> {
     let header = BlobHeader::decode(blob).map_err(|_| invalid_ciphertext())?;
@@ -211,6 +211,7 @@ async fn open_blob(
         encryption_context: Some(context),
         encryption_algorithm: Some(algorithm.unwrap_or(SYMMETRIC_DEFAULT)),
         request_alias: key_id.and_then(super::request_alias),
+        reencrypt_on_same_key: same_key,
         ..RequestFacts::default()
     };
     let record = ctx.load_with(&key, action, &facts).await?;
@@ -273,7 +274,7 @@ pub async fn decrypt(ctx: &Ctx<'_>, req: DecryptRequest) -> Result<DecryptRespon
         req.key_id.as_deref(),
         req.encryption_algorithm.as_deref(),
         "Decrypt",
-        Action::Decrypt,
+        (Action::Decrypt, None),
         req.dry_run == Some(true),
     )
     .await?;
@@ -321,15 +322,22 @@ pub async fn re_encrypt(
     let dry_run = req.dry_run == Some(true);
     let destination_id = req.destination_key_id.as_deref().unwrap_or_default();
     let destination_context = req.destination_encryption_context.unwrap_or_default();
+    let blob = req.ciphertext_blob.unwrap_or_default();
+    let destination_ref = ctx.resolve(destination_id, KeyIdForms::KeyOrAlias).await?;
+    // kms:ReEncryptOnSameKey, from the key the blob names (when it parses).
+    let same_key = BlobHeader::decode(&blob.0)
+        .ok()
+        .map(|h| h.account == destination_ref.account && h.key_id == destination_ref.key_id);
     let facts = RequestFacts {
         encryption_context: Some(&destination_context),
         encryption_algorithm: Some(
             req.destination_encryption_algorithm.as_deref().unwrap_or(SYMMETRIC_DEFAULT),
         ),
+        request_alias: super::request_alias(destination_id),
+        reencrypt_on_same_key: same_key,
         ..RequestFacts::default()
     };
-    let destination =
-        ctx.find_with(destination_id, KeyIdForms::KeyOrAlias, Action::ReEncryptTo, &facts).await?;
+    let destination = ctx.load_with(&destination_ref, Action::ReEncryptTo, &facts).await?;
     let destination_algorithm = req.destination_encryption_algorithm.as_deref();
     let destination_oaep = if destination.key_spec == SYMMETRIC_DEFAULT {
         check_encryption_key(&destination, "ReEncrypt", destination_algorithm)?;
@@ -339,7 +347,6 @@ pub async fn re_encrypt(
         asymmetric::refuse_context(!destination_context.is_empty())?;
         Some(oaep)
     };
-    let blob = req.ciphertext_blob.unwrap_or_default();
     let source_context = req.source_encryption_context.unwrap_or_default();
     let source_key_id = req.source_key_id.as_deref();
     let source_algorithm = req.source_encryption_algorithm.as_deref();
@@ -362,7 +369,7 @@ pub async fn re_encrypt(
                 source_key_id,
                 source_algorithm,
                 "ReEncrypt",
-                Action::ReEncryptFrom,
+                (Action::ReEncryptFrom, same_key),
                 dry_run,
             )
             .await?;
@@ -484,7 +491,12 @@ pub async fn generate_random(
         v.length("customKeyStoreId", id, 1, 64);
     }
     v.finish()?;
-    authz::authorize_account(ctx.caller, Action::GenerateRandom, &RequestFacts::default())?;
+    authz::authorize_account(
+        ctx.caller,
+        Action::GenerateRandom,
+        &RequestFacts::default(),
+        ctx.decisions,
+    )?;
     let Some(n) = req.number_of_bytes else {
         return Err(invalid("NumberOfBytes is required."));
     };

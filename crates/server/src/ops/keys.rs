@@ -211,12 +211,13 @@ pub async fn create_key(
         bypass_lockout: Some(bypass_lockout),
         ..RequestFacts::default()
     };
-    authz::authorize_account(ctx.caller, Action::CreateKey, &facts)?;
+    authz::authorize_account(ctx.caller, Action::CreateKey, &facts, ctx.decisions)?;
 
     let key = ctx.own_key(&uuid::Uuid::new_v4().hyphenated().to_string());
     let (policy, parsed) = match req.policy {
         Some(p) => {
             let parsed = policy::check_document(&p)?;
+            policy::check_principals(ctx, &parsed)?;
             (p, Some(parsed))
         }
         None => (policy::default_policy(&key.account), None),
@@ -301,7 +302,12 @@ pub fn require_key_id(
 /// # Errors
 /// `ValidationException`, `InvalidMarkerException`.
 pub async fn list_keys(ctx: &Ctx<'_>, req: ListRequest) -> Result<ListKeysResponse, KmsError> {
-    authz::authorize_account(ctx.caller, Action::ListKeys, &RequestFacts::default())?;
+    authz::authorize_account(
+        ctx.caller,
+        Action::ListKeys,
+        &RequestFacts::default(),
+        ctx.decisions,
+    )?;
     let (limit, after) = page_params(req.limit, req.marker.as_deref(), 1000, 100)?;
     let mut ids = ctx
         .state

@@ -12,7 +12,8 @@ use kms_api::{ErrorCode, KmsError};
 use super::keys::require_key_id;
 use super::validate::Validator;
 use super::{page_params, Ctx, KeyIdForms};
-use crate::authz::policy::Policy;
+use crate::authz::context::RequestFacts;
+use crate::authz::policy::{Policy, PolicyError, PrincipalEntry};
 use crate::authz::{self, Action};
 
 /// Largest key policy document, in bytes (not adjustable at AWS).
@@ -51,6 +52,40 @@ pub fn check_document(policy: &str) -> Result<Arc<Policy>, KmsError> {
         ));
     }
     authz::parse_key_policy(policy)
+}
+
+/// Principals of this server's accounts must exist, as AWS requires ("Principals must
+/// exist and be visible"); principals of other accounts cannot be checked here.
+///
+/// # Errors
+/// `MalformedPolicyDocumentException` with AWS's text for a missing user or role.
+pub fn check_principals(ctx: &Ctx<'_>, policy: &Policy) -> Result<(), KmsError> {
+    let accounts = &ctx.state.accounts;
+    let missing = |arn: &str, account: &str| {
+        accounts.is_local_account(account) && !accounts.iam.principal_exists(arn)
+    };
+    let invalid =
+        policy.statements.iter().filter_map(|s| s.principal.as_ref()).flat_map(|p| &p.entries).any(
+            |e| match e {
+                PrincipalEntry::User(arn) | PrincipalEntry::Role(arn) => {
+                    arn.split(':').nth(4).is_some_and(|account| missing(arn, account))
+                }
+                PrincipalEntry::AssumedRole(arn) => {
+                    let mut parts = arn.split(':');
+                    let account = parts.nth(4).unwrap_or_default();
+                    let role = parts.next().and_then(|r| r.split('/').nth(1)).unwrap_or_default();
+                    accounts.is_local_account(account) && accounts.iam.role(account, role).is_none()
+                }
+                _ => false,
+            },
+        );
+    if invalid {
+        return Err(KmsError::new(
+            ErrorCode::MalformedPolicyDocumentException,
+            PolicyError::InvalidPrincipal.to_string(),
+        ));
+    }
+    Ok(())
 }
 
 fn check_policy_name(v: &mut Validator, name: &Option<String>) {
@@ -102,8 +137,10 @@ pub async fn put_key_policy(ctx: &Ctx<'_>, req: PutKeyPolicyRequest) -> Result<(
     require_default_name(req.policy_name.as_deref())?;
     let policy = req.policy.unwrap_or_default();
     let parsed = check_document(&policy)?;
+    check_principals(ctx, &parsed)?;
     let bypass = req.bypass_policy_lockout_safety_check == Some(true);
-    ctx.mutate_id(key_id, Action::PutKeyPolicy, |record| {
+    let facts = RequestFacts { bypass_lockout: Some(bypass), ..RequestFacts::default() };
+    ctx.mutate_id_with(key_id, Action::PutKeyPolicy, &facts, |record| {
         if !bypass {
             authz::check_lockout(ctx.caller, record, &parsed)?;
         }

@@ -178,3 +178,39 @@ async fn operation_parameters_feed_condition_keys() {
         .err("AccessDeniedException");
     c.call("ScheduleKeyDeletion", json!({"KeyId": id, "PendingWindowInDays": 30})).await.ok();
 }
+
+#[tokio::test]
+async fn reencrypt_on_same_key_condition() {
+    let h = Harness::new().await;
+    let c = h.client();
+    let deny = json!({"Effect": "Deny", "Principal": "*", "Action": ["kms:ReEncryptFrom", "kms:ReEncryptTo"], "Resource": "*",
+        "Condition": {"Bool": {"kms:ReEncryptOnSameKey": "true"}}});
+    let out = c
+        .call("CreateKey", json!({"Policy": policy(json!([admin("000000000000"), deny]))}))
+        .await
+        .ok();
+    let id = out["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    let other = c.create_key().await;
+    let blob = c.encrypt(&id, b"x", json!({})).await;
+    c.call("ReEncrypt", json!({"CiphertextBlob": blob, "DestinationKeyId": id}))
+        .await
+        .err("AccessDeniedException");
+    c.call("ReEncrypt", json!({"CiphertextBlob": blob, "DestinationKeyId": other})).await.ok();
+}
+
+#[tokio::test]
+async fn list_aliases_is_authorized_by_identity_policies_only() {
+    let h = Harness::new().await;
+    let c = h.client();
+    // The key policy allows the account nothing but PutKeyPolicy and CreateAlias.
+    let narrow = policy(json!([{"Effect": "Allow", "Principal": {"AWS": "000000000000"},
+        "Action": ["kms:PutKeyPolicy", "kms:CreateAlias"], "Resource": "*"}]));
+    let out = c.call("CreateKey", json!({"Policy": narrow})).await.ok();
+    let id = out["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    c.call("CreateAlias", json!({"AliasName": "alias/narrow", "TargetKeyId": id})).await.ok();
+    c.call("DescribeKey", json!({"KeyId": id})).await.err("AccessDeniedException");
+    let listed = c.call("ListAliases", json!({"KeyId": id})).await.ok();
+    assert_eq!(listed["Aliases"][0]["AliasName"], "alias/narrow");
+    let missing = "00000000-0000-0000-0000-000000000000";
+    c.call("ListAliases", json!({"KeyId": missing})).await.err("NotFoundException");
+}

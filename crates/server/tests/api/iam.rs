@@ -201,6 +201,13 @@ async fn assumed_role_credentials_expire() {
     let (status, xml) = who(&h.clock).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(xml.contains("<Code>ExpiredToken</Code>"), "{xml}");
+    // The background job removes expired credentials; they are then unknown.
+    assert_eq!(kms_server::jobs::run_due(&h.state).await.unwrap().sessions_removed, 1);
+    let (status, xml) = who(&h.clock).await;
+    assert!(
+        status == StatusCode::FORBIDDEN && xml.contains("<Code>InvalidClientTokenId</Code>"),
+        "{xml}"
+    );
 }
 
 async fn explain(client: &Client, input: serde_json::Value) -> crate::common::Reply {
@@ -264,4 +271,109 @@ async fn explain_access_says_who_may_do_what_and_why() {
     };
     explain(&bob, serde_json::json!({"PrincipalArn": "arn:aws:iam::000000000000:user/bob", "Action": "kms:Decrypt", "KeyId": arn})).await.err("AccessDeniedException");
     explain(&root, serde_json::json!({"PrincipalArn": "arn:aws:iam::000000000000:user/nobody", "Action": "kms:Decrypt", "KeyId": arn})).await.err("ValidationException");
+}
+
+#[tokio::test]
+async fn key_policies_must_name_existing_principals_of_local_accounts() {
+    let h = Harness::new().await;
+    let root = h.client();
+    let id = root.create_key().await;
+    let policy = |principal: &str| {
+        serde_json::json!({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "kms:*", "Resource": "*"},
+            {"Effect": "Allow", "Principal": {"AWS": principal}, "Action": "kms:Decrypt", "Resource": "*"}
+        ]})
+        .to_string()
+    };
+    for missing in [
+        "arn:aws:iam::000000000000:user/ghost",
+        "arn:aws:iam::000000000000:role/ghost",
+        "arn:aws:sts::000000000000:assumed-role/ghost/s1",
+    ] {
+        let r = root
+            .call("PutKeyPolicy", serde_json::json!({"KeyId": id, "Policy": policy(missing)}))
+            .await
+            .err("MalformedPolicyDocumentException");
+        assert_eq!(r.message(), "Policy contains a statement with one or more invalid principals.");
+    }
+    // Other accounts' principals cannot be checked here and are accepted.
+    root.call(
+        "PutKeyPolicy",
+        serde_json::json!({"KeyId": id, "Policy": policy("arn:aws:iam::999988887777:user/x")}),
+    )
+    .await
+    .ok();
+    let (status, _) =
+        query(&h.state, &h.clock, ROOT, "iam", &[("Action", "CreateUser"), ("UserName", "ghost")])
+            .await;
+    assert_eq!(status, StatusCode::OK);
+    root.call(
+        "PutKeyPolicy",
+        serde_json::json!({"KeyId": id, "Policy": policy("arn:aws:iam::000000000000:user/ghost")}),
+    )
+    .await
+    .ok();
+}
+
+#[tokio::test]
+async fn alias_operations_need_the_alias_and_the_key() {
+    let h = Harness::new().await;
+    let root = h.client();
+    let key = root.create_key().await;
+    root.call(
+        "CreateAlias",
+        serde_json::json!({"AliasName": "alias/root-made", "TargetKeyId": key}),
+    )
+    .await
+    .ok();
+    query(&h.state, &h.clock, ROOT, "iam", &[("Action", "CreateUser"), ("UserName", "dev")]).await;
+    let (_, xml) = query(
+        &h.state,
+        &h.clock,
+        ROOT,
+        "iam",
+        &[("Action", "CreateAccessKey"), ("UserName", "dev")],
+    )
+    .await;
+    let dev = Client {
+        access_key: between(&xml, "AccessKeyId").into(),
+        secret: between(&xml, "SecretAccessKey").into(),
+        ..root.clone()
+    };
+    let key_arn = format!("arn:aws:kms:us-east-1:000000000000:key/{key}");
+    let allow = |resources: serde_json::Value| {
+        serde_json::json!({"Version": "2012-10-17", "Statement": {"Effect": "Allow",
+            "Action": ["kms:CreateAlias", "kms:DeleteAlias"], "Resource": resources}})
+        .to_string()
+    };
+    let put = |doc: String| {
+        let (state, clock) = (Arc::clone(&h.state), Arc::clone(&h.clock));
+        async move {
+            let params = [
+                ("Action", "PutUserPolicy"),
+                ("UserName", "dev"),
+                ("PolicyName", "aliases"),
+                ("PolicyDocument", doc.as_str()),
+            ];
+            assert_eq!(query(&state, &clock, ROOT, "iam", &params).await.0, StatusCode::OK);
+        }
+    };
+    put(allow(serde_json::json!(key_arn))).await;
+    let r = dev
+        .call("CreateAlias", serde_json::json!({"AliasName": "alias/dev", "TargetKeyId": key}))
+        .await
+        .err("AccessDeniedException");
+    assert!(
+        r.message().contains("on resource: arn:aws:kms:us-east-1:000000000000:alias/dev"),
+        "{}",
+        r.message()
+    );
+    dev.call("DeleteAlias", serde_json::json!({"AliasName": "alias/root-made"}))
+        .await
+        .err("AccessDeniedException");
+    put(allow(serde_json::json!([key_arn, "arn:aws:kms:us-east-1:000000000000:alias/*"]))).await;
+    dev.call("CreateAlias", serde_json::json!({"AliasName": "alias/dev", "TargetKeyId": key}))
+        .await
+        .ok();
+    dev.call("DeleteAlias", serde_json::json!({"AliasName": "alias/root-made"})).await.ok();
 }
