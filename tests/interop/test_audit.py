@@ -170,3 +170,58 @@ def test_each_decision_is_recorded_with_its_reason_and_statement(server_bin, tmp
     why = refused["additionalEventData"]["authorization"][0]
     assert why["allowed"] is False and why["reason"] == "ExplicitDenyInKeyPolicy"
     assert why["decidingStatements"][0]["sid"] == "NoDecryptOutsideBilling"
+
+
+def test_iam_and_sts_calls_are_recorded_without_their_secrets(server_bin, tmp_path):
+    import boto3
+    from botocore.config import Config
+
+    srv = KmsServer(binary=server_bin, data_dir=tmp_path / "data").start()
+
+    def client(service, access_key="test", secret_key="test", token=None):
+        return boto3.session.Session().client(
+            service,
+            endpoint_url=srv.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id=access_key,
+            aws_secret_access_key=secret_key,
+            aws_session_token=token,
+            config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+        )
+
+    iam = client("iam")
+    iam.create_user(UserName="auditor")
+    created = iam.create_access_key(UserName="auditor")["AccessKey"]
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+    iam.create_role(RoleName="app", AssumeRolePolicyDocument=json.dumps(trust))
+    assumed = client("sts").assume_role(
+        RoleArn="arn:aws:iam::000000000000:role/app", RoleSessionName="s1", ExternalId="extern-secret-42"
+    )["Credentials"]
+    who = client("sts", assumed["AccessKeyId"], assumed["SecretAccessKey"], assumed["SessionToken"])
+    assert who.get_caller_identity()["Arn"].endswith(":assumed-role/app/s1")
+    with pytest.raises(ClientError):
+        iam.get_user(UserName="nobody")
+    assert srv.stop() == 0, srv.log_tail()
+
+    events = audit_events(server_bin, srv.data_dir)
+    assert [(e["eventSource"], e["eventName"]) for e in events] == [
+        ("iam.amazonaws.com", "CreateUser"),
+        ("iam.amazonaws.com", "CreateAccessKey"),
+        ("iam.amazonaws.com", "CreateRole"),
+        ("sts.amazonaws.com", "AssumeRole"),
+        ("sts.amazonaws.com", "GetCallerIdentity"),
+        ("iam.amazonaws.com", "GetUser"),
+    ]
+    assert events[0]["requestParameters"] == {"userName": "auditor"}
+    assert events[4]["userIdentity"]["type"] == "AssumedRole"
+    assert events[5]["errorCode"] == "NoSuchEntity"
+    trail_bytes = b"".join(p.read_bytes() for p in srv.data_dir.glob("audit.sqlite3*"))
+    for secret in [created["SecretAccessKey"], assumed["SecretAccessKey"], assumed["SessionToken"], "extern-secret-42"]:
+        assert secret.encode() not in trail_bytes
+    out = audit_cli(server_bin, "verify", "--data", str(srv.data_dir))
+    assert out.returncode == 0, out.stderr

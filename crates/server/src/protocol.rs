@@ -21,6 +21,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use crate::audit::{self, AuditError, AuditLog};
 use crate::auth::Principal;
 use crate::authz::record::DecisionLog;
+use crate::iam::query::QueryCall;
 use crate::ops::{self, Ctx};
 use crate::state::AppState;
 
@@ -94,15 +95,28 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
     let (bytes, outcome) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         // IAM and STS speak the query protocol on the same endpoint.
         Ok(bytes) if crate::iam::query::is_query_request(&parts.headers) => {
-            return crate::iam::query::serve(
+            let mut call = QueryCall::default();
+            let response = crate::iam::query::serve(
                 &state,
                 peer,
                 &parts.uri,
                 &parts.headers,
                 &bytes,
                 &request_id,
+                &mut call,
             )
             .await;
+            if let Some(audit) = &state.audit {
+                let source_ip = peer.map_or_else(|| "127.0.0.1".to_owned(), |ip| ip.to_string());
+                let recorded =
+                    record_query(audit, &call, time_ms, &parts.headers, &source_ip, &request_id);
+                if let Err(error) = recorded.await {
+                    tracing::error!(%error, "cannot write the audit trail");
+                    return (StatusCode::INTERNAL_SERVER_ERROR, "audit trail unavailable")
+                        .into_response();
+                }
+            }
+            return response;
         }
         Ok(bytes) => {
             let outcome =
@@ -207,6 +221,45 @@ async fn record(audit: &AuditLog, call: &AuditedCall<'_>) -> Result<(), AuditErr
         error,
         authorization: &call.seen.decisions.take(),
         request_id: call.request_id,
+        event_id: &event_id,
+    });
+    audit.append(event.to_string(), index).await
+}
+
+/// Appends an IAM or STS call's record to the trail; returns once it is durable.
+async fn record_query(
+    audit: &AuditLog,
+    call: &QueryCall,
+    time_ms: i64,
+    headers: &HeaderMap,
+    source_ip: &str,
+    request_id: &str,
+) -> Result<(), AuditError> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let credential = claimed_credential(header("authorization"));
+    let parameters: serde_json::Map<String, serde_json::Value> =
+        call.parameters.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect();
+    let request = serde_json::Value::Object(parameters);
+    let principal = call.principal.as_ref();
+    let event_id = uuid::Uuid::new_v4().to_string();
+    let event_source = format!("{}.amazonaws.com", call.service);
+    let (event, index) = audit::event::build(&audit::Call {
+        time_ms,
+        operation: &call.action,
+        event_source: &event_source,
+        region: call.region.as_deref().or(credential.map(|c| c.1)).unwrap_or(DEFAULT_REGION),
+        source_ip,
+        user_agent: header("user-agent"),
+        principal,
+        access_key_id: principal
+            .map(|p| p.access_key_id.as_str())
+            .or(credential.map(|c| c.0))
+            .unwrap_or_default(),
+        request: Some(&request),
+        response: None,
+        error: call.error.as_ref().map(|(code, message)| (code.as_str(), message.as_str())),
+        authorization: &[],
+        request_id,
         event_id: &event_id,
     });
     audit.append(event.to_string(), index).await

@@ -67,6 +67,19 @@ const RECORDED_MEMBERS: &[&str] = &[
     "MacValid",
     "WrappingAlgorithm",
     "WrappingKeySpec",
+    // IAM and STS (query parameters, already filtered by `iam::query`).
+    "AccessKeyId",
+    "AssumeRolePolicyDocument",
+    "DurationSeconds",
+    "MaxItems",
+    "MaxSessionDuration",
+    "Path",
+    "PolicyDocument",
+    "RoleArn",
+    "RoleName",
+    "RoleSessionName",
+    "Status",
+    "UserName",
 ];
 
 /// Everything known about one call when it is recorded.

@@ -257,14 +257,20 @@ pub async fn serve(
     headers: &HeaderMap,
     body: &[u8],
     request_id: &str,
+    call: &mut QueryCall,
 ) -> Response {
+    call.service = "iam";
     let params = match Params::decode(body) {
         Ok(p) => p,
-        Err(e) => return error_response(&e, IAM_XMLNS, request_id),
+        Err(e) => return call.failed(error_response(&e, IAM_XMLNS, request_id), &e),
     };
     let action = params.get("Action").unwrap_or_default().to_owned();
     let is_sts = sts::ACTIONS.contains(&action.as_str());
     let (xmlns, service) = if is_sts { (STS_XMLNS, "sts") } else { (IAM_XMLNS, "iam") };
+    call.service = service;
+    call.action.clone_from(&action);
+    call.parameters =
+        params.0.iter().filter(|(name, _)| is_recorded_parameter(name)).cloned().collect();
     let header_list: Vec<(String, String)> = headers
         .iter()
         .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
@@ -280,9 +286,14 @@ pub async fn serve(
     );
     let mut auth = match auth {
         Ok(a) => a,
-        Err(e) => return error_response(&from_auth(&e), xmlns, request_id),
+        Err(e) => {
+            let e = from_auth(&e);
+            return call.failed(error_response(&e, xmlns, request_id), &e);
+        }
     };
     auth.principal.env.source_ip = source_ip;
+    call.principal = Some(auth.principal.clone());
+    call.region = Some(auth.region.clone());
     auth.principal.env.region.clone_from(&auth.region);
     let ctx = QueryCtx { state, caller: &auth.principal, region: &auth.region };
     let outcome = if is_sts {
@@ -304,8 +315,58 @@ pub async fn serve(
             );
             xml_response(StatusCode::OK, body, request_id)
         }
-        Err(e) => error_response(&e, xmlns, request_id),
+        Err(e) => call.failed(error_response(&e, xmlns, request_id), &e),
     }
+}
+
+/// What one IAM or STS call was, for its audit record. Parameters come from an allowlist:
+/// secrets (secret access keys, session tokens, external ids) are never kept.
+#[derive(Debug, Default)]
+pub struct QueryCall {
+    /// `iam` or `sts`.
+    pub service: &'static str,
+    /// The `Action` parameter.
+    pub action: String,
+    /// The authenticated caller.
+    pub principal: Option<Principal>,
+    /// The Region the request was signed for.
+    pub region: Option<String>,
+    /// The recorded parameters, in request order.
+    pub parameters: Vec<(String, String)>,
+    /// The error code and message, if the call failed.
+    pub error: Option<(String, String)>,
+}
+
+impl QueryCall {
+    fn failed(&mut self, response: Response, error: &QueryError) -> Response {
+        self.error = Some((error.code.clone(), error.message.clone()));
+        response
+    }
+}
+
+/// Query parameters that may be written to the audit trail.
+fn is_recorded_parameter(name: &str) -> bool {
+    const RECORDED: &[&str] = &[
+        "AccessKeyId",
+        "AssumeRolePolicyDocument",
+        "Description",
+        "DurationSeconds",
+        "Marker",
+        "MaxItems",
+        "MaxSessionDuration",
+        "Path",
+        "PolicyDocument",
+        "PolicyName",
+        "RoleArn",
+        "RoleName",
+        "RoleSessionName",
+        "Status",
+        "UserName",
+        "Version",
+    ];
+    RECORDED.contains(&name)
+        || name.starts_with("Tags.member.")
+        || name.starts_with("TagKeys.member.")
 }
 
 #[cfg(test)]
