@@ -15,10 +15,10 @@ use crate::client::KmsClient;
 use crate::error::invalid;
 
 /// An options object as a JSON map (`{}` when absent); it must be a plain object.
-fn options_map(options: &JsValue) -> Result<Map<String, Value>, JsValue> {
-    if options.is_undefined() || options.is_null() {
+fn options_map(options: Option<&JsValue>) -> Result<Map<String, Value>, JsValue> {
+    let Some(options) = options.filter(|o| !o.is_undefined() && !o.is_null()) else {
         return Ok(Map::new());
-    }
+    };
     if !options.is_object() {
         return Err(invalid("options must be an object"));
     }
@@ -53,9 +53,9 @@ impl KmsClient {
     )]
     pub fn create_key(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] options: Option<JsValue>,
     ) -> Result<Promise, JsValue> {
-        Ok(self.json_call("CreateKey", options_map(&options)?))
+        Ok(self.json_call("CreateKey", options_map(options.as_ref())?))
     }
 
     /// KMS `CreateAlias`: points `aliasName` (`alias/...`) at `targetKeyId`.
@@ -90,9 +90,9 @@ impl KmsClient {
     )]
     pub fn list_aliases(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] options: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] options: Option<JsValue>,
     ) -> Result<Promise, JsValue> {
-        Ok(self.json_call("ListAliases", options_map(&options)?))
+        Ok(self.json_call("ListAliases", options_map(options.as_ref())?))
     }
 
     /// KMS `EnableKey`.

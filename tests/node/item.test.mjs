@@ -250,4 +250,8 @@ test('KmsClient key set-up calls: createKey, createAlias, describeKey, listAlias
   await assert.rejects(client.createAlias(alias, KeyMetadata.KeyId), (e) => e.code === 'AlreadyExistsException')
   await assert.rejects(client.describeKey('alias/none-such'), (e) => e.code === 'NotFoundException')
   assert.throws(() => client.createKey('x'), (e) => e.code === 'ValidationException')
+  // Options are optional: a default symmetric key; all aliases.
+  const bare = (await client.createKey()).KeyMetadata
+  assert.equal(bare.KeySpec, 'SYMMETRIC_DEFAULT')
+  assert.ok((await client.listAliases()).Aliases.some((a) => a.AliasName === alias))
 })
