@@ -187,11 +187,16 @@ try {
   if (errors.length) throw new Error(errors.join('\n'))
 
   await mkdir(dirname(shot), { recursive: true })
+  // The status bar is sticky: scroll to the top so it sits there in the full-page shot.
+  await tab.evaluate(() => window.scrollTo(0, 0))
   await tab.screenshot({ path: shot, fullPage: true })
   console.log(`screenshot: ${shot}`)
   await tab.setViewportSize({ width: 380, height: 800 })
   const narrow = shot.replace(/\.png$/, '-narrow.png')
-  const overflow = await tab.evaluate(() => document.documentElement.scrollWidth - window.innerWidth)
+  const overflow = await tab.evaluate(() => {
+    window.scrollTo(0, 0)
+    return document.documentElement.scrollWidth - window.innerWidth
+  })
   assert.ok(overflow <= 0, `the page is ${overflow}px wider than a narrow screen`)
   await tab.screenshot({ path: narrow, fullPage: true })
   console.log(`screenshot (narrow): ${narrow}`)
