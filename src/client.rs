@@ -31,7 +31,7 @@ use crate::typings::{
 /// retried with full jitter (`maxAttempts` tries in all, default 3); nothing else is.
 #[wasm_bindgen]
 pub struct KmsClient {
-    inner: Arc<FetchKmsClient>,
+    pub(crate) inner: Arc<FetchKmsClient>,
 }
 
 /// `GetPublicKey` output (kept here: kms-api describes the server's symmetric operations).

@@ -8,6 +8,8 @@
 //!   Decrypt, GetPublicKey, GenerateRandom.
 //! - Keyrings (keyring.rs), `CachingMaterialsManager` (cache.rs).
 //! - `encrypt` / `decrypt` (message.rs), `encryptStream` / `decryptStream` (stream.rs).
+//! - `ItemEncryptor` (item.rs): DynamoDB item encryption; `KmsClient` key set-up calls
+//!   (admin.rs): CreateKey, CreateAlias, DescribeKey, ListAliases, EnableKey, DisableKey.
 //! - `PublicKey`, `publicKeyEncrypt`, `verify` (public_key.rs).
 
 // kms-envelope shares keyrings and materials managers as `Arc<dyn ..>`; on wasm32 they are
@@ -16,6 +18,8 @@
 
 use wasm_bindgen::prelude::wasm_bindgen;
 
+#[cfg(target_arch = "wasm32")]
+mod admin;
 #[cfg(target_arch = "wasm32")]
 mod cache;
 #[cfg(target_arch = "wasm32")]
@@ -26,6 +30,8 @@ mod convert;
 mod error;
 #[cfg(target_arch = "wasm32")]
 mod handle;
+#[cfg(target_arch = "wasm32")]
+mod item;
 #[cfg(target_arch = "wasm32")]
 mod keyring;
 #[cfg(target_arch = "wasm32")]
@@ -43,6 +49,7 @@ mod typings;
 pub use crate::{
     cache::CachingMaterialsManager,
     client::KmsClient,
+    item::ItemEncryptor,
     keyring::{KmsKeyring, KmsRsaKeyring, MultiKeyring, RawAesKeyring, RawRsaKeyring},
     message::{decrypt, encrypt},
     public_key::{public_key_encrypt, verify, PublicKey},

@@ -156,9 +156,11 @@ impl FetchKmsClient {
             attempt += 1;
             match self.send_once(operation, &body).await {
                 Ok(bytes) => {
-                    return serde_json::from_slice(&bytes).map_err(|e| {
+                    // Operations without output (CreateAlias, ...) send an empty body.
+                    let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+                    return serde_json::from_slice(bytes).map_err(|e| {
                         CallError::new("SerializationException", format!("bad response: {e}"), 0)
-                    })
+                    });
                 }
                 Err(e) if e.is_retryable() && attempt < self.max_attempts => {
                     sleep_ms(self.backoff_ms(attempt)).await;

@@ -17,6 +17,7 @@ pub mod keystore;
 pub mod model;
 pub mod ops;
 pub mod protocol;
+pub mod site;
 pub mod state;
 pub mod store;
 
@@ -131,9 +132,23 @@ pub async fn launch_with_listener(
     job_interval: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    launch_with_site(listener, state, job_interval, shutdown, None).await
+}
+
+/// [`launch_with_listener`], also serving the static demo `site` when one is given.
+///
+/// # Errors
+/// An I/O error from the listener.
+pub async fn launch_with_site(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    job_interval: Duration,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    site: Option<site::StaticSite>,
+) -> std::io::Result<()> {
     let jobs = jobs::spawn(Arc::clone(&state), job_interval);
-    let app =
-        protocol::router(Arc::clone(&state)).into_make_service_with_connect_info::<SocketAddr>();
+    let app = protocol::router_with_site(Arc::clone(&state), site)
+        .into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     jobs.abort();
     if let Some(audit) = &state.audit {

@@ -1,7 +1,8 @@
-//! The `kms-server` command: `kms-server serve --listen ADDR --data DIR [--config FILE]`.
+//! The `kms-server` command: `kms-server serve --listen ADDR --data DIR [--config FILE]
+//! [--www DIR] [--pkg DIR]`.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -11,6 +12,7 @@ use kms_server::audit;
 use kms_server::clock::SystemClock;
 use kms_server::config::{Config, DEFAULT_ACCESS_KEY, DEFAULT_ACCOUNT_ID};
 use kms_server::keystore::{Keystore, RootKeySource};
+use kms_server::site::StaticSite;
 
 #[derive(Parser)]
 #[command(
@@ -48,6 +50,16 @@ enum Command {
         /// Log as JSON lines.
         #[arg(long)]
         log_json: bool,
+        /// Directory of the demo page served at `/` (default `./www` if it exists).
+        #[arg(long)]
+        www: Option<PathBuf>,
+        /// Directory of the npm package served at `/pkg/` (default: `pkg` beside the
+        /// www directory).
+        #[arg(long)]
+        pkg: Option<PathBuf>,
+        /// Serve the KMS API only, no demo site.
+        #[arg(long, conflicts_with_all = ["www", "pkg"])]
+        no_www: bool,
     },
     /// Read and check the audit trail.
     Audit {
@@ -104,20 +116,33 @@ enum AuditCommand {
 }
 
 fn main() -> ExitCode {
-    let (listen, data, config, root_key_file, ready_file, job_interval_secs, log_json) =
-        match Cli::parse().command {
-            Command::Serve {
-                listen,
-                data,
-                config,
-                root_key_file,
-                ready_file,
-                job_interval_secs,
-                log_json,
-            } => (listen, data, config, root_key_file, ready_file, job_interval_secs, log_json),
-            Command::Audit { command } => return audit_command(command),
-        };
+    let (options, log_json, site) = match Cli::parse().command {
+        Command::Serve {
+            listen,
+            data,
+            config,
+            root_key_file,
+            ready_file,
+            job_interval_secs,
+            log_json,
+            www,
+            pkg,
+            no_www,
+        } => (
+            Options { listen, data, config, root_key_file, ready_file, job_interval_secs },
+            log_json,
+            SiteChoice { www, pkg, off: no_www },
+        ),
+        Command::Audit { command } => return audit_command(command),
+    };
     init_logging(log_json);
+    let site = match site.open() {
+        Ok(site) => site,
+        Err(message) => {
+            tracing::error!("{message}");
+            return ExitCode::FAILURE;
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(error) => {
@@ -125,8 +150,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let options = Options { listen, data, config, root_key_file, ready_file, job_interval_secs };
-    match runtime.block_on(serve(options)) {
+    match runtime.block_on(serve(options, site)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             tracing::error!("{message}");
@@ -155,7 +179,34 @@ fn init_logging(json: bool) {
     }
 }
 
-async fn serve(options: Options) -> Result<(), String> {
+/// Where the demo site comes from, as the command line says.
+struct SiteChoice {
+    www: Option<PathBuf>,
+    pkg: Option<PathBuf>,
+    off: bool,
+}
+
+impl SiteChoice {
+    /// The site to serve: none with `--no-www`, or by default when `./www` is missing;
+    /// an error when a named directory is missing.
+    fn open(self) -> Result<Option<StaticSite>, String> {
+        if self.off {
+            return Ok(None);
+        }
+        let www = match self.www {
+            Some(dir) => dir,
+            None if Path::new("www").is_dir() => PathBuf::from("www"),
+            None => return Ok(None),
+        };
+        let pkg = self.pkg.unwrap_or_else(|| StaticSite::sibling_pkg(&www));
+        let site =
+            StaticSite::new(&www, &pkg).map_err(|e| format!("cannot serve the demo: {e}"))?;
+        tracing::info!(www = %www.display(), pkg = %pkg.display(), "serving the demo page at /");
+        Ok(Some(site))
+    }
+}
+
+async fn serve(options: Options, site: Option<StaticSite>) -> Result<(), String> {
     let config = match &options.config {
         Some(path) => Config::load(path).map_err(|e| e.to_string())?,
         None => {
@@ -189,11 +240,12 @@ async fn serve(options: Options) -> Result<(), String> {
             .and_then(|()| std::fs::rename(&tmp, path))
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
-    kms_server::launch_with_listener(
+    kms_server::launch_with_site(
         listener,
         state,
         Duration::from_secs(options.job_interval_secs.max(1)),
         shutdown_signal(),
+        site,
     )
     .await
     .map_err(|e| e.to_string())?;

@@ -36,11 +36,17 @@ pub const REQUEST_ID_HEADER: &str = "x-amzn-requestid";
 
 /// The router: the KMS endpoint, CORS preflight, and a health check.
 pub fn router(state: Arc<AppState>) -> Router {
-    Router::new()
-        .route("/", post(handle))
-        .route("/healthz", get(|| async { "ok" }))
-        .layer(cors())
-        .with_state(state)
+    router_with_site(state, None)
+}
+
+/// [`router`], plus the static demo site (`GET /`, `GET /pkg/...`) when one is given.
+pub fn router_with_site(state: Arc<AppState>, site: Option<crate::site::StaticSite>) -> Router {
+    let mut router =
+        Router::new().route("/", post(handle)).route("/healthz", get(|| async { "ok" }));
+    if let Some(site) = site {
+        router = router.merge(site.routes());
+    }
+    router.layer(cors()).with_state(state)
 }
 
 fn cors() -> CorsLayer {

@@ -115,3 +115,50 @@ async fn cors_preflight_allows_sdk_headers() {
         assert!(allowed.contains(h), "{h} not in {allowed}");
     }
 }
+
+#[tokio::test]
+async fn the_demo_site_leaves_the_api_and_preflight_alone() {
+    let h = Harness::new().await;
+    let dir = tempfile::tempdir().unwrap();
+    let www = dir.path().join("www");
+    std::fs::create_dir_all(&www).unwrap();
+    std::fs::create_dir_all(dir.path().join("pkg")).unwrap();
+    std::fs::write(www.join("index.html"), "<title>demo</title>").unwrap();
+    let site = kms_server::site::StaticSite::new(&www, &dir.path().join("pkg")).unwrap();
+    let app = kms_server::protocol::router_with_site(h.state.clone(), Some(site));
+
+    let get = Request::builder().method("GET").uri("/").body(Body::empty()).unwrap();
+    let response = app.clone().oneshot(get).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["content-type"], "text/html; charset=utf-8");
+
+    // POST / is still the KMS API (unsigned: refused as before).
+    let post = Request::builder()
+        .method("POST")
+        .uri("/")
+        .header("x-amz-target", "TrentService.ListKeys")
+        .header("content-type", kms_api::CONTENT_TYPE)
+        .body(Body::from("{}"))
+        .unwrap();
+    let response = app.clone().oneshot(post).await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["__type"], "MissingAuthenticationTokenException");
+
+    let preflight = Request::builder()
+        .method("OPTIONS")
+        .uri("/")
+        .header("origin", "http://localhost:3000")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "authorization,x-amz-target")
+        .body(Body::empty())
+        .unwrap();
+    let response = app.clone().oneshot(preflight).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+
+    let health = Request::builder().uri("/healthz").body(Body::empty()).unwrap();
+    let response = app.oneshot(health).await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+}
