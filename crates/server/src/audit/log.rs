@@ -296,11 +296,14 @@ fn write_batch(
             Op::Append { body, index } => {
                 let seq = state.last_seq + 1;
                 let hash = record_hash(&state.last_hash, seq, body.as_bytes());
-                tx.execute(
+                // Cached: the statement is parsed once per connection, not once per record.
+                tx.prepare_cached(
                     "INSERT INTO audit_records (seq, time_ms, event_name, key_arn, principal_arn, \
                      account, access_key_id, event_id, read_only, body, hash) \
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                    params![
+                )
+                .and_then(|mut insert| {
+                    insert.execute(params![
                         i64::try_from(seq).unwrap_or(i64::MAX),
                         index.time_ms,
                         index.event_name,
@@ -312,8 +315,8 @@ fn write_batch(
                         index.read_only,
                         body,
                         hash.as_slice(),
-                    ],
-                )
+                    ])
+                })
                 .map_err(db)?;
                 state.last_seq = seq;
                 state.last_hash = hash;
