@@ -186,6 +186,16 @@ fn row<T: Serialize>(
     Ok(IamRow { kind: kind.to_owned(), id, account: account.to_owned(), doc })
 }
 
+/// The stored row of a user or a role: kind, `<account>/<name>` id, account and JSON.
+fn identity_row<T: Serialize>(
+    kind: &str,
+    account: &str,
+    name: &str,
+    value: &T,
+) -> Result<IamRow, DirectoryError> {
+    row(kind, format!("{account}/{name}"), account, value)
+}
+
 impl Directory {
     /// Loads every stored record.
     ///
@@ -383,14 +393,7 @@ impl Directory {
     /// # Errors
     /// [`DirectoryError`].
     pub async fn insert_user(&self, store: &dyn Store, user: User) -> Result<(), DirectoryError> {
-        store
-            .insert_iam(&row(
-                USER,
-                format!("{}/{}", user.account, user.name),
-                &user.account,
-                &user,
-            )?)
-            .await?;
+        store.insert_iam(&identity_row(USER, &user.account, &user.name, &user)?).await?;
         self.write().put_user(user);
         Ok(())
     }
@@ -400,14 +403,7 @@ impl Directory {
     /// # Errors
     /// [`DirectoryError`].
     pub async fn update_user(&self, store: &dyn Store, user: User) -> Result<(), DirectoryError> {
-        store
-            .update_iam(&row(
-                USER,
-                format!("{}/{}", user.account, user.name),
-                &user.account,
-                &user,
-            )?)
-            .await?;
+        store.update_iam(&identity_row(USER, &user.account, &user.name, &user)?).await?;
         self.write().put_user(user);
         Ok(())
     }
@@ -434,14 +430,7 @@ impl Directory {
     /// # Errors
     /// [`DirectoryError`].
     pub async fn insert_role(&self, store: &dyn Store, role: Role) -> Result<(), DirectoryError> {
-        store
-            .insert_iam(&row(
-                ROLE,
-                format!("{}/{}", role.account, role.name),
-                &role.account,
-                &role,
-            )?)
-            .await?;
+        store.insert_iam(&identity_row(ROLE, &role.account, &role.name, &role)?).await?;
         self.write().put_role(role);
         Ok(())
     }
@@ -451,14 +440,7 @@ impl Directory {
     /// # Errors
     /// [`DirectoryError`].
     pub async fn update_role(&self, store: &dyn Store, role: Role) -> Result<(), DirectoryError> {
-        store
-            .update_iam(&row(
-                ROLE,
-                format!("{}/{}", role.account, role.name),
-                &role.account,
-                &role,
-            )?)
-            .await?;
+        store.update_iam(&identity_row(ROLE, &role.account, &role.name, &role)?).await?;
         self.write().put_role(role);
         Ok(())
     }
