@@ -109,7 +109,7 @@ test('throttling and 5xx are retried; other errors are not', async () => {
 })
 
 test('getPublicKey returns a cached PublicKey with the allowed algorithms', async () => {
-  // kms-server has no asymmetric keys yet: a scripted GetPublicKey answer with a node:crypto key.
+  // A scripted GetPublicKey answer with a node:crypto key (server_keys.test.mjs uses kms-server's own keys).
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
   const spki = publicKey.export({ type: 'spki', format: 'der' })
   const arn = 'arn:aws:kms:us-east-1:000000000000:key/11111111-1111-1111-1111-111111111111'
