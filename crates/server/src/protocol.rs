@@ -229,7 +229,7 @@ async fn record(audit: &AuditLog, call: &AuditedCall<'_>) -> Result<(), AuditErr
         request_id: call.request_id,
         event_id: &event_id,
     });
-    audit.append(event.to_string(), index).await
+    audit.append(event, index).await
 }
 
 /// Appends an IAM or STS call's record to the trail; returns once it is durable.
@@ -268,7 +268,7 @@ async fn record_query(
         request_id,
         event_id: &event_id,
     });
-    audit.append(event.to_string(), index).await
+    audit.append(event, index).await
 }
 
 /// The access key id and Region a request's `Authorization` header claims (unverified).

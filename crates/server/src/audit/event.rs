@@ -5,6 +5,7 @@
 //! imported key material are never written, whatever operation carries them. Member names
 //! become lowerCamelCase as CloudTrail writes them; encryption-context maps keep their keys.
 
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::auth::Principal;
@@ -136,8 +137,52 @@ pub struct EventIndex {
     pub read_only: bool,
 }
 
-/// Builds the CloudTrail-shaped event and its index columns.
-pub fn build(call: &Call<'_>) -> (Value, EventIndex) {
+/// One record as CloudTrail writes it, serialised in this field order.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Event<'a> {
+    event_version: &'static str,
+    user_identity: Value,
+    event_time: String,
+    event_source: &'a str,
+    event_name: &'a str,
+    aws_region: &'a str,
+    #[serde(rename = "sourceIPAddress")]
+    source_ip_address: &'a str,
+    user_agent: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_message: Option<&'a str>,
+    request_parameters: Value,
+    response_elements: Value,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    additional_event_data: Map<String, Value>,
+    #[serde(rename = "requestID")]
+    request_id: &'a str,
+    #[serde(rename = "eventID")]
+    event_id: &'a str,
+    read_only: bool,
+    resources: Vec<Resource<'a>>,
+    event_type: &'static str,
+    management_event: bool,
+    recipient_account_id: Option<&'a str>,
+    event_category: &'static str,
+}
+
+/// An entry of `resources`.
+#[derive(Serialize)]
+struct Resource<'a> {
+    #[serde(rename = "accountId")]
+    account_id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(rename = "ARN")]
+    arn: &'a str,
+}
+
+/// Builds the CloudTrail-shaped event (as JSON text) and its index columns.
+pub fn build(call: &Call<'_>) -> (String, EventIndex) {
     let key_arn = key_arn(call);
     let account = key_arn
         .as_deref()
@@ -145,38 +190,39 @@ pub fn build(call: &Call<'_>) -> (Value, EventIndex) {
         .map(str::to_owned)
         .or_else(|| call.principal.map(|p| p.account.clone()));
     let read_only = is_read_only(call.operation);
-    let mut event = json!({
-        "eventVersion": EVENT_VERSION,
-        "userIdentity": user_identity(call),
-        "eventTime": rfc3339(call.time_ms),
-        "eventSource": call.event_source,
-        "eventName": call.operation,
-        "awsRegion": call.region,
-        "sourceIPAddress": call.source_ip,
-        "userAgent": call.user_agent,
-        "requestParameters": call.request.map_or(Value::Null, recorded),
-        "responseElements": call.response.map_or(Value::Null, recorded),
-        "requestID": call.request_id,
-        "eventID": call.event_id,
-        "readOnly": read_only,
-        "resources": key_arn.as_deref().map_or_else(Vec::new, |arn| vec![json!({
-            "accountId": arn.split(':').nth(4).unwrap_or_default(),
-            "type": "AWS::KMS::Key",
-            "ARN": arn,
-        })]),
-        "eventType": "AwsApiCall",
-        "managementEvent": true,
-        "recipientAccountId": account,
-        "eventCategory": "Management",
-    });
-    if let Some((code, message)) = call.error {
-        event["errorCode"] = json!(code);
-        event["errorMessage"] = json!(message);
-    }
-    let additional = additional_event_data(call);
-    if !additional.is_empty() {
-        event["additionalEventData"] = Value::Object(additional);
-    }
+    let event = Event {
+        event_version: EVENT_VERSION,
+        user_identity: user_identity(call),
+        event_time: rfc3339(call.time_ms),
+        event_source: call.event_source,
+        event_name: call.operation,
+        aws_region: call.region,
+        source_ip_address: call.source_ip,
+        user_agent: call.user_agent,
+        error_code: call.error.map(|(code, _)| code),
+        error_message: call.error.map(|(_, message)| message),
+        request_parameters: call.request.map_or(Value::Null, recorded),
+        response_elements: call.response.map_or(Value::Null, recorded),
+        additional_event_data: additional_event_data(call),
+        request_id: call.request_id,
+        event_id: call.event_id,
+        read_only,
+        resources: key_arn
+            .as_deref()
+            .map(|arn| Resource {
+                account_id: arn.split(':').nth(4).unwrap_or_default(),
+                kind: "AWS::KMS::Key",
+                arn,
+            })
+            .into_iter()
+            .collect(),
+        event_type: "AwsApiCall",
+        management_event: true,
+        recipient_account_id: account.as_deref(),
+        event_category: "Management",
+    };
+    // A struct of strings, numbers and JSON values always serialises.
+    let text = serde_json::to_string(&event).unwrap_or_default();
     let index = EventIndex {
         time_ms: call.time_ms,
         event_name: call.operation.to_owned(),
@@ -187,7 +233,7 @@ pub fn build(call: &Call<'_>) -> (Value, EventIndex) {
         access_key_id: call.access_key_id.to_owned(),
         read_only,
     };
-    (event, index)
+    (text, index)
 }
 
 fn is_read_only(operation: &str) -> bool {
@@ -364,6 +410,7 @@ mod tests {
             "PrivateKeyPlaintext": "cHJpdg==", "SharedSecret": "c2hhcmVk",
         });
         let (event, index) = build(&call(&p, &request, Some(&response)));
+        let event: Value = serde_json::from_str(&event).unwrap();
         let text = event.to_string();
         for secret in ["c2VjcmV0", "tok", "bXNn", "c2ln", "cHJpdg==", "c2hhcmVk", "AAAA"] {
             assert!(!text.contains(secret), "{secret} leaked into {text}");
@@ -382,6 +429,7 @@ mod tests {
         let mut c = call(&p, &request, None);
         c.error = Some(("AccessDeniedException", "denied"));
         let (event, _) = build(&c);
+        let event: Value = serde_json::from_str(&event).unwrap();
         assert_eq!(event["userIdentity"]["type"], "IAMUser");
         assert_eq!(event["userIdentity"]["userName"], "alice");
         assert_eq!(event["errorCode"], "AccessDeniedException");
@@ -389,6 +437,7 @@ mod tests {
         assert_eq!(event["readOnly"], false);
         c.principal = None;
         let (event, index) = build(&c);
+        let event: Value = serde_json::from_str(&event).unwrap();
         assert_eq!(event["userIdentity"]["type"], "Unknown");
         assert_eq!(index.principal_arn, None);
     }
