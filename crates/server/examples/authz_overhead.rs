@@ -14,33 +14,21 @@ use kms_server::auth::{Principal, PrincipalKind};
 use kms_server::authz::context::{IdentityInfo, RequestEnv, RequestFacts};
 use kms_server::authz::policy::{Policy, PolicyKind};
 use kms_server::authz::{authorize_with, Action};
-use kms_server::model::{KeyRecord, KeyRef, KeyState, Rotation};
+use kms_server::model::{KeyRecord, KeyRef};
 use kms_server::ops::policy::default_policy;
 
 const A: &str = "111122223333";
 const ITERATIONS: u32 = 200_000;
 
 fn key(policy: String) -> KeyRecord {
+    let key = KeyRef {
+        account: A.into(),
+        region: "us-east-1".into(),
+        key_id: "1234abcd-12ab-34cd-56ef-1234567890ab".into(),
+    };
     KeyRecord {
-        key: KeyRef {
-            account: A.into(),
-            region: "us-east-1".into(),
-            key_id: "1234abcd-12ab-34cd-56ef-1234567890ab".into(),
-        },
-        revision: 1,
-        created_ms: 0,
-        description: String::new(),
-        key_usage: "ENCRYPT_DECRYPT".into(),
-        key_spec: "SYMMETRIC_DEFAULT".into(),
-        origin: "AWS_KMS".into(),
-        state: KeyState::Enabled,
-        deletion_ms: None,
-        pending_window_days: None,
-        policy,
         tags: vec![("team".into(), "blue".into())],
-        rotation: Rotation::default(),
-        materials: vec![],
-        import: Default::default(),
+        ..KeyRecord::new_symmetric(key, 0, policy)
     }
 }
 

@@ -152,6 +152,28 @@ pub struct ImportParameters {
 }
 
 impl KeyRecord {
+    /// An enabled symmetric `AWS_KMS` key at revision 1 with `policy`, created at
+    /// `created_ms`, with no description, tags or material yet.
+    pub fn new_symmetric(key: KeyRef, created_ms: i64, policy: String) -> Self {
+        Self {
+            key,
+            revision: 1,
+            created_ms,
+            description: String::new(),
+            key_usage: "ENCRYPT_DECRYPT".into(),
+            key_spec: "SYMMETRIC_DEFAULT".into(),
+            origin: "AWS_KMS".into(),
+            state: KeyState::Enabled,
+            deletion_ms: None,
+            pending_window_days: None,
+            policy,
+            tags: Vec::new(),
+            rotation: Rotation::default(),
+            materials: Vec::new(),
+            import: ImportInfo::default(),
+        }
+    }
+
     /// The material that encrypts new data.
     pub fn current_material(&self) -> Option<&KeyMaterial> {
         self.materials.last()

@@ -197,31 +197,54 @@ struct AuditedCall<'a> {
     request_id: &'a str,
 }
 
+/// Who called and from where, as an audit record names them: the authenticated principal, else
+/// what the request's (unverified) `Authorization` header claims.
+struct Caller<'a> {
+    principal: Option<&'a Principal>,
+    access_key_id: String,
+    region: String,
+    user_agent: &'a str,
+}
+
+impl<'a> Caller<'a> {
+    fn of(headers: &'a HeaderMap, principal: Option<&'a Principal>, region: Option<&str>) -> Self {
+        let header =
+            |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let claimed = kms_api::sigv4::Authorization::parse(header("authorization")).ok();
+        Self {
+            principal,
+            access_key_id: principal
+                .map(|p| p.access_key_id.clone())
+                .or_else(|| claimed.as_ref().map(|c| c.access_key_id.clone()))
+                .unwrap_or_default(),
+            region: region
+                .map(str::to_owned)
+                .or_else(|| claimed.map(|c| c.region))
+                .unwrap_or_else(|| DEFAULT_REGION.to_owned()),
+            user_agent: header("user-agent"),
+        }
+    }
+}
+
 /// Appends the call's record to the trail; returns once it is durable.
 async fn record(audit: &AuditLog, call: &AuditedCall<'_>) -> Result<(), AuditError> {
-    let header =
-        |name: &str| call.headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
     let request: Option<serde_json::Value> = serde_json::from_slice(call.request).ok();
     let (response, error) = match call.outcome {
         Ok(body) => (serde_json::from_slice::<serde_json::Value>(body).ok(), None),
         Err(e) => (None, Some((e.code.as_str(), e.message.as_deref().unwrap_or_default()))),
     };
-    let credential = claimed_credential(header("authorization"));
+    let caller =
+        Caller::of(call.headers, call.seen.principal.as_ref(), call.seen.region.as_deref());
     let event_id = uuid::Uuid::new_v4().to_string();
-    let principal = call.seen.principal.as_ref();
-    let region = call.seen.region.as_deref().or(credential.map(|c| c.1)).unwrap_or(DEFAULT_REGION);
     let (event, index) = audit::event::build(&audit::Call {
         time_ms: call.time_ms,
         operation: call.operation.rsplit('.').next().unwrap_or_default(),
         event_source: EVENT_SOURCE,
-        region,
+        region: &caller.region,
         source_ip: call.source_ip,
-        user_agent: header("user-agent"),
-        principal,
-        access_key_id: principal
-            .map(|p| p.access_key_id.as_str())
-            .or(credential.map(|c| c.0))
-            .unwrap_or_default(),
+        user_agent: caller.user_agent,
+        principal: caller.principal,
+        access_key_id: &caller.access_key_id,
         request: request.as_ref(),
         response: response.as_ref(),
         error,
@@ -241,26 +264,21 @@ async fn record_query(
     source_ip: &str,
     request_id: &str,
 ) -> Result<(), AuditError> {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let credential = claimed_credential(header("authorization"));
     let parameters: serde_json::Map<String, serde_json::Value> =
         call.parameters.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect();
     let request = serde_json::Value::Object(parameters);
-    let principal = call.principal.as_ref();
+    let caller = Caller::of(headers, call.principal.as_ref(), call.region.as_deref());
     let event_id = uuid::Uuid::new_v4().to_string();
     let event_source = format!("{}.amazonaws.com", call.service);
     let (event, index) = audit::event::build(&audit::Call {
         time_ms,
         operation: &call.action,
         event_source: &event_source,
-        region: call.region.as_deref().or(credential.map(|c| c.1)).unwrap_or(DEFAULT_REGION),
+        region: &caller.region,
         source_ip,
-        user_agent: header("user-agent"),
-        principal,
-        access_key_id: principal
-            .map(|p| p.access_key_id.as_str())
-            .or(credential.map(|c| c.0))
-            .unwrap_or_default(),
+        user_agent: caller.user_agent,
+        principal: caller.principal,
+        access_key_id: &caller.access_key_id,
         request: Some(&request),
         response: None,
         error: call.error.as_ref().map(|(code, message)| (code.as_str(), message.as_str())),
@@ -269,15 +287,6 @@ async fn record_query(
         event_id: &event_id,
     });
     audit.append(event, index).await
-}
-
-/// The access key id and Region a request's `Authorization` header claims (unverified).
-fn claimed_credential(authorization: &str) -> Option<(&str, &str)> {
-    let credential = authorization.split("Credential=").nth(1)?.split([',', ' ']).next()?;
-    let mut parts = credential.split('/');
-    let access_key_id = parts.next()?;
-    let region = parts.nth(1)?;
-    Some((access_key_id, region))
 }
 
 async fn serve(

@@ -112,26 +112,10 @@ impl KeyCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{KeyState, Rotation};
 
     fn record(revision: u64) -> Arc<KeyRecord> {
-        Arc::new(KeyRecord {
-            key: KeyRef { account: "1".into(), region: "r".into(), key_id: "k".into() },
-            revision,
-            created_ms: 0,
-            description: String::new(),
-            key_usage: "ENCRYPT_DECRYPT".into(),
-            key_spec: "SYMMETRIC_DEFAULT".into(),
-            origin: "AWS_KMS".into(),
-            state: KeyState::Enabled,
-            deletion_ms: None,
-            pending_window_days: None,
-            policy: String::new(),
-            tags: vec![],
-            rotation: Rotation::default(),
-            materials: vec![],
-            import: Default::default(),
-        })
+        let key = KeyRef { account: "1".into(), region: "r".into(), key_id: "k".into() };
+        Arc::new(KeyRecord { revision, ..KeyRecord::new_symmetric(key, 0, String::new()) })
     }
 
     #[test]

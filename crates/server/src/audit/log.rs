@@ -225,6 +225,12 @@ pub fn lookup(
 /// What the writer keeps between batches: the end of the chain and of the digests.
 struct WriterState {
     signer: DigestSigner,
+    end: ChainEnd,
+}
+
+/// Where the chain and the digests end; restored as a whole when a batch fails.
+#[derive(Clone)]
+struct ChainEnd {
     last_seq: u64,
     last_hash: ChainHash,
     digests: u64,
@@ -247,36 +253,38 @@ impl WriterState {
             ),
             None => (0, GENESIS_HASH),
         };
-        let digest = read_digests(conn)?.pop();
-        let digests = conn
-            .query_row("SELECT COUNT(*) FROM audit_digests", [], |r| r.get::<_, i64>(0))
+        // Only the newest digest matters here: start-up reads one row, not the whole list.
+        let newest: Option<(i64, String, Vec<u8>)> = conn
+            .query_row(
+                "SELECT idx, body, signature FROM audit_digests ORDER BY idx DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
             .map_err(db)?;
-        let (digested_up_to, previous_digest_link) = match digest {
-            Some(d) => (d.digest.last_seq, d.digest.link_hash(&d.signature)),
-            None => (0, String::new()),
+        let (digests, digested_up_to, previous_digest_link) = match newest {
+            Some((idx, body, signature)) => {
+                let digest: Digest = serde_json::from_str(&body)
+                    .map_err(|e| AuditError::Storage(format!("unreadable digest: {e}")))?;
+                let count = u64::try_from(idx).unwrap_or(0) + 1;
+                (count, digest.last_seq, digest.link_hash(&signature))
+            }
+            None => (0, 0, String::new()),
         };
-        Ok(Self {
-            signer,
-            last_seq,
-            last_hash,
-            digests: u64::try_from(digests).unwrap_or(0),
-            digested_up_to,
-            previous_digest_link,
-        })
+        let end = ChainEnd { last_seq, last_hash, digests, digested_up_to, previous_digest_link };
+        Ok(Self { signer, end })
     }
 }
 
 fn run(mut conn: Connection, mut state: WriterState, mut requests: mpsc::Receiver<Request>) {
     let mut batch = Vec::with_capacity(BATCH_MAX);
     while requests.blocking_recv_many(&mut batch, BATCH_MAX) > 0 {
-        let saved = (state.last_seq, state.last_hash, state.digests, state.digested_up_to);
-        let saved_link = state.previous_digest_link.clone();
+        let saved = state.end.clone();
         let outcome = write_batch(&mut conn, &mut state, &batch);
         if let Err(e) = &outcome {
             tracing::error!(error = %e, "audit batch failed");
             // Nothing of the batch was committed: continue the chain from where it was.
-            (state.last_seq, state.last_hash, state.digests, state.digested_up_to) = saved;
-            state.previous_digest_link = saved_link;
+            state.end = saved;
         }
         for request in batch.drain(..) {
             let _ = request.reply.send(outcome.clone());
@@ -294,8 +302,8 @@ fn write_batch(
     for request in batch {
         match &request.op {
             Op::Append { body, index } => {
-                let seq = state.last_seq + 1;
-                let hash = record_hash(&state.last_hash, seq, body.as_bytes());
+                let seq = state.end.last_seq + 1;
+                let hash = record_hash(&state.end.last_hash, seq, body.as_bytes());
                 // Cached: the statement is parsed once per connection, not once per record.
                 tx.prepare_cached(
                     "INSERT INTO audit_records (seq, time_ms, event_name, key_arn, principal_arn, \
@@ -318,9 +326,9 @@ fn write_batch(
                     ])
                 })
                 .map_err(db)?;
-                state.last_seq = seq;
-                state.last_hash = hash;
-                if state.last_seq - state.digested_up_to >= DIGEST_EVERY_RECORDS {
+                state.end.last_seq = seq;
+                state.end.last_hash = hash;
+                if state.end.last_seq - state.end.digested_up_to >= DIGEST_EVERY_RECORDS {
                     write_digest(&tx, state, index.time_ms)?;
                 }
             }
@@ -328,7 +336,7 @@ fn write_batch(
         }
     }
     if let Some(now_ms) = seal_at {
-        if state.last_seq > state.digested_up_to {
+        if state.end.last_seq > state.end.digested_up_to {
             write_digest(&tx, state, now_ms)?;
         }
     }
@@ -341,10 +349,10 @@ fn write_digest(
     now_ms: i64,
 ) -> Result<(), AuditError> {
     let digest = Digest {
-        first_seq: state.digested_up_to + 1,
-        last_seq: state.last_seq,
-        last_record_hash: hex::encode(state.last_hash),
-        previous_digest_hash: state.previous_digest_link.clone(),
+        first_seq: state.end.digested_up_to + 1,
+        last_seq: state.end.last_seq,
+        last_record_hash: hex::encode(state.end.last_hash),
+        previous_digest_hash: state.end.previous_digest_link.clone(),
         created_ms: now_ms,
     };
     let signature = state.signer.sign(&digest);
@@ -352,16 +360,16 @@ fn write_digest(
     tx.execute(
         "INSERT INTO audit_digests (idx, last_seq, body, signature) VALUES (?1, ?2, ?3, ?4)",
         params![
-            i64::try_from(state.digests).unwrap_or(i64::MAX),
+            i64::try_from(state.end.digests).unwrap_or(i64::MAX),
             i64::try_from(digest.last_seq).unwrap_or(i64::MAX),
             body,
             signature
         ],
     )
     .map_err(db)?;
-    state.digests += 1;
-    state.digested_up_to = digest.last_seq;
-    state.previous_digest_link = digest.link_hash(&signature);
+    state.end.digests += 1;
+    state.end.digested_up_to = digest.last_seq;
+    state.end.previous_digest_link = digest.link_hash(&signature);
     Ok(())
 }
 

@@ -12,7 +12,7 @@ use super::evaluate::{evaluate, Reason};
 use super::policy::{Policy, PolicyKind};
 use super::{authorize, authorize_with, check_lockout, Action};
 use crate::auth::{Principal, PrincipalKind};
-use crate::model::{KeyRecord, KeyRef, KeyState, Rotation};
+use crate::model::{KeyRecord, KeyRef};
 use crate::ops::policy::default_policy;
 
 const A: &str = "111122223333";
@@ -21,26 +21,14 @@ const B: &str = "444455556666";
 const NOW_MS: i64 = 1_767_225_600_000;
 
 fn key(account: &str, policy: &str) -> KeyRecord {
+    let key = KeyRef {
+        account: account.into(),
+        region: "us-east-1".into(),
+        key_id: "1234abcd-12ab-34cd-56ef-1234567890ab".into(),
+    };
     KeyRecord {
-        key: KeyRef {
-            account: account.into(),
-            region: "us-east-1".into(),
-            key_id: "1234abcd-12ab-34cd-56ef-1234567890ab".into(),
-        },
-        revision: 1,
-        created_ms: 0,
-        description: String::new(),
-        key_usage: "ENCRYPT_DECRYPT".into(),
-        key_spec: "SYMMETRIC_DEFAULT".into(),
-        origin: "AWS_KMS".into(),
-        state: KeyState::Enabled,
-        deletion_ms: None,
-        pending_window_days: None,
-        policy: policy.into(),
         tags: vec![("team".into(), "blue".into())],
-        rotation: Rotation::default(),
-        materials: vec![],
-        import: Default::default(),
+        ..KeyRecord::new_symmetric(key, 0, policy.into())
     }
 }
 

@@ -126,21 +126,32 @@ pub async fn create_alias(ctx: &Ctx<'_>, req: AliasRequest) -> Result<(), KmsErr
     }
 }
 
-/// UpdateAlias.
-///
-/// # Errors
-/// `NotFoundException`, `KMSInvalidStateException`, `LimitExceededException`, `ValidationException`.
-pub async fn update_alias(ctx: &Ctx<'_>, req: AliasRequest) -> Result<(), KmsError> {
-    let (name, target) = validate_request(&req)?;
-    authorize_alias(ctx, Action::UpdateAlias, name)?;
+/// The caller's alias `name`, after checking that `action` is allowed on the alias and on the
+/// key it points to now.
+async fn existing_alias(
+    ctx: &Ctx<'_>,
+    action: Action,
+    name: &str,
+) -> Result<AliasRecord, KmsError> {
+    authorize_alias(ctx, action, name)?;
     let existing = ctx
         .state
         .store
         .get_alias(&ctx.caller.account, ctx.region, name)
         .await?
         .ok_or_else(|| alias_not_found(ctx, name))?;
+    ctx.load(&existing.target(), action).await?;
+    Ok(existing)
+}
+
+/// UpdateAlias.
+///
+/// # Errors
+/// `NotFoundException`, `KMSInvalidStateException`, `LimitExceededException`, `ValidationException`.
+pub async fn update_alias(ctx: &Ctx<'_>, req: AliasRequest) -> Result<(), KmsError> {
+    let (name, target) = validate_request(&req)?;
     // Both the key the alias leaves and the key it moves to must allow UpdateAlias.
-    ctx.load(&existing.target(), Action::UpdateAlias).await?;
+    let existing = existing_alias(ctx, Action::UpdateAlias, name).await?;
     let target_key = ctx.resolve(target, KeyIdForms::KeyOnly).await?;
     let _guard = ctx.state.key_locks.lock(&target_key).await;
     let target_key_id = check_target(ctx, target, Action::UpdateAlias).await?;
@@ -196,14 +207,7 @@ pub async fn delete_alias(ctx: &Ctx<'_>, req: AliasRequest) -> Result<(), KmsErr
     v.finish()?;
     let name = req.alias_name.as_deref().unwrap_or_default();
     check_alias_name(name)?;
-    authorize_alias(ctx, Action::DeleteAlias, name)?;
-    let existing = ctx
-        .state
-        .store
-        .get_alias(&ctx.caller.account, ctx.region, name)
-        .await?
-        .ok_or_else(|| alias_not_found(ctx, name))?;
-    ctx.load(&existing.target(), Action::DeleteAlias).await?;
+    existing_alias(ctx, Action::DeleteAlias, name).await?;
     match ctx.state.store.delete_alias(&ctx.caller.account, ctx.region, name).await {
         Ok(()) => Ok(()),
         Err(StoreError::NotFound) => Err(alias_not_found(ctx, name)),

@@ -20,19 +20,8 @@ fn key_ref(key_id: &str) -> KeyRef {
 
 fn record(key_id: &str) -> KeyRecord {
     KeyRecord {
-        key: key_ref(key_id),
-        revision: 1,
-        created_ms: 1_700_000_000_000,
         description: "test key".into(),
-        key_usage: "ENCRYPT_DECRYPT".into(),
-        key_spec: "SYMMETRIC_DEFAULT".into(),
-        origin: "AWS_KMS".into(),
-        state: KeyState::Enabled,
-        deletion_ms: None,
-        pending_window_days: None,
-        policy: "{}".into(),
         tags: vec![("team".into(), "storage".into())],
-        rotation: Default::default(),
         materials: vec![KeyMaterial {
             version: 1,
             material_id: "ab".repeat(32),
@@ -41,7 +30,7 @@ fn record(key_id: &str) -> KeyRecord {
             origin: MaterialOrigin::Original,
             public_key: Vec::new(),
         }],
-        import: Default::default(),
+        ..KeyRecord::new_symmetric(key_ref(key_id), 1_700_000_000_000, "{}".into())
     }
 }
 
