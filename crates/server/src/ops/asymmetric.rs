@@ -19,6 +19,7 @@ use super::key_specs::{
 use super::keys::require_key_id;
 use super::validate::{invalid, Validator};
 use super::{internal, require_enabled, Ctx, KeyIdForms};
+use crate::authz::context::RequestFacts;
 use crate::authz::Action;
 use crate::keypairs::{self, Hash, KeyKind, SecretKey, SignInput, SigningAlgorithm};
 use crate::keystore::SecretPurpose;
@@ -162,7 +163,12 @@ async fn sign_params<'a>(
     extra(&mut v);
     v.finish()?;
     let key_id = key_id.as_deref().unwrap_or_default();
-    let record = ctx.find(key_id, KeyIdForms::KeyOrAlias, action).await?;
+    let facts = RequestFacts {
+        signing_algorithm: algorithm.as_deref(),
+        message_type: Some(message_type.as_deref().unwrap_or("RAW")),
+        ..RequestFacts::default()
+    };
+    let record = ctx.find_with(key_id, KeyIdForms::KeyOrAlias, action, &facts).await?;
     require_usable(&record, SIGN_VERIFY, operation)?;
     let algorithm_name = algorithm.clone().unwrap_or_default();
     let algorithm = key_specs::signing_algorithm(&record, &algorithm_name)?;

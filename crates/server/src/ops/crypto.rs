@@ -27,7 +27,8 @@ pub const CIPHERTEXT_MAX_BYTES: usize = 6144;
 /// Largest `NumberOfBytes` for data keys and random bytes.
 pub const RANDOM_MAX_BYTES: i64 = 1024;
 
-const SYMMETRIC_DEFAULT: &str = "SYMMETRIC_DEFAULT";
+/// The symmetric encryption algorithm's name (also `kms:EncryptionAlgorithm` for data key pairs).
+pub(crate) const SYMMETRIC_DEFAULT: &str = "SYMMETRIC_DEFAULT";
 const ENCRYPTION_ALGORITHMS: &[&str] =
     &[SYMMETRIC_DEFAULT, "RSAES_OAEP_SHA_1", "RSAES_OAEP_SHA_256", "SM2PKE"];
 const DATA_KEY_SPECS: &[&str] = &["AES_256", "AES_128"];

@@ -8,6 +8,7 @@ use super::crypto::{dry_run_succeeded, unsupported_recipient};
 use super::key_specs::{require_usable, KEY_AGREEMENT};
 use super::validate::Validator;
 use super::{Ctx, KeyIdForms};
+use crate::authz::context::RequestFacts;
 use crate::authz::Action;
 
 /// Largest `PublicKey`.
@@ -41,7 +42,12 @@ pub async fn derive_shared_secret(
         return Err(unsupported_recipient());
     }
     let key_id = req.key_id.as_deref().unwrap_or_default();
-    let record = ctx.find(key_id, KeyIdForms::KeyOrAlias, Action::DeriveSharedSecret).await?;
+    let facts = RequestFacts {
+        key_agreement_algorithm: req.key_agreement_algorithm.as_deref(),
+        ..RequestFacts::default()
+    };
+    let record =
+        ctx.find_with(key_id, KeyIdForms::KeyOrAlias, Action::DeriveSharedSecret, &facts).await?;
     require_usable(&record, KEY_AGREEMENT, "DeriveSharedSecret")?;
     if req.dry_run == Some(true) {
         return Err(dry_run_succeeded());

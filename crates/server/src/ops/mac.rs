@@ -14,6 +14,7 @@ use super::key_specs::{
 };
 use super::validate::Validator;
 use super::{internal, Ctx, KeyIdForms};
+use crate::authz::context::RequestFacts;
 use crate::authz::Action;
 use crate::model::KeyRecord;
 
@@ -47,8 +48,9 @@ async fn mac_key(
     v.grant_tokens(grant_tokens);
     extra(&mut v);
     v.finish()?;
-    let record =
-        ctx.find(key_id.as_deref().unwrap_or_default(), KeyIdForms::KeyOrAlias, action).await?;
+    let facts = RequestFacts { mac_algorithm: algorithm.as_deref(), ..RequestFacts::default() };
+    let key_id = key_id.as_deref().unwrap_or_default();
+    let record = ctx.find_with(key_id, KeyIdForms::KeyOrAlias, action, &facts).await?;
     require_usable(&record, GENERATE_VERIFY_MAC, operation)?;
     let algorithm = algorithm.as_deref().unwrap_or_default();
     let offered =

@@ -214,3 +214,110 @@ async fn list_aliases_is_authorized_by_identity_policies_only() {
     let missing = "00000000-0000-0000-0000-000000000000";
     c.call("ListAliases", json!({"KeyId": missing})).await.err("NotFoundException");
 }
+
+/// A key whose policy lets the account root do everything except what `denies` forbid.
+async fn key_with_denies(
+    c: &crate::common::Client,
+    spec: &str,
+    usage: &str,
+    denies: Value,
+) -> String {
+    let mut statements = vec![admin("000000000000")];
+    statements.extend(denies.as_array().unwrap().iter().cloned());
+    let out = c
+        .call(
+            "CreateKey",
+            json!({"KeySpec": spec, "KeyUsage": usage, "Policy": policy(Value::Array(statements))}),
+        )
+        .await
+        .ok();
+    out["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn signing_and_mac_parameters_feed_condition_keys() {
+    let h = Harness::new().await;
+    let c = h.client();
+    let sign_key = key_with_denies(
+        &c,
+        "ECC_NIST_P256",
+        "SIGN_VERIFY",
+        json!([{"Effect": "Deny", "Principal": "*", "Action": "kms:Sign", "Resource": "*",
+                "Condition": {"StringEquals": {"kms:MessageType": "DIGEST"}}},
+               {"Effect": "Deny", "Principal": "*", "Action": "kms:Verify", "Resource": "*",
+                "Condition": {"StringNotEquals": {"kms:SigningAlgorithm": "ECDSA_SHA_256"}}}]),
+    )
+    .await;
+    let sign = |message_type: &str, message: &[u8]| {
+        json!({"KeyId": sign_key, "Message": b64(message), "MessageType": message_type,
+               "SigningAlgorithm": "ECDSA_SHA_256"})
+    };
+    c.call("Sign", sign("DIGEST", &[7; 32])).await.err("AccessDeniedException");
+    let out = c.call("Sign", sign("RAW", b"hello")).await.ok();
+    let mut verify = sign("RAW", b"hello");
+    verify["Signature"] = out["Signature"].clone();
+    c.call("Verify", verify.clone()).await.ok();
+    // The condition is read before the algorithm is checked against the key: a Deny on the
+    // algorithm name answers AccessDeniedException, as AWS evaluates policies first.
+    verify["SigningAlgorithm"] = json!("ECDSA_SHA_384");
+    c.call("Verify", verify).await.err("AccessDeniedException");
+
+    let mac_key = key_with_denies(
+        &c,
+        "HMAC_256",
+        "GENERATE_VERIFY_MAC",
+        json!([{"Effect": "Deny", "Principal": "*", "Action": "kms:GenerateMac", "Resource": "*",
+                "Condition": {"StringEquals": {"kms:MacAlgorithm": "HMAC_SHA_256"}}}]),
+    )
+    .await;
+    c.call(
+        "GenerateMac",
+        json!({"KeyId": mac_key, "Message": b64(b"m"), "MacAlgorithm": "HMAC_SHA_256"}),
+    )
+    .await
+    .err("AccessDeniedException");
+
+    let agreement_key = key_with_denies(
+        &c,
+        "ECC_NIST_P256",
+        "KEY_AGREEMENT",
+        json!([{"Effect": "Deny", "Principal": "*", "Action": "kms:DeriveSharedSecret", "Resource": "*",
+                "Condition": {"StringEquals": {"kms:KeyAgreementAlgorithm": "ECDH"}}}]),
+    )
+    .await;
+    let peer = c.call("GetPublicKey", json!({"KeyId": sign_key})).await.ok();
+    c.call(
+        "DeriveSharedSecret",
+        json!({"KeyId": agreement_key, "KeyAgreementAlgorithm": "ECDH", "PublicKey": peer["PublicKey"]}),
+    )
+    .await
+    .err("AccessDeniedException");
+}
+
+#[tokio::test]
+async fn data_key_pair_requests_feed_context_and_spec_condition_keys() {
+    let h = Harness::new().await;
+    let c = h.client();
+    let key = key_with_denies(
+        &c,
+        "SYMMETRIC_DEFAULT",
+        "ENCRYPT_DECRYPT",
+        json!([{"Effect": "Deny", "Principal": "*", "Action": "kms:GenerateDataKeyPair*", "Resource": "*",
+                "Condition": {"StringNotEquals": {"kms:EncryptionContext:app": "billing"}}},
+               {"Effect": "Deny", "Principal": "*", "Action": "kms:GenerateDataKeyPair", "Resource": "*",
+                "Condition": {"StringEquals": {"kms:DataKeyPairSpec": "RSA_4096"}}}]),
+    )
+    .await;
+    let request = |spec: &str, app: &str| json!({"KeyId": key, "KeyPairSpec": spec, "EncryptionContext": {"app": app}});
+    c.call("GenerateDataKeyPair", request("ECC_NIST_P256", "other"))
+        .await
+        .err("AccessDeniedException");
+    c.call("GenerateDataKeyPairWithoutPlaintext", request("ECC_NIST_P256", "other"))
+        .await
+        .err("AccessDeniedException");
+    c.call("GenerateDataKeyPair", request("RSA_4096", "billing"))
+        .await
+        .err("AccessDeniedException");
+    c.call("GenerateDataKeyPair", request("ECC_NIST_P256", "billing")).await.ok();
+    c.call("GenerateDataKeyPairWithoutPlaintext", request("ECC_NIST_P256", "billing")).await.ok();
+}
