@@ -222,3 +222,20 @@ def test_key_policy_explicit_deny_is_enforced(kms):
     assert kms.describe_key(KeyId=key_id)["KeyMetadata"]["KeyState"] == "Enabled"
     with kms_error("AccessDeniedException", contains="explicit deny"):
         kms.encrypt(KeyId=key_id, Plaintext=b"denied")
+
+
+def test_aws_managed_key_through_boto3(kms):
+    """DescribeKey on a predefined alias/aws/<service> makes the AWS managed key; its policy
+    only lets the account use it through the service, so a direct Encrypt is denied and the
+    policy cannot be replaced."""
+    meta = kms.describe_key(KeyId="alias/aws/secretsmanager")["KeyMetadata"]
+    assert meta["KeyManager"] == "AWS"
+    assert kms.describe_key(KeyId="alias/aws/secretsmanager")["KeyMetadata"]["KeyId"] == meta["KeyId"]
+    policy = json.loads(kms.get_key_policy(KeyId=meta["KeyId"], PolicyName="default")["Policy"])
+    conditions = policy["Statement"][0]["Condition"]["StringEquals"]
+    assert conditions["kms:ViaService"] == "secretsmanager.us-east-1.amazonaws.com"
+    assert conditions["kms:CallerAccount"] == DEFAULT_ACCOUNT
+    with kms_error("AccessDeniedException"):
+        kms.encrypt(KeyId="alias/aws/secretsmanager", Plaintext=b"x")
+    with kms_error("AccessDeniedException"):
+        kms.put_key_policy(KeyId=meta["KeyId"], PolicyName="default", Policy=json.dumps(policy))

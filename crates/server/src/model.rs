@@ -120,6 +120,29 @@ pub struct KeyRecord {
     /// Imported key material bookkeeping (origin `EXTERNAL` only).
     #[serde(default)]
     pub import: ImportInfo,
+    /// Who manages the key: the customer, or AWS (the keys of `alias/aws/<service>`).
+    #[serde(default)]
+    pub key_manager: KeyManager,
+}
+
+/// `KeyManager` as `DescribeKey` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum KeyManager {
+    /// A customer managed key.
+    #[default]
+    Customer,
+    /// An AWS managed key (see [`crate::ops::managed_keys`]).
+    Aws,
+}
+
+impl KeyManager {
+    /// The name AWS uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Customer => "CUSTOMER",
+            Self::Aws => "AWS",
+        }
+    }
 }
 
 /// What an `EXTERNAL` key remembers about its imported material and pending import.
@@ -171,6 +194,7 @@ impl KeyRecord {
             rotation: Rotation::default(),
             materials: Vec::new(),
             import: ImportInfo::default(),
+            key_manager: KeyManager::Customer,
         }
     }
 

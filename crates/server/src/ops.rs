@@ -11,6 +11,7 @@ pub mod key_agreement;
 pub mod key_specs;
 pub mod keys;
 pub mod mac;
+pub mod managed_keys;
 pub mod policy;
 pub mod rotation;
 pub mod tags;

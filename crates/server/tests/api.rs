@@ -22,5 +22,7 @@ mod import;
 mod keys;
 #[path = "api/lifecycle.rs"]
 mod lifecycle;
+#[path = "api/managed_keys.rs"]
+mod managed_keys;
 #[path = "api/protocol.rs"]
 mod protocol;

@@ -11,6 +11,7 @@ use kms_api::types::{
 };
 use kms_api::{ErrorCode, KmsError};
 
+use super::managed_keys;
 use super::validate::{invalid, Validator};
 use super::{internal, page_params, require_not_pending_deletion, Ctx, KeyIdForms};
 use crate::authz::context::{NewKey, RequestFacts};
@@ -18,7 +19,7 @@ use crate::authz::{self, Action};
 use crate::clock::{to_epoch_seconds, DAY_MS};
 use crate::keypairs::KeyKind;
 use crate::model::{
-    ImportInfo, KeyMaterial, KeyRecord, KeyRef, KeyState, MaterialOrigin, Rotation,
+    ImportInfo, KeyManager, KeyMaterial, KeyRecord, KeyRef, KeyState, MaterialOrigin, Rotation,
 };
 use crate::ops::{asymmetric, key_specs, policy, tags};
 use crate::state::AppState;
@@ -84,7 +85,7 @@ pub fn metadata(record: &KeyRecord) -> KeyMetadata {
             _ => None,
         },
         origin: record.origin.clone(),
-        key_manager: "CUSTOMER".to_owned(),
+        key_manager: record.key_manager.as_str().to_owned(),
         customer_master_key_spec: record.key_spec.clone(),
         key_spec: record.key_spec.clone(),
         encryption_algorithms: algorithms.encryption,
@@ -255,6 +256,7 @@ pub async fn create_key(
         policy,
         tags: key_tags,
         rotation: Rotation::default(),
+        key_manager: KeyManager::Customer,
     };
     if let (Some(parsed), false) = (parsed, bypass_lockout) {
         authz::check_lockout(ctx.caller, &record, &parsed)?;
@@ -274,7 +276,17 @@ pub async fn describe_key(
     req: DescribeKeyRequest,
 ) -> Result<KeyMetadataResponse, KmsError> {
     let key_id = require_key_id(&req.key_id, |v| v.grant_tokens(&req.grant_tokens))?;
-    let record = ctx.find(key_id, KeyIdForms::KeyOrAlias, Action::DescribeKey).await?;
+    let record = match ctx.find(key_id, KeyIdForms::KeyOrAlias, Action::DescribeKey).await {
+        Err(e)
+            if e.code == ErrorCode::NotFoundException
+                && managed_keys::service_of(key_id).is_some() =>
+        {
+            // DescribeKey on a predefined alias with no key yet makes the AWS managed key.
+            managed_keys::create(ctx, key_id).await?;
+            ctx.find(key_id, KeyIdForms::KeyOrAlias, Action::DescribeKey).await?
+        }
+        found => found?,
+    };
     Ok(KeyMetadataResponse { key_metadata: Some(metadata(&record)) })
 }
 
