@@ -19,7 +19,7 @@ const SAMPLE = [
 ]
 
 const $ = (id) => document.getElementById(id)
-const state = { client: null, keyring: null, keyArn: null, enabled: true, stored: null }
+const state = { client: null, keyring: null, keyArn: null, enabled: true, stored: null, session: null }
 
 // ---------- status and errors ----------
 
@@ -130,11 +130,14 @@ function show (id, item) {
 async function useKey (event) {
   event.preventDefault()
   await busy('Connecting to kms-server…', async () => {
+    await renewSessionIfDue()
     const form = new FormData($('setup'))
+    const credentials = { accessKeyId: form.get('accessKeyId'), secretAccessKey: form.get('secretAccessKey') }
+    if (form.get('sessionToken')) credentials.sessionToken = form.get('sessionToken')
     const client = new KmsClient({
       endpoint: form.get('endpoint'),
       region: form.get('region'),
-      credentials: { accessKeyId: form.get('accessKeyId'), secretAccessKey: form.get('secretAccessKey') },
+      credentials,
       maxAttempts: 1
     })
     const alias = form.get('alias')
@@ -292,6 +295,39 @@ async function batch () {
   })
 }
 
+// ---------- temporary credentials ----------
+
+/**
+ * Fills the credential fields with a fresh STS session from kms-server's `/demo/session`
+ * (served with `kms-server serve --demo-session`, as scripts/run does): the page then holds
+ * one-hour credentials of a role allowed only the demo's KMS actions. Without that endpoint
+ * the fields keep what the person typed.
+ */
+async function loadSession () {
+  let response
+  try {
+    response = await fetch(new URL('demo/session', location.origin), { cache: 'no-store' })
+  } catch {
+    return false
+  }
+  if (!response.ok) return false
+  const session = await response.json()
+  state.session = session
+  $('access-key').value = session.accessKeyId
+  $('secret-key').value = session.secretAccessKey
+  $('session-token').value = session.sessionToken
+  const until = new Date(session.expiration).toLocaleTimeString()
+  $('credentials-note').textContent = `Temporary credentials from STS: ${session.arn}, valid until ${until}. The page never holds the account's own keys.`
+  return true
+}
+
+/** A session about to expire (or expired) is replaced before it is used. */
+async function renewSessionIfDue () {
+  const session = state.session
+  if (!session || $('access-key').value !== session.accessKeyId) return
+  if (Date.parse(session.expiration) - Date.now() < 60_000) await loadSession()
+}
+
 // ---------- start ----------
 
 async function start () {
@@ -305,7 +341,10 @@ async function start () {
   $('batch').addEventListener('click', batch)
   try {
     await init()
-    status('Ready. Create or select a key to begin.')
+    const temporary = location.protocol.startsWith('http') && await loadSession()
+    status(temporary
+      ? 'Ready, with temporary credentials. Create or select a key to begin.'
+      : 'Ready. Create or select a key to begin.')
   } catch (error) {
     showError({ code: 'LoadFailed', message: `the WebAssembly module did not load (${error.message}); build it with scripts/build-wasm` })
   }

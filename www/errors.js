@@ -13,8 +13,9 @@ export function explain (error, endpoint) {
     case 'InvalidSignatureException':
     case 'IncompleteSignatureException':
     case 'MissingAuthenticationTokenException':
-    case 'ExpiredTokenException':
       return 'Access denied: kms-server does not accept these credentials. The local test credentials are test / test.'
+    case 'ExpiredTokenException':
+      return 'The temporary credentials have expired. Reload the page for a new session.'
     case 'DisabledException':
       return 'The KMS key is disabled, so it cannot make or open data keys. Enable it to continue.'
     case 'KMSInvalidStateException':

@@ -27,7 +27,7 @@ async function startDemoServer (dir) {
   if (!bin) throw new Error('KMS_SERVER_BIN is not set')
   const ready = join(dir, 'ready')
   const proc = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--data', join(dir, 'data'),
-    '--ready-file', ready, '--www', join(repo, 'www'), '--pkg', pkgDir],
+    '--ready-file', ready, '--www', join(repo, 'www'), '--pkg', pkgDir, '--demo-session'],
   { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, RUST_LOG: 'warn' } })
   let log = ''
   proc.stderr.on('data', (d) => { log += d })
@@ -90,8 +90,15 @@ try {
   const errors = []
   tab.on('pageerror', (e) => errors.push(String(e)))
   await tab.goto(`${server.origin}/`)
-  await expectStatus(tab, /^Ready/)
+  await expectStatus(tab, /^Ready, with temporary credentials/)
   assert.equal(await tab.inputValue('#endpoint'), server.origin)
+  // The page holds STS session credentials of the demo role, not the account's keys.
+  const accessKey = await tab.inputValue('#access-key')
+  assert.match(accessKey, /^ASIA/)
+  assert.ok((await tab.inputValue('#session-token')).length > 100)
+  assert.match(await tab.textContent('#credentials-note'), /assumed-role\/kms-demo-browser\/demo-/)
+  const secret = await tab.inputValue('#secret-key')
+  ok('temporary STS credentials from /demo/session')
 
   // Errors in plain words: a server that is down, then credentials it does not know.
   await tab.fill('#endpoint', 'http://127.0.0.1:9')
@@ -101,7 +108,7 @@ try {
   await tab.fill('#secret-key', 'wrong')
   await tab.click('#use-key')
   await expectError(tab, /Access denied/)
-  await tab.fill('#secret-key', 'test')
+  await tab.fill('#secret-key', secret)
   ok('plain errors: server down, access denied')
 
   // Key set-up by alias, with the keyboard: Enter in the alias field submits the form.

@@ -93,6 +93,7 @@ class KmsServer:
     proc: subprocess.Popen | None = None
     endpoint: str = ""
     starts: int = field(default=0)
+    extra_args: list[str] = field(default_factory=list)
 
     def start(self) -> "KmsServer":
         assert self.proc is None or self.proc.poll() is not None, "server already running"
@@ -114,6 +115,7 @@ class KmsServer:
         ]
         if self.config is not None:
             args += ["--config", str(self.config)]
+        args += self.extra_args
         env = {k: v for k, v in os.environ.items() if k != "KMS_ROOT_KEY"}
         env.setdefault("RUST_LOG", "info")
         with open(log_path, "ab") as log:

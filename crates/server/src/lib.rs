@@ -10,6 +10,7 @@ pub mod authz;
 pub mod ciphertext;
 pub mod clock;
 pub mod config;
+pub mod demo_session;
 pub mod iam;
 pub mod jobs;
 pub mod keypairs;
@@ -132,7 +133,7 @@ pub async fn launch_with_listener(
     job_interval: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    launch_with_site(listener, state, job_interval, shutdown, None).await
+    launch_with_site(listener, state, job_interval, shutdown, None, None).await
 }
 
 /// [`launch_with_listener`], also serving the static demo `site` when one is given.
@@ -145,10 +146,14 @@ pub async fn launch_with_site(
     job_interval: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
     site: Option<site::StaticSite>,
+    demo: Option<demo_session::DemoSession>,
 ) -> std::io::Result<()> {
     let jobs = jobs::spawn(Arc::clone(&state), job_interval);
-    let app = protocol::router_with_site(Arc::clone(&state), site)
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let mut app = protocol::router_with_site(Arc::clone(&state), site);
+    if let Some(demo) = demo {
+        app = app.merge(demo.router(Arc::clone(&state)));
+    }
+    let app = app.into_make_service_with_connect_info::<SocketAddr>();
     let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
     jobs.abort();
     if let Some(audit) = &state.audit {

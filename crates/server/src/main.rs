@@ -11,6 +11,7 @@ use clap::{Parser, Subcommand};
 use kms_server::audit;
 use kms_server::clock::SystemClock;
 use kms_server::config::{Config, DEFAULT_ACCESS_KEY, DEFAULT_ACCOUNT_ID};
+use kms_server::demo_session::DemoSession;
 use kms_server::keystore::{Keystore, RootKeySource};
 use kms_server::site::StaticSite;
 
@@ -60,6 +61,11 @@ enum Command {
         /// Serve the KMS API only, no demo site.
         #[arg(long, conflicts_with_all = ["www", "pkg"])]
         no_www: bool,
+        /// Hand the demo page temporary STS credentials at `GET /demo/session` (a session of
+        /// the role `kms-demo-browser` in the first account, created if missing). Loopback
+        /// addresses only.
+        #[arg(long)]
+        demo_session: bool,
     },
     /// Read and check the audit trail.
     Audit {
@@ -128,8 +134,17 @@ fn main() -> ExitCode {
             www,
             pkg,
             no_www,
+            demo_session,
         } => (
-            Options { listen, data, config, root_key_file, ready_file, job_interval_secs },
+            Options {
+                listen,
+                data,
+                config,
+                root_key_file,
+                ready_file,
+                job_interval_secs,
+                demo_session,
+            },
             log_json,
             SiteChoice { www, pkg, off: no_www },
         ),
@@ -166,6 +181,7 @@ struct Options {
     root_key_file: Option<PathBuf>,
     ready_file: Option<PathBuf>,
     job_interval_secs: u64,
+    demo_session: bool,
 }
 
 fn init_logging(json: bool) {
@@ -229,6 +245,18 @@ async fn serve(options: Options, site: Option<StaticSite>) -> Result<(), String>
         kms_server::open_sqlite_state(&options.data, &config, &root_key, Arc::new(SystemClock))
             .await
             .map_err(|e| e.to_string())?;
+    let demo = if options.demo_session {
+        if !options.listen.ip().is_loopback() {
+            return Err(format!(
+                "refusing --demo-session on {}: anyone who reaches it gets credentials; loopback only",
+                options.listen
+            ));
+        }
+        let account = config.accounts.first().map(|a| a.id.clone()).unwrap_or_default();
+        Some(DemoSession::prepare(&state, &account).await?)
+    } else {
+        None
+    };
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
@@ -246,6 +274,7 @@ async fn serve(options: Options, site: Option<StaticSite>) -> Result<(), String>
         Duration::from_secs(options.job_interval_secs.max(1)),
         shutdown_signal(),
         site,
+        demo,
     )
     .await
     .map_err(|e| e.to_string())?;

@@ -119,6 +119,45 @@ async fn assume_role(ctx: &QueryCtx<'_>, p: &Params) -> Result<String, QueryErro
         tracing::info!(caller = %ctx.caller.arn, role = %role.arn(), reason = ?decision.reason, "AssumeRole denied");
         return Err(denied());
     }
+    let session = issue_session(ctx.state, &role, session_name, duration_s).await?;
+    Ok(format!(
+        "<Credentials>{}{}{}{}</Credentials><AssumedRoleUser>{}{}</AssumedRoleUser>",
+        element("AccessKeyId", &session.access_key_id),
+        element("SecretAccessKey", session.secret.expose_secret()),
+        element("SessionToken", session.token.expose_secret()),
+        element("Expiration", &format_date(session.expires_ms)),
+        element("AssumedRoleId", &session.assumed_role_id),
+        element("Arn", &session.arn),
+    ))
+}
+
+/// Temporary credentials just issued for a role session.
+pub struct IssuedSession {
+    /// `ASIA…`.
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret: Secret,
+    /// The session token (only its SHA-256 is stored).
+    pub token: Secret,
+    /// When the credentials expire, milliseconds since the epoch.
+    pub expires_ms: i64,
+    /// `<role id>:<session name>`.
+    pub assumed_role_id: String,
+    /// `arn:aws:sts::<account>:assumed-role/<role>/<session name>`.
+    pub arn: String,
+}
+
+/// Issues and stores (durably, before returning) temporary credentials for a session of
+/// `role`; the caller has already decided that the session may be issued.
+///
+/// # Errors
+/// `ServiceFailure` if the random generator or the store fails.
+pub async fn issue_session(
+    state: &crate::state::AppState,
+    role: &super::Role,
+    session_name: &str,
+    duration_s: i64,
+) -> Result<IssuedSession, QueryError> {
     let random = |prefix| {
         random_id(prefix, 16).map_err(|e| QueryError::internal("random generator failed", e))
     };
@@ -128,7 +167,7 @@ async fn assume_role(ctx: &QueryCtx<'_>, p: &Params) -> Result<String, QueryErro
         random_secret(200).map_err(|e| QueryError::internal("random generator failed", e))?;
     let token_hash =
         aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.expose_secret().as_bytes());
-    let now = ctx.state.clock.now_ms();
+    let now = state.clock.now_ms();
     let expires_ms = now + duration_s * 1000;
     let record = AccessKeyRecord {
         access_key_id: random("ASIA")?,
@@ -143,24 +182,16 @@ async fn assume_role(ctx: &QueryCtx<'_>, p: &Params) -> Result<String, QueryErro
         status: "Active".to_owned(),
         created_ms: now,
     };
-    let xml = format!(
-        "<Credentials>{}{}{}{}</Credentials><AssumedRoleUser>{}{}</AssumedRoleUser>",
-        element("AccessKeyId", &record.access_key_id),
-        element("SecretAccessKey", secret.expose_secret()),
-        element("SessionToken", token.expose_secret()),
-        element("Expiration", &format_date(expires_ms)),
-        element("AssumedRoleId", &format!("{}:{session_name}", role.role_id)),
-        element(
-            "Arn",
-            &format!("arn:aws:sts::{}:assumed-role/{}/{session_name}", role.account, role.name)
-        ),
-    );
-    ctx.state
-        .accounts
-        .iam
-        .insert_key(&*ctx.state.store, &ctx.state.keystore, record, secret)
-        .await?;
-    Ok(xml)
+    let session = IssuedSession {
+        access_key_id: record.access_key_id.clone(),
+        secret: secret.clone(),
+        token,
+        expires_ms,
+        assumed_role_id: format!("{}:{session_name}", role.role_id),
+        arn: format!("arn:aws:sts::{}:assumed-role/{}/{session_name}", role.account, role.name),
+    };
+    state.accounts.iam.insert_key(&*state.store, &state.keystore, record, secret).await?;
+    Ok(session)
 }
 
 #[cfg(test)]
