@@ -39,6 +39,7 @@ fn user(policies: &[&str]) -> Principal {
         access_key_id: "AKID".into(),
         kind: PrincipalKind::User { name: "alice".into() },
         identity: Arc::new(IdentityInfo {
+            unique_id: String::new(),
             policies: policies
                 .iter()
                 .map(|p| {

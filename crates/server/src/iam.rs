@@ -160,6 +160,7 @@ const ROLE: &str = "role";
 const ACCESS_KEY: &str = "access_key";
 
 fn identity_of(
+    unique_id: &str,
     policies: &BTreeMap<String, String>,
     tags: &[(String, String)],
 ) -> Arc<IdentityInfo> {
@@ -173,7 +174,7 @@ fn identity_of(
             }
         })
         .collect();
-    Arc::new(IdentityInfo { policies, tags: tags.to_vec() })
+    Arc::new(IdentityInfo { unique_id: unique_id.to_owned(), policies, tags: tags.to_vec() })
 }
 
 fn row<T: Serialize>(
@@ -500,13 +501,13 @@ impl Directory {
 impl Inner {
     fn put_user(&mut self, user: User) {
         let id = (USER.to_owned(), user.account.clone(), user.name.clone());
-        self.identities.insert(id, identity_of(&user.policies, &user.tags));
+        self.identities.insert(id, identity_of(&user.user_id, &user.policies, &user.tags));
         self.users.insert((user.account.clone(), user.name.clone()), user);
     }
 
     fn put_role(&mut self, role: Role) {
         let id = (ROLE.to_owned(), role.account.clone(), role.name.clone());
-        self.identities.insert(id, identity_of(&role.policies, &role.tags));
+        self.identities.insert(id, identity_of(&role.role_id, &role.policies, &role.tags));
         self.roles.insert((role.account.clone(), role.name.clone()), role);
     }
 }

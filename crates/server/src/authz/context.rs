@@ -37,6 +37,8 @@ pub struct RequestEnv {
 /// A principal's IAM side: its identity policies and tags (empty for account roots).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct IdentityInfo {
+    /// The user's or role's unique id (`AIDA…` / `AROA…`), for `aws:userid`.
+    pub unique_id: String,
     /// Identity-based policies attached to the user or role, with their names.
     pub policies: Vec<(String, Arc<Policy>)>,
     /// Principal tags (`aws:PrincipalTag/<k>`).
@@ -95,6 +97,14 @@ pub struct RequestFacts<'a> {
     pub grant: Option<GrantMatch>,
     /// `sts:ExternalId` (AssumeRole).
     pub external_id: Option<&'a str>,
+    /// `kms:WrappingAlgorithm` (GetParametersForImport).
+    pub wrapping_algorithm: Option<&'a str>,
+    /// `kms:WrappingKeySpec` (GetParametersForImport).
+    pub wrapping_key_spec: Option<&'a str>,
+    /// `kms:ExpirationModel` (ImportKeyMaterial).
+    pub expiration_model: Option<&'a str>,
+    /// `kms:ValidTo`, epoch seconds (ImportKeyMaterial with an expiring material).
+    pub valid_to_s: Option<i64>,
     /// `sts:RoleSessionName` (AssumeRole).
     pub role_session_name: Option<&'a str>,
 }
@@ -170,8 +180,18 @@ impl<'a> Context<'a> {
                 PrincipalKind::User { name } => one(name),
                 _ => None,
             },
+            // AWS: the account id for a root, the user's unique id, or
+            // `<role id>:<session name>` for an assumed-role session.
             "aws:userid" => match &caller.kind {
                 PrincipalKind::Root => one(&caller.account),
+                PrincipalKind::User { .. } if !caller.identity.unique_id.is_empty() => {
+                    one(&caller.identity.unique_id)
+                }
+                PrincipalKind::AssumedRole { session_name, .. }
+                    if !caller.identity.unique_id.is_empty() =>
+                {
+                    owned(format!("{}:{session_name}", caller.identity.unique_id))
+                }
                 _ => None,
             },
             "aws:sourceip" => caller.env.source_ip.map(|ip| owned(ip.to_string()))?,
@@ -217,6 +237,10 @@ impl<'a> Context<'a> {
                 facts.bypass_lockout.map(|b| one(if b { "true" } else { "false" }))?
             }
             "kms:viaservice" => facts.via_service.and_then(one),
+            "kms:wrappingalgorithm" => facts.wrapping_algorithm.and_then(one),
+            "kms:wrappingkeyspec" => facts.wrapping_key_spec.and_then(one),
+            "kms:expirationmodel" => facts.expiration_model.and_then(one),
+            "kms:validto" => facts.valid_to_s.map(|s| owned(s.to_string()))?,
             "sts:externalid" => facts.external_id.and_then(one),
             "sts:rolesessionname" => facts.role_session_name.and_then(one),
             "kms:keyspec" | "kms:customermasterkeyspec" => match (new_key, key_record) {

@@ -38,6 +38,7 @@ fn key_arn(account: &str) -> String {
 
 fn identity(policies: &[&str]) -> Arc<IdentityInfo> {
     Arc::new(IdentityInfo {
+        unique_id: String::new(),
         policies: policies
             .iter()
             .enumerate()

@@ -17,6 +17,7 @@ use super::key_specs::{kind_of, KEY_AGREEMENT};
 use super::keys::require_key_id;
 use super::validate::{invalid, Validator};
 use super::{internal, require_not_pending_deletion, Ctx, KeyIdForms};
+use crate::authz::context::RequestFacts;
 use crate::authz::Action;
 use crate::clock::{to_epoch_seconds, DAY_MS};
 use crate::keypairs::{self, Hash, KeyKind, SecretKey, Wrapping};
@@ -93,12 +94,17 @@ pub async fn get_parameters_for_import(
         }
     })?;
     let key = ctx.resolve(key_id, KeyIdForms::KeyOnly).await?;
-    let record = ctx.load(&key, Action::GetParametersForImport).await?;
+    let facts = RequestFacts {
+        wrapping_algorithm: req.wrapping_algorithm.as_deref(),
+        wrapping_key_spec: req.wrapping_key_spec.as_deref(),
+        ..RequestFacts::default()
+    };
+    let record = ctx.load_with(&key, Action::GetParametersForImport, &facts).await?;
     require_external(&record)?;
     require_not_pending_deletion(&record)?;
-    let algorithm = req.wrapping_algorithm.unwrap_or_default();
+    let algorithm = req.wrapping_algorithm.clone().unwrap_or_default();
     wrapping(&algorithm)?;
-    let spec = req.wrapping_key_spec.unwrap_or_default();
+    let spec = req.wrapping_key_spec.clone().unwrap_or_default();
     let bits = match spec.as_str() {
         "RSA_2048" => 2048,
         "RSA_3072" => 3072,
@@ -129,7 +135,7 @@ pub async fn get_parameters_for_import(
         sealed_wrapping_key: sealed,
         expires_ms,
     };
-    ctx.mutate(&key, Action::GetParametersForImport, |record| {
+    ctx.mutate_with(&key, Action::GetParametersForImport, &facts, |record| {
         require_external(record)?;
         require_not_pending_deletion(record)?;
         record.import.pending = Some(parameters.clone());
@@ -301,7 +307,12 @@ pub async fn import_key_material(
         (_, None) => None,
     };
     let key = ctx.resolve(key_id, KeyIdForms::KeyOnly).await?;
-    let record = ctx.load(&key, Action::ImportKeyMaterial).await?;
+    let facts = RequestFacts {
+        expiration_model: Some(&model),
+        valid_to_s: valid_to_ms.map(|ms| ms.div_euclid(1000)),
+        ..RequestFacts::default()
+    };
+    let record = ctx.load_with(&key, Action::ImportKeyMaterial, &facts).await?;
     require_external(&record)?;
     require_not_pending_deletion(&record)?;
     let token = req.import_token.unwrap_or_default();
@@ -323,7 +334,7 @@ pub async fn import_key_material(
     ]));
     let keystore = &ctx.state.keystore;
     let ((), stored) = ctx
-        .mutate(&key, Action::ImportKeyMaterial, |record| {
+        .mutate_with(&key, Action::ImportKeyMaterial, &facts, |record| {
             require_external(record)?;
             require_not_pending_deletion(record)?;
             current_parameters(record, token_id, now)?;

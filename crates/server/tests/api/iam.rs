@@ -377,3 +377,41 @@ async fn alias_operations_need_the_alias_and_the_key() {
         .ok();
     dev.call("DeleteAlias", serde_json::json!({"AliasName": "alias/root-made"})).await.ok();
 }
+
+#[tokio::test]
+async fn aws_userid_is_the_unique_id_of_users_and_role_sessions() {
+    let h = Harness::new().await;
+    let root = h.client();
+    let (_, xml) =
+        query(&h.state, &h.clock, ROOT, "iam", &[("Action", "CreateUser"), ("UserName", "carol")])
+            .await;
+    let user_id = between(&xml, "UserId").to_owned();
+    assert!(user_id.starts_with("AIDA"), "{xml}");
+    let trust = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"000000000000"},"Action":"sts:AssumeRole"}}"#;
+    let (_, xml) = query(
+        &h.state,
+        &h.clock,
+        ROOT,
+        "iam",
+        &[("Action", "CreateRole"), ("RoleName", "app"), ("AssumeRolePolicyDocument", trust)],
+    )
+    .await;
+    let role_id = between(&xml, "RoleId").to_owned();
+    let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Sid": "ByUserId", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:userid": [user_id.clone(), format!("{role_id}:night-batch")]}}}
+    ]})
+    .to_string();
+    let out = root.call("CreateKey", serde_json::json!({"Policy": policy})).await.ok();
+    let arn = out["KeyMetadata"]["Arn"].as_str().unwrap().to_owned();
+    let allowed = |principal: &str| {
+        let input =
+            serde_json::json!({"PrincipalArn": principal, "Action": "kms:Decrypt", "KeyId": arn});
+        let root = root.clone();
+        async move { explain(&root, input).await.ok()["Allowed"].as_bool().unwrap() }
+    };
+    assert!(allowed("arn:aws:iam::000000000000:user/carol").await);
+    assert!(allowed("arn:aws:sts::000000000000:assumed-role/app/night-batch").await);
+    assert!(!allowed("arn:aws:sts::000000000000:assumed-role/app/day-batch").await);
+}

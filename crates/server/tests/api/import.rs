@@ -296,3 +296,45 @@ async fn update_alias_moves_only_between_keys_of_the_same_type_and_usage() {
     let r = c.call("UpdateAlias", json!({"AliasName": "alias/app", "TargetKeyId": signing})).await;
     assert!(r.err("ValidationException").message().contains("same key type and key usage"));
 }
+
+#[tokio::test]
+async fn import_parameters_feed_their_condition_keys() {
+    let h = Harness::new().await;
+    let c = h.client();
+    let week_s = (START_MS + 7 * DAY_MS) / 1000;
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Sid": "Admin", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"},
+         "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Deny", "Principal": "*", "Action": "kms:GetParametersForImport", "Resource": "*",
+         "Condition": {"StringEquals": {"kms:WrappingKeySpec": "RSA_2048"}}},
+        {"Effect": "Deny", "Principal": "*", "Action": "kms:GetParametersForImport", "Resource": "*",
+         "Condition": {"StringEquals": {"kms:WrappingAlgorithm": "RSAES_OAEP_SHA_1"}}},
+        {"Effect": "Deny", "Principal": "*", "Action": "kms:ImportKeyMaterial", "Resource": "*",
+         "Condition": {"StringEquals": {"kms:ExpirationModel": NO_EXPIRY}}},
+        {"Effect": "Deny", "Principal": "*", "Action": "kms:ImportKeyMaterial", "Resource": "*",
+         "Condition": {"NumericGreaterThan": {"kms:ValidTo": week_s}}}
+    ]});
+    let out =
+        c.call("CreateKey", json!({"Origin": "EXTERNAL", "Policy": policy.to_string()})).await.ok();
+    let id = out["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    let ask = |algorithm: &str, spec: &str| json!({"KeyId": id, "WrappingAlgorithm": algorithm, "WrappingKeySpec": spec});
+    c.call("GetParametersForImport", ask("RSAES_OAEP_SHA_256", "RSA_2048"))
+        .await
+        .err("AccessDeniedException");
+    c.call("GetParametersForImport", ask("RSAES_OAEP_SHA_1", "RSA_3072"))
+        .await
+        .err("AccessDeniedException");
+    let p = parameters(&c, &id, "RSAES_OAEP_SHA_256", "RSA_3072").await;
+    let wrapped = oaep(&p.public_key, &OAEP_SHA256_MGF1SHA256, &[0x22u8; 32]);
+    let no_expiry = json!({"ExpirationModel": NO_EXPIRY});
+    c.call("ImportKeyMaterial", import(&id, &p, &wrapped, no_expiry))
+        .await
+        .err("AccessDeniedException");
+    let month = json!({"ValidTo": (START_MS + 30 * DAY_MS) as f64 / 1000.0});
+    c.call("ImportKeyMaterial", import(&id, &p, &wrapped, month))
+        .await
+        .err("AccessDeniedException");
+    let days = json!({"ValidTo": (START_MS + 2 * DAY_MS) as f64 / 1000.0});
+    c.call("ImportKeyMaterial", import(&id, &p, &wrapped, days)).await.ok();
+    assert_eq!(c.state_of(&id).await, "Enabled");
+}
