@@ -10,6 +10,7 @@ pub mod authz;
 pub mod ciphertext;
 pub mod clock;
 pub mod config;
+pub mod grants;
 pub mod iam;
 pub mod jobs;
 pub mod keypairs;
@@ -110,6 +111,8 @@ async fn assemble_state(
     }
     let accounts = Accounts::from_config(config);
     accounts.iam.load(&*store, &keystore).await.map_err(StartError::Iam)?;
+    let grants = grants::GrantIndex::default();
+    grants.load(&*store).await?;
     Ok(Arc::new(AppState {
         store,
         keystore,
@@ -118,6 +121,7 @@ async fn assemble_state(
         keys: KeyCache::default(),
         key_locks: KeyLocks::default(),
         audit,
+        grants,
     }))
 }
 
