@@ -219,7 +219,8 @@ pub fn principal_match(grantee: &str, caller: &Principal) -> GranteeMatch {
             return GranteeMatch::Direct;
         }
     }
-    if grantee == format!("arn:aws:iam::{}:root", caller.account) {
+    let account = grantee.strip_prefix("arn:aws:iam::").and_then(|r| r.strip_suffix(":root"));
+    if account == Some(caller.account.as_str()) {
         return GranteeMatch::ThroughAccount;
     }
     GranteeMatch::No
@@ -240,7 +241,8 @@ impl GrantRecord {
         operation: &str,
         context: Option<&EncryptionContext>,
     ) -> GranteeMatch {
-        if !self.allows_operation(operation) {
+        let grantee = principal_match(&self.grantee, caller);
+        if grantee == GranteeMatch::No || !self.allows_operation(operation) {
             return GranteeMatch::No;
         }
         if let Some(constraint) = &self.constraint {
@@ -248,7 +250,7 @@ impl GrantRecord {
                 return GranteeMatch::No;
             }
         }
-        principal_match(&self.grantee, caller)
+        grantee
     }
 
     /// A new token for this grant (each call gives a different one; all are equivalent).
