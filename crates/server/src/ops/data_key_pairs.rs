@@ -9,6 +9,7 @@ use super::crypto::{
 };
 use super::validate::Validator;
 use super::{internal, Ctx, KeyIdForms};
+use crate::authz::context::RequestFacts;
 use crate::authz::Action;
 use crate::keypairs::{self, KeyKind};
 
@@ -59,7 +60,16 @@ pub async fn generate_data_key_pair(
         (Action::GenerateDataKeyPairWithoutPlaintext, "GenerateDataKeyPairWithoutPlaintext")
     };
     let key_id = req.key_id.as_deref().unwrap_or_default();
-    let record = ctx.find(key_id, KeyIdForms::KeyOrAlias, action).await?;
+    let context = req.encryption_context.clone().unwrap_or_default();
+    // The context and spec feed kms:EncryptionContext*, kms:DataKeyPairSpec and grant
+    // constraints.
+    let facts = RequestFacts {
+        encryption_context: Some(&context),
+        encryption_algorithm: Some("SYMMETRIC_DEFAULT"),
+        data_key_pair_spec: Some(&spec),
+        ..RequestFacts::default()
+    };
+    let record = ctx.find_with(key_id, KeyIdForms::KeyOrAlias, action, &facts).await?;
     check_encryption_key(&record, operation, None)?;
     if req.dry_run == Some(true) {
         return Err(dry_run_succeeded());
@@ -69,7 +79,6 @@ pub async fn generate_data_key_pair(
         .await
         .map_err(|e| internal("key generation task failed", e))?
         .map_err(|e| internal("key generation failed", e))?;
-    let context = req.encryption_context.unwrap_or_default();
     let sealed = seal_under_current(ctx, &record, &context, &pair.secret)?;
     Ok(GenerateDataKeyPairResponse {
         private_key_ciphertext_blob: Some(Blob(sealed.blob)),

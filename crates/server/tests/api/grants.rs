@@ -182,7 +182,7 @@ async fn encryption_context_constraints_are_enforced() {
     create_grant(
         &root,
         json!({"KeyId": key, "GranteePrincipal": user_arn(LOCAL, "bob"),
-               "Operations": ["Encrypt", "GenerateDataKey"],
+               "Operations": ["Encrypt", "GenerateDataKey", "GenerateDataKeyPairWithoutPlaintext"],
                "Constraints": {"EncryptionContextEquals": {"Dept": "IT"}}}),
     )
     .await;
@@ -202,6 +202,11 @@ async fn encryption_context_constraints_are_enforced() {
     )
     .await
     .ok();
+    let pair = |context: Value| json!({"KeyId": key, "KeyPairSpec": "ECC_NIST_P256", "EncryptionContext": context});
+    bob.call("GenerateDataKeyPairWithoutPlaintext", pair(json!({"Dept": "IT"}))).await.ok();
+    bob.call("GenerateDataKeyPairWithoutPlaintext", pair(json!({"Dept": "HR"})))
+        .await
+        .err("AccessDeniedException");
 }
 
 #[tokio::test]
