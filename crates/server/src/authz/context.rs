@@ -54,11 +54,12 @@ pub struct GrantMatch {
     pub through_account: bool,
 }
 
-/// The parameters of a CreateGrant request, for the `kms:Grant*` condition keys.
+/// The parameters of a CreateGrant request (or, for RetireGrant, the grant's constraint
+/// type only), for the `kms:Grant*` condition keys.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GrantRequest<'a> {
     /// `kms:GrantOperations`.
-    pub operations: &'a [String],
+    pub operations: Option<&'a [String]>,
     /// `kms:GranteePrincipal`.
     pub grantee: Option<&'a str>,
     /// `kms:RetiringPrincipal`.
@@ -237,8 +238,8 @@ impl<'a> Context<'a> {
                 facts.bypass_lockout.map(|b| one(if b { "true" } else { "false" }))?
             }
             "kms:viaservice" => facts.via_service.and_then(one),
-            "kms:grantoperations" => facts.grant_request.map(|g| {
-                ContextValue::Many(g.operations.iter().map(|o| Cow::Borrowed(o.as_str())).collect())
+            "kms:grantoperations" => facts.grant_request.and_then(|g| g.operations).map(|ops| {
+                ContextValue::Many(ops.iter().map(|o| Cow::Borrowed(o.as_str())).collect())
             }),
             "kms:granteeprincipal" => facts.grant_request.and_then(|g| g.grantee).and_then(one),
             "kms:retiringprincipal" => facts.grant_request.and_then(|g| g.retiring).and_then(one),

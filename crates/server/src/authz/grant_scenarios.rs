@@ -204,7 +204,7 @@ fn create_grant_facts<'a>(
 ) -> RequestFacts<'a> {
     RequestFacts {
         grant_request: Some(GrantRequest {
-            operations,
+            operations: Some(operations),
             grantee: Some(grantee),
             retiring: None,
             constraint_type: constraint,

@@ -254,7 +254,7 @@ pub async fn create_grant(
     let key = ctx.resolve(&new.key_id, KeyIdForms::KeyOnly).await?;
     let facts = RequestFacts {
         grant_request: Some(GrantRequest {
-            operations: &new.operations,
+            operations: Some(&new.operations),
             grantee: Some(&new.grantee),
             retiring: new.retiring.as_deref(),
             constraint_type: new.constraint.as_ref().map(Constraint::type_name),
@@ -452,14 +452,15 @@ pub async fn list_retirable_grants(
 /// recorded for the audit trail.
 fn authorize_retire(ctx: &Ctx<'_>, grant: &GrantRecord) -> Result<(), KmsError> {
     let key_arn = grant.key.arn();
-    let iam = evaluate_named(
-        ctx.caller,
-        "kms:RetireGrant",
-        &key_arn,
-        None,
-        None,
-        &RequestFacts::default(),
-    );
+    // kms:GrantConstraintType applies to RetireGrant too.
+    let facts = RequestFacts {
+        grant_request: Some(GrantRequest {
+            constraint_type: grant.constraint.as_ref().map(Constraint::type_name),
+            ..GrantRequest::default()
+        }),
+        ..RequestFacts::default()
+    };
+    let iam = evaluate_named(ctx.caller, "kms:RetireGrant", &key_arn, None, None, &facts);
     let retiring =
         grant.retiring.as_deref().map_or(GranteeMatch::No, |r| principal_match(r, ctx.caller));
     let grantee = if grant.allows_operation("RetireGrant") {

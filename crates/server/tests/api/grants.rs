@@ -656,3 +656,28 @@ async fn grants_survive_a_restart_and_die_with_their_key() {
     assert!(state.grants.get(&id).is_none());
     assert!(state.store.list_grants().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn an_iam_deny_of_retire_grant_wins_and_sees_the_constraint_type() {
+    let h = Harness::new().await;
+    let root = h.client();
+    let key = root.create_key().await;
+    let deny_equals = r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"kms:RetireGrant","Resource":"*",
+        "Condition":{"StringEquals":{"kms:GrantConstraintType":"EncryptionContextEquals"}}}}"#;
+    let retirer = root.iam_user("retirer", Some(deny_equals), &[]).await;
+    let grant = |constraints: Value| {
+        json!({"KeyId": key, "GranteePrincipal": user_arn(LOCAL, "a"),
+               "RetiringPrincipal": user_arn(LOCAL, "retirer"), "Operations": ["Decrypt"],
+               "Constraints": constraints})
+    };
+    let (_, equals) =
+        create_grant(&root, grant(json!({"EncryptionContextEquals": {"a": "1"}}))).await;
+    let (_, subset) =
+        create_grant(&root, grant(json!({"EncryptionContextSubset": {"a": "1"}}))).await;
+    let r = retirer
+        .call("RetireGrant", json!({"GrantToken": equals}))
+        .await
+        .err("AccessDeniedException");
+    assert!(r.message().contains("explicit deny"), "{}", r.message());
+    retirer.call("RetireGrant", json!({"GrantToken": subset})).await.ok();
+}
