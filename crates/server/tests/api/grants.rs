@@ -681,3 +681,30 @@ async fn an_iam_deny_of_retire_grant_wins_and_sees_the_constraint_type() {
     assert!(r.message().contains("explicit deny"), "{}", r.message());
     retirer.call("RetireGrant", json!({"GrantToken": subset})).await.ok();
 }
+
+#[tokio::test]
+async fn a_key_holds_at_most_50000_grants() {
+    let h = Harness::new().await;
+    let root = h.client();
+    let key = root.create_key().await;
+    let (id, _) = create_grant(
+        &root,
+        json!({"KeyId": key, "GranteePrincipal": user_arn(LOCAL, "a"), "Operations": ["Decrypt"]}),
+    )
+    .await;
+    // Fill the key up in memory (storing 50,000 grants one by one would take minutes).
+    let first = h.state.grants.get(&id).unwrap();
+    for i in 1..50_000_u32 {
+        let mut grant = (*first).clone();
+        grant.grant_id = format!("{i:064x}");
+        h.state.grants.insert(std::sync::Arc::new(grant));
+    }
+    let r = root
+        .call(
+            "CreateGrant",
+            json!({"KeyId": key, "GranteePrincipal": user_arn(LOCAL, "b"), "Operations": ["Decrypt"]}),
+        )
+        .await
+        .err("LimitExceededException");
+    assert!(r.message().contains("50000"), "{}", r.message());
+}
