@@ -708,3 +708,32 @@ async fn a_key_holds_at_most_50000_grants() {
         .err("LimitExceededException");
     assert!(r.message().contains("50000"), "{}", r.message());
 }
+
+#[tokio::test]
+async fn another_account_may_create_grants_when_both_policies_allow_and_issues_them() {
+    let h = Harness::with_config(two_accounts()).await;
+    let a_root = h.client_as("AKIDALICE", "alice-secret", REGION);
+    let b_root = h.client_as("AKIDBOB", "bob-secret", REGION);
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{A}:root")}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": format!("arn:aws:iam::{B}:root")},
+         "Action": ["kms:CreateGrant", "kms:ListGrants"], "Resource": "*"}]});
+    let out = a_root.call("CreateKey", json!({"Policy": policy.to_string()})).await.ok();
+    let arn = out["KeyMetadata"]["Arn"].as_str().unwrap().to_owned();
+    let allow = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:CreateGrant","Resource":"*"}}"#;
+    let admin = b_root.iam_user("admin", Some(allow), &[]).await;
+    let plain = b_root.iam_user("plain", None, &[]).await;
+    let input =
+        json!({"KeyId": arn, "GranteePrincipal": user_arn(B, "plain"), "Operations": ["Encrypt"]});
+    plain.call("CreateGrant", input.clone()).await.err("AccessDeniedException");
+    let (id, _) = create_grant(&admin, input).await;
+    plain.call("Encrypt", json!({"KeyId": arn, "Plaintext": b64(b"x")})).await.ok();
+    let grants = b_root.call("ListGrants", json!({"KeyId": arn})).await.ok();
+    assert_eq!(grants["Grants"][0]["IssuingAccount"], format!("arn:aws:iam::{B}:root"));
+    // The key's account revokes it; the issuing account could have retired it.
+    a_root.call("RevokeGrant", json!({"KeyId": arn, "GrantId": id})).await.ok();
+    plain
+        .call("Encrypt", json!({"KeyId": arn, "Plaintext": b64(b"x")}))
+        .await
+        .err("AccessDeniedException");
+}
