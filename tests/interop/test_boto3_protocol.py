@@ -293,4 +293,4 @@ def test_operations_not_built_yet_are_unsupported_not_unknown(kms):
     with kms_error("UnsupportedOperationException", message="ReplicateKey is not supported by this server yet"):
         kms.replicate_key(KeyId="1234abcd-12ab-34cd-56ef-1234567890ab", ReplicaRegion="us-west-2")
     with kms_error("UnsupportedOperationException"):
-        kms.list_grants(KeyId="1234abcd-12ab-34cd-56ef-1234567890ab")
+        kms.describe_custom_key_stores()

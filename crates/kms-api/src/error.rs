@@ -53,6 +53,8 @@ error_codes! {
     InvalidArnException = 400,
     /// The ciphertext is corrupt, or the encryption context does not match.
     InvalidCiphertextException = 400,
+    /// A grant id is not valid.
+    InvalidGrantIdException = 400,
     /// A grant token is not valid.
     InvalidGrantTokenException = 400,
     /// The key's usage or algorithm does not fit the operation.

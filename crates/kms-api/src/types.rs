@@ -534,6 +534,8 @@ ListKeyPoliciesResponse {
 
 mod asymmetric;
 pub use asymmetric::*;
+mod grants;
+pub use grants::*;
 
 #[cfg(test)]
 mod tests {

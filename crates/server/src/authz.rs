@@ -11,6 +11,9 @@ pub mod condition;
 pub mod context;
 pub mod evaluate;
 pub mod explain;
+pub mod grant;
+#[cfg(test)]
+mod grant_scenarios;
 pub mod policy;
 pub mod record;
 #[cfg(test)]
@@ -75,6 +78,37 @@ pub enum Action {
     CreateKey,
     ListKeys,
     GenerateRandom,
+    CreateGrant,
+    ListGrants,
+    ListRetirableGrants,
+    RetireGrant,
+    RevokeGrant,
+}
+
+impl Action {
+    /// The grant operation of the same name, for actions a grant can allow.
+    pub fn grant_operation(self) -> Option<&'static str> {
+        Some(match self {
+            Self::Decrypt => "Decrypt",
+            Self::Encrypt => "Encrypt",
+            Self::GenerateDataKey => "GenerateDataKey",
+            Self::GenerateDataKeyWithoutPlaintext => "GenerateDataKeyWithoutPlaintext",
+            Self::ReEncryptFrom => "ReEncryptFrom",
+            Self::ReEncryptTo => "ReEncryptTo",
+            Self::Sign => "Sign",
+            Self::Verify => "Verify",
+            Self::GetPublicKey => "GetPublicKey",
+            Self::CreateGrant => "CreateGrant",
+            Self::RetireGrant => "RetireGrant",
+            Self::DescribeKey => "DescribeKey",
+            Self::GenerateDataKeyPair => "GenerateDataKeyPair",
+            Self::GenerateDataKeyPairWithoutPlaintext => "GenerateDataKeyPairWithoutPlaintext",
+            Self::GenerateMac => "GenerateMac",
+            Self::VerifyMac => "VerifyMac",
+            Self::DeriveSharedSecret => "DeriveSharedSecret",
+            _ => return None,
+        })
+    }
 }
 
 /// Checks that `caller` may perform `action` on `key`, with no operation parameters.

@@ -55,6 +55,7 @@ pub async fn run_due(state: &AppState) -> Result<JobReport, StoreError> {
                 KeyState::PendingDeletion if record.deletion_ms.is_some_and(|d| d <= now) => {
                     state.store.delete_key(key).await?;
                     state.keys.remove_deleted(key);
+                    state.grants.remove_key(key);
                     state.keystore.forget(key);
                     tracing::info!(key = %key.arn(), "deleted key at the end of its waiting period");
                     report.deleted += 1;

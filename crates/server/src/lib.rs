@@ -11,6 +11,7 @@ pub mod ciphertext;
 pub mod clock;
 pub mod config;
 pub mod demo_session;
+pub mod grants;
 pub mod iam;
 pub mod jobs;
 pub mod keypairs;
@@ -111,6 +112,8 @@ async fn assemble_state(
     }
     let accounts = Accounts::from_config(config);
     accounts.iam.load(&*store, &keystore).await.map_err(StartError::Iam)?;
+    let grants = grants::GrantIndex::default();
+    grants.load(&*store).await?;
     Ok(Arc::new(AppState {
         store,
         keystore,
@@ -119,6 +122,7 @@ async fn assemble_state(
         keys: KeyCache::default(),
         key_locks: KeyLocks::default(),
         audit,
+        grants,
     }))
 }
 

@@ -5,6 +5,7 @@ pub mod aliases;
 pub mod asymmetric;
 pub mod crypto;
 pub mod data_key_pairs;
+pub mod grants;
 pub mod import;
 
 pub mod key_agreement;
@@ -25,6 +26,7 @@ use kms_api::{ErrorCode, KmsError};
 
 use crate::auth::Principal;
 use crate::authz::context::RequestFacts;
+use crate::authz::evaluate::Decision;
 use crate::authz::{self, Action};
 use crate::model::{KeyRecord, KeyRef, KeyState};
 use crate::state::AppState;
@@ -186,6 +188,20 @@ impl Ctx<'_> {
         action: Action,
         facts: &RequestFacts<'_>,
     ) -> Result<Arc<KeyRecord>, KmsError> {
+        self.load_decided(key, action, facts).await.map(|(record, _)| record)
+    }
+
+    /// [`Ctx::load_with`], also returning the authorization decision (CreateGrant needs to
+    /// know whether a grant allowed it).
+    ///
+    /// # Errors
+    /// As [`Ctx::load`].
+    pub async fn load_decided(
+        &self,
+        key: &KeyRef,
+        action: Action,
+        facts: &RequestFacts<'_>,
+    ) -> Result<(Arc<KeyRecord>, Decision), KmsError> {
         let record = match self.state.keys.get(key) {
             Some(record) => record,
             None => {
@@ -196,18 +212,35 @@ impl Ctx<'_> {
                 record
             }
         };
-        self.authorize(action, &record, facts).await?;
-        Ok(record)
+        let decision = self.authorize(action, &record, facts).await?;
+        Ok((record, decision))
     }
 
-    /// Authorizes `action` on `record`, adding the key's aliases to the facts when a
-    /// policy asks for `kms:ResourceAliases`.
+    /// Authorizes `action` on `record`, adding a grant that covers the request and, when a
+    /// policy asks for `kms:ResourceAliases`, the key's aliases to the facts.
     async fn authorize(
         &self,
         action: Action,
         record: &KeyRecord,
         facts: &RequestFacts<'_>,
-    ) -> Result<(), KmsError> {
+    ) -> Result<Decision, KmsError> {
+        let grant = match (action.grant_operation(), &facts.grant) {
+            (Some(operation), None) => self.state.grants.matching(
+                self.caller,
+                operation,
+                &record.key,
+                facts.encryption_context,
+            ),
+            _ => None,
+        };
+        let with_grant;
+        let facts = match grant {
+            Some(grant) => {
+                with_grant = RequestFacts { grant: Some(grant), ..facts.clone() };
+                &with_grant
+            }
+            None => facts,
+        };
         let policy = authz::stored_key_policy(record)?;
         if facts.resource_aliases.is_none()
             && authz::policies_use_key(self.caller, &policy, "kms:resourcealiases")
@@ -235,11 +268,9 @@ impl Ctx<'_> {
                 &policy,
                 &facts,
                 self.decisions,
-            )
-            .map(drop);
+            );
         }
         authz::authorize_with_policy(self.caller, action, record, &policy, facts, self.decisions)
-            .map(drop)
     }
 
     /// Resolves and loads in one step.

@@ -337,16 +337,11 @@ async fn serve(
 const NOT_YET_SUPPORTED: &[&str] = &[
     "ConnectCustomKeyStore",
     "CreateCustomKeyStore",
-    "CreateGrant",
     "DeleteCustomKeyStore",
     "DescribeCustomKeyStores",
     "DisconnectCustomKeyStore",
     "GetKeyLastUsage",
-    "ListGrants",
-    "ListRetirableGrants",
     "ReplicateKey",
-    "RetireGrant",
-    "RevokeGrant",
     "UpdateCustomKeyStore",
     "UpdatePrimaryRegion",
 ];
@@ -393,7 +388,7 @@ macro_rules! operations {
 
 async fn dispatch(ctx: &Ctx<'_>, name: &str, body: &[u8]) -> Result<Vec<u8>, Dispatch> {
     use ops::{aliases, crypto, keys, policy, rotation, tags};
-    use ops::{asymmetric, data_key_pairs, import, key_agreement, mac};
+    use ops::{asymmetric, data_key_pairs, grants, import, key_agreement, mac};
     Ok(operations! { ctx, name, body;
         "CreateKey" => |r| keys::create_key(ctx, r),
         "DescribeKey" => |r| keys::describe_key(ctx, r),
@@ -436,5 +431,10 @@ async fn dispatch(ctx: &Ctx<'_>, name: &str, body: &[u8]) -> Result<Vec<u8>, Dis
         "GetParametersForImport" => |r| import::get_parameters_for_import(ctx, r),
         "ImportKeyMaterial" => |r| import::import_key_material(ctx, r),
         "DeleteImportedKeyMaterial" => |r| import::delete_imported_key_material(ctx, r),
+        "CreateGrant" => |r| grants::create_grant(ctx, r),
+        "ListGrants" => |r| grants::list_grants(ctx, r),
+        "ListRetirableGrants" => |r| grants::list_retirable_grants(ctx, r),
+        "RetireGrant" => |r| grants::retire_grant(ctx, r),
+        "RevokeGrant" => |r| grants::revoke_grant(ctx, r),
     })
 }

@@ -6,6 +6,7 @@ use std::sync::{Arc, RwLock};
 use crate::audit::AuditLog;
 use crate::auth::Accounts;
 use crate::clock::Clock;
+use crate::grants::GrantIndex;
 use crate::keystore::Keystore;
 use crate::model::{KeyRecord, KeyRef};
 use crate::store::Store;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub key_locks: KeyLocks,
     /// The audit trail; every API call is recorded here before it is answered.
     pub audit: Option<Arc<AuditLog>>,
+    /// Every grant, in memory (written through to the store).
+    pub grants: GrantIndex,
 }
 
 /// A fixed set of async locks, one picked per key by hash (lock striping).

@@ -115,6 +115,27 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every IAM record (read once at start into memory).
     async fn list_iam(&self) -> Result<Vec<IamRow>, StoreError>;
+
+    /// Inserts a grant. [`StoreError::AlreadyExists`] if its id is taken,
+    /// [`StoreError::NotFound`] if its key does not exist (checked atomically).
+    async fn insert_grant(&self, grant: &GrantRow) -> Result<(), StoreError>;
+
+    /// Deletes a grant. [`StoreError::NotFound`] if it does not exist.
+    async fn delete_grant(&self, grant_id: &str) -> Result<(), StoreError>;
+
+    /// Every grant (read once at start into memory).
+    async fn list_grants(&self) -> Result<Vec<GrantRow>, StoreError>;
+}
+
+/// One stored grant as JSON, with the key it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GrantRow {
+    /// The grant id (unique).
+    pub grant_id: String,
+    /// The key the grant is on.
+    pub key: KeyRef,
+    /// The grant as JSON.
+    pub doc: String,
 }
 
 /// One stored IAM record (user, role, access key or STS session) as JSON.

@@ -14,6 +14,8 @@ mod authz;
 mod crypto;
 #[path = "api/full_stack.rs"]
 mod full_stack;
+#[path = "api/grants.rs"]
+mod grants;
 #[path = "api/iam.rs"]
 mod iam;
 #[path = "api/import.rs"]

@@ -51,6 +51,23 @@ pub struct IdentityInfo {
 pub struct GrantMatch {
     /// The grant's id.
     pub grant_id: String,
+    /// The grant names the caller's account rather than the caller, so an identity
+    /// policy of the caller must allow the operation too (the account delegates via IAM).
+    pub through_account: bool,
+}
+
+/// The parameters of a CreateGrant request (or, for RetireGrant, the grant's constraint
+/// type only), for the `kms:Grant*` condition keys.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GrantRequest<'a> {
+    /// `kms:GrantOperations`.
+    pub operations: Option<&'a [String]>,
+    /// `kms:GranteePrincipal`.
+    pub grantee: Option<&'a str>,
+    /// `kms:RetiringPrincipal`.
+    pub retiring: Option<&'a str>,
+    /// `kms:GrantConstraintType`.
+    pub constraint_type: Option<&'static str>,
 }
 
 /// Operation parameters that condition keys read. Every field is optional: an operation
@@ -95,6 +112,10 @@ pub struct RequestFacts<'a> {
     pub via_service: Option<&'a str>,
     /// A grant that allows this request, if the grants module found one.
     pub grant: Option<GrantMatch>,
+    /// CreateGrant's parameters (`kms:GrantOperations`, `kms:GranteePrincipal`, …).
+    pub grant_request: Option<GrantRequest<'a>>,
+    /// `kms:GrantIsForAWSResource` (CreateGrant, ListGrants, RevokeGrant).
+    pub grant_is_for_aws_resource: Option<bool>,
     /// `sts:ExternalId` (AssumeRole).
     pub external_id: Option<&'a str>,
     /// `kms:WrappingAlgorithm` (GetParametersForImport).
@@ -241,6 +262,17 @@ impl<'a> Context<'a> {
             "kms:wrappingkeyspec" => facts.wrapping_key_spec.and_then(one),
             "kms:expirationmodel" => facts.expiration_model.and_then(one),
             "kms:validto" => facts.valid_to_s.map(|s| owned(s.to_string()))?,
+            "kms:grantoperations" => facts.grant_request.and_then(|g| g.operations).map(|ops| {
+                ContextValue::Many(ops.iter().map(|o| Cow::Borrowed(o.as_str())).collect())
+            }),
+            "kms:granteeprincipal" => facts.grant_request.and_then(|g| g.grantee).and_then(one),
+            "kms:retiringprincipal" => facts.grant_request.and_then(|g| g.retiring).and_then(one),
+            "kms:grantconstrainttype" => {
+                facts.grant_request.and_then(|g| g.constraint_type).and_then(one)
+            }
+            "kms:grantisforawsresource" => {
+                facts.grant_is_for_aws_resource.map(|b| one(if b { "true" } else { "false" }))?
+            }
             "sts:externalid" => facts.external_id.and_then(one),
             "sts:rolesessionname" => facts.role_session_name.and_then(one),
             "kms:keyspec" | "kms:customermasterkeyspec" => match (new_key, key_record) {

@@ -410,8 +410,10 @@ pub fn evaluate_named(
         deciding.extend(refs(&iam.allow_direct));
         return decision(true, Reason::KeyPolicyAndIdentityPolicyAllow, deciding);
     }
-    if let Some(grant) = &facts.grant {
-        let mut d = decision(true, Reason::Grant, vec![]);
+    // A grant for the caller's account counts only where IAM delegates it to the caller.
+    if let Some(grant) = facts.grant.as_ref().filter(|g| !g.through_account || iam_allows) {
+        let deciding = if grant.through_account { refs(&iam.allow_direct) } else { vec![] };
+        let mut d = decision(true, Reason::Grant, deciding);
         d.grant_id = Some(grant.grant_id.clone());
         return d;
     }
@@ -452,7 +454,7 @@ impl Decision {
     pub fn explain(&self) -> Vec<String> {
         let mut lines: Vec<String> = self.deciding.iter().map(ToString::to_string).collect();
         if let Some(id) = &self.grant_id {
-            lines.push(format!("grant {id}"));
+            lines.push(format!("allowed by grant {id}"));
         }
         lines.extend(self.near_misses.iter().map(ToString::to_string));
         lines

@@ -160,7 +160,16 @@ pub async fn explain_access(
         });
     }
     let policy = super::stored_key_policy(&record)?;
+    // A grant of the principal on the key that covers the action (grant operation names
+    // are IAM action names).
+    let grant = super::grant::GRANT_OPERATIONS
+        .iter()
+        .find(|op| action.strip_prefix("kms:").is_some_and(|a| a.eq_ignore_ascii_case(op)))
+        .and_then(|op| {
+            ctx.state.grants.matching(&principal, op, &record.key, req.encryption_context.as_ref())
+        });
     let facts = RequestFacts {
+        grant,
         encryption_context: req.encryption_context.as_ref(),
         encryption_algorithm: req.encryption_algorithm.as_deref(),
         via_service: req.via_service.as_deref(),

@@ -501,8 +501,10 @@ fn request_alias_condition() {
 fn a_grant_allows_what_policies_do_not_but_never_beats_a_deny() {
     let k = key(A, &default_policy(A));
     let alice = user(A, "alice", &[]);
-    let grant =
-        RequestFacts { grant: Some(GrantMatch { grant_id: "g1".into() }), ..Default::default() };
+    let grant = RequestFacts {
+        grant: Some(GrantMatch { grant_id: "g1".into(), through_account: false }),
+        ..Default::default()
+    };
     assert_eq!(decide(&alice, Action::Decrypt, &k, &grant), (true, Reason::Grant));
     let denied = user(A, "alice", &[&iam(r#"{"Effect":"Deny","Action":"kms:*","Resource":"*"}"#)]);
     assert_eq!(

@@ -9,6 +9,8 @@ use kms_api::{ErrorCode, KmsError};
 #[derive(Debug, Default)]
 pub struct Validator {
     errors: Vec<String>,
+    /// A grant token that this server did not make (reported after validation errors).
+    bad_grant_token: bool,
 }
 
 impl Validator {
@@ -116,22 +118,29 @@ impl Validator {
         }
     }
 
-    /// Grant tokens: at most 10, each 1 to 8192 characters.
+    /// Grant tokens: at most 10, each 1 to 8192 characters, each a token this server
+    /// made (else `InvalidGrantTokenException`, see [`Validator::finish`]). A well-formed
+    /// token of a grant that no longer exists is accepted and allows nothing.
     pub fn grant_tokens(&mut self, tokens: &Option<Vec<String>>) {
         if let Some(tokens) = tokens {
             self.list_length("grantTokens", tokens.len(), 0, 10);
             for (i, token) in tokens.iter().enumerate() {
                 self.length(&format!("grantTokens.{}.member", i + 1), token, 1, 8192);
+                if !token.is_empty() && crate::authz::grant::token::decode(token).is_none() {
+                    self.bad_grant_token = true;
+                }
             }
         }
     }
 
-    /// The collected errors as one `ValidationException`, if there are any.
+    /// The collected errors as one `ValidationException`, if there are any, else
+    /// `InvalidGrantTokenException` for a malformed grant token.
     ///
     /// # Errors
-    /// A `ValidationException` listing every failure.
+    /// A `ValidationException` listing every failure, or `InvalidGrantTokenException`.
     pub fn finish(self) -> Result<(), KmsError> {
         match self.errors.len() {
+            0 if self.bad_grant_token => Err(invalid_grant_token()),
             0 => Ok(()),
             1 => Err(KmsError::new(
                 ErrorCode::ValidationException,
@@ -143,6 +152,11 @@ impl Validator {
             )),
         }
     }
+}
+
+/// `InvalidGrantTokenException` (the text is this server's; AWS's is unconfirmed).
+pub fn invalid_grant_token() -> KmsError {
+    KmsError::new(ErrorCode::InvalidGrantTokenException, "Invalid grant token")
 }
 
 /// A `ValidationException` with a free-form message.

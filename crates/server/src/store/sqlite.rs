@@ -21,7 +21,7 @@ use rusqlite::{params, params_from_iter, Connection, OpenFlags, OptionalExtensio
 use tokio::sync::{mpsc, oneshot};
 
 use self::writer::{KeyRow, WriteOp, WriteRequest};
-use super::{IamRow, Store, StoreError};
+use super::{GrantRow, IamRow, Store, StoreError};
 use crate::model::{AliasRecord, KeyRecord, KeyRef};
 
 /// Read connections in the pool.
@@ -313,6 +313,39 @@ impl Store for SqliteStore {
                         id: row.get(1)?,
                         account: row.get(2)?,
                         doc: row.get(3)?,
+                    })
+                })
+                .map_err(store_error)?;
+            rows.collect::<Result<_, _>>().map_err(store_error)
+        })
+        .await
+    }
+
+    async fn insert_grant(&self, grant: &GrantRow) -> Result<(), StoreError> {
+        self.write(WriteOp::InsertGrant(grant.clone())).await
+    }
+
+    async fn delete_grant(&self, grant_id: &str) -> Result<(), StoreError> {
+        self.write(WriteOp::DeleteGrant(grant_id.to_owned())).await
+    }
+
+    async fn list_grants(&self) -> Result<Vec<GrantRow>, StoreError> {
+        self.read(|conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT grant_id, account, region, key_id, doc FROM grants ORDER BY grant_id",
+                )
+                .map_err(store_error)?;
+            let rows = stmt
+                .query_map([], |row| {
+                    Ok(GrantRow {
+                        grant_id: row.get(0)?,
+                        key: KeyRef {
+                            account: row.get(1)?,
+                            region: row.get(2)?,
+                            key_id: row.get(3)?,
+                        },
+                        doc: row.get(4)?,
                     })
                 })
                 .map_err(store_error)?;

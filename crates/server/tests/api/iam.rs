@@ -3,69 +3,11 @@
 
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use kms_server::clock::{Clock as _, ManualClock};
+use axum::http::StatusCode;
 use kms_server::config::Config;
 use kms_server::keystore::RootKeySource;
-use kms_server::state::AppState;
-use tower::ServiceExt as _;
 
-use crate::common::{b64, Client, Harness, REGION};
-
-/// Sends a form-encoded IAM or STS request signed for `service`; returns status and XML.
-async fn query(
-    state: &Arc<AppState>,
-    clock: &ManualClock,
-    creds: (&str, &str, Option<&str>),
-    service: &str,
-    params: &[(&str, &str)],
-) -> (StatusCode, String) {
-    let body: String = params
-        .iter()
-        .map(|(k, v)| format!("{k}={}", kms_server::iam::query::url_encode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let base = vec![
-        ("host".to_owned(), "iam.local".to_owned()),
-        ("content-type".to_owned(), "application/x-www-form-urlencoded; charset=utf-8".to_owned()),
-    ];
-    let signing = kms_api::sigv4::Credentials {
-        access_key_id: creds.0,
-        secret_access_key: creds.1,
-        session_token: creds.2,
-    };
-    let headers = kms_api::sigv4::sign(
-        "POST",
-        "/",
-        "",
-        &base,
-        body.as_bytes(),
-        &signing,
-        REGION,
-        service,
-        clock.now_ms() / 1000,
-    )
-    .unwrap();
-    let mut request = Request::builder().method("POST").uri("/");
-    for (k, v) in headers {
-        request = request.header(k, v);
-    }
-    let response = kms_server::protocol::router(Arc::clone(state))
-        .oneshot(request.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-    (status, String::from_utf8(bytes.to_vec()).unwrap())
-}
-
-fn between<'a>(xml: &'a str, element: &str) -> &'a str {
-    let open = format!("<{element}>");
-    let start = xml.find(&open).unwrap() + open.len();
-    let end = xml[start..].find(&format!("</{element}>")).unwrap() + start;
-    &xml[start..end]
-}
+use crate::common::{b64, between, query, Client, Harness, REGION};
 
 const ROOT: (&str, &str, Option<&str>) = ("test", "test", None);
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use kms_server::clock::ManualClock;
+use kms_server::clock::{Clock as _, ManualClock};
 use kms_server::config::Config;
 use kms_server::keystore::RootKeySource;
 use kms_server::state::AppState;
@@ -189,4 +189,110 @@ pub fn b64(bytes: &[u8]) -> String {
 pub fn unb64(text: &str) -> Vec<u8> {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.decode(text).unwrap()
+}
+
+/// Sends a form-encoded IAM or STS request signed for `service`; returns status and XML.
+pub async fn query(
+    state: &Arc<AppState>,
+    clock: &ManualClock,
+    creds: (&str, &str, Option<&str>),
+    service: &str,
+    params: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let body: String = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", kms_server::iam::query::url_encode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let base = vec![
+        ("host".to_owned(), "iam.local".to_owned()),
+        ("content-type".to_owned(), "application/x-www-form-urlencoded; charset=utf-8".to_owned()),
+    ];
+    let signing = kms_api::sigv4::Credentials {
+        access_key_id: creds.0,
+        secret_access_key: creds.1,
+        session_token: creds.2,
+    };
+    let headers = kms_api::sigv4::sign(
+        "POST",
+        "/",
+        "",
+        &base,
+        body.as_bytes(),
+        &signing,
+        REGION,
+        service,
+        clock.now_ms() / 1000,
+    )
+    .unwrap();
+    let mut request = Request::builder().method("POST").uri("/");
+    for (k, v) in headers {
+        request = request.header(k, v);
+    }
+    let response = kms_server::protocol::router(Arc::clone(state))
+        .oneshot(request.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+pub fn between<'a>(xml: &'a str, element: &str) -> &'a str {
+    let open = format!("<{element}>");
+    let start = xml.find(&open).unwrap() + open.len();
+    let end = xml[start..].find(&format!("</{element}>")).unwrap() + start;
+    &xml[start..end]
+}
+
+impl Client {
+    /// Creates IAM user `name` in this (root) client's account, with an access key, an
+    /// optional inline policy and tags, and returns a client signing as that user.
+    pub async fn iam_user(
+        &self,
+        name: &str,
+        policy: Option<&str>,
+        tags: &[(&str, &str)],
+    ) -> Client {
+        let root = (self.access_key.as_str(), self.secret.as_str());
+        let call = |params: Vec<(&str, &str)>| {
+            let (state, clock) = (Arc::clone(&self.state), Arc::clone(&self.clock));
+            let params: Vec<(String, String)> =
+                params.into_iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
+            let root = (root.0.to_owned(), root.1.to_owned());
+            async move {
+                let params: Vec<(&str, &str)> =
+                    params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                let (status, xml) =
+                    query(&state, &clock, (&root.0, &root.1, None), "iam", &params).await;
+                assert_eq!(status, StatusCode::OK, "{xml}");
+                xml
+            }
+        };
+        call(vec![("Action", "CreateUser"), ("UserName", name)]).await;
+        let xml = call(vec![("Action", "CreateAccessKey"), ("UserName", name)]).await;
+        if let Some(policy) = policy {
+            call(vec![
+                ("Action", "PutUserPolicy"),
+                ("UserName", name),
+                ("PolicyName", "inline"),
+                ("PolicyDocument", policy),
+            ])
+            .await;
+        }
+        for (k, v) in tags {
+            call(vec![
+                ("Action", "TagUser"),
+                ("UserName", name),
+                ("Tags.member.1.Key", k),
+                ("Tags.member.1.Value", v),
+            ])
+            .await;
+        }
+        Client {
+            access_key: between(&xml, "AccessKeyId").to_owned(),
+            secret: between(&xml, "SecretAccessKey").to_owned(),
+            ..self.clone()
+        }
+    }
 }

@@ -20,6 +20,7 @@ pub(super) struct Migration {
 pub(super) const MIGRATIONS: &[Migration] = &[
     Migration { version: 1, sql: include_str!("../../../migrations/sqlite/0001_init.sql") },
     Migration { version: 2, sql: include_str!("../../../migrations/sqlite/0002_iam.sql") },
+    Migration { version: 3, sql: include_str!("../../../migrations/sqlite/0003_grants.sql") },
 ];
 
 /// Records which migrations have been applied.

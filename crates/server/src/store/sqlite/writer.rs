@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::store_error;
 use crate::model::{AliasRecord, KeyRef};
-use crate::store::{IamRow, StoreError};
+use crate::store::{GrantRow, IamRow, StoreError};
 
 /// Most operations committed by one transaction.
 pub(super) const BATCH_MAX_OPS: usize = 256;
@@ -43,6 +43,8 @@ pub(super) enum WriteOp {
     InsertIam(IamRow),
     UpdateIam(IamRow),
     DeleteIam { kind: String, id: String },
+    InsertGrant(GrantRow),
+    DeleteGrant(String),
 }
 
 /// A write and where to send its outcome.
@@ -159,6 +161,11 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<(), StoreError> {
             .and_then(|mut s| s.execute(params))
             .map_err(store_error)?;
             conn.prepare_cached(
+                "DELETE FROM grants WHERE account = ?1 AND region = ?2 AND key_id = ?3",
+            )
+            .and_then(|mut s| s.execute(params))
+            .map_err(store_error)?;
+            conn.prepare_cached(
                 "DELETE FROM keys WHERE account = ?1 AND region = ?2 AND key_id = ?3",
             )
             .and_then(|mut s| s.execute(params))
@@ -223,6 +230,35 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<(), StoreError> {
             let changed = conn
                 .prepare_cached("DELETE FROM iam_records WHERE kind = ?1 AND id = ?2")
                 .and_then(|mut s| s.execute(params![kind, id]))
+                .map_err(store_error)?;
+            if changed == 0 {
+                return Err(StoreError::NotFound);
+            }
+        }
+        WriteOp::InsertGrant(row) => {
+            let key = &row.key;
+            let exists = conn
+                .prepare_cached(
+                    "SELECT 1 FROM keys WHERE account = ?1 AND region = ?2 AND key_id = ?3",
+                )
+                .and_then(|mut s| s.exists(params![key.account, key.region, key.key_id]))
+                .map_err(store_error)?;
+            if !exists {
+                return Err(StoreError::NotFound);
+            }
+            conn.prepare_cached(
+                "INSERT INTO grants (grant_id, account, region, key_id, doc)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )
+            .and_then(|mut s| {
+                s.execute(params![row.grant_id, key.account, key.region, key.key_id, row.doc])
+            })
+            .map_err(store_error)?;
+        }
+        WriteOp::DeleteGrant(grant_id) => {
+            let changed = conn
+                .prepare_cached("DELETE FROM grants WHERE grant_id = ?1")
+                .and_then(|mut s| s.execute(params![grant_id]))
                 .map_err(store_error)?;
             if changed == 0 {
                 return Err(StoreError::NotFound);
