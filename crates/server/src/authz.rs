@@ -75,6 +75,8 @@ pub enum Action {
     CreateKey,
     ListKeys,
     GenerateRandom,
+    ReplicateKey,
+    UpdatePrimaryRegion,
 }
 
 /// Checks that `caller` may perform `action` on `key`, with no operation parameters.

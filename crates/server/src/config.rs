@@ -8,6 +8,13 @@
 //! ```
 //!
 //! With no file there is one account, `000000000000`, whose root key is `test` / `test`.
+//!
+//! A server serves every Region a request's credential scope names, unless the file lists
+//! the Regions it serves (then requests and multi-Region replicas are limited to them):
+//!
+//! ```toml
+//! regions = ["us-east-1", "eu-west-1"]
+//! ```
 
 use std::fmt;
 use std::path::Path;
@@ -24,6 +31,9 @@ pub const DEFAULT_ACCESS_KEY: &str = "test";
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The Regions served; empty means every valid Region name.
+    #[serde(default)]
+    pub regions: Vec<String>,
     /// Declared accounts.
     pub accounts: Vec<AccountConfig>,
 }
@@ -97,6 +107,7 @@ impl Config {
     /// The configuration used when no file is given: one account with key `test` / `test`.
     pub fn default_local() -> Self {
         Self {
+            regions: Vec::new(),
             accounts: vec![AccountConfig {
                 id: DEFAULT_ACCOUNT_ID.to_owned(),
                 root_access_key_id: DEFAULT_ACCESS_KEY.to_owned(),
@@ -129,6 +140,13 @@ impl Config {
         if self.accounts.is_empty() {
             return Err(ConfigError::Invalid("at least one [[accounts]] table is required".into()));
         }
+        for region in &self.regions {
+            if !is_region_name(region) {
+                return Err(ConfigError::Invalid(format!(
+                    "'{region}' is not a Region name (like us-east-1)"
+                )));
+            }
+        }
         let mut ids = std::collections::HashSet::new();
         let mut keys = std::collections::HashSet::new();
         for account in &self.accounts {
@@ -160,6 +178,20 @@ impl Config {
     }
 }
 
+/// Whether `name` has the shape of an AWS Region name, `^([a-z]+-){2,3}\d+$`
+/// (the `Region` member pattern of the KMS API).
+pub fn is_region_name(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('-').collect();
+    let Some((last, words)) = parts.split_last() else {
+        return false;
+    };
+    (2..=3).contains(&words.len())
+        && name.len() <= 32
+        && words.iter().all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && !last.is_empty()
+        && last.bytes().all(|b| b.is_ascii_digit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +214,19 @@ mod tests {
         .unwrap();
         assert_eq!(config.accounts.len(), 2);
         assert_eq!(config.accounts[1].root_secret_access_key.expose_secret(), "s2");
+    }
+
+    #[test]
+    fn regions_list_is_optional_and_checked() {
+        let accounts = "[[accounts]]\nid = \"111122223333\"\nroot_access_key_id = \"a\"\nroot_secret_access_key = \"b\"\n";
+        assert!(Config::parse(accounts).unwrap().regions.is_empty());
+        let two = format!("regions = [\"us-east-1\", \"eu-west-1\"]\n{accounts}");
+        assert_eq!(Config::parse(&two).unwrap().regions, ["us-east-1", "eu-west-1"]);
+        let bad = format!("regions = [\"moon\"]\n{accounts}");
+        assert!(matches!(Config::parse(&bad), Err(ConfigError::Invalid(_))));
+        assert!(is_region_name("us-gov-west-1"));
+        assert!(!is_region_name("us-east-"));
+        assert!(!is_region_name("US-east-1"));
     }
 
     #[test]

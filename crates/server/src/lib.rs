@@ -118,6 +118,7 @@ async fn assemble_state(
         keys: KeyCache::default(),
         key_locks: KeyLocks::default(),
         audit,
+        regions: config.regions.clone(),
     }))
 }
 

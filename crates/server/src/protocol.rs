@@ -315,6 +315,12 @@ async fn serve(
     auth.principal.env.region.clone_from(&auth.region);
     seen.principal = Some(auth.principal.clone());
     seen.region = Some(auth.region.clone());
+    if !state.serves_region(&auth.region) {
+        return Err(KmsError::new(
+            ErrorCode::InvalidSignatureException,
+            format!("Credential should be scoped to a valid region, not '{}'. ", auth.region),
+        ));
+    }
     let ctx =
         Ctx { state, caller: &auth.principal, region: &auth.region, decisions: &seen.decisions };
     if target == crate::authz::explain::TARGET {
@@ -344,11 +350,9 @@ const NOT_YET_SUPPORTED: &[&str] = &[
     "GetKeyLastUsage",
     "ListGrants",
     "ListRetirableGrants",
-    "ReplicateKey",
     "RetireGrant",
     "RevokeGrant",
     "UpdateCustomKeyStore",
-    "UpdatePrimaryRegion",
 ];
 
 enum Dispatch {
@@ -393,7 +397,7 @@ macro_rules! operations {
 
 async fn dispatch(ctx: &Ctx<'_>, name: &str, body: &[u8]) -> Result<Vec<u8>, Dispatch> {
     use ops::{aliases, crypto, keys, policy, rotation, tags};
-    use ops::{asymmetric, data_key_pairs, import, key_agreement, mac};
+    use ops::{asymmetric, data_key_pairs, import, key_agreement, mac, multi_region};
     Ok(operations! { ctx, name, body;
         "CreateKey" => |r| keys::create_key(ctx, r),
         "DescribeKey" => |r| keys::describe_key(ctx, r),
@@ -436,5 +440,7 @@ async fn dispatch(ctx: &Ctx<'_>, name: &str, body: &[u8]) -> Result<Vec<u8>, Dis
         "GetParametersForImport" => |r| import::get_parameters_for_import(ctx, r),
         "ImportKeyMaterial" => |r| import::import_key_material(ctx, r),
         "DeleteImportedKeyMaterial" => |r| import::delete_imported_key_material(ctx, r),
+        "ReplicateKey" => |r| multi_region::replicate_key(ctx, r),
+        "UpdatePrimaryRegion" => |r| multi_region::update_primary_region(ctx, r),
     })
 }

@@ -49,6 +49,16 @@ pub trait Store: Send + Sync + 'static {
     /// if the key is gone.
     async fn update_key(&self, key: &KeyRecord) -> Result<(), StoreError>;
 
+    /// Writes several keys in one transaction, all or nothing: `inserts` as
+    /// [`Store::insert_key`], `updates` as [`Store::update_key`], `deletes` as
+    /// [`Store::delete_key`]. The first failing part's error is returned and nothing is written.
+    async fn write_keys(
+        &self,
+        inserts: &[KeyRecord],
+        updates: &[KeyRecord],
+        deletes: &[KeyRef],
+    ) -> Result<(), StoreError>;
+
     /// Reads a key.
     async fn get_key(&self, key: &KeyRef) -> Result<Option<KeyRecord>, StoreError>;
 

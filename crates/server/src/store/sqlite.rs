@@ -121,6 +121,23 @@ impl Store for SqliteStore {
         self.write(WriteOp::UpdateKey(key_row(key)?)).await
     }
 
+    async fn write_keys(
+        &self,
+        inserts: &[KeyRecord],
+        updates: &[KeyRecord],
+        deletes: &[KeyRef],
+    ) -> Result<(), StoreError> {
+        let rows = |records: &[KeyRecord]| -> Result<Vec<KeyRow>, StoreError> {
+            records.iter().map(key_row).collect()
+        };
+        self.write(WriteOp::WriteKeys {
+            inserts: rows(inserts)?,
+            updates: rows(updates)?,
+            deletes: deletes.to_vec(),
+        })
+        .await
+    }
+
     async fn get_key(&self, key: &KeyRef) -> Result<Option<KeyRecord>, StoreError> {
         let key = key.clone();
         self.read(move |conn| {

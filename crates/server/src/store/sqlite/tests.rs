@@ -131,6 +131,31 @@ async fn update_key_requires_the_previous_revision() {
 }
 
 #[tokio::test]
+async fn write_keys_is_all_or_nothing() {
+    let (_dir, store) = open_temp();
+    let primary = record("mrk-1");
+    let doomed = record("mrk-2");
+    store.insert_key(&primary).await.expect("insert");
+    store.insert_key(&doomed).await.expect("insert");
+    let new = record("mrk-3");
+    // A stale update sinks the insert and the delete with it.
+    let stale = primary.clone();
+    let outcome = store.write_keys(&[new.clone()], &[stale], &[doomed.key.clone()]).await;
+    assert!(matches!(outcome, Err(StoreError::Conflict)));
+    assert!(store.get_key(&new.key).await.expect("get").is_none());
+    assert!(store.get_key(&doomed.key).await.expect("get").is_some());
+    // With the right revision, all three parts land together.
+    let mut fresh = primary.clone();
+    fresh.revision = 2;
+    fresh.description = "changed".into();
+    store.write_keys(&[new.clone()], &[fresh], &[doomed.key.clone()]).await.expect("write");
+    assert!(store.get_key(&new.key).await.expect("get").is_some());
+    assert!(store.get_key(&doomed.key).await.expect("get").is_none());
+    let stored = store.get_key(&primary.key).await.expect("get").expect("present");
+    assert_eq!((stored.revision, stored.description.as_str()), (2, "changed"));
+}
+
+#[tokio::test]
 async fn alias_round_trip_update_and_delete() {
     let (_dir, store) = open_temp();
     store.insert_key(&record("k1")).await.expect("insert k1");

@@ -37,6 +37,8 @@ pub(super) enum WriteOp {
     InsertKey(KeyRow),
     UpdateKey(KeyRow),
     DeleteKey(KeyRef),
+    /// Several keys at once, all or nothing (a multi-Region key set).
+    WriteKeys { inserts: Vec<KeyRow>, updates: Vec<KeyRow>, deletes: Vec<KeyRef> },
     InsertAlias(AliasRecord),
     UpdateAlias(AliasRecord),
     DeleteAlias { account: String, region: String, name: String },
@@ -133,36 +135,20 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<(), StoreError> {
             .and_then(|mut s| s.execute(params![name, value]))
             .map_err(store_error)?;
         }
-        WriteOp::InsertKey(row) => {
-            conn.prepare_cached(
-                "INSERT INTO keys (account, region, key_id, revision, due_ms, doc)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    row.key.account,
-                    row.key.region,
-                    row.key.key_id,
-                    row.revision,
-                    row.due_ms,
-                    row.doc
-                ])
-            })
-            .map_err(store_error)?;
-        }
+        WriteOp::InsertKey(row) => insert_key(conn, row)?,
         WriteOp::UpdateKey(row) => update_key(conn, row)?,
-        WriteOp::DeleteKey(key) => {
-            let params = params![key.account, key.region, key.key_id];
-            conn.prepare_cached(
-                "DELETE FROM aliases WHERE account = ?1 AND region = ?2 AND target_key_id = ?3",
-            )
-            .and_then(|mut s| s.execute(params))
-            .map_err(store_error)?;
-            conn.prepare_cached(
-                "DELETE FROM keys WHERE account = ?1 AND region = ?2 AND key_id = ?3",
-            )
-            .and_then(|mut s| s.execute(params))
-            .map_err(store_error)?;
+        WriteOp::DeleteKey(key) => delete_key(conn, key)?,
+        WriteOp::WriteKeys { inserts, updates, deletes } => {
+            // One savepoint surrounds the whole op, so a failure undoes every part.
+            for row in inserts {
+                insert_key(conn, row)?;
+            }
+            for row in updates {
+                update_key(conn, row)?;
+            }
+            for key in deletes {
+                delete_key(conn, key)?;
+            }
         }
         WriteOp::InsertAlias(alias) => {
             require_target_key(conn, alias)?;
@@ -244,6 +230,38 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<(), StoreError> {
 }
 
 /// Replaces a key only if its stored revision is the one before `row.revision`.
+fn insert_key(conn: &Connection, row: &KeyRow) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO keys (account, region, key_id, revision, due_ms, doc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            row.key.account,
+            row.key.region,
+            row.key.key_id,
+            row.revision,
+            row.due_ms,
+            row.doc
+        ])
+    })
+    .map_err(store_error)?;
+    Ok(())
+}
+
+fn delete_key(conn: &Connection, key: &KeyRef) -> Result<(), StoreError> {
+    let params = params![key.account, key.region, key.key_id];
+    conn.prepare_cached(
+        "DELETE FROM aliases WHERE account = ?1 AND region = ?2 AND target_key_id = ?3",
+    )
+    .and_then(|mut s| s.execute(params))
+    .map_err(store_error)?;
+    conn.prepare_cached("DELETE FROM keys WHERE account = ?1 AND region = ?2 AND key_id = ?3")
+        .and_then(|mut s| s.execute(params))
+        .map_err(store_error)?;
+    Ok(())
+}
+
 fn update_key(conn: &Connection, row: &KeyRow) -> Result<(), StoreError> {
     let key = &row.key;
     // `revision` came from a u64, so it is at least 0 and this cannot overflow. A revision
