@@ -305,7 +305,11 @@ mod tests {
         let mut as_uuid = blob.clone();
         as_uuid[1] = KEY_ID_KIND_UUID;
         assert_eq!(open(&aes(1), &as_uuid, &ctx(&[])), Err(BlobError::Authentication));
-        for bad in ["mrk-1234ABCD12ab34cd56ef1234567890ab", "mrk-1234", "1234ABCD-12ab-34cd-56ef-1234567890ab"] {
+        for bad in [
+            "mrk-1234ABCD12ab34cd56ef1234567890ab",
+            "mrk-1234",
+            "1234ABCD-12ab-34cd-56ef-1234567890ab",
+        ] {
             let header = BlobHeader {
                 key_id: bad.into(),
                 account: ACCOUNT.into(),

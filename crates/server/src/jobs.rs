@@ -78,7 +78,8 @@ pub async fn run_due(state: &AppState) -> Result<JobReport, StoreError> {
                         && record.rotation.next_rotation_ms.is_some_and(|t| t <= now) =>
                 {
                     // The primary rotates, and every replica gets the material with it.
-                    let rotated = multi_region::rotate_set(state, key, now).await.map_err(job_error)?;
+                    let rotated =
+                        multi_region::rotate_set(state, key, now).await.map_err(job_error)?;
                     if rotated {
                         tracing::info!(key = %key.arn(), "rotated multi-Region key material automatically");
                         report.rotated += 1;

@@ -22,5 +22,7 @@ mod import;
 mod keys;
 #[path = "api/lifecycle.rs"]
 mod lifecycle;
+#[path = "api/multi_region.rs"]
+mod multi_region;
 #[path = "api/protocol.rs"]
 mod protocol;

@@ -13,19 +13,19 @@
 use std::sync::Arc;
 
 use kms_api::types::{
-    MultiRegionConfiguration, MultiRegionKey, ReplicateKeyRequest,
-    ReplicateKeyResponse, Tag, UpdatePrimaryRegionRequest,
+    MultiRegionConfiguration, MultiRegionKey, ReplicateKeyRequest, ReplicateKeyResponse, Tag,
+    UpdatePrimaryRegionRequest,
 };
 use kms_api::{ErrorCode, KmsError};
 
 use super::keys::{metadata, require_key_id, DESCRIPTION_MAX_CHARS, MAX_KEYS_PER_REGION};
+use super::rotation::{add_material, DEFAULT_ROTATION_DAYS};
 use super::validate::{invalid, Validator};
 use super::{internal, key_not_found, policy, require_enabled, tags, Ctx, KeyIdForms};
 use crate::authz::context::{NewKey, RequestFacts};
 use crate::authz::{self, Action};
 use crate::clock::DAY_MS;
 use crate::config::is_region_name;
-use super::rotation::{add_material, DEFAULT_ROTATION_DAYS};
 use crate::model::{
     ImportInfo, KeyRecord, KeyRef, KeyState, MaterialOrigin, MultiRegion, MultiRegionKeyType,
 };
@@ -281,7 +281,9 @@ pub async fn mutate_rotation<T>(
     .await?;
     let record = match written.into_iter().find(|r| r.key == key) {
         Some(record) => record,
-        None => ctx.state.store.get_key(&key).await?.map(Arc::new).ok_or_else(|| key_not_found(&key))?,
+        None => {
+            ctx.state.store.get_key(&key).await?.map(Arc::new).ok_or_else(|| key_not_found(&key))?
+        }
     };
     Ok((out, record))
 }
@@ -553,7 +555,8 @@ pub fn deletion_state(record: &KeyRecord) -> KeyState {
 pub async fn delete_replica(state: &AppState, key: &KeyRef, now_ms: i64) -> Result<bool, KmsError> {
     let (deleted, _) = mutate_set(state, key, None, &[], |set| {
         let named = set.named();
-        if named.state != KeyState::PendingDeletion || named.deletion_ms.is_none_or(|d| d > now_ms) {
+        if named.state != KeyState::PendingDeletion || named.deletion_ms.is_none_or(|d| d > now_ms)
+        {
             return Ok(false);
         }
         let gone = named.key.clone();
@@ -661,6 +664,8 @@ mod tests {
         let config = configuration(&record).unwrap();
         assert_eq!(config.multi_region_key_type, "PRIMARY");
         assert_eq!(config.replica_keys[0].region, "eu-west-1");
-        assert!(config.replica_keys[0].arn.starts_with("arn:aws:kms:eu-west-1:111122223333:key/mrk-"));
+        assert!(config.replica_keys[0]
+            .arn
+            .starts_with("arn:aws:kms:eu-west-1:111122223333:key/mrk-"));
     }
 }

@@ -33,18 +33,32 @@ pub(super) struct KeyRow {
 
 /// One write, as the [`Store`](crate::store::Store) method that asked for it.
 pub(super) enum WriteOp {
-    PutMeta { name: String, value: Vec<u8> },
+    PutMeta {
+        name: String,
+        value: Vec<u8>,
+    },
     InsertKey(KeyRow),
     UpdateKey(KeyRow),
     DeleteKey(KeyRef),
     /// Several keys at once, all or nothing (a multi-Region key set).
-    WriteKeys { inserts: Vec<KeyRow>, updates: Vec<KeyRow>, deletes: Vec<KeyRef> },
+    WriteKeys {
+        inserts: Vec<KeyRow>,
+        updates: Vec<KeyRow>,
+        deletes: Vec<KeyRef>,
+    },
     InsertAlias(AliasRecord),
     UpdateAlias(AliasRecord),
-    DeleteAlias { account: String, region: String, name: String },
+    DeleteAlias {
+        account: String,
+        region: String,
+        name: String,
+    },
     InsertIam(IamRow),
     UpdateIam(IamRow),
-    DeleteIam { kind: String, id: String },
+    DeleteIam {
+        kind: String,
+        id: String,
+    },
 }
 
 /// A write and where to send its outcome.
