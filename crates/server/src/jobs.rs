@@ -58,7 +58,9 @@ pub async fn run_due(state: &AppState) -> Result<JobReport, StoreError> {
                 {
                     // A replica leaves its set in the same write (and may start the
                     // primary's own waiting period).
-                    if multi_region::delete_replica(state, key, now).await.map_err(job_error)? {
+                    let deleted =
+                        multi_region::delete_replica(state, key, now).await.map_err(job_error)?;
+                    if deleted {
                         tracing::info!(key = %key.arn(), "deleted replica key at the end of its waiting period");
                         report.deleted += 1;
                         progressed = true;

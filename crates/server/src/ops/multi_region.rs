@@ -361,25 +361,26 @@ pub async fn replicate_key(
     let now = ctx.now_ms();
     let description = req.description.unwrap_or_default();
     let asking = Asking { ctx, action: Action::ReplicateKey, facts: &facts };
-    let (replica, _) = mutate_set(ctx.state, &key, Some(asking), &[replica_key.clone()], |set| {
-        let primary = set.named().clone();
-        check_replicable(&primary, replica_region, ctx.state)?;
-        let replica = new_replica(ctx.state, &primary, &replica_key, now, |r| {
-            r.description.clone_from(&description);
-            r.policy.clone_from(&policy_text);
-            r.tags.clone_from(&key_tags);
-        })?;
-        if let (Some(parsed), false) = (&parsed, bypass_lockout) {
-            authz::check_lockout(ctx.caller, &replica, parsed)?;
-        }
-        let config = primary.multi_region.clone().unwrap_or_else(|| new_primary(&key.region));
-        let mut replicas = config.replica_regions.clone();
-        replicas.push(replica_region.to_owned());
-        set.inserts.push(replica.clone());
-        set.configure(&config.primary_region, &replicas);
-        Ok(set.inserts[0].clone())
-    })
-    .await?;
+    let (replica, _) =
+        mutate_set(ctx.state, &key, Some(asking), std::slice::from_ref(&replica_key), |set| {
+            let primary = set.named().clone();
+            check_replicable(&primary, replica_region, ctx.state)?;
+            let replica = new_replica(ctx.state, &primary, &replica_key, now, |r| {
+                r.description.clone_from(&description);
+                r.policy.clone_from(&policy_text);
+                r.tags.clone_from(&key_tags);
+            })?;
+            if let (Some(parsed), false) = (&parsed, bypass_lockout) {
+                authz::check_lockout(ctx.caller, &replica, parsed)?;
+            }
+            let config = primary.multi_region.clone().unwrap_or_else(|| new_primary(&key.region));
+            let mut replicas = config.replica_regions.clone();
+            replicas.push(replica_region.to_owned());
+            set.inserts.push(replica.clone());
+            set.configure(&config.primary_region, &replicas);
+            Ok(set.inserts[0].clone())
+        })
+        .await?;
     let replica_tags = replica
         .tags
         .iter()

@@ -140,7 +140,8 @@ async fn write_keys_is_all_or_nothing() {
     let new = record("mrk-3");
     // A stale update sinks the insert and the delete with it.
     let stale = primary.clone();
-    let outcome = store.write_keys(&[new.clone()], &[stale], &[doomed.key.clone()]).await;
+    let (new_one, doomed_one) = (std::slice::from_ref(&new), std::slice::from_ref(&doomed.key));
+    let outcome = store.write_keys(new_one, &[stale], doomed_one).await;
     assert!(matches!(outcome, Err(StoreError::Conflict)));
     assert!(store.get_key(&new.key).await.expect("get").is_none());
     assert!(store.get_key(&doomed.key).await.expect("get").is_some());
@@ -148,7 +149,7 @@ async fn write_keys_is_all_or_nothing() {
     let mut fresh = primary.clone();
     fresh.revision = 2;
     fresh.description = "changed".into();
-    store.write_keys(&[new.clone()], &[fresh], &[doomed.key.clone()]).await.expect("write");
+    store.write_keys(new_one, &[fresh], doomed_one).await.expect("write");
     assert!(store.get_key(&new.key).await.expect("get").is_some());
     assert!(store.get_key(&doomed.key).await.expect("get").is_none());
     let stored = store.get_key(&primary.key).await.expect("get").expect("present");
