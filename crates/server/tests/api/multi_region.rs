@@ -581,3 +581,43 @@ async fn a_regions_list_limits_what_is_served() {
         .err("NotFoundException");
     assert_eq!(r.message(), "Invalid arn ap-southeast-2");
 }
+
+#[tokio::test]
+async fn concurrent_changes_to_one_set_all_land() {
+    let h = Harness::new().await;
+    let us = h.client();
+    let id = create_mrk(&us, json!({})).await;
+    let regions = ["eu-west-1", "eu-west-2", "eu-west-3", "ap-south-1"];
+    let calls = regions.map(|r| {
+        let us = us.clone();
+        let id = id.clone();
+        tokio::spawn(async move { replicate(&us, &id, r).await })
+    });
+    let rotate = {
+        let us = us.clone();
+        let id = id.clone();
+        tokio::spawn(async move { us.call("RotateKeyOnDemand", json!({"KeyId": id})).await.ok() })
+    };
+    for call in calls {
+        call.await.unwrap();
+    }
+    rotate.await.unwrap();
+    let mut expected: Vec<String> = regions.iter().map(|r| (*r).to_owned()).collect();
+    expected.sort();
+    let listed = rotations(&us, &id).await;
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    for region in std::iter::once("us-east-1").chain(regions) {
+        let c = h.client_as("test", "test", region);
+        let config = describe(&c, &id).await["MultiRegionConfiguration"].clone();
+        let mut replicas: Vec<String> = config["ReplicaKeys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["Region"].as_str().unwrap().to_owned())
+            .collect();
+        replicas.sort();
+        assert_eq!(replicas, expected, "{region}");
+        // Every key has every material version, whichever order the calls ran in.
+        assert_eq!(rotations(&c, &id).await, listed, "{region}");
+    }
+}
