@@ -150,6 +150,9 @@ pub fn spawn(state: Arc<AppState>, interval: Duration) -> tokio::task::JoinHandl
             if let Err(error) = run_due(&state).await {
                 tracing::error!(%error, "background job failed; will retry");
             }
+            if let Err(error) = crate::replication::send::deliver(&state, false).await {
+                tracing::error!(%error, "cannot deliver replication messages; will retry");
+            }
             if let Some(audit) = &state.audit {
                 // A signed digest over the records written since the last one.
                 if let Err(error) = audit.seal(state.clock.now_ms()).await {

@@ -247,14 +247,45 @@ impl Keystore {
         material: &KeyMaterial,
         symmetric: bool,
     ) -> Result<Vec<u8>, KeystoreError> {
-        let (from_aad, to_aad) = if symmetric {
-            (material_aad(from, material.version), material_aad(to, material.version))
+        let opened = self.open_material(from, material, symmetric)?;
+        self.seal(&opened, &Self::material_binding(to, material.version, symmetric))
+    }
+
+    /// The plaintext of one material version of `key` (to send it, sealed again, to a peer
+    /// deployment). `symmetric` as for [`Keystore::reseal_for`].
+    ///
+    /// # Errors
+    /// [`KeystoreError::Unseal`] if the material does not authenticate for `key`.
+    pub fn open_material(
+        &self,
+        key: &KeyRef,
+        material: &KeyMaterial,
+        symmetric: bool,
+    ) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+        self.unseal(&material.sealed, &Self::material_binding(key, material.version, symmetric))
+    }
+
+    /// Seals material received from a peer for `key` version `version`, as
+    /// [`Keystore::open_material`] would open it.
+    ///
+    /// # Errors
+    /// [`KeystoreError::Crypto`] if sealing fails.
+    pub fn seal_received_material(
+        &self,
+        key: &KeyRef,
+        version: u32,
+        material: &[u8],
+        symmetric: bool,
+    ) -> Result<Vec<u8>, KeystoreError> {
+        self.seal(material, &Self::material_binding(key, version, symmetric))
+    }
+
+    fn material_binding(key: &KeyRef, version: u32, symmetric: bool) -> Vec<u8> {
+        if symmetric {
+            material_aad(key, version)
         } else {
-            let purpose = SecretPurpose::KeyMaterial;
-            (secret_aad(from, purpose, material.version), secret_aad(to, purpose, material.version))
-        };
-        let opened = self.unseal(&material.sealed, &from_aad)?;
-        self.seal(&opened, &to_aad)
+            secret_aad(key, SecretPurpose::KeyMaterial, version)
+        }
     }
 
     /// Seals a secret (asymmetric private key, HMAC key, import wrapping key) of `key`.

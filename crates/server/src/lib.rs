@@ -17,6 +17,7 @@ pub mod keystore;
 pub mod model;
 pub mod ops;
 pub mod protocol;
+pub mod replication;
 pub mod site;
 pub mod state;
 pub mod store;
@@ -34,6 +35,7 @@ use crate::auth::Accounts;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::keystore::{Keystore, RootKeySource};
+use crate::replication::Replication;
 use crate::state::{AppState, KeyCache, KeyLocks};
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
@@ -112,13 +114,14 @@ async fn assemble_state(
     accounts.iam.load(&*store, &keystore).await.map_err(StartError::Iam)?;
     Ok(Arc::new(AppState {
         store,
-        keystore,
         clock,
         accounts,
         keys: KeyCache::default(),
         key_locks: KeyLocks::default(),
         audit,
         regions: config.regions.clone(),
+        replication: Replication::new(&keystore, &config.peers)?,
+        keystore,
     }))
 }
 

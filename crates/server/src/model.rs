@@ -83,6 +83,10 @@ pub struct MultiRegion {
     pub primary_region: String,
     /// The Regions of the replicas, in the order they were created.
     pub replica_regions: Vec<String>,
+    /// Incremented on every change of the configuration; a deployment receiving a
+    /// replica's configuration from a peer never replaces a newer one with an older one.
+    #[serde(default)]
+    pub revision: u64,
 }
 
 impl MultiRegion {

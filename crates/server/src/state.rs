@@ -26,14 +26,18 @@ pub struct AppState {
     pub key_locks: KeyLocks,
     /// The audit trail; every API call is recorded here before it is answered.
     pub audit: Option<Arc<AuditLog>>,
-    /// The Regions this server serves (empty: every valid Region name).
+    /// The Regions this server serves (empty: every valid Region name but the peers').
     pub regions: Vec<String>,
+    /// Other deployments holding replicas, and this deployment's replication key.
+    pub replication: crate::replication::Replication,
 }
 
 impl AppState {
-    /// Whether this server serves `region`: any Region when no `regions` list is configured.
+    /// Whether this server serves `region`: any Region when no `regions` list is
+    /// configured, except the Regions its peers serve.
     pub fn serves_region(&self, region: &str) -> bool {
-        self.regions.is_empty() || self.regions.iter().any(|r| r == region)
+        (self.regions.is_empty() || self.regions.iter().any(|r| r == region))
+            && self.replication.peer(region).is_none()
     }
 }
 

@@ -29,6 +29,8 @@ use crate::config::is_region_name;
 use crate::model::{
     ImportInfo, KeyRecord, KeyRef, KeyState, MaterialOrigin, MultiRegion, MultiRegionKeyType,
 };
+use crate::replication::messages::{Message, NewReplica, ReplicaDeleted};
+use crate::replication::outgoing;
 use crate::state::AppState;
 use crate::store::StoreError;
 
@@ -46,6 +48,7 @@ pub fn new_primary(region: &str) -> MultiRegion {
         key_type: MultiRegionKeyType::Primary,
         primary_region: region.to_owned(),
         replica_regions: Vec::new(),
+        revision: 1,
     }
 }
 
@@ -94,6 +97,10 @@ pub struct KeySet {
     pub inserts: Vec<KeyRecord>,
     /// Keys to delete (a replica whose waiting period ended).
     pub deletes: Vec<KeyRef>,
+    /// Replicas to create at peer deployments: their Region and own policy, description, tags.
+    pub remote_creates: Vec<(String, NewReplica)>,
+    /// Other messages to peers (a replica deleted here whose primary is elsewhere).
+    pub messages: Vec<(String, Message)>,
 }
 
 impl KeySet {
@@ -111,6 +118,13 @@ impl KeySet {
     /// Gives every key (existing and new) of the set the configuration with this primary
     /// and these replicas.
     pub fn configure(&mut self, primary_region: &str, replica_regions: &[String]) {
+        let revision = self
+            .records
+            .iter()
+            .filter_map(|r| r.multi_region.as_ref().map(|m| m.revision))
+            .max()
+            .unwrap_or(0)
+            + 1;
         for record in self.records.iter_mut().chain(self.inserts.iter_mut()) {
             let key_type = if record.key.region == primary_region {
                 MultiRegionKeyType::Primary
@@ -121,6 +135,7 @@ impl KeySet {
                 key_type,
                 primary_region: primary_region.to_owned(),
                 replica_regions: replica_regions.to_vec(),
+                revision,
             });
         }
     }
@@ -212,8 +227,19 @@ pub async fn mutate_set<T>(
             }
         }
         let originals = records.clone();
-        let mut set = KeySet { records, inserts: Vec::new(), deletes: Vec::new() };
+        let mut set = KeySet {
+            records,
+            inserts: Vec::new(),
+            deletes: Vec::new(),
+            remote_creates: Vec::new(),
+            messages: Vec::new(),
+        };
         let out = change(&mut set)?;
+        // Replicas at peer deployments follow the primary (if it is here).
+        let mut messages = outgoing::to_remote_replicas(state, &originals, &set)?;
+        messages.append(&mut set.messages);
+        let now_ms = state.clock.now_ms();
+        let outbox = outgoing::outbox_entries(now_ms, messages)?;
         let mut updates = Vec::new();
         for (record, original) in set.records.into_iter().zip(originals) {
             if set.deletes.contains(&record.key) || record == original {
@@ -223,7 +249,7 @@ pub async fn mutate_set<T>(
             record.revision += 1;
             updates.push(record);
         }
-        match state.store.write_keys(&set.inserts, &updates, &set.deletes).await {
+        match state.store.write_keys(&set.inserts, &updates, &set.deletes, &outbox).await {
             Ok(()) => {
                 for gone in &set.deletes {
                     state.keys.remove_deleted(gone);
@@ -376,18 +402,39 @@ pub async fn replicate_key(
             let config = primary.multi_region.clone().unwrap_or_else(|| new_primary(&key.region));
             let mut replicas = config.replica_regions.clone();
             replicas.push(replica_region.to_owned());
-            set.inserts.push(replica.clone());
+            if ctx.state.replication.peer(replica_region).is_some() {
+                // Created at the peer deployment when the outbox delivers it.
+                let new = NewReplica {
+                    policy: replica.policy.clone(),
+                    description: replica.description.clone(),
+                    tags: replica.tags.clone(),
+                };
+                set.remote_creates.push((replica_region.to_owned(), new));
+            } else {
+                set.inserts.push(replica.clone());
+            }
             set.configure(&config.primary_region, &replicas);
-            Ok(set.inserts[0].clone())
+            let mut shown = replica;
+            shown.multi_region = set.named().multi_region.clone().map(|mut m| {
+                m.key_type = MultiRegionKeyType::Replica;
+                m
+            });
+            Ok(shown)
         })
         .await?;
+    let mut replica_metadata = metadata(&replica);
+    if ctx.state.replication.peer(replica_region).is_some() {
+        // AWS's replica is `Creating` until it exists; here that lasts until the peer applies it.
+        replica_metadata.key_state = "Creating".to_owned();
+        replica_metadata.enabled = false;
+    }
     let replica_tags = replica
         .tags
         .iter()
         .map(|(k, v)| Tag { tag_key: Some(k.clone()), tag_value: Some(v.clone()) })
         .collect();
     Ok(ReplicateKeyResponse {
-        replica_key_metadata: Some(metadata(&replica)),
+        replica_key_metadata: Some(replica_metadata),
         replica_policy: Some(replica.policy.clone()),
         replica_tags: Some(replica_tags),
     })
@@ -420,8 +467,10 @@ fn check_replicable(primary: &KeyRecord, region: &str, state: &AppState) -> Resu
             primary.key.region
         )));
     }
-    if !state.serves_region(region) {
-        return Err(invalid(format!("{region} is not a Region this server serves.")));
+    if !state.serves_region(region) && state.replication.peer(region).is_none() {
+        return Err(invalid(format!(
+            "{region} is not a Region this server or one of its peers serves."
+        )));
     }
     if config.regions().any(|r| r == region) {
         let existing = KeyRef { region: region.to_owned(), ..primary.key.clone() };
@@ -482,6 +531,12 @@ pub async fn update_primary_region(
     let facts = RequestFacts { primary_region: Some(new_region), ..RequestFacts::default() };
     let primary = ctx.load_with(&key, Action::UpdatePrimaryRegion, &facts).await?;
     check_promotable(&primary, new_region)?;
+    if ctx.state.replication.peer(new_region).is_some() {
+        return Err(KmsError::new(
+            ErrorCode::UnsupportedOperationException,
+            format!("{new_region} is served by another deployment; moving the primary key there is not supported by this server yet"),
+        ));
+    }
     // Both keys must allow kms:UpdatePrimaryRegion.
     let replica_key = KeyRef { region: new_region.to_owned(), ..key.clone() };
     let replica = ctx.load_with(&replica_key, Action::UpdatePrimaryRegion, &facts).await?;
@@ -566,6 +621,12 @@ pub async fn delete_replica(state: &AppState, key: &KeyRef, now_ms: i64) -> Resu
         };
         let replicas: Vec<String> =
             config.replica_regions.iter().filter(|r| **r != gone.region).cloned().collect();
+        if state.replication.peer(&config.primary_region).is_some() {
+            let primary = KeyRef { region: config.primary_region.clone(), ..gone.clone() };
+            let message =
+                ReplicaDeleted { primary_arn: primary.arn(), region: gone.region.clone() };
+            set.messages.push((config.primary_region.clone(), Message::ReplicaDeleted(message)));
+        }
         set.deletes.push(gone);
         set.configure(&config.primary_region, &replicas);
         if replicas.is_empty() {

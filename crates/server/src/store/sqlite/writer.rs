@@ -40,12 +40,15 @@ pub(super) enum WriteOp {
     InsertKey(KeyRow),
     UpdateKey(KeyRow),
     DeleteKey(KeyRef),
-    /// Several keys at once, all or nothing (a multi-Region key set).
+    /// Several keys at once, all or nothing (a multi-Region key set), with the named
+    /// values (the replication outbox) written in the same transaction.
     WriteKeys {
         inserts: Vec<KeyRow>,
         updates: Vec<KeyRow>,
         deletes: Vec<KeyRef>,
+        meta: Vec<(String, Vec<u8>)>,
     },
+    DeleteMeta(String),
     InsertAlias(AliasRecord),
     UpdateAlias(AliasRecord),
     DeleteAlias {
@@ -141,18 +144,16 @@ pub(super) fn apply_batch(
 /// Applies one op; on error the caller rolls back to the savepoint around it.
 fn apply(conn: &Connection, op: &WriteOp) -> Result<(), StoreError> {
     match op {
-        WriteOp::PutMeta { name, value } => {
-            conn.prepare_cached(
-                "INSERT INTO meta (name, value) VALUES (?1, ?2)
-                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-            )
-            .and_then(|mut s| s.execute(params![name, value]))
-            .map_err(store_error)?;
+        WriteOp::PutMeta { name, value } => put_meta(conn, name, value)?,
+        WriteOp::DeleteMeta(name) => {
+            conn.prepare_cached("DELETE FROM meta WHERE name = ?1")
+                .and_then(|mut s| s.execute(params![name]))
+                .map_err(store_error)?;
         }
         WriteOp::InsertKey(row) => insert_key(conn, row)?,
         WriteOp::UpdateKey(row) => update_key(conn, row)?,
         WriteOp::DeleteKey(key) => delete_key(conn, key)?,
-        WriteOp::WriteKeys { inserts, updates, deletes } => {
+        WriteOp::WriteKeys { inserts, updates, deletes, meta } => {
             // One savepoint surrounds the whole op, so a failure undoes every part.
             for row in inserts {
                 insert_key(conn, row)?;
@@ -162,6 +163,9 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<(), StoreError> {
             }
             for key in deletes {
                 delete_key(conn, key)?;
+            }
+            for (name, value) in meta {
+                put_meta(conn, name, value)?;
             }
         }
         WriteOp::InsertAlias(alias) => {
@@ -244,6 +248,16 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<(), StoreError> {
 }
 
 /// Replaces a key only if its stored revision is the one before `row.revision`.
+fn put_meta(conn: &Connection, name: &str, value: &[u8]) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO meta (name, value) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    )
+    .and_then(|mut s| s.execute(params![name, value]))
+    .map_err(store_error)?;
+    Ok(())
+}
+
 fn insert_key(conn: &Connection, row: &KeyRow) -> Result<(), StoreError> {
     conn.prepare_cached(
         "INSERT INTO keys (account, region, key_id, revision, due_ms, doc)
