@@ -26,3 +26,5 @@ mod lifecycle;
 mod multi_region;
 #[path = "api/protocol.rs"]
 mod protocol;
+#[path = "api/replication.rs"]
+mod replication;

@@ -18,8 +18,8 @@ pub const OUTBOX_PREFIX: &str = "outbox/";
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "Kind")]
 pub enum Message {
-    /// Create or update a replica at the peer.
-    ApplyReplica(ApplyReplica),
+    /// Create or update a replica at the peer (boxed: it is much the larger variant).
+    ApplyReplica(Box<ApplyReplica>),
     /// A replica at the sender was deleted; the primary is at the peer.
     ReplicaDeleted(ReplicaDeleted),
 }

@@ -56,7 +56,7 @@ pub fn to_remote_replicas(
         let create = set.remote_creates.iter().find(|(r, _)| r == region).map(|(_, c)| c.clone());
         let replica = KeyRef { region: region.clone(), ..primary.key.clone() };
         let message = apply_replica(state, primary, &replica, &peer.public_key, create)?;
-        messages.push((region.clone(), Message::ApplyReplica(message)));
+        messages.push((region.clone(), Message::ApplyReplica(Box::new(message))));
     }
     Ok(messages)
 }
