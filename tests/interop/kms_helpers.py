@@ -93,6 +93,8 @@ class KmsServer:
     proc: subprocess.Popen | None = None
     endpoint: str = ""
     starts: int = field(default=0)
+    # The address to listen on; a fixed port lets a peer deployment's config name it.
+    listen: str = "127.0.0.1:0"
 
     def start(self) -> "KmsServer":
         assert self.proc is None or self.proc.poll() is not None, "server already running"
@@ -106,7 +108,7 @@ class KmsServer:
             str(self.binary),
             "serve",
             "--listen",
-            "127.0.0.1:0",
+            self.listen,
             "--data",
             str(self.data_dir),
             "--ready-file",
