@@ -1,10 +1,10 @@
 //! The receiving side of replication: the `KmsInternal.*` operations a peer deployment
 //! calls, and `FlushReplication`, which delivers this deployment's outbox now.
 //!
-//! A peer signs with credentials of the key's account here (`[[peers]]` on its side);
-//! every internal operation needs `kms:CreateKey` in this Region for that principal
-//! (identity policies), the key's account must be the caller's, and the key must be in
-//! the request's Region. Applying a message twice changes nothing.
+//! A peer signs with the root credentials of the key's account here (`[[peers]]` on its
+//! side), on behalf of a Region this deployment is peered with; the key's account must be
+//! the caller's, and the key must be in the request's Region. Applying a message twice
+//! changes nothing.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -14,8 +14,7 @@ use serde::Serialize;
 use super::messages::{ApplyReplica, ReplicaDeleted};
 use super::send;
 use crate::auth::PrincipalKind;
-use crate::authz::context::{NewKey, RequestFacts};
-use crate::authz::{self, Action};
+use crate::authz;
 use crate::model::{
     ImportInfo, KeyMaterial, KeyRecord, KeyRef, KeyState, MultiRegion, MultiRegionKeyType,
 };
@@ -96,26 +95,31 @@ fn own_key(ctx: &Ctx<'_>, arn: &str) -> Result<KeyRef, KmsError> {
     Ok(KeyRef { account: account.into(), region: region.into(), key_id: key_id.into() })
 }
 
-/// The caller may create keys here (what a peer's replication principal must be allowed).
-fn authorize(ctx: &Ctx<'_>, message: Option<&ApplyReplica>) -> Result<(), KmsError> {
-    let new_key = message.map(|m| NewKey {
-        key_spec: &m.key_spec,
-        key_usage: &m.key_usage,
-        origin: &m.origin,
-        multi_region: true,
-    });
-    let facts = RequestFacts {
-        new_key,
-        new_key_type: Some(MultiRegionKeyType::Replica.as_str()),
-        ..RequestFacts::default()
-    };
-    authz::authorize_account(ctx.caller, Action::CreateKey, &facts, ctx.decisions).map(drop)
+/// Internal operations come from the account's root credentials (what a peer's
+/// `[[peers]]` entry signs with), on behalf of a deployment this one is peered with:
+/// `sender_region` must be a configured peer's Region. The replication key gives
+/// confidentiality only (its public half is public), so this is what keeps anyone else,
+/// even a principal allowed `kms:CreateKey`, from planting material in a replica.
+fn require_peer(ctx: &Ctx<'_>, operation: &str, sender_region: &str) -> Result<(), KmsError> {
+    if ctx.caller.kind != PrincipalKind::Root {
+        return Err(authz::access_denied(format!(
+            "User: {} is not authorized to perform: KmsInternal.{operation} (account root only)",
+            ctx.caller.arn
+        )));
+    }
+    if ctx.state.replication.peer(sender_region).is_none() {
+        return Err(KmsError::new(
+            ErrorCode::ValidationException,
+            format!("{sender_region} is not a Region of a peer of this deployment"),
+        ));
+    }
+    Ok(())
 }
 
 /// Creates or updates a replica from the primary's deployment.
 async fn apply_replica(ctx: &Ctx<'_>, message: ApplyReplica) -> Result<(), KmsError> {
     let key = own_key(ctx, &message.key_arn)?;
-    authorize(ctx, Some(&message))?;
+    require_peer(ctx, "ApplyReplica", &message.primary_region)?;
     let state = ctx.state;
     let _guard = state.key_locks.lock(&key).await;
     const MAX_ATTEMPTS: usize = 16;
@@ -254,7 +258,7 @@ fn add_materials(
 /// start its own waiting period).
 async fn replica_deleted(ctx: &Ctx<'_>, message: ReplicaDeleted) -> Result<(), KmsError> {
     let key = own_key(ctx, &message.primary_arn)?;
-    authorize(ctx, None)?;
+    require_peer(ctx, "ReplicaDeleted", &message.region)?;
     let now = ctx.now_ms();
     let gone = message.region;
     let outcome = mutate_set(ctx.state, &key, None, &[], |set| {

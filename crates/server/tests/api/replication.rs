@@ -19,29 +19,27 @@ use kms_server::state::AppState;
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use crate::common::{Client, START_MS};
+use crate::common::{Client, Harness, START_MS};
 
 const HOME: &str = "us-east-1";
 const AWAY: &str = "eu-west-1";
 
 /// One deployment: its state, clock and (while serving) the handle that stops it.
 struct Deployment {
+    h: Harness,
     state: Arc<AppState>,
     clock: Arc<ManualClock>,
     address: SocketAddr,
     stop: Option<(oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>)>,
-    _dir: tempfile::TempDir,
 }
 
 impl Deployment {
+    fn new(h: Harness, address: SocketAddr) -> Self {
+        Self { state: Arc::clone(&h.state), clock: Arc::clone(&h.clock), h, address, stop: None }
+    }
+
     fn client(&self, region: &str) -> Client {
-        Client {
-            state: Arc::clone(&self.state),
-            clock: Arc::clone(&self.clock),
-            access_key: "test".into(),
-            secret: "test".into(),
-            region: region.into(),
-        }
+        self.h.client_as("test", "test", region)
     }
 
     async fn serve(&mut self) {
@@ -102,35 +100,17 @@ async fn pair() -> (Deployment, Deployment) {
     let (home_dir, away_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (home_key, away_key) = (public_key(home_dir.path()), public_key(away_dir.path()));
     let (home_address, away_address) = (free_address().await, free_address().await);
-    let open = |dir: &tempfile::TempDir, config: Config| {
-        let path = dir.path().to_owned();
-        async move {
-            let clock = Arc::new(ManualClock::new(START_MS));
-            let source = RootKeySource::DataDir(path.clone());
-            let state = kms_server::open_sqlite_state(&path, &config, &source, clock.clone())
-                .await
-                .unwrap();
-            (state, clock)
-        }
+    let open = |dir: tempfile::TempDir, config: Config| async move {
+        let clock = Arc::new(ManualClock::new(START_MS));
+        let source = RootKeySource::DataDir(dir.path().to_owned());
+        let state = kms_server::open_sqlite_state(dir.path(), &config, &source, clock.clone())
+            .await
+            .unwrap();
+        Harness { state, clock, dir }
     };
-    let (home_state, home_clock) =
-        open(&home_dir, config(HOME, AWAY, away_address, &away_key)).await;
-    let (away_state, away_clock) =
-        open(&away_dir, config(AWAY, HOME, home_address, &home_key)).await;
-    let home = Deployment {
-        state: home_state,
-        clock: home_clock,
-        address: home_address,
-        stop: None,
-        _dir: home_dir,
-    };
-    let away = Deployment {
-        state: away_state,
-        clock: away_clock,
-        address: away_address,
-        stop: None,
-        _dir: away_dir,
-    };
+    let home = open(home_dir, config(HOME, AWAY, away_address, &away_key)).await;
+    let away = open(away_dir, config(AWAY, HOME, home_address, &home_key)).await;
+    let (home, away) = (Deployment::new(home, home_address), Deployment::new(away, away_address));
     (home, away)
 }
 
@@ -297,10 +277,80 @@ async fn a_peer_refuses_messages_it_cannot_trust() {
     eu.raw("KmsInternal.ApplyReplica", serde_json::to_vec(&elsewhere).unwrap(), None)
         .await
         .err("ValidationException");
+    // Only a configured peer's Region may send, and only with the account root's credentials.
+    let mut unknown = forged.clone();
+    unknown["PrimaryRegion"] = json!("ap-south-1");
+    let r = eu.raw("KmsInternal.ApplyReplica", serde_json::to_vec(&unknown).unwrap(), None).await;
+    assert_eq!(
+        r.err("ValidationException").message(),
+        "ap-south-1 is not a Region of a peer of this deployment"
+    );
+    let admin = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
+    let user = away.h.user_with_policy("almost-root", &admin, AWAY).await;
+    let r = user.raw("KmsInternal.ApplyReplica", serde_json::to_vec(&forged).unwrap(), None).await;
+    assert!(r.err("AccessDeniedException").message().contains("account root only"));
+    user.raw("KmsInternal.FlushReplication", b"{}".to_vec(), None)
+        .await
+        .err("AccessDeniedException");
     // FlushReplication is for the account root only, and reports the outbox.
     let out = eu.raw("KmsInternal.FlushReplication", b"{}".to_vec(), None).await.ok();
     assert_eq!(out, json!({"Delivered": 0, "Failed": 0, "Pending": 0}));
     eu.raw("KmsInternal.NoSuchThing", b"{}".to_vec(), None).await.err("UnknownOperationException");
+    home.shut_down().await;
+    away.shut_down().await;
+}
+
+#[tokio::test]
+async fn asymmetric_and_hmac_key_pairs_reach_the_peer() {
+    let (mut home, mut away) = pair().await;
+    home.serve().await;
+    away.serve().await;
+    let us = home.client(HOME);
+    let eu = away.client(AWAY);
+    let message = crate::common::b64(b"signed at home, verified abroad");
+    for (spec, usage) in [("ECC_NIST_P384", "SIGN_VERIFY"), ("HMAC_384", "GENERATE_VERIFY_MAC")] {
+        let out = us
+            .call("CreateKey", json!({"MultiRegion": true, "KeySpec": spec, "KeyUsage": usage}))
+            .await
+            .ok();
+        let id = out["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+        us.call("ReplicateKey", json!({"KeyId": id, "ReplicaRegion": AWAY})).await.ok();
+        assert_eq!(deliver(&home.state, false).await.unwrap().delivered, 1);
+        if usage == "SIGN_VERIFY" {
+            let signed = us
+                .call(
+                    "Sign",
+                    json!({"KeyId": id, "Message": message, "SigningAlgorithm": "ECDSA_SHA_384"}),
+                )
+                .await
+                .ok();
+            eu.call(
+                "Verify",
+                json!({"KeyId": id, "Message": message, "SigningAlgorithm": "ECDSA_SHA_384",
+                                    "Signature": signed["Signature"]}),
+            )
+            .await
+            .ok();
+            let here = us.call("GetPublicKey", json!({"KeyId": id})).await.ok();
+            let there = eu.call("GetPublicKey", json!({"KeyId": id})).await.ok();
+            assert_eq!(here["PublicKey"], there["PublicKey"]);
+        } else {
+            let mac = eu
+                .call(
+                    "GenerateMac",
+                    json!({"KeyId": id, "Message": message, "MacAlgorithm": "HMAC_SHA_384"}),
+                )
+                .await
+                .ok();
+            us.call(
+                "VerifyMac",
+                json!({"KeyId": id, "Message": message, "MacAlgorithm": "HMAC_SHA_384",
+                                       "Mac": mac["Mac"]}),
+            )
+            .await
+            .ok();
+        }
+    }
     home.shut_down().await;
     away.shut_down().await;
 }
