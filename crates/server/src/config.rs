@@ -62,8 +62,9 @@ pub struct PeerConfig {
     pub region: String,
     /// Its KMS endpoint, `http://host:port` (no TLS: run it behind a TLS proxy across networks).
     pub endpoint: String,
-    /// The access key this server signs replication requests with at the peer (a principal
-    /// of the key's account there, allowed `kms:CreateKey` in the peer's Region).
+    /// The access key this server signs replication requests with at the peer: the root
+    /// credentials of the keys' account there (the peer accepts internal operations from
+    /// account roots only).
     pub access_key_id: String,
     /// Its secret.
     pub secret_access_key: Secret,
