@@ -354,3 +354,47 @@ async fn asymmetric_and_hmac_key_pairs_reach_the_peer() {
     home.shut_down().await;
     away.shut_down().await;
 }
+
+#[tokio::test]
+async fn an_external_replica_at_the_peer_needs_the_same_material_imported() {
+    use aws_lc_rs::rsa::{OaepPublicEncryptingKey, PublicEncryptingKey, OAEP_SHA256_MGF1SHA256};
+    let (mut home, mut away) = pair().await;
+    home.serve().await;
+    away.serve().await;
+    let us = home.client(HOME);
+    let eu = away.client(AWAY);
+    let out = us.call("CreateKey", json!({"MultiRegion": true, "Origin": "EXTERNAL"})).await.ok();
+    let id = out["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    let import = |c: Client, material: [u8; 32]| {
+        let id = id.clone();
+        async move {
+            let params = c
+                .call("GetParametersForImport", json!({"KeyId": id, "WrappingAlgorithm": "RSAES_OAEP_SHA_256", "WrappingKeySpec": "RSA_2048"}))
+                .await
+                .ok();
+            let public = crate::common::unb64(params["PublicKey"].as_str().unwrap());
+            let key = OaepPublicEncryptingKey::new(PublicEncryptingKey::from_der(&public).unwrap())
+                .unwrap();
+            let mut out = vec![0u8; key.ciphertext_size()];
+            let wrapped = key.encrypt(&OAEP_SHA256_MGF1SHA256, &material, &mut out, None).unwrap();
+            c.call(
+                "ImportKeyMaterial",
+                json!({"KeyId": id, "ImportToken": params["ImportToken"],
+                "EncryptedKeyMaterial": crate::common::b64(wrapped),
+                "ExpirationModel": "KEY_MATERIAL_DOES_NOT_EXPIRE"}),
+            )
+            .await
+        }
+    };
+    import(us.clone(), [3; 32]).await.ok();
+    us.call("ReplicateKey", json!({"KeyId": id, "ReplicaRegion": AWAY})).await.ok();
+    assert_eq!(deliver(&home.state, false).await.unwrap().delivered, 1);
+    // No material travelled: the replica waits for its own import of the same material.
+    assert_eq!(eu.state_of(&id).await, "PendingImport");
+    import(eu.clone(), [4; 32]).await.err("IncorrectKeyMaterialException");
+    import(eu.clone(), [3; 32]).await.ok();
+    let blob = us.encrypt(&id, b"imported both sides", json!({})).await;
+    eu.decrypt(&blob, json!({})).await.ok();
+    home.shut_down().await;
+    away.shut_down().await;
+}
