@@ -94,6 +94,8 @@ class KmsServer:
     endpoint: str = ""
     starts: int = field(default=0)
     extra_args: list[str] = field(default_factory=list)
+    # The address to listen on; a fixed port lets a peer deployment's config name it.
+    listen: str = "127.0.0.1:0"
 
     def start(self) -> "KmsServer":
         assert self.proc is None or self.proc.poll() is not None, "server already running"
@@ -107,7 +109,7 @@ class KmsServer:
             str(self.binary),
             "serve",
             "--listen",
-            "127.0.0.1:0",
+            self.listen,
             "--data",
             str(self.data_dir),
             "--ready-file",

@@ -359,3 +359,38 @@ def test_ml_dsa_signatures_verify_offline(kms, spec):
     ]
     with kms_error("UnsupportedOperationException"):
         kms.sign(KeyId=key_id, Message=os.urandom(64), MessageType="EXTERNAL_MU", SigningAlgorithm="ML_DSA_SHAKE_256")
+
+
+def test_ed25519ph_signs_sha512_digests_only(kms):
+    # Python `cryptography` verifies pure Ed25519 only (no Ed25519ph), so the prehashed
+    # signature is checked through KMS here and against RFC 8032's Ed25519ph vector in
+    # the Rust unit tests (keypairs/ed25519ph.rs).
+    key_id = create(kms, "ECC_NIST_EDWARDS25519", "SIGN_VERIFY")
+    public, _ = public_key(kms, key_id)
+    message = os.urandom(300)
+    digest = hashlib.sha512(message).digest()
+    ph = kms.sign(KeyId=key_id, Message=digest, MessageType="DIGEST", SigningAlgorithm="ED25519_PH_SHA_512")
+    assert ph["SigningAlgorithm"] == "ED25519_PH_SHA_512" and len(ph["Signature"]) == 64
+    ok = kms.verify(
+        KeyId=key_id,
+        Message=digest,
+        MessageType="DIGEST",
+        Signature=ph["Signature"],
+        SigningAlgorithm="ED25519_PH_SHA_512",
+    )
+    assert ok["SignatureValid"] is True
+    with kms_error("ValidationException", message="The ED25519_PH_SHA_512 signing algorithm requires MessageType DIGEST."):
+        kms.sign(KeyId=key_id, Message=message, MessageType="RAW", SigningAlgorithm="ED25519_PH_SHA_512")
+    with kms_error("ValidationException"):
+        kms.sign(KeyId=key_id, Message=digest[:32], MessageType="DIGEST", SigningAlgorithm="ED25519_PH_SHA_512")
+    # Pure and prehashed signatures never verify as each other.
+    pure = kms.sign(KeyId=key_id, Message=message, SigningAlgorithm="ED25519_SHA_512")["Signature"]
+    with kms_error("KMSInvalidSignatureException"):
+        kms.verify(
+            KeyId=key_id, Message=digest, MessageType="DIGEST", Signature=pure, SigningAlgorithm="ED25519_PH_SHA_512"
+        )
+    with kms_error("KMSInvalidSignatureException"):
+        kms.verify(KeyId=key_id, Message=message, Signature=ph["Signature"], SigningAlgorithm="ED25519_SHA_512")
+    public.verify(pure, message)
+    with pytest.raises(InvalidSignature):
+        public.verify(ph["Signature"], message)

@@ -70,9 +70,9 @@ def test_create_key_with_deprecated_customer_master_key_spec(kms):
     [
         {"KeySpec": "SM2", "KeyUsage": "SIGN_VERIFY"},
         {"Origin": "AWS_CLOUDHSM"},
-        {"MultiRegion": True},
+        {"MultiRegion": True, "Origin": "AWS_CLOUDHSM"},
     ],
-    ids=["sm2", "cloudhsm", "multi-region"],
+    ids=["sm2", "cloudhsm", "multi-region-cloudhsm"],
 )
 def test_create_key_unsupported_kinds(kms, params):
     with kms_error("UnsupportedOperationException"):

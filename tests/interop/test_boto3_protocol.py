@@ -290,7 +290,9 @@ def test_cors_headers_on_actual_requests(endpoint):
 
 def test_operations_not_built_yet_are_unsupported_not_unknown(kms):
     # Real AWS operations this server does not implement yet answer clearly.
-    with kms_error("UnsupportedOperationException", message="ReplicateKey is not supported by this server yet"):
-        kms.replicate_key(KeyId="1234abcd-12ab-34cd-56ef-1234567890ab", ReplicaRegion="us-west-2")
+    with kms_error(
+        "UnsupportedOperationException", message="ConnectCustomKeyStore is not supported by this server yet"
+    ):
+        kms.connect_custom_key_store(CustomKeyStoreId="cks-1234567890abcdef0")
     with kms_error("UnsupportedOperationException"):
         kms.describe_custom_key_stores()

@@ -79,6 +79,12 @@ pub struct KeyMetadata {
     pub expiration_model: Option<String>,
     /// Whether this is a multi-Region key.
     pub multi_region: bool,
+    /// The primary and replicas of a multi-Region key (only for multi-Region keys).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_region_configuration: Option<MultiRegionConfiguration>,
+    /// The waiting period of a primary key in `PendingReplicaDeletion`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending_deletion_window_in_days: Option<i64>,
     /// The current key material's id.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub current_key_material_id: Option<String>,
@@ -536,6 +542,8 @@ mod asymmetric;
 pub use asymmetric::*;
 mod grants;
 pub use grants::*;
+mod multi_region;
+pub use multi_region::*;
 
 #[cfg(test)]
 mod tests {

@@ -83,6 +83,8 @@ pub enum Action {
     ListRetirableGrants,
     RetireGrant,
     RevokeGrant,
+    ReplicateKey,
+    UpdatePrimaryRegion,
 }
 
 impl Action {

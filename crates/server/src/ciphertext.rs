@@ -3,8 +3,8 @@
 //! ```text
 //! offset  size  field
 //!      0     1  format version (0x01)
-//!      1     1  key id kind (0x00 = UUID key id)
-//!      2    16  key id (UUID bytes)
+//!      1     1  key id kind (0x00 = UUID key id, 0x01 = multi-Region `mrk-` key id)
+//!      2    16  key id (UUID bytes, or the 16 bytes the 32 hex digits after `mrk-` spell)
 //!     18     8  owning account id, big-endian integer
 //!     26     4  key material version, big-endian
 //!     30    12  AES-GCM IV (random)
@@ -14,6 +14,9 @@
 //!
 //! The additional authenticated data is the 42-byte header followed by the canonical
 //! encryption context, so neither can be changed without failing authentication.
+//!
+//! Neither the header nor the AAD names a Region: a blob made under one key of a
+//! multi-Region set opens under any other, since they share key id and material versions.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +28,10 @@ use zeroize::Zeroizing;
 pub const FORMAT_V1: u8 = 0x01;
 /// Key id kind: a UUID key id.
 pub const KEY_ID_KIND_UUID: u8 = 0x00;
+/// Key id kind: a multi-Region key id, `mrk-` + 32 lowercase hex digits.
+pub const KEY_ID_KIND_MRK: u8 = 0x01;
+/// The prefix of multi-Region key ids.
+const MRK_PREFIX: &str = "mrk-";
 /// Header length in bytes.
 pub const HEADER_LEN_BYTES: usize = 42;
 /// AES-GCM tag length in bytes.
@@ -50,7 +57,7 @@ pub enum BlobError {
 /// The parsed header of a blob.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BlobHeader {
-    /// The key id, as a lowercase hyphenated UUID.
+    /// The key id: a lowercase hyphenated UUID, or `mrk-` + 32 lowercase hex digits.
     pub key_id: String,
     /// The owning account, 12 digits.
     pub account: String,
@@ -64,14 +71,15 @@ impl BlobHeader {
     /// Serialises the header.
     ///
     /// # Errors
-    /// [`BlobError::Malformed`] if the key id is not a UUID or the account is not 12 digits.
+    /// [`BlobError::Malformed`] if the key id is neither a UUID nor a multi-Region key id,
+    /// or the account is not 12 digits.
     pub fn encode(&self) -> Result<[u8; HEADER_LEN_BYTES], BlobError> {
-        let id = uuid::Uuid::parse_str(&self.key_id).map_err(|_| BlobError::Malformed)?;
+        let (kind, id) = encode_key_id(&self.key_id).ok_or(BlobError::Malformed)?;
         let account: u64 = parse_account(&self.account).ok_or(BlobError::Malformed)?;
         let mut out = [0u8; HEADER_LEN_BYTES];
         out[0] = FORMAT_V1;
-        out[1] = KEY_ID_KIND_UUID;
-        out[2..18].copy_from_slice(id.as_bytes());
+        out[1] = kind;
+        out[2..18].copy_from_slice(&id);
         out[18..26].copy_from_slice(&account.to_be_bytes());
         out[26..30].copy_from_slice(&self.material_version.to_be_bytes());
         out[30..42].copy_from_slice(&self.iv);
@@ -87,21 +95,43 @@ impl BlobHeader {
             .get(..HEADER_LEN_BYTES)
             .and_then(|h| h.try_into().ok())
             .ok_or(BlobError::Malformed)?;
-        if header[0] != FORMAT_V1 || header[1] != KEY_ID_KIND_UUID {
+        if header[0] != FORMAT_V1 {
             return Err(BlobError::Malformed);
         }
-        let id = uuid::Uuid::from_slice(&header[2..18]).map_err(|_| BlobError::Malformed)?;
+        let id_bytes: [u8; 16] = take(header, 2);
+        let key_id = match header[1] {
+            KEY_ID_KIND_UUID => uuid::Uuid::from_bytes(id_bytes).hyphenated().to_string(),
+            KEY_ID_KIND_MRK => format!("{MRK_PREFIX}{}", hex::encode(id_bytes)),
+            _ => return Err(BlobError::Malformed),
+        };
         let account = u64::from_be_bytes(take(header, 18));
         if account > 999_999_999_999 {
             return Err(BlobError::Malformed);
         }
         Ok(Self {
-            key_id: id.hyphenated().to_string(),
+            key_id,
             account: format!("{account:012}"),
             material_version: u32::from_be_bytes(take(header, 26)),
             iv: take(header, 30),
         })
     }
+}
+
+/// The kind byte and 16 id bytes of a key id, or `None` if it is neither a lowercase
+/// hyphenated UUID nor `mrk-` + 32 lowercase hex digits.
+fn encode_key_id(key_id: &str) -> Option<(u8, [u8; 16])> {
+    let mut bytes = [0u8; 16];
+    if let Some(digits) = key_id.strip_prefix(MRK_PREFIX) {
+        let lowercase = digits.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !lowercase {
+            return None;
+        }
+        hex::decode_to_slice(digits, &mut bytes).ok()?;
+        return Some((KEY_ID_KIND_MRK, bytes));
+    }
+    let id = uuid::Uuid::parse_str(key_id).ok()?;
+    // Only the canonical spelling, so the id read back from a blob is the one written.
+    (id.hyphenated().to_string() == key_id).then(|| (KEY_ID_KIND_UUID, *id.as_bytes()))
 }
 
 fn take<const N: usize>(header: &[u8; HEADER_LEN_BYTES], at: usize) -> [u8; N] {
@@ -265,6 +295,32 @@ mod tests {
     }
 
     #[test]
+    fn multi_region_key_ids_use_their_own_kind_byte() {
+        let mrk = "mrk-1234abcd12ab34cd56ef1234567890ab";
+        let blob = seal(&aes(1), mrk, ACCOUNT, 2, &ctx(&[]), b"x").unwrap();
+        assert_eq!(blob[1], KEY_ID_KIND_MRK);
+        assert_eq!(BlobHeader::decode(&blob).unwrap().key_id, mrk);
+        assert_eq!(open(&aes(1), &blob, &ctx(&[])).unwrap().as_slice(), b"x");
+        // The kind byte is authenticated: a UUID key of the same 16 bytes is another key.
+        let mut as_uuid = blob.clone();
+        as_uuid[1] = KEY_ID_KIND_UUID;
+        assert_eq!(open(&aes(1), &as_uuid, &ctx(&[])), Err(BlobError::Authentication));
+        for bad in [
+            "mrk-1234ABCD12ab34cd56ef1234567890ab",
+            "mrk-1234",
+            "1234ABCD-12ab-34cd-56ef-1234567890ab",
+        ] {
+            let header = BlobHeader {
+                key_id: bad.into(),
+                account: ACCOUNT.into(),
+                material_version: 1,
+                iv: [0; 12],
+            };
+            assert_eq!(header.encode(), Err(BlobError::Malformed), "{bad}");
+        }
+    }
+
+    #[test]
     fn canonical_context_is_length_prefixed_and_sorted() {
         let c = ctx(&[("b", "2"), ("a", "1")]);
         assert_eq!(
@@ -292,6 +348,18 @@ mod tests {
                 account: format!("{account:012}"),
                 material_version: version,
                 iv,
+            };
+            let encoded = header.encode().unwrap();
+            prop_assert_eq!(BlobHeader::decode(&encoded).unwrap(), header);
+        }
+
+        #[test]
+        fn mrk_header_round_trips(id in any::<[u8; 16]>(), version: u32) {
+            let header = BlobHeader {
+                key_id: format!("mrk-{}", hex::encode(id)),
+                account: ACCOUNT.to_owned(),
+                material_version: version,
+                iv: [7; 12],
             };
             let encoded = header.encode().unwrap();
             prop_assert_eq!(BlobHeader::decode(&encoded).unwrap(), header);

@@ -8,6 +8,26 @@
 //! ```
 //!
 //! With no file there is one account, `000000000000`, whose root key is `test` / `test`.
+//!
+//! A server serves every Region a request's credential scope names, unless the file lists
+//! the Regions it serves (then requests and multi-Region replicas are limited to them):
+//!
+//! ```toml
+//! regions = ["us-east-1", "eu-west-1"]
+//! ```
+//!
+//! Another deployment serving other Regions can hold replicas of this one's multi-Region
+//! keys (and the other way round); each peer is declared with the credentials this server
+//! signs with there and the peer's replication public key (`kms-server replication-key`):
+//!
+//! ```toml
+//! [[peers]]
+//! region = "eu-central-1"
+//! endpoint = "http://kms.eu.internal:7080"
+//! access_key_id = "AKIA..."
+//! secret_access_key = "..."
+//! public_key = "base64 of the peer's 32-byte X25519 replication public key"
+//! ```
 
 use std::fmt;
 use std::path::Path;
@@ -24,8 +44,43 @@ pub const DEFAULT_ACCESS_KEY: &str = "test";
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
+    /// The Regions served; empty means every valid Region name.
+    #[serde(default)]
+    pub regions: Vec<String>,
     /// Declared accounts.
     pub accounts: Vec<AccountConfig>,
+    /// Other deployments that hold replicas of multi-Region keys (one per Region).
+    #[serde(default)]
+    pub peers: Vec<PeerConfig>,
+}
+
+/// Another kms-server deployment, serving one Region, that replicas are sent to.
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PeerConfig {
+    /// The Region the peer serves.
+    pub region: String,
+    /// Its KMS endpoint, `http://host:port` (no TLS: run it behind a TLS proxy across networks).
+    pub endpoint: String,
+    /// The access key this server signs replication requests with at the peer: the root
+    /// credentials of the keys' account there (the peer accepts internal operations from
+    /// account roots only).
+    pub access_key_id: String,
+    /// Its secret.
+    pub secret_access_key: Secret,
+    /// The peer's X25519 replication public key, base64 (32 bytes).
+    pub public_key: String,
+}
+
+impl fmt::Debug for PeerConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PeerConfig")
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .field("access_key_id", &self.access_key_id)
+            .field("secret_access_key", &self.secret_access_key)
+            .finish_non_exhaustive()
+    }
 }
 
 /// One account and its root credentials.
@@ -97,6 +152,8 @@ impl Config {
     /// The configuration used when no file is given: one account with key `test` / `test`.
     pub fn default_local() -> Self {
         Self {
+            regions: Vec::new(),
+            peers: Vec::new(),
             accounts: vec![AccountConfig {
                 id: DEFAULT_ACCOUNT_ID.to_owned(),
                 root_access_key_id: DEFAULT_ACCESS_KEY.to_owned(),
@@ -129,6 +186,44 @@ impl Config {
         if self.accounts.is_empty() {
             return Err(ConfigError::Invalid("at least one [[accounts]] table is required".into()));
         }
+        for region in &self.regions {
+            if !is_region_name(region) {
+                return Err(ConfigError::Invalid(format!(
+                    "'{region}' is not a Region name (like us-east-1)"
+                )));
+            }
+        }
+        let mut peer_regions = std::collections::HashSet::new();
+        for peer in &self.peers {
+            if !is_region_name(&peer.region) || self.regions.contains(&peer.region) {
+                return Err(ConfigError::Invalid(format!(
+                    "peer Region '{}' must be a Region name this server does not serve itself",
+                    peer.region
+                )));
+            }
+            if !peer_regions.insert(peer.region.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "peer Region {} declared twice",
+                    peer.region
+                )));
+            }
+            if !peer.endpoint.starts_with("http://") {
+                return Err(ConfigError::Invalid(format!(
+                    "peer endpoint '{}' must be an http:// URL",
+                    peer.endpoint
+                )));
+            }
+            let key = base64::Engine::decode(
+                &base64::engine::general_purpose::STANDARD,
+                peer.public_key.trim(),
+            );
+            if key.map_or(true, |k| k.len() != 32) {
+                return Err(ConfigError::Invalid(format!(
+                    "peer {} public_key must be 32 bytes, base64",
+                    peer.region
+                )));
+            }
+        }
         let mut ids = std::collections::HashSet::new();
         let mut keys = std::collections::HashSet::new();
         for account in &self.accounts {
@@ -160,6 +255,20 @@ impl Config {
     }
 }
 
+/// Whether `name` has the shape of an AWS Region name, `^([a-z]+-){2,3}\d+$`
+/// (the `Region` member pattern of the KMS API).
+pub fn is_region_name(name: &str) -> bool {
+    let parts: Vec<&str> = name.split('-').collect();
+    let Some((last, words)) = parts.split_last() else {
+        return false;
+    };
+    (2..=3).contains(&words.len())
+        && name.len() <= 32
+        && words.iter().all(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase()))
+        && !last.is_empty()
+        && last.bytes().all(|b| b.is_ascii_digit())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +291,40 @@ mod tests {
         .unwrap();
         assert_eq!(config.accounts.len(), 2);
         assert_eq!(config.accounts[1].root_secret_access_key.expose_secret(), "s2");
+    }
+
+    #[test]
+    fn regions_list_is_optional_and_checked() {
+        let accounts = "[[accounts]]\nid = \"111122223333\"\nroot_access_key_id = \"a\"\nroot_secret_access_key = \"b\"\n";
+        assert!(Config::parse(accounts).unwrap().regions.is_empty());
+        let two = format!("regions = [\"us-east-1\", \"eu-west-1\"]\n{accounts}");
+        assert_eq!(Config::parse(&two).unwrap().regions, ["us-east-1", "eu-west-1"]);
+        let bad = format!("regions = [\"moon\"]\n{accounts}");
+        assert!(matches!(Config::parse(&bad), Err(ConfigError::Invalid(_))));
+        assert!(is_region_name("us-gov-west-1"));
+        assert!(!is_region_name("us-east-"));
+        assert!(!is_region_name("US-east-1"));
+    }
+
+    #[test]
+    fn peers_are_checked() {
+        let accounts = "[[accounts]]\nid = \"111122223333\"\nroot_access_key_id = \"a\"\nroot_secret_access_key = \"b\"\n";
+        let peer = |region: &str, endpoint: &str, key: &str| {
+            format!("{accounts}[[peers]]\nregion = \"{region}\"\nendpoint = \"{endpoint}\"\naccess_key_id = \"k\"\nsecret_access_key = \"s\"\npublic_key = \"{key}\"\n")
+        };
+        let key = "A".repeat(43) + "=";
+        let ok = Config::parse(&peer("eu-west-1", "http://127.0.0.1:1", &key)).unwrap();
+        assert_eq!(ok.peers[0].region, "eu-west-1");
+        assert!(!format!("{:?}", ok.peers[0]).contains("\"s\""));
+        for bad in [
+            peer("moon", "http://x", &key),
+            peer("eu-west-1", "ftp://x", &key),
+            peer("eu-west-1", "http://x", "AAAA"),
+        ] {
+            assert!(matches!(Config::parse(&bad), Err(ConfigError::Invalid(_))), "{bad}");
+        }
+        let served = format!("regions = [\"eu-west-1\"]\n{}", peer("eu-west-1", "http://x", &key));
+        assert!(matches!(Config::parse(&served), Err(ConfigError::Invalid(_))));
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::time::Duration;
 use crate::clock::DAY_MS;
 use crate::model::{KeyState, MaterialOrigin};
 use crate::ops::import::remove_material;
+use crate::ops::multi_region;
 use crate::ops::rotation::{add_material, DEFAULT_ROTATION_DAYS};
 use crate::state::AppState;
 use crate::store::StoreError;
@@ -52,6 +53,19 @@ pub async fn run_due(state: &AppState) -> Result<JobReport, StoreError> {
                 continue;
             };
             match record.state {
+                KeyState::PendingDeletion
+                    if record.deletion_ms.is_some_and(|d| d <= now) && record.is_replica() =>
+                {
+                    // A replica leaves its set in the same write (and may start the
+                    // primary's own waiting period).
+                    let deleted =
+                        multi_region::delete_replica(state, key, now).await.map_err(job_error)?;
+                    if deleted {
+                        tracing::info!(key = %key.arn(), "deleted replica key at the end of its waiting period");
+                        report.deleted += 1;
+                        progressed = true;
+                    }
+                }
                 KeyState::PendingDeletion if record.deletion_ms.is_some_and(|d| d <= now) => {
                     state.store.delete_key(key).await?;
                     state.keys.remove_deleted(key);
@@ -60,6 +74,20 @@ pub async fn run_due(state: &AppState) -> Result<JobReport, StoreError> {
                     tracing::info!(key = %key.arn(), "deleted key at the end of its waiting period");
                     report.deleted += 1;
                     progressed = true;
+                }
+                KeyState::Enabled
+                    if record.multi_region.is_some()
+                        && record.rotation.enabled
+                        && record.rotation.next_rotation_ms.is_some_and(|t| t <= now) =>
+                {
+                    // The primary rotates, and every replica gets the material with it.
+                    let rotated =
+                        multi_region::rotate_set(state, key, now).await.map_err(job_error)?;
+                    if rotated {
+                        tracing::info!(key = %key.arn(), "rotated multi-Region key material automatically");
+                        report.rotated += 1;
+                        progressed = true;
+                    }
                 }
                 KeyState::Enabled
                     if record.rotation.enabled
@@ -108,6 +136,11 @@ pub async fn run_due(state: &AppState) -> Result<JobReport, StoreError> {
     }
 }
 
+/// A multi-Region change failed in a job: it is retried on the next pass.
+fn job_error(e: kms_api::KmsError) -> StoreError {
+    StoreError::Backend(e.to_string())
+}
+
 /// Runs [`run_due`] every `interval` until the returned task is aborted.
 pub fn spawn(state: Arc<AppState>, interval: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
@@ -117,6 +150,9 @@ pub fn spawn(state: Arc<AppState>, interval: Duration) -> tokio::task::JoinHandl
             ticker.tick().await;
             if let Err(error) = run_due(&state).await {
                 tracing::error!(%error, "background job failed; will retry");
+            }
+            if let Err(error) = crate::replication::send::deliver(&state, false).await {
+                tracing::error!(%error, "cannot deliver replication messages; will retry");
             }
             if let Some(audit) = &state.audit {
                 // A signed digest over the records written since the last one.

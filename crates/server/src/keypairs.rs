@@ -4,10 +4,15 @@
 //!
 //! Nothing here knows about KMS errors; failures are a [`CryptoError`] that callers map.
 //! Private keys are only held as aws-lc-rs objects or [`Zeroizing`] buffers.
+//!
+//! The exception is `ED25519_PH_SHA_512` (Ed25519ph), which aws-lc-rs's safe API lacks:
+//! [`ed25519ph`] implements it with `ed25519-dalek`.
+
+pub mod ed25519ph;
 
 use aws_lc_rs::agreement::{self, UnparsedPublicKey as AgreementPublicKey};
 use aws_lc_rs::digest::{self, Digest};
-use aws_lc_rs::encoding::{AsDer, Pkcs8V1Der, PublicKeyX509Der};
+use aws_lc_rs::encoding::{AsBigEndian, AsDer, Curve25519SeedBin, Pkcs8V1Der, PublicKeyX509Der};
 use aws_lc_rs::key_wrap::{AesKek, KeyWrapPadded as _, AES_256};
 use aws_lc_rs::rand::{self, SystemRandom};
 use aws_lc_rs::rsa::{
@@ -434,6 +439,19 @@ impl SecretKey {
                 SignInput::Raw(message) => Ok(pair.sign(message).as_ref().to_vec()),
                 SignInput::Digest(_) => Err(CryptoError::Invalid),
             },
+            (Self::Ed25519(pair), SigningAlgorithm::Ed25519Ph) => match input {
+                SignInput::Digest(digest) => {
+                    let seed = pair.seed().map_err(|_| CryptoError::Internal)?;
+                    let seed = Zeroizing::new(
+                        AsBigEndian::<Curve25519SeedBin<'_>>::as_be_bytes(&seed)
+                            .map_err(|_| CryptoError::Internal)?
+                            .as_ref()
+                            .to_vec(),
+                    );
+                    ed25519ph::sign(&seed, digest)
+                }
+                SignInput::Raw(_) => Err(CryptoError::Invalid),
+            },
             (Self::MlDsa(pair), SigningAlgorithm::MlDsa) => match input {
                 SignInput::Raw(message) => {
                     let mut out = vec![0u8; pair.algorithm().signature_len()];
@@ -568,6 +586,12 @@ pub fn verify(
     input: SignInput<'_>,
     signature_bytes: &[u8],
 ) -> Result<(), CryptoError> {
+    if (kind, algorithm) == (KeyKind::Ed25519, SigningAlgorithm::Ed25519Ph) {
+        return match input {
+            SignInput::Digest(digest) => ed25519ph::verify(public_key, digest, signature_bytes),
+            SignInput::Raw(_) => Err(CryptoError::Invalid),
+        };
+    }
     let key = UnparsedPublicKey::new(verification(kind, algorithm)?, public_key);
     match input {
         SignInput::Raw(message) => key.verify(message, signature_bytes),

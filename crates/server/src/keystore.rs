@@ -233,6 +233,61 @@ impl Keystore {
         self.seal(material, &material_aad(key, version))
     }
 
+    /// Re-seals one material version of key `from` for key `to`: the keys of a multi-Region
+    /// set hold the same material, each sealed under its own ARN. `symmetric` says how the
+    /// material was sealed: as AES key material ([`Keystore::seal_material`]) or as a
+    /// secret key ([`Keystore::seal_secret`] with [`SecretPurpose::KeyMaterial`]).
+    ///
+    /// # Errors
+    /// [`KeystoreError::Unseal`] if the material does not authenticate for `from`.
+    pub fn reseal_for(
+        &self,
+        from: &KeyRef,
+        to: &KeyRef,
+        material: &KeyMaterial,
+        symmetric: bool,
+    ) -> Result<Vec<u8>, KeystoreError> {
+        let opened = self.open_material(from, material, symmetric)?;
+        self.seal(&opened, &Self::material_binding(to, material.version, symmetric))
+    }
+
+    /// The plaintext of one material version of `key` (to send it, sealed again, to a peer
+    /// deployment). `symmetric` as for [`Keystore::reseal_for`].
+    ///
+    /// # Errors
+    /// [`KeystoreError::Unseal`] if the material does not authenticate for `key`.
+    pub fn open_material(
+        &self,
+        key: &KeyRef,
+        material: &KeyMaterial,
+        symmetric: bool,
+    ) -> Result<Zeroizing<Vec<u8>>, KeystoreError> {
+        self.unseal(&material.sealed, &Self::material_binding(key, material.version, symmetric))
+    }
+
+    /// Seals material received from a peer for `key` version `version`, as
+    /// [`Keystore::open_material`] would open it.
+    ///
+    /// # Errors
+    /// [`KeystoreError::Crypto`] if sealing fails.
+    pub fn seal_received_material(
+        &self,
+        key: &KeyRef,
+        version: u32,
+        material: &[u8],
+        symmetric: bool,
+    ) -> Result<Vec<u8>, KeystoreError> {
+        self.seal(material, &Self::material_binding(key, version, symmetric))
+    }
+
+    fn material_binding(key: &KeyRef, version: u32, symmetric: bool) -> Vec<u8> {
+        if symmetric {
+            material_aad(key, version)
+        } else {
+            secret_aad(key, SecretPurpose::KeyMaterial, version)
+        }
+    }
+
     /// Seals a secret (asymmetric private key, HMAC key, import wrapping key) of `key`.
     ///
     /// # Errors
@@ -492,6 +547,23 @@ mod tests {
         tampered[20] ^= 1;
         ks.forget(&key_ref());
         assert!(ks.material_key(&key_ref(), &material(tampered)).is_err());
+    }
+
+    #[test]
+    fn resealed_material_opens_for_the_replica_only() {
+        let ks = Keystore::from_bytes(&[7; 32]).unwrap();
+        let primary = key_ref();
+        let replica = KeyRef { region: "eu-west-1".into(), ..key_ref() };
+        let original = material(ks.new_sealed_material(&primary, 1).unwrap());
+        let copy = material(ks.reseal_for(&primary, &replica, &original, true).unwrap());
+        assert!(ks.material_key(&replica, &copy).is_ok());
+        ks.forget(&primary);
+        assert!(ks.material_key(&primary, &copy).is_err());
+        assert!(ks.reseal_for(&replica, &primary, &original, true).is_err());
+        let secret = ks.seal_secret(&primary, SecretPurpose::KeyMaterial, 1, b"pkcs8").unwrap();
+        let moved = ks.reseal_for(&primary, &replica, &material(secret), false).unwrap();
+        let opened = ks.unseal_secret(&replica, SecretPurpose::KeyMaterial, 1, &moved).unwrap();
+        assert_eq!(opened.as_slice(), b"pkcs8");
     }
 
     #[test]

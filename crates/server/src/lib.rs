@@ -19,6 +19,7 @@ pub mod keystore;
 pub mod model;
 pub mod ops;
 pub mod protocol;
+pub mod replication;
 pub mod site;
 pub mod state;
 pub mod store;
@@ -36,6 +37,7 @@ use crate::auth::Accounts;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::keystore::{Keystore, RootKeySource};
+use crate::replication::Replication;
 use crate::state::{AppState, KeyCache, KeyLocks};
 use crate::store::sqlite::SqliteStore;
 use crate::store::Store;
@@ -116,13 +118,15 @@ async fn assemble_state(
     grants.load(&*store).await?;
     Ok(Arc::new(AppState {
         store,
-        keystore,
         clock,
         accounts,
         keys: KeyCache::default(),
         key_locks: KeyLocks::default(),
         audit,
         grants,
+        regions: config.regions.clone(),
+        replication: Replication::new(&keystore, &config.peers)?,
+        keystore,
     }))
 }
 

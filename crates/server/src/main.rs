@@ -72,6 +72,17 @@ enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Print this deployment's replication public key (base64), for the `public_key` of
+    /// its `[[peers]]` entry in other deployments' configuration. Creates the root key in
+    /// the data directory if there is none yet, as `serve` would.
+    ReplicationKey {
+        /// Data directory of the server.
+        #[arg(long, default_value = "./data")]
+        data: PathBuf,
+        /// File holding the root key; overrides KMS_ROOT_KEY (default: DATA/root.key).
+        #[arg(long)]
+        root_key_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -149,6 +160,9 @@ fn main() -> ExitCode {
             SiteChoice { www, pkg, off: no_www },
         ),
         Command::Audit { command } => return audit_command(command),
+        Command::ReplicationKey { data, root_key_file } => {
+            return replication_key(&data, root_key_file.as_deref())
+        }
     };
     init_logging(log_json);
     let site = match site.open() {
@@ -303,6 +317,30 @@ async fn shutdown_signal() {
 }
 
 /// Runs `kms-server audit …`; the outcome goes to stdout, problems to stderr.
+fn replication_key(data: &Path, root_key_file: Option<&Path>) -> ExitCode {
+    let outcome = std::fs::create_dir_all(data)
+        .map_err(|e| format!("cannot use data directory {}: {e}", data.display()))
+        .and_then(|()| {
+            let root_key = RootKeySource::choose(root_key_file, data);
+            Keystore::open(&root_key).map_err(|e| e.to_string())
+        })
+        .and_then(|keystore| {
+            kms_server::replication::Replication::new(&keystore, &[]).map_err(|e| e.to_string())
+        })
+        .and_then(|replication| replication.public_key().map_err(|e| e.to_string()));
+    match outcome {
+        Ok(public) => {
+            use base64::Engine as _;
+            println!("{}", base64::engine::general_purpose::STANDARD.encode(public));
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("kms-server replication-key: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn audit_command(command: AuditCommand) -> ExitCode {
     let outcome = match command {
         AuditCommand::Verify { data, root_key_file } => {

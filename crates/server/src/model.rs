@@ -31,6 +31,9 @@ pub enum KeyState {
     PendingDeletion,
     /// Origin `EXTERNAL` with no key material imported (or it expired or was deleted).
     PendingImport,
+    /// A multi-Region primary key scheduled for deletion while it still has replicas; it
+    /// becomes `PendingDeletion` when its last replica is deleted.
+    PendingReplicaDeletion,
 }
 
 impl KeyState {
@@ -41,7 +44,56 @@ impl KeyState {
             KeyState::Disabled => "Disabled",
             KeyState::PendingDeletion => "PendingDeletion",
             KeyState::PendingImport => "PendingImport",
+            KeyState::PendingReplicaDeletion => "PendingReplicaDeletion",
         }
+    }
+
+    /// `PendingDeletion` or `PendingReplicaDeletion`: scheduled for deletion, not usable.
+    pub fn is_pending_deletion(self) -> bool {
+        matches!(self, KeyState::PendingDeletion | KeyState::PendingReplicaDeletion)
+    }
+}
+
+/// The role of one key of a multi-Region set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MultiRegionKeyType {
+    /// The primary key: replicas are made from it, and rotation happens there.
+    Primary,
+    /// A replica of the primary.
+    Replica,
+}
+
+impl MultiRegionKeyType {
+    /// The name AWS uses (`PRIMARY`, `REPLICA`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MultiRegionKeyType::Primary => "PRIMARY",
+            MultiRegionKeyType::Replica => "REPLICA",
+        }
+    }
+}
+
+/// How a multi-Region key relates to the others of its set. Every related key carries the
+/// whole configuration, as `DescribeKey` reports it on each of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MultiRegion {
+    /// This key's role.
+    pub key_type: MultiRegionKeyType,
+    /// The Region of the primary key.
+    pub primary_region: String,
+    /// The Regions of the replicas, in the order they were created.
+    pub replica_regions: Vec<String>,
+    /// Incremented on every change of the configuration; a deployment receiving a
+    /// replica's configuration from a peer never replaces a newer one with an older one.
+    #[serde(default)]
+    pub revision: u64,
+}
+
+impl MultiRegion {
+    /// Every Region of the set, the primary's first.
+    pub fn regions(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.primary_region.as_str())
+            .chain(self.replica_regions.iter().map(String::as_str))
     }
 }
 
@@ -120,6 +172,9 @@ pub struct KeyRecord {
     /// Imported key material bookkeeping (origin `EXTERNAL` only).
     #[serde(default)]
     pub import: ImportInfo,
+    /// The multi-Region configuration (multi-Region keys only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_region: Option<MultiRegion>,
     /// Who manages the key: the customer, or AWS (the keys of `alias/aws/<service>`).
     #[serde(default)]
     pub key_manager: KeyManager,
@@ -195,7 +250,25 @@ impl KeyRecord {
             materials: Vec::new(),
             import: ImportInfo::default(),
             key_manager: KeyManager::Customer,
+            multi_region: None,
         }
+    }
+
+    /// Whether this is a replica of a multi-Region key.
+    pub fn is_replica(&self) -> bool {
+        self.multi_region.as_ref().is_some_and(|m| m.key_type == MultiRegionKeyType::Replica)
+    }
+
+    /// The other keys of this key's multi-Region set (none for a single-Region key).
+    pub fn related_keys(&self) -> Vec<KeyRef> {
+        let Some(config) = &self.multi_region else {
+            return Vec::new();
+        };
+        config
+            .regions()
+            .filter(|r| *r != self.key.region)
+            .map(|region| KeyRef { region: region.to_owned(), ..self.key.clone() })
+            .collect()
     }
 
     /// The material that encrypts new data.
@@ -218,7 +291,10 @@ impl KeyRecord {
     pub fn due_ms(&self) -> Option<i64> {
         let scheduled = match self.state {
             KeyState::PendingDeletion => self.deletion_ms,
-            KeyState::Enabled if self.rotation.enabled => self.rotation.next_rotation_ms,
+            // Replicas rotate with their primary, never on their own.
+            KeyState::Enabled if self.rotation.enabled && !self.is_replica() => {
+                self.rotation.next_rotation_ms
+            }
             _ => None,
         };
         scheduled.into_iter().chain(self.material_expiry_ms()).min()

@@ -13,6 +13,7 @@ pub mod key_specs;
 pub mod keys;
 pub mod mac;
 pub mod managed_keys;
+pub mod multi_region;
 pub mod policy;
 pub mod rotation;
 pub mod tags;
@@ -405,7 +406,9 @@ pub fn require_enabled(record: &KeyRecord) -> Result<(), KmsError> {
             ErrorCode::DisabledException,
             format!("{} is disabled.", record.key.arn()),
         )),
-        KeyState::PendingDeletion => Err(pending_deletion(record)),
+        KeyState::PendingDeletion | KeyState::PendingReplicaDeletion => {
+            Err(pending_deletion(record))
+        }
         KeyState::PendingImport => Err(pending_import(record)),
     }
 }
@@ -423,7 +426,7 @@ pub fn pending_import(record: &KeyRecord) -> KmsError {
 /// # Errors
 /// `KMSInvalidStateException` when pending deletion.
 pub fn require_not_pending_deletion(record: &KeyRecord) -> Result<(), KmsError> {
-    if record.state == KeyState::PendingDeletion {
+    if record.state.is_pending_deletion() {
         return Err(pending_deletion(record));
     }
     Ok(())

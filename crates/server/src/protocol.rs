@@ -315,8 +315,17 @@ async fn serve(
     auth.principal.env.region.clone_from(&auth.region);
     seen.principal = Some(auth.principal.clone());
     seen.region = Some(auth.region.clone());
+    if !state.serves_region(&auth.region) {
+        return Err(KmsError::new(
+            ErrorCode::InvalidSignatureException,
+            format!("Credential should be scoped to a valid region, not '{}'. ", auth.region),
+        ));
+    }
     let ctx =
         Ctx { state, caller: &auth.principal, region: &auth.region, decisions: &seen.decisions };
+    if let Some(operation) = target.strip_prefix(crate::replication::send::INTERNAL_TARGET_PREFIX) {
+        return crate::replication::apply::handle(&ctx, operation, body).await;
+    }
     if target == crate::authz::explain::TARGET {
         let request = decode(body)?;
         return encode(&crate::authz::explain::explain_access(&ctx, request).await?);
@@ -341,9 +350,7 @@ const NOT_YET_SUPPORTED: &[&str] = &[
     "DescribeCustomKeyStores",
     "DisconnectCustomKeyStore",
     "GetKeyLastUsage",
-    "ReplicateKey",
     "UpdateCustomKeyStore",
-    "UpdatePrimaryRegion",
 ];
 
 enum Dispatch {
@@ -388,7 +395,7 @@ macro_rules! operations {
 
 async fn dispatch(ctx: &Ctx<'_>, name: &str, body: &[u8]) -> Result<Vec<u8>, Dispatch> {
     use ops::{aliases, crypto, keys, policy, rotation, tags};
-    use ops::{asymmetric, data_key_pairs, grants, import, key_agreement, mac};
+    use ops::{asymmetric, data_key_pairs, grants, import, key_agreement, mac, multi_region};
     Ok(operations! { ctx, name, body;
         "CreateKey" => |r| keys::create_key(ctx, r),
         "DescribeKey" => |r| keys::describe_key(ctx, r),
@@ -436,5 +443,7 @@ async fn dispatch(ctx: &Ctx<'_>, name: &str, body: &[u8]) -> Result<Vec<u8>, Dis
         "ListRetirableGrants" => |r| grants::list_retirable_grants(ctx, r),
         "RetireGrant" => |r| grants::retire_grant(ctx, r),
         "RevokeGrant" => |r| grants::revoke_grant(ctx, r),
+        "ReplicateKey" => |r| multi_region::replicate_key(ctx, r),
+        "UpdatePrimaryRegion" => |r| multi_region::update_primary_region(ctx, r),
     })
 }

@@ -29,6 +29,19 @@ pub struct AppState {
     pub audit: Option<Arc<AuditLog>>,
     /// Every grant, in memory (written through to the store).
     pub grants: GrantIndex,
+    /// The Regions this server serves (empty: every valid Region name but the peers').
+    pub regions: Vec<String>,
+    /// Other deployments holding replicas, and this deployment's replication key.
+    pub replication: crate::replication::Replication,
+}
+
+impl AppState {
+    /// Whether this server serves `region`: any Region when no `regions` list is
+    /// configured, except the Regions its peers serve.
+    pub fn serves_region(&self, region: &str) -> bool {
+        (self.regions.is_empty() || self.regions.iter().any(|r| r == region))
+            && self.replication.peer(region).is_none()
+    }
 }
 
 /// A fixed set of async locks, one picked per key by hash (lock striping).
@@ -50,12 +63,29 @@ impl Default for KeyLocks {
 impl KeyLocks {
     /// Waits for and holds the lock covering `key`.
     pub async fn lock(&self, key: &KeyRef) -> tokio::sync::MutexGuard<'_, ()> {
+        self.stripes[self.stripe(key)].lock().await
+    }
+
+    /// Waits for and holds the locks covering every key of `keys` (a multi-Region set).
+    /// Stripes are taken once each and in ascending order, so two callers locking
+    /// overlapping sets cannot deadlock.
+    pub async fn lock_many(&self, keys: &[KeyRef]) -> Vec<tokio::sync::MutexGuard<'_, ()>> {
+        let mut indexes: Vec<usize> = keys.iter().map(|k| self.stripe(k)).collect();
+        indexes.sort_unstable();
+        indexes.dedup();
+        let mut guards = Vec::with_capacity(indexes.len());
+        for index in indexes {
+            guards.push(self.stripes[index].lock().await);
+        }
+        guards
+    }
+
+    fn stripe(&self, key: &KeyRef) -> usize {
         use std::hash::{Hash as _, Hasher as _};
         // `DefaultHasher::new()` has fixed keys, so one key always maps to one stripe.
         let mut fixed = std::hash::DefaultHasher::new();
         key.hash(&mut fixed);
-        let index = usize::try_from(fixed.finish() % self.stripes.len() as u64).unwrap_or(0);
-        self.stripes[index].lock().await
+        usize::try_from(fixed.finish() % self.stripes.len() as u64).unwrap_or(0)
     }
 }
 

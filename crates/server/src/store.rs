@@ -49,6 +49,28 @@ pub trait Store: Send + Sync + 'static {
     /// if the key is gone.
     async fn update_key(&self, key: &KeyRecord) -> Result<(), StoreError>;
 
+    /// Writes several keys in one transaction, all or nothing: `inserts` as
+    /// [`Store::insert_key`], `updates` as [`Store::update_key`], `deletes` as
+    /// [`Store::delete_key`], and `meta` values as [`Store::put_meta`] (the replication
+    /// outbox). The first failing part's error is returned and nothing is written.
+    async fn write_keys(
+        &self,
+        inserts: &[KeyRecord],
+        updates: &[KeyRecord],
+        deletes: &[KeyRef],
+        meta: &[(String, Vec<u8>)],
+    ) -> Result<(), StoreError>;
+
+    /// Named values whose name starts with `prefix`, in name order, at most `limit`.
+    async fn list_meta(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+
+    /// Deletes a named value (deleting a missing one is not an error).
+    async fn delete_meta(&self, name: &str) -> Result<(), StoreError>;
+
     /// Reads a key.
     async fn get_key(&self, key: &KeyRef) -> Result<Option<KeyRecord>, StoreError>;
 

@@ -26,5 +26,9 @@ mod keys;
 mod lifecycle;
 #[path = "api/managed_keys.rs"]
 mod managed_keys;
+#[path = "api/multi_region.rs"]
+mod multi_region;
 #[path = "api/protocol.rs"]
 mod protocol;
+#[path = "api/replication.rs"]
+mod replication;

@@ -108,6 +108,13 @@ pub struct RequestFacts<'a> {
     pub new_key: Option<NewKey<'a>>,
     /// `kms:BypassPolicyLockoutSafetyCheck`.
     pub bypass_lockout: Option<bool>,
+    /// `kms:MultiRegionKeyType` of a key being created (`PRIMARY` for CreateKey with
+    /// `MultiRegion`, `REPLICA` for the replica ReplicateKey creates).
+    pub new_key_type: Option<&'a str>,
+    /// `kms:ReplicaRegion` (ReplicateKey).
+    pub replica_region: Option<&'a str>,
+    /// `kms:PrimaryRegion` (UpdatePrimaryRegion).
+    pub primary_region: Option<&'a str>,
     /// `kms:ViaService`: the integrated service calling on the principal's behalf.
     pub via_service: Option<&'a str>,
     /// A grant that allows this request, if the grants module found one.
@@ -292,9 +299,16 @@ impl<'a> Context<'a> {
             },
             "kms:multiregion" => match (new_key, key_record) {
                 (Some(n), _) => one(if n.multi_region { "true" } else { "false" }),
-                (None, Some(_)) => one("false"),
+                (None, Some(r)) => one(if r.multi_region.is_some() { "true" } else { "false" }),
                 _ => None,
             },
+            "kms:multiregionkeytype" => match (new_key, key_record) {
+                (Some(_), _) => facts.new_key_type.and_then(one),
+                (None, Some(r)) => r.multi_region.as_ref().and_then(|m| one(m.key_type.as_str())),
+                _ => None,
+            },
+            "kms:replicaregion" => facts.replica_region.and_then(one),
+            "kms:primaryregion" => facts.primary_region.and_then(one),
             _ => None,
         }
     }

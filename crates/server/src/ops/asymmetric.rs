@@ -174,6 +174,12 @@ async fn sign_params<'a>(
     let algorithm = key_specs::signing_algorithm(&record, &algorithm_name)?;
     let message = message.unwrap_or_default();
     let input = match message_type.as_deref().unwrap_or("RAW") {
+        // KMS signs ED25519_PH_SHA_512 only over a SHA-512 digest the caller computed.
+        "RAW" if algorithm == SigningAlgorithm::Ed25519Ph => {
+            return Err(invalid(format!(
+                "The {algorithm_name} signing algorithm requires MessageType DIGEST."
+            )))
+        }
         "RAW" => SignInput::Raw(message),
         "DIGEST" => {
             let Some(hash) = algorithm.digest_hash() else {

@@ -14,7 +14,7 @@ use zeroize::Zeroizing;
 
 use super::asymmetric;
 use super::validate::{invalid, Validator};
-use super::{internal, require_enabled, Ctx, KeyIdForms};
+use super::{internal, multi_region, require_enabled, Ctx, KeyIdForms};
 use crate::authz::context::RequestFacts;
 use crate::authz::{self, Action};
 use crate::ciphertext::{self, BlobHeader};
@@ -324,11 +324,15 @@ pub async fn re_encrypt(
     let destination_id = req.destination_key_id.as_deref().unwrap_or_default();
     let destination_context = req.destination_encryption_context.unwrap_or_default();
     let blob = req.ciphertext_blob.unwrap_or_default();
-    let destination_ref = ctx.resolve(destination_id, KeyIdForms::KeyOrAlias).await?;
+    // The destination may be a key of another Region this server serves (by ARN); its
+    // own key policy then decides kms:ReEncryptTo.
+    let destination_ref = multi_region::resolve_destination(ctx, destination_id).await?;
     // kms:ReEncryptOnSameKey, from the key the blob names (when it parses).
-    let same_key = BlobHeader::decode(&blob.0)
-        .ok()
-        .map(|h| h.account == destination_ref.account && h.key_id == destination_ref.key_id);
+    let same_key = BlobHeader::decode(&blob.0).ok().map(|h| {
+        h.account == destination_ref.account
+            && h.key_id == destination_ref.key_id
+            && destination_ref.region == ctx.region
+    });
     let facts = RequestFacts {
         encryption_context: Some(&destination_context),
         encryption_algorithm: Some(

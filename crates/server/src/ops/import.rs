@@ -381,7 +381,7 @@ pub fn remove_material(record: &mut KeyRecord) {
     record.materials.clear();
     record.import.valid_to_ms = None;
     record.import.expiration_model = None;
-    if record.state != KeyState::PendingDeletion {
+    if !record.state.is_pending_deletion() {
         record.state = KeyState::PendingImport;
     }
 }

@@ -177,18 +177,11 @@ pub fn require_usable(record: &KeyRecord, usage: &str, operation: &str) -> Resul
 /// Checks a signing algorithm against the key and parses it.
 ///
 /// # Errors
-/// `InvalidKeyUsageException` if the key does not offer it; `UnsupportedOperationException`
-/// for `ED25519_PH_SHA_512`, which aws-lc-rs does not expose.
+/// `InvalidKeyUsageException` if the key does not offer it.
 pub fn signing_algorithm(record: &KeyRecord, name: &str) -> Result<SigningAlgorithm, KmsError> {
     let offered = algorithms(&record.key_spec, &record.key_usage).signing.unwrap_or_default();
     let parsed = SigningAlgorithm::from_name(name);
     match parsed {
-        Some(SigningAlgorithm::Ed25519Ph) if offered.iter().any(|a| a == name) => {
-            Err(KmsError::new(
-                ErrorCode::UnsupportedOperationException,
-                "ED25519_PH_SHA_512 (HashEdDSA) is not supported by this server",
-            ))
-        }
         Some(algorithm) if offered.iter().any(|a| a == name) => Ok(algorithm),
         _ => Err(wrong_algorithm(record, name)),
     }

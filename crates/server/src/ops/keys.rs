@@ -21,7 +21,7 @@ use crate::keypairs::KeyKind;
 use crate::model::{
     ImportInfo, KeyManager, KeyMaterial, KeyRecord, KeyRef, KeyState, MaterialOrigin, Rotation,
 };
-use crate::ops::{asymmetric, key_specs, policy, tags};
+use crate::ops::{asymmetric, key_specs, multi_region, policy, tags};
 use crate::state::AppState;
 
 /// Customer managed keys per account and Region (AWS's default quota).
@@ -94,7 +94,12 @@ pub fn metadata(record: &KeyRecord) -> KeyMetadata {
         key_agreement_algorithms: algorithms.key_agreement,
         valid_to: if imported { record.import.valid_to_ms.map(to_epoch_seconds) } else { None },
         expiration_model: if imported { record.import.expiration_model.clone() } else { None },
-        multi_region: false,
+        multi_region: record.multi_region.is_some(),
+        multi_region_configuration: multi_region::configuration(record),
+        pending_deletion_window_in_days: match record.state {
+            KeyState::PendingReplicaDeletion => record.pending_window_days,
+            _ => None,
+        },
         current_key_material_id: if record.key_spec == "SYMMETRIC_DEFAULT" {
             record.current_material().map(|m| m.material_id.clone())
         } else {
@@ -191,9 +196,7 @@ pub async fn create_key(
     if origin != "AWS_KMS" && origin != "EXTERNAL" {
         return Err(unsupported(format!("Origin {origin} is not supported by this server yet")));
     }
-    if req.multi_region == Some(true) {
-        return Err(unsupported("multi-Region keys are not supported by this server yet".into()));
-    }
+    let multi_region = req.multi_region == Some(true);
     if req.custom_key_store_id.is_some() || req.xks_key_id.is_some() {
         return Err(unsupported("custom key stores are not supported by this server".into()));
     }
@@ -205,8 +208,9 @@ pub async fn create_key(
             key_spec: &key_spec,
             key_usage: &key_usage,
             origin: &origin,
-            multi_region: false,
+            multi_region,
         }),
+        new_key_type: multi_region.then_some("PRIMARY"),
         request_tags: (!key_tags.is_empty()).then_some(key_tags.as_slice()),
         tag_keys: (!tag_keys.is_empty()).then_some(tag_keys),
         bypass_lockout: Some(bypass_lockout),
@@ -214,7 +218,11 @@ pub async fn create_key(
     };
     authz::authorize_account(ctx.caller, Action::CreateKey, &facts, ctx.decisions)?;
 
-    let key = ctx.own_key(&uuid::Uuid::new_v4().hyphenated().to_string());
+    let key = ctx.own_key(&if multi_region {
+        multi_region::new_key_id()
+    } else {
+        uuid::Uuid::new_v4().hyphenated().to_string()
+    });
     let (policy, parsed) = match req.policy {
         Some(p) => {
             let parsed = policy::check_document(&p)?;
@@ -243,6 +251,7 @@ pub async fn create_key(
     let record = KeyRecord {
         materials,
         import: ImportInfo::default(),
+        multi_region: multi_region.then(|| multi_region::new_primary(&key.region)),
         key,
         revision: 1,
         created_ms: ctx.now_ms(),
@@ -392,7 +401,8 @@ pub async fn update_key_description(
     Ok(())
 }
 
-/// ScheduleKeyDeletion.
+/// ScheduleKeyDeletion. A multi-Region primary that has replicas goes to
+/// `PendingReplicaDeletion` and starts its waiting period when its last replica is deleted.
 ///
 /// # Errors
 /// `ValidationException` for a window outside 7–30 days, `KMSInvalidStateException` if
@@ -412,17 +422,19 @@ pub async fn schedule_key_deletion(
     let (deletion_ms, record) = ctx
         .mutate_id_with(key_id, Action::ScheduleKeyDeletion, &facts, |record| {
             require_not_pending_deletion(record)?;
-            let when = now + days * DAY_MS;
-            record.state = KeyState::PendingDeletion;
-            record.deletion_ms = Some(when);
+            // A multi-Region primary with replicas waits for them, with no deletion date.
+            let state = multi_region::deletion_state(record);
+            let when = (state == KeyState::PendingDeletion).then_some(now + days * DAY_MS);
+            record.state = state;
+            record.deletion_ms = when;
             record.pending_window_days = Some(days);
             Ok(when)
         })
         .await?;
     Ok(ScheduleKeyDeletionResponse {
         key_id: Some(record.key.arn()),
-        deletion_date: Some(to_epoch_seconds(deletion_ms)),
-        key_state: Some(KeyState::PendingDeletion.as_str().to_owned()),
+        deletion_date: deletion_ms.map(to_epoch_seconds),
+        key_state: Some(record.state.as_str().to_owned()),
         pending_window_in_days: Some(days),
     })
 }
@@ -438,7 +450,7 @@ pub async fn cancel_key_deletion(
     let key_id = require_key_id(&req.key_id, |_| {})?;
     let ((), record) = ctx
         .mutate_id(key_id, Action::CancelKeyDeletion, |record| {
-            if record.state != KeyState::PendingDeletion {
+            if !record.state.is_pending_deletion() {
                 return Err(KmsError::new(
                     ErrorCode::KMSInvalidStateException,
                     format!(

@@ -1,5 +1,6 @@
 //! Key rotation: EnableKeyRotation, DisableKeyRotation, GetKeyRotationStatus,
-//! RotateKeyOnDemand, ListKeyRotations. Automatic rotation runs in `jobs`.
+//! RotateKeyOnDemand, ListKeyRotations. Automatic rotation runs in `jobs`. A multi-Region
+//! key rotates at its primary, and every replica gets the new material in the same write.
 
 use kms_api::types::{
     EnableKeyRotationRequest, GetKeyRotationStatusResponse, KeyIdRequest, KeyIdResponse,
@@ -9,11 +10,11 @@ use kms_api::{ErrorCode, KmsError};
 
 use super::keys::{new_material, require_key_id};
 use super::validate::Validator;
-use super::{encode_marker, page_params, require_enabled, Ctx, KeyIdForms};
+use super::{encode_marker, multi_region, page_params, require_enabled, Ctx, KeyIdForms};
 use crate::authz::context::RequestFacts;
 use crate::authz::Action;
 use crate::clock::{to_epoch_seconds, DAY_MS};
-use crate::model::{KeyRecord, KeyState, MaterialOrigin};
+use crate::model::{KeyRecord, MaterialOrigin};
 use crate::state::AppState;
 
 /// Default automatic rotation period.
@@ -90,7 +91,7 @@ pub async fn enable_key_rotation(
     let days = req.rotation_period_in_days.unwrap_or(DEFAULT_ROTATION_DAYS);
     let now = ctx.now_ms();
     let facts = RequestFacts { rotation_period_days: Some(days), ..RequestFacts::default() };
-    ctx.mutate_id_with(key_id, Action::EnableKeyRotation, &facts, |record| {
+    multi_region::mutate_rotation(ctx, key_id, Action::EnableKeyRotation, &facts, |record| {
         require_rotatable(record, Rotating::Automatic)?;
         require_enabled(record)?;
         record.rotation.enabled = true;
@@ -108,7 +109,8 @@ pub async fn enable_key_rotation(
 /// `DisabledException`, `KMSInvalidStateException`, `NotFoundException`.
 pub async fn disable_key_rotation(ctx: &Ctx<'_>, req: KeyIdRequest) -> Result<(), KmsError> {
     let key_id = require_key_id(&req.key_id, |_| {})?;
-    ctx.mutate_id(key_id, Action::DisableKeyRotation, |record| {
+    let facts = RequestFacts::default();
+    multi_region::mutate_rotation(ctx, key_id, Action::DisableKeyRotation, &facts, |record| {
         require_rotatable(record, Rotating::Automatic)?;
         require_enabled(record)?;
         record.rotation.enabled = false;
@@ -130,7 +132,7 @@ pub async fn get_key_rotation_status(
     let key_id = require_key_id(&req.key_id, |_| {})?;
     let record = ctx.find(key_id, KeyIdForms::KeyOnly, Action::GetKeyRotationStatus).await?;
     require_rotatable(&record, Rotating::Automatic)?;
-    let enabled = record.rotation.enabled && record.state != KeyState::PendingDeletion;
+    let enabled = record.rotation.enabled && !record.state.is_pending_deletion();
     Ok(GetKeyRotationStatusResponse {
         key_rotation_enabled: Some(enabled),
         key_id: Some(record.key.arn()),
@@ -153,8 +155,9 @@ pub async fn rotate_key_on_demand(
     req: KeyIdRequest,
 ) -> Result<KeyIdResponse, KmsError> {
     let key_id = require_key_id(&req.key_id, |_| {})?;
-    let ((), record) = ctx
-        .mutate_id(key_id, Action::RotateKeyOnDemand, |record| {
+    let facts = RequestFacts::default();
+    let ((), record) =
+        multi_region::mutate_rotation(ctx, key_id, Action::RotateKeyOnDemand, &facts, |record| {
             require_rotatable(record, Rotating::OnDemand)?;
             require_enabled(record)?;
             if record.on_demand_rotations() >= MAX_ON_DEMAND_ROTATIONS {

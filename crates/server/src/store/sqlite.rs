@@ -121,6 +121,53 @@ impl Store for SqliteStore {
         self.write(WriteOp::UpdateKey(key_row(key)?)).await
     }
 
+    async fn write_keys(
+        &self,
+        inserts: &[KeyRecord],
+        updates: &[KeyRecord],
+        deletes: &[KeyRef],
+        meta: &[(String, Vec<u8>)],
+    ) -> Result<(), StoreError> {
+        let rows = |records: &[KeyRecord]| -> Result<Vec<KeyRow>, StoreError> {
+            records.iter().map(key_row).collect()
+        };
+        self.write(WriteOp::WriteKeys {
+            inserts: rows(inserts)?,
+            updates: rows(updates)?,
+            deletes: deletes.to_vec(),
+            meta: meta.to_vec(),
+        })
+        .await
+    }
+
+    async fn list_meta(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        // Names sort by bytes; every name starting with `prefix` lies in [prefix, prefix+0xFF).
+        let (low, high) = (prefix.to_owned(), format!("{prefix}\u{10FFFF}"));
+        self.read(move |conn| {
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT name, value FROM meta WHERE name >= ?1 AND name < ?2
+                     ORDER BY name LIMIT ?3",
+                )
+                .map_err(store_error)?;
+            let rows = stmt
+                .query_map(params![low, high, sql_limit(limit)], |row| {
+                    Ok((row.get(0)?, row.get(1)?))
+                })
+                .map_err(store_error)?;
+            rows.collect::<Result<_, _>>().map_err(store_error)
+        })
+        .await
+    }
+
+    async fn delete_meta(&self, name: &str) -> Result<(), StoreError> {
+        self.write(WriteOp::DeleteMeta(name.to_owned())).await
+    }
+
     async fn get_key(&self, key: &KeyRef) -> Result<Option<KeyRecord>, StoreError> {
         let key = key.clone();
         self.read(move |conn| {

@@ -229,7 +229,7 @@ async fn sign_rejects_wrong_usage_algorithm_digest_length_and_oversized_messages
                              "SigningAlgorithm": "ED25519_PH_SHA_512"}),
         )
         .await;
-    r.err("UnsupportedOperationException");
+    r.ok();
     let r = c
         .call(
             "Sign",
@@ -613,4 +613,79 @@ fn c_key(h: &Harness, id: &str) -> kms_server::model::KeyRef {
         region: crate::common::REGION.into(),
         key_id: id.into(),
     }
+}
+
+#[tokio::test]
+async fn ed25519ph_signs_sha512_digests_and_does_not_mix_with_pure_ed25519() {
+    use digest::{digest, SHA512};
+    let h = Harness::new().await;
+    let c = h.client();
+    let ed = create(&c, "ECC_NIST_EDWARDS25519", "SIGN_VERIFY").await;
+    let message = b"the quick brown fox";
+    let prehash = digest(&SHA512, message);
+    let call = |op: &'static str, body: Value| {
+        let c = c.clone();
+        async move { c.call(op, body).await }
+    };
+    let ph = |extra: Value| {
+        let mut body = json!({"KeyId": ed, "Message": b64(prehash.as_ref()), "MessageType": "DIGEST",
+                              "SigningAlgorithm": "ED25519_PH_SHA_512"});
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        body
+    };
+    let signed = call("Sign", ph(json!({}))).await.ok();
+    assert_eq!(signed["SigningAlgorithm"], "ED25519_PH_SHA_512");
+    let ph_signature = signed["Signature"].clone();
+    assert_eq!(unb64(ph_signature.as_str().unwrap()).len(), 64);
+    let out = call("Verify", ph(json!({"Signature": ph_signature}))).await.ok();
+    assert_eq!(out["SignatureValid"], true);
+    // Ed25519ph is deterministic: the same digest gives the same signature.
+    assert_eq!(call("Sign", ph(json!({}))).await.ok()["Signature"], ph_signature);
+
+    // KMS takes ED25519_PH_SHA_512 with DIGEST only, and 64-byte digests only.
+    let r = call("Sign", ph(json!({"MessageType": "RAW", "Message": b64(message)}))).await;
+    let r = r.err("ValidationException");
+    assert_eq!(
+        r.message(),
+        "The ED25519_PH_SHA_512 signing algorithm requires MessageType DIGEST."
+    );
+    call("Sign", ph(json!({"Message": b64(&[1; 32])}))).await.err("ValidationException");
+    call(
+        "Verify",
+        ph(json!({"Signature": ph_signature, "MessageType": "RAW", "Message": b64(message)})),
+    )
+    .await
+    .err("ValidationException");
+
+    // A different digest fails.
+    let other = digest(&SHA512, b"the quick brown cat");
+    call("Verify", ph(json!({"Signature": ph_signature, "Message": b64(other.as_ref())})))
+        .await
+        .err("KMSInvalidSignatureException");
+
+    // Pure Ed25519 signatures and Ed25519ph signatures never stand in for each other.
+    let pure = call(
+        "Sign",
+        json!({"KeyId": ed, "Message": b64(message), "SigningAlgorithm": "ED25519_SHA_512"}),
+    )
+    .await
+    .ok();
+    call("Verify", ph(json!({"Signature": pure["Signature"]})))
+        .await
+        .err("KMSInvalidSignatureException");
+    call(
+        "Verify",
+        json!({"KeyId": ed, "Message": b64(message), "SigningAlgorithm": "ED25519_SHA_512",
+               "Signature": ph_signature}),
+    )
+    .await
+    .err("KMSInvalidSignatureException");
+    // The pure signature verifies outside KMS with the public key; the prehashed one does not.
+    let public = public_key(&c, &ed).await;
+    let point = &public[public.len() - 32..];
+    let verifier = UnparsedPublicKey::new(&signature::ED25519, point);
+    verifier.verify(message, &unb64(pure["Signature"].as_str().unwrap())).unwrap();
+    assert!(verifier.verify(message, &unb64(ph_signature.as_str().unwrap())).is_err());
 }

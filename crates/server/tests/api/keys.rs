@@ -44,7 +44,9 @@ async fn create_key_rejects_what_this_server_does_not_offer() {
     c.call("CreateKey", json!({"Origin": "AWS_CLOUDHSM"}))
         .await
         .err("UnsupportedOperationException");
-    c.call("CreateKey", json!({"MultiRegion": true})).await.err("UnsupportedOperationException");
+    c.call("CreateKey", json!({"MultiRegion": true, "Origin": "AWS_CLOUDHSM"}))
+        .await
+        .err("UnsupportedOperationException");
     let r = c.call("CreateKey", json!({"KeySpec": "AES_256"})).await.err("ValidationException");
     assert!(r.message().contains("Member must satisfy enum value set"));
     c.call("CreateKey", json!({"Description": "x".repeat(8193)})).await.err("ValidationException");

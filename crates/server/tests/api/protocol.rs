@@ -12,10 +12,10 @@ async fn unknown_operation_and_malformed_json() {
     c.raw("TrentService.FlyToTheMoon", b"{}".to_vec(), None).await.err("UnknownOperationException");
     c.raw("SomethingElse.ListKeys", b"{}".to_vec(), None).await.err("UnknownOperationException");
     let r = c
-        .raw("TrentService.ReplicateKey", b"{}".to_vec(), None)
+        .raw("TrentService.ConnectCustomKeyStore", b"{}".to_vec(), None)
         .await
         .err("UnsupportedOperationException");
-    assert_eq!(r.message(), "ReplicateKey is not supported by this server yet");
+    assert_eq!(r.message(), "ConnectCustomKeyStore is not supported by this server yet");
     let r = c
         .raw("TrentService.ListKeys", b"{not json".to_vec(), None)
         .await

@@ -296,3 +296,71 @@ impl Client {
         }
     }
 }
+
+impl Harness {
+    /// Creates IAM user `name` in the default account with an inline identity policy and
+    /// returns a KMS client signing as that user in `region`.
+    pub async fn user_with_policy(&self, name: &str, policy: &Value, region: &str) -> Client {
+        self.iam(&[("Action", "CreateUser"), ("UserName", name)]).await;
+        let document = policy.to_string();
+        self.iam(&[
+            ("Action", "PutUserPolicy"),
+            ("UserName", name),
+            ("PolicyName", "inline"),
+            ("PolicyDocument", &document),
+        ])
+        .await;
+        let xml = self.iam(&[("Action", "CreateAccessKey"), ("UserName", name)]).await;
+        let element = |tag: &str| {
+            let open = format!("<{tag}>");
+            let start = xml.find(&open).unwrap() + open.len();
+            let end = xml[start..].find(&format!("</{tag}>")).unwrap() + start;
+            xml[start..end].to_owned()
+        };
+        self.client_as(&element("AccessKeyId"), &element("SecretAccessKey"), region)
+    }
+
+    /// An IAM query-protocol call as the default account's root; panics unless it succeeds.
+    pub async fn iam(&self, params: &[(&str, &str)]) -> String {
+        let body: String = params
+            .iter()
+            .map(|(k, v)| format!("{k}={}", kms_server::iam::query::url_encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let base = vec![
+            ("host".to_owned(), "iam.local".to_owned()),
+            ("content-type".to_owned(), "application/x-www-form-urlencoded".to_owned()),
+        ];
+        let creds = kms_api::sigv4::Credentials {
+            access_key_id: "test",
+            secret_access_key: "test",
+            session_token: None,
+        };
+        let at_s = kms_server::clock::Clock::now_ms(&*self.clock) / 1000;
+        let headers = kms_api::sigv4::sign(
+            "POST",
+            "/",
+            "",
+            &base,
+            body.as_bytes(),
+            &creds,
+            REGION,
+            "iam",
+            at_s,
+        )
+        .unwrap();
+        let mut request = Request::builder().method("POST").uri("/");
+        for (k, v) in headers {
+            request = request.header(k, v);
+        }
+        let response = kms_server::protocol::router(Arc::clone(&self.state))
+            .oneshot(request.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let xml = String::from_utf8(bytes.to_vec()).unwrap();
+        assert_eq!(status, StatusCode::OK, "{xml}");
+        xml
+    }
+}

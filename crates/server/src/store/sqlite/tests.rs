@@ -131,6 +131,45 @@ async fn update_key_requires_the_previous_revision() {
 }
 
 #[tokio::test]
+async fn write_keys_is_all_or_nothing() {
+    let (_dir, store) = open_temp();
+    let primary = record("mrk-1");
+    let doomed = record("mrk-2");
+    store.insert_key(&primary).await.expect("insert");
+    store.insert_key(&doomed).await.expect("insert");
+    let new = record("mrk-3");
+    // A stale update sinks the insert and the delete with it.
+    let stale = primary.clone();
+    let (new_one, doomed_one) = (std::slice::from_ref(&new), std::slice::from_ref(&doomed.key));
+    let outbox = [("outbox/eu-west-1/1".to_owned(), b"message".to_vec())];
+    let outcome = store.write_keys(new_one, &[stale], doomed_one, &outbox).await;
+    assert!(matches!(outcome, Err(StoreError::Conflict)));
+    assert!(store.get_key(&new.key).await.expect("get").is_none());
+    assert!(store.get_key(&doomed.key).await.expect("get").is_some());
+    assert!(store.list_meta("outbox/", 10).await.expect("list").is_empty());
+    // With the right revision, all three parts land together.
+    let mut fresh = primary.clone();
+    fresh.revision = 2;
+    fresh.description = "changed".into();
+    store.write_keys(new_one, &[fresh], doomed_one, &outbox).await.expect("write");
+    assert_eq!(store.list_meta("outbox/", 10).await.expect("list"), outbox);
+    store.put_meta("outbox/eu-west-1/0", b"first").await.expect("put");
+    store.put_meta("outboy", b"not in the prefix").await.expect("put");
+    let listed = store.list_meta("outbox/", 10).await.expect("list");
+    assert_eq!(
+        listed.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["outbox/eu-west-1/0", "outbox/eu-west-1/1"]
+    );
+    store.delete_meta("outbox/eu-west-1/0").await.expect("delete");
+    store.delete_meta("outbox/missing").await.expect("delete missing");
+    assert_eq!(store.list_meta("outbox/", 1).await.expect("list"), outbox);
+    assert!(store.get_key(&new.key).await.expect("get").is_some());
+    assert!(store.get_key(&doomed.key).await.expect("get").is_none());
+    let stored = store.get_key(&primary.key).await.expect("get").expect("present");
+    assert_eq!((stored.revision, stored.description.as_str()), (2, "changed"));
+}
+
+#[tokio::test]
 async fn alias_round_trip_update_and_delete() {
     let (_dir, store) = open_temp();
     store.insert_key(&record("k1")).await.expect("insert k1");

@@ -33,16 +33,35 @@ pub(super) struct KeyRow {
 
 /// One write, as the [`Store`](crate::store::Store) method that asked for it.
 pub(super) enum WriteOp {
-    PutMeta { name: String, value: Vec<u8> },
+    PutMeta {
+        name: String,
+        value: Vec<u8>,
+    },
     InsertKey(KeyRow),
     UpdateKey(KeyRow),
     DeleteKey(KeyRef),
+    /// Several keys at once, all or nothing (a multi-Region key set), with the named
+    /// values (the replication outbox) written in the same transaction.
+    WriteKeys {
+        inserts: Vec<KeyRow>,
+        updates: Vec<KeyRow>,
+        deletes: Vec<KeyRef>,
+        meta: Vec<(String, Vec<u8>)>,
+    },
+    DeleteMeta(String),
     InsertAlias(AliasRecord),
     UpdateAlias(AliasRecord),
-    DeleteAlias { account: String, region: String, name: String },
+    DeleteAlias {
+        account: String,
+        region: String,
+        name: String,
+    },
     InsertIam(IamRow),
     UpdateIam(IamRow),
-    DeleteIam { kind: String, id: String },
+    DeleteIam {
+        kind: String,
+        id: String,
+    },
     InsertGrant(GrantRow),
     DeleteGrant(String),
 }
@@ -127,49 +146,29 @@ pub(super) fn apply_batch(
 /// Applies one op; on error the caller rolls back to the savepoint around it.
 fn apply(conn: &Connection, op: &WriteOp) -> Result<(), StoreError> {
     match op {
-        WriteOp::PutMeta { name, value } => {
-            conn.prepare_cached(
-                "INSERT INTO meta (name, value) VALUES (?1, ?2)
-                 ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-            )
-            .and_then(|mut s| s.execute(params![name, value]))
-            .map_err(store_error)?;
+        WriteOp::PutMeta { name, value } => put_meta(conn, name, value)?,
+        WriteOp::DeleteMeta(name) => {
+            conn.prepare_cached("DELETE FROM meta WHERE name = ?1")
+                .and_then(|mut s| s.execute(params![name]))
+                .map_err(store_error)?;
         }
-        WriteOp::InsertKey(row) => {
-            conn.prepare_cached(
-                "INSERT INTO keys (account, region, key_id, revision, due_ms, doc)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )
-            .and_then(|mut s| {
-                s.execute(params![
-                    row.key.account,
-                    row.key.region,
-                    row.key.key_id,
-                    row.revision,
-                    row.due_ms,
-                    row.doc
-                ])
-            })
-            .map_err(store_error)?;
-        }
+        WriteOp::InsertKey(row) => insert_key(conn, row)?,
         WriteOp::UpdateKey(row) => update_key(conn, row)?,
-        WriteOp::DeleteKey(key) => {
-            let params = params![key.account, key.region, key.key_id];
-            conn.prepare_cached(
-                "DELETE FROM aliases WHERE account = ?1 AND region = ?2 AND target_key_id = ?3",
-            )
-            .and_then(|mut s| s.execute(params))
-            .map_err(store_error)?;
-            conn.prepare_cached(
-                "DELETE FROM grants WHERE account = ?1 AND region = ?2 AND key_id = ?3",
-            )
-            .and_then(|mut s| s.execute(params))
-            .map_err(store_error)?;
-            conn.prepare_cached(
-                "DELETE FROM keys WHERE account = ?1 AND region = ?2 AND key_id = ?3",
-            )
-            .and_then(|mut s| s.execute(params))
-            .map_err(store_error)?;
+        WriteOp::DeleteKey(key) => delete_key(conn, key)?,
+        WriteOp::WriteKeys { inserts, updates, deletes, meta } => {
+            // One savepoint surrounds the whole op, so a failure undoes every part.
+            for row in inserts {
+                insert_key(conn, row)?;
+            }
+            for row in updates {
+                update_key(conn, row)?;
+            }
+            for key in deletes {
+                delete_key(conn, key)?;
+            }
+            for (name, value) in meta {
+                put_meta(conn, name, value)?;
+            }
         }
         WriteOp::InsertAlias(alias) => {
             require_target_key(conn, alias)?;
@@ -280,6 +279,51 @@ fn apply(conn: &Connection, op: &WriteOp) -> Result<(), StoreError> {
 }
 
 /// Replaces a key only if its stored revision is the one before `row.revision`.
+fn put_meta(conn: &Connection, name: &str, value: &[u8]) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO meta (name, value) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+    )
+    .and_then(|mut s| s.execute(params![name, value]))
+    .map_err(store_error)?;
+    Ok(())
+}
+
+fn insert_key(conn: &Connection, row: &KeyRow) -> Result<(), StoreError> {
+    conn.prepare_cached(
+        "INSERT INTO keys (account, region, key_id, revision, due_ms, doc)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            row.key.account,
+            row.key.region,
+            row.key.key_id,
+            row.revision,
+            row.due_ms,
+            row.doc
+        ])
+    })
+    .map_err(store_error)?;
+    Ok(())
+}
+
+fn delete_key(conn: &Connection, key: &KeyRef) -> Result<(), StoreError> {
+    let params = params![key.account, key.region, key.key_id];
+    conn.prepare_cached(
+        "DELETE FROM aliases WHERE account = ?1 AND region = ?2 AND target_key_id = ?3",
+    )
+    .and_then(|mut s| s.execute(params))
+    .map_err(store_error)?;
+    conn.prepare_cached("DELETE FROM grants WHERE account = ?1 AND region = ?2 AND key_id = ?3")
+        .and_then(|mut s| s.execute(params))
+        .map_err(store_error)?;
+    conn.prepare_cached("DELETE FROM keys WHERE account = ?1 AND region = ?2 AND key_id = ?3")
+        .and_then(|mut s| s.execute(params))
+        .map_err(store_error)?;
+    Ok(())
+}
+
 fn update_key(conn: &Connection, row: &KeyRow) -> Result<(), StoreError> {
     let key = &row.key;
     // `revision` came from a u64, so it is at least 0 and this cannot overflow. A revision

@@ -1,0 +1,248 @@
+//! Replication of multi-Region keys to other kms-server deployments ("peers").
+//!
+//! - [`Replication`]: the configured peers and this deployment's replication key.
+//! - Key material travels sealed to the receiving peer: ephemeral X25519 with the peer's
+//!   static replication key, HKDF-SHA256, AES-256-GCM, all bound to the receiving key's
+//!   ARN and the material version ([`seal_for_peer`], [`Replication::open_from_peer`]).
+//!   The static key is derived from the root key, so it needs no storage and changes only
+//!   with the root key; `kms-server replication-key` prints its public half for peering.
+//! - [`messages`]: what one deployment asks of another, queued in the outbox in the same
+//!   transaction as the local change.
+//! - [`send`]: the job that delivers the outbox, in order per peer, with backoff.
+//! - [`apply`]: the receiving side (`KmsInternal.*` operations), idempotent.
+
+pub mod apply;
+pub mod messages;
+pub mod outgoing;
+pub mod send;
+
+use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
+use aws_lc_rs::agreement::{self, PrivateKey, UnparsedPublicKey, X25519};
+use aws_lc_rs::hkdf::{Salt, HKDF_SHA256};
+use aws_lc_rs::rand;
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use zeroize::Zeroizing;
+
+use crate::config::{PeerConfig, Secret};
+use crate::keystore::{Keystore, KeystoreError};
+
+/// Length of an X25519 public key.
+pub const PUBLIC_KEY_LEN_BYTES: usize = 32;
+/// What the replication key is derived for (HKDF `info` over the root key).
+const KEY_PURPOSE: &[u8] = b"kms-server replication x25519 v1";
+/// HKDF salt of the per-message key.
+const WRAP_SALT: &[u8] = b"kms-server replication wrap v1";
+
+/// A replication failure. Says nothing about which check failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ReplicationError {
+    /// Sealed material did not open: wrong recipient, key, version, or tampering.
+    #[error("replicated key material failed to open")]
+    Open,
+    /// The random generator or a primitive failed.
+    #[error("cryptographic failure")]
+    Crypto,
+}
+
+/// A peer deployment and how to reach it.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    /// The Region it serves.
+    pub region: String,
+    /// Its endpoint, `http://host:port`.
+    pub endpoint: String,
+    /// The access key this server signs with there.
+    pub access_key_id: String,
+    /// Its secret.
+    pub secret_access_key: Secret,
+    /// The peer's replication public key.
+    pub public_key: [u8; PUBLIC_KEY_LEN_BYTES],
+}
+
+/// The configured peers and this deployment's replication key.
+pub struct Replication {
+    peers: Vec<Peer>,
+    /// The X25519 private key, derived from the root key.
+    private: Zeroizing<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Replication {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Replication").field("peers", &self.peers).finish_non_exhaustive()
+    }
+}
+
+impl Replication {
+    /// The replication state of a deployment with this keystore and these peers (peers
+    /// whose public key does not decode are left out; `Config::parse` refuses them).
+    ///
+    /// # Errors
+    /// [`KeystoreError`] if the key cannot be derived.
+    pub fn new(keystore: &Keystore, peers: &[PeerConfig]) -> Result<Self, KeystoreError> {
+        let private = keystore.derive_secret(KEY_PURPOSE)?;
+        let peers = peers
+            .iter()
+            .filter_map(|p| {
+                let bytes = STANDARD.decode(p.public_key.trim()).ok()?;
+                Some(Peer {
+                    region: p.region.clone(),
+                    endpoint: p.endpoint.trim_end_matches('/').to_owned(),
+                    access_key_id: p.access_key_id.clone(),
+                    secret_access_key: p.secret_access_key.clone(),
+                    public_key: bytes.try_into().ok()?,
+                })
+            })
+            .collect();
+        Ok(Self { peers, private })
+    }
+
+    /// The peer serving `region`, if any.
+    pub fn peer(&self, region: &str) -> Option<&Peer> {
+        self.peers.iter().find(|p| p.region == region)
+    }
+
+    /// Every peer.
+    pub fn peers(&self) -> &[Peer] {
+        &self.peers
+    }
+
+    /// This deployment's replication public key (what peers put in their configuration).
+    ///
+    /// # Errors
+    /// [`ReplicationError::Crypto`] if the key cannot be used.
+    pub fn public_key(&self) -> Result<[u8; PUBLIC_KEY_LEN_BYTES], ReplicationError> {
+        let private = PrivateKey::from_private_key(&X25519, self.private.as_slice())
+            .map_err(|_| ReplicationError::Crypto)?;
+        let public = private.compute_public_key().map_err(|_| ReplicationError::Crypto)?;
+        public.as_ref().try_into().map_err(|_| ReplicationError::Crypto)
+    }
+
+    /// Opens material a peer sealed for this deployment's key `key_arn`, version `version`.
+    ///
+    /// # Errors
+    /// [`ReplicationError::Open`] if it was sealed for another recipient, key or version, or
+    /// was changed.
+    pub fn open_from_peer(
+        &self,
+        key_arn: &str,
+        version: u32,
+        sealed: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, ReplicationError> {
+        let (ephemeral, rest) =
+            sealed.split_at_checked(PUBLIC_KEY_LEN_BYTES).ok_or(ReplicationError::Open)?;
+        let (nonce, ciphertext) = rest.split_at_checked(NONCE_LEN).ok_or(ReplicationError::Open)?;
+        let recipient = self.public_key()?;
+        let private = PrivateKey::from_private_key(&X25519, self.private.as_slice())
+            .map_err(|_| ReplicationError::Crypto)?;
+        let aead = agreement::agree(
+            &private,
+            UnparsedPublicKey::new(&X25519, ephemeral),
+            ReplicationError::Open,
+            |shared| message_key(shared, &recipient, ephemeral, key_arn, version),
+        )?;
+        let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| ReplicationError::Open)?;
+        let mut buf = Zeroizing::new(ciphertext.to_vec());
+        let len = aead
+            .open_in_place(nonce, Aad::from(binding(key_arn, version)), buf.as_mut_slice())
+            .map_err(|_| ReplicationError::Open)?
+            .len();
+        buf.truncate(len);
+        Ok(buf)
+    }
+}
+
+/// Seals `material` for the peer with public key `recipient`, bound to the receiving key's
+/// ARN and the material version: `ephemeral public key ‖ nonce ‖ AES-256-GCM(material)`.
+///
+/// # Errors
+/// [`ReplicationError::Crypto`] if a primitive fails or the public key is unusable.
+pub fn seal_for_peer(
+    recipient: &[u8; PUBLIC_KEY_LEN_BYTES],
+    key_arn: &str,
+    version: u32,
+    material: &[u8],
+) -> Result<Vec<u8>, ReplicationError> {
+    let ephemeral = PrivateKey::generate(&X25519).map_err(|_| ReplicationError::Crypto)?;
+    let ephemeral_public = ephemeral.compute_public_key().map_err(|_| ReplicationError::Crypto)?;
+    let aead = agreement::agree(
+        &ephemeral,
+        UnparsedPublicKey::new(&X25519, recipient),
+        ReplicationError::Crypto,
+        |shared| message_key(shared, recipient, ephemeral_public.as_ref(), key_arn, version),
+    )?;
+    let mut nonce = [0u8; NONCE_LEN];
+    rand::fill(&mut nonce).map_err(|_| ReplicationError::Crypto)?;
+    let mut buf = material.to_vec();
+    aead.seal_in_place_append_tag(
+        Nonce::assume_unique_for_key(nonce),
+        Aad::from(binding(key_arn, version)),
+        &mut buf,
+    )
+    .map_err(|_| ReplicationError::Crypto)?;
+    let mut out = ephemeral_public.as_ref().to_vec();
+    out.extend_from_slice(&nonce);
+    out.extend_from_slice(&buf);
+    Ok(out)
+}
+
+/// The AES-256-GCM key of one message: HKDF-SHA256 over the X25519 shared secret, with
+/// both public keys, the key ARN and the version in `info`.
+fn message_key(
+    shared: &[u8],
+    recipient: &[u8],
+    ephemeral: &[u8],
+    key_arn: &str,
+    version: u32,
+) -> Result<LessSafeKey, ReplicationError> {
+    let prk = Salt::new(HKDF_SHA256, WRAP_SALT).extract(shared);
+    let binding = binding(key_arn, version);
+    let info = [recipient, ephemeral, binding.as_slice()];
+    let okm = prk.expand(&info, HKDF_SHA256).map_err(|_| ReplicationError::Crypto)?;
+    let mut key = Zeroizing::new([0u8; 32]);
+    okm.fill(key.as_mut_slice()).map_err(|_| ReplicationError::Crypto)?;
+    let unbound =
+        UnboundKey::new(&AES_256_GCM, key.as_slice()).map_err(|_| ReplicationError::Crypto)?;
+    Ok(LessSafeKey::new(unbound))
+}
+
+fn binding(key_arn: &str, version: u32) -> Vec<u8> {
+    let mut out = b"kms-server replicated material v1\0".to_vec();
+    out.extend_from_slice(key_arn.as_bytes());
+    out.push(0);
+    out.extend_from_slice(&version.to_be_bytes());
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replication(root: u8) -> Replication {
+        Replication::new(&Keystore::from_bytes(&[root; 32]).unwrap(), &[]).unwrap()
+    }
+
+    #[test]
+    fn sealed_material_opens_only_for_its_recipient_key_and_version() {
+        let receiver = replication(1);
+        let other = replication(2);
+        let public = receiver.public_key().unwrap();
+        assert_eq!(public, replication(1).public_key().unwrap(), "derived, so stable");
+        assert_ne!(public, other.public_key().unwrap());
+        let arn = "arn:aws:kms:eu-west-1:111122223333:key/mrk-00112233445566778899aabbccddeeff";
+        let sealed = seal_for_peer(&public, arn, 3, b"thirty-two bytes of key material").unwrap();
+        let opened = receiver.open_from_peer(arn, 3, &sealed).unwrap();
+        assert_eq!(opened.as_slice(), b"thirty-two bytes of key material");
+        assert_eq!(other.open_from_peer(arn, 3, &sealed), Err(ReplicationError::Open));
+        assert_eq!(receiver.open_from_peer(arn, 4, &sealed), Err(ReplicationError::Open));
+        let elsewhere = arn.replace("eu-west-1", "eu-west-2");
+        assert_eq!(receiver.open_from_peer(&elsewhere, 3, &sealed), Err(ReplicationError::Open));
+        for at in [0, 40, sealed.len() - 1] {
+            let mut tampered = sealed.clone();
+            tampered[at] ^= 1;
+            assert!(receiver.open_from_peer(arn, 3, &tampered).is_err(), "byte {at}");
+        }
+        assert!(receiver.open_from_peer(arn, 3, &sealed[..20]).is_err());
+    }
+}
