@@ -12,6 +12,7 @@ use zeroize::Zeroizing;
 use crate::convert::{context_field, field, header_to_js, set, string_field, to_uint8, uint_field};
 use crate::error::{from_envelope, invalid};
 use crate::handle::cmm_of;
+use crate::subtle_aead::{Bulk, BulkMode};
 use crate::typings::{options_or_undefined, DecryptOptions, EncryptOptions};
 
 /// `commitmentPolicy`: `REQUIRE_ENCRYPT_REQUIRE_DECRYPT` (default),
@@ -42,7 +43,8 @@ fn suite_of(options: &JsValue) -> Result<Option<&'static AlgorithmSuite>, JsValu
 }
 
 /// Encryption options: `encryptionContext`, `suiteId`, `frameLength`, `commitmentPolicy`,
-/// `maxEncryptedDataKeys`, `plaintextLength` (streams).
+/// `maxEncryptedDataKeys`, `plaintextLength` (streams); `bulkCrypto` is read by
+/// [`BulkMode::from_options`].
 pub(crate) fn encrypt_config(options: &JsValue) -> Result<EncryptConfig, JsValue> {
     let mut config = EncryptConfig {
         commitment_policy: policy_of(options)?,
@@ -81,7 +83,8 @@ pub(crate) fn decrypt_config(options: &JsValue) -> Result<DecryptConfig, JsValue
 
 /// Encrypts `plaintext` into one AWS Encryption SDK message: `{ result, messageHeader }`.
 /// Options: `encryptionContext`, `suiteId` (default `0x0578`), `frameLength` (default 4096),
-/// `commitmentPolicy` (default `REQUIRE_ENCRYPT_REQUIRE_DECRYPT`), `maxEncryptedDataKeys`.
+/// `commitmentPolicy` (default `REQUIRE_ENCRYPT_REQUIRE_DECRYPT`), `maxEncryptedDataKeys`,
+/// `bulkCrypto` (`"auto"`: WebCrypto for large messages where it exists, `"rust"`, `"webcrypto"`).
 #[wasm_bindgen(
     unchecked_return_type = "Promise<{ result: Uint8Array, messageHeader: MessageHeader }>"
 )]
@@ -97,13 +100,14 @@ pub fn encrypt(
     let mut config = encrypt_config(&options)?;
     config.plaintext_length_bound = Some(plaintext.len() as u64);
     let context = context_field(&options, "encryptionContext")?;
+    let mut bulk = Bulk::new(BulkMode::from_options(&options)?)?;
     Ok(future_to_promise(async move {
         let mut encryptor =
             Encryptor::new(cmm.as_ref(), context, &config).await.map_err(from_envelope)?;
         let header = header_to_js(encryptor.header());
         let mut out = Vec::with_capacity(encryptor.ciphertext_len_estimate(plaintext.len()));
-        encryptor.update(&plaintext, &mut out).map_err(from_envelope)?;
-        encryptor.finish(&mut out).map_err(from_envelope)?;
+        bulk.encrypt(&mut encryptor, &plaintext, &mut out).await?;
+        bulk.finish_encrypt(encryptor, &mut out).await?;
         let result = Object::new();
         set(&result, "result", &to_uint8(&out));
         set(&result, "messageHeader", &header);
@@ -114,7 +118,7 @@ pub fn encrypt(
 /// Decrypts one whole message: `{ plaintext, messageHeader }`; nothing is returned unless
 /// every check (commitment, tags, signature) passes. Options: `encryptionContext` (pairs
 /// that must be in the message's context), `commitmentPolicy`, `maxEncryptedDataKeys`,
-/// `maxBodySize`.
+/// `maxBodySize`, `bulkCrypto`.
 #[wasm_bindgen(
     unchecked_return_type = "Promise<{ plaintext: Uint8Array, messageHeader: MessageHeader }>"
 )]
@@ -127,10 +131,11 @@ pub fn decrypt(
     let options = options_or_undefined(options);
     let cmm = cmm_of(&keyring_or_cmm)?;
     let config = decrypt_config(&options)?;
+    let mut bulk = Bulk::new(BulkMode::from_options(&options)?)?;
     Ok(future_to_promise(async move {
         let mut decryptor = Decryptor::new(cmm.as_ref(), &config);
         let mut out = Zeroizing::new(Vec::with_capacity(ciphertext.len()));
-        decryptor.update(&ciphertext, &mut out).await.map_err(from_envelope)?;
+        bulk.decrypt(&mut decryptor, &ciphertext, &mut out).await?;
         let info = decryptor.finish(&mut out).map_err(from_envelope)?;
         let result = Object::new();
         set(&result, "plaintext", &to_uint8(&out));

@@ -21,6 +21,7 @@ use crate::convert::{bytes_of, context_field, field, header_to_js, set};
 use crate::error::{from_envelope, invalid};
 use crate::handle::cmm_of;
 use crate::message::{decrypt_config, encrypt_config};
+use crate::subtle_aead::{Bulk, BulkMode};
 use crate::typings::{options_or_undefined, DecryptStreamOptions, EncryptStreamOptions};
 
 #[wasm_bindgen]
@@ -84,7 +85,8 @@ fn done() -> Result<JsValue, JsValue> {
     Ok(JsValue::UNDEFINED)
 }
 
-/// A `TransformStream` from plaintext chunks to one message. Options as for `encrypt`,
+/// A `TransformStream` from plaintext chunks to one message (bulk AES-GCM as for `encrypt`,
+/// decided per chunk: large chunks go to WebCrypto). Options as for `encrypt`,
 /// plus `plaintextLength` (the exact or maximum length, needed for the caching materials
 /// manager to reuse data keys) and `onMessageHeader(header)`.
 #[wasm_bindgen(js_name = encryptStream)]
@@ -98,49 +100,53 @@ pub fn encrypt_stream(
     let config = encrypt_config(&options)?;
     let context = context_field(&options, "encryptionContext")?;
     let on_header = header_callback(&options)?;
-    let state: Rc<RefCell<Option<Encryptor>>> = Rc::new(RefCell::new(None));
+    let bulk = Bulk::new(BulkMode::from_options(&options)?)?;
+    let state: Rc<RefCell<Option<(Encryptor, Bulk)>>> = Rc::new(RefCell::new(None));
 
-    let setup = Some((cmm, context, config, on_header));
+    let setup = Some((cmm, context, config, on_header, bulk));
     let setup = Rc::new(RefCell::new(setup));
     let start_state = state.clone();
     let start = Closure::new(move |_controller: JsValue| {
         let setup = setup.borrow_mut().take();
         let state = start_state.clone();
         future_to_promise(async move {
-            let (cmm, context, config, on_header) =
+            let (cmm, context, config, on_header, bulk) =
                 setup.ok_or_else(|| invalid("the stream already started"))?;
             let encryptor =
                 Encryptor::new(cmm.as_ref(), context, &config).await.map_err(from_envelope)?;
             report_header(&on_header, encryptor.header());
-            *state.borrow_mut() = Some(encryptor);
+            *state.borrow_mut() = Some((encryptor, bulk));
             done()
         })
     });
 
     let transform_state = state.clone();
     let transform = Closure::new(move |chunk: JsValue, controller: JsValue| {
-        let result = (|| {
+        let state = transform_state.clone();
+        future_to_promise(async move {
             let input = bytes_of(&chunk, "each chunk")?;
-            let mut guard = transform_state.borrow_mut();
-            let encryptor = guard.as_mut().ok_or_else(|| invalid("the stream has ended"))?;
+            // Taken out for the await: the stream never runs two transforms at once. On
+            // failure it is not put back, so the stream stays failed.
+            let (mut encryptor, mut bulk) =
+                state.borrow_mut().take().ok_or_else(|| invalid("the stream has ended"))?;
             let mut out = Vec::new();
-            encryptor.update(&input, &mut out).map_err(from_envelope)?;
+            bulk.encrypt(&mut encryptor, &input, &mut out).await?;
+            *state.borrow_mut() = Some((encryptor, bulk));
             emit(controller.unchecked_ref(), &mut out)?;
             done()
-        })();
-        settle(result)
+        })
     });
 
     let flush = Closure::new(move |controller: JsValue| {
-        let result = (|| {
-            let encryptor =
+        let state = state.clone();
+        future_to_promise(async move {
+            let (encryptor, mut bulk) =
                 state.borrow_mut().take().ok_or_else(|| invalid("the stream has ended"))?;
             let mut out = Vec::new();
-            encryptor.finish(&mut out).map_err(from_envelope)?;
+            bulk.finish_encrypt(encryptor, &mut out).await?;
             emit(controller.unchecked_ref(), &mut out)?;
             done()
-        })();
-        settle(result)
+        })
     });
 
     TransformStream::new(&transformer(Some(start), transform, flush))
@@ -166,8 +172,9 @@ pub fn decrypt_stream(
     let cmm = cmm_of(&keyring_or_cmm)?;
     let config = decrypt_config(&options)?;
     let on_header = header_callback(&options)?;
-    let state: Rc<RefCell<Option<Decryptor<'static>>>> =
-        Rc::new(RefCell::new(Some(Decryptor::new_shared(cmm, &config))));
+    let bulk = Bulk::new(BulkMode::from_options(&options)?)?;
+    let state: Rc<RefCell<Option<(Decryptor<'static>, Bulk)>>> =
+        Rc::new(RefCell::new(Some((Decryptor::new_shared(cmm, &config), bulk))));
     let reported = Rc::new(RefCell::new(false));
 
     let transform_state = state.clone();
@@ -178,17 +185,17 @@ pub fn decrypt_stream(
         future_to_promise(async move {
             let input = bytes_of(&chunk, "each chunk")?;
             // Taken out for the await: the stream never runs two transforms at once.
-            let mut decryptor =
+            let (mut decryptor, mut bulk) =
                 state.borrow_mut().take().ok_or_else(|| invalid("the stream has ended"))?;
             let mut out = Zeroizing::new(Vec::new());
-            decryptor.update(&input, &mut out).await.map_err(from_envelope)?;
+            bulk.decrypt(&mut decryptor, &input, &mut out).await?;
             if !*reported.borrow() {
                 if let Some(header) = decryptor.header() {
                     *reported.borrow_mut() = true;
                     report_header(&on_header, header);
                 }
             }
-            *state.borrow_mut() = Some(decryptor);
+            *state.borrow_mut() = Some((decryptor, bulk));
             emit(controller.unchecked_ref(), &mut out)?;
             done()
         })
@@ -196,7 +203,7 @@ pub fn decrypt_stream(
 
     let flush = Closure::new(move |controller: JsValue| {
         let result = (|| {
-            let decryptor =
+            let (decryptor, _) =
                 state.borrow_mut().take().ok_or_else(|| invalid("the stream has ended"))?;
             let mut out = Zeroizing::new(Vec::new());
             decryptor.finish(&mut out).map_err(from_envelope)?;
