@@ -17,7 +17,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::future_to_promise;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::convert::{bytes_of, context_field, field, header_to_js, set};
+use crate::convert::{bytes_of, context_field, field, header_to_js, public_bytes_of, set};
 use crate::error::{from_envelope, invalid};
 use crate::handle::cmm_of;
 use crate::message::{decrypt_config, encrypt_config};
@@ -38,15 +38,21 @@ extern "C" {
     fn enqueue(this: &Controller, chunk: &JsValue) -> Result<(), JsValue>;
 }
 
-/// Sends `bytes` downstream as a new `Uint8Array` and zeroizes the wasm copy.
+/// Sends plaintext downstream as a new `Uint8Array` and zeroizes the wasm copy (once: the
+/// emptied buffer left behind has no capacity for `Zeroizing` to wipe again).
 fn emit(controller: &Controller, bytes: &mut Vec<u8>) -> Result<(), JsValue> {
+    let mut bytes = std::mem::take(bytes);
+    let sent = emit_public(controller, &bytes);
+    bytes.zeroize();
+    sent
+}
+
+/// Sends ciphertext downstream as a new `Uint8Array`.
+fn emit_public(controller: &Controller, bytes: &[u8]) -> Result<(), JsValue> {
     if bytes.is_empty() {
         return Ok(());
     }
-    let chunk = Uint8Array::from(&bytes[..]);
-    bytes.zeroize();
-    bytes.clear();
-    controller.enqueue(&chunk)
+    controller.enqueue(&Uint8Array::from(bytes))
 }
 
 /// Calls `options.onMessageHeader(header)` if given.
@@ -132,7 +138,7 @@ pub fn encrypt_stream(
             let mut out = Vec::new();
             bulk.encrypt(&mut encryptor, &input, &mut out).await?;
             *state.borrow_mut() = Some((encryptor, bulk));
-            emit(controller.unchecked_ref(), &mut out)?;
+            emit_public(controller.unchecked_ref(), &out)?;
             done()
         })
     });
@@ -144,7 +150,7 @@ pub fn encrypt_stream(
                 state.borrow_mut().take().ok_or_else(|| invalid("the stream has ended"))?;
             let mut out = Vec::new();
             bulk.finish_encrypt(encryptor, &mut out).await?;
-            emit(controller.unchecked_ref(), &mut out)?;
+            emit_public(controller.unchecked_ref(), &out)?;
             done()
         })
     });
@@ -183,7 +189,7 @@ pub fn decrypt_stream(
         let on_header = on_header.clone();
         let reported = reported.clone();
         future_to_promise(async move {
-            let input = bytes_of(&chunk, "each chunk")?;
+            let input = public_bytes_of(&chunk, "each chunk")?;
             // Taken out for the await: the stream never runs two transforms at once.
             let (mut decryptor, mut bulk) =
                 state.borrow_mut().take().ok_or_else(|| invalid("the stream has ended"))?;

@@ -282,11 +282,11 @@ async fn settle_all(frames: &[(FrameParams, Promise)]) -> Result<Array, JsValue>
     Ok(results.unchecked_into())
 }
 
-/// Copies a WebCrypto result into wasm memory.
+/// Copies a WebCrypto result into `scratch` (reused from frame to frame: only a change of
+/// length touches its bytes before the copy overwrites them).
 fn bytes_of_buffer(value: &JsValue, scratch: &mut Zeroizing<Vec<u8>>) -> Result<(), JsValue> {
     let buffer = value.dyn_ref::<ArrayBuffer>().ok_or_else(|| invalid("WebCrypto result"))?;
     let view = Uint8Array::new(buffer);
-    scratch.clear();
     scratch.resize(view.length() as usize, 0);
     view.copy_to(scratch);
     Ok(())
