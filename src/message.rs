@@ -138,7 +138,7 @@ pub fn decrypt(
         bulk.decrypt(&mut decryptor, &ciphertext, &mut out).await?;
         let info = decryptor.finish(&mut out).map_err(from_envelope)?;
         let result = Object::new();
-        set(&result, "plaintext", &to_uint8(&out));
+        set(&result, "plaintext", &bulk.finish_plaintext(&out));
         set(&result, "messageHeader", &header_to_js(&info.header));
         Ok(result.into())
     }))

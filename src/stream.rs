@@ -201,19 +201,29 @@ pub fn decrypt_stream(
                     report_header(&on_header, header);
                 }
             }
+            let released = bulk.take_released();
             *state.borrow_mut() = Some((decryptor, bulk));
-            emit(controller.unchecked_ref(), &mut out)?;
+            let controller: &Controller = controller.unchecked_ref();
+            emit(controller, &mut out)?;
+            if let Some(chunk) = released {
+                controller.enqueue(&chunk)?;
+            }
             done()
         })
     });
 
     let flush = Closure::new(move |controller: JsValue| {
         let result = (|| {
-            let (decryptor, _) =
+            let (decryptor, mut bulk) =
                 state.borrow_mut().take().ok_or_else(|| invalid("the stream has ended"))?;
             let mut out = Zeroizing::new(Vec::new());
             decryptor.finish(&mut out).map_err(from_envelope)?;
-            emit(controller.unchecked_ref(), &mut out)?;
+            // The signature has verified: the held final piece may go.
+            let controller: &Controller = controller.unchecked_ref();
+            emit(controller, &mut out)?;
+            if let Some(chunk) = bulk.take_held() {
+                controller.enqueue(&chunk)?;
+            }
             done()
         })();
         settle(result)

@@ -16,7 +16,7 @@
 
 use js_sys::{Array, ArrayBuffer, Promise, Reflect, Uint8Array};
 use kms_envelope::format::{ContentType, HeaderLimits, MessageHeader};
-use kms_envelope::stream::external::{ContentKeyBytes, FrameParams};
+use kms_envelope::stream::external::{ContentKeyBytes, FrameParams, Release};
 use kms_envelope::{Decryptor, Encryptor, Error};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -113,11 +113,17 @@ impl SubtleKey {
     }
 }
 
-/// Chooses the AES-GCM for each piece of one message and holds its WebCrypto key.
+/// Chooses the AES-GCM for each piece of one message and holds its WebCrypto key, and the
+/// plaintext WebCrypto opened: it stays in JavaScript memory (it never enters wasm memory,
+/// so there is no wasm copy to wipe), in message order, until the caller releases it.
 pub(crate) struct Bulk {
     mode: BulkMode,
     subtle: Option<SubtleCrypto>,
     key: Option<SubtleKey>,
+    /// Opened frames whose tags verified, not yet handed to the caller.
+    released: Vec<Uint8Array>,
+    /// The final piece of a signed message: only after the signature verifies.
+    held: Option<Uint8Array>,
 }
 
 impl Bulk {
@@ -132,7 +138,7 @@ impl Bulk {
                     .ok_or_else(|| invalid("bulkCrypto \"webcrypto\": crypto.subtle is missing"))?,
             ),
         };
-        Ok(Self { mode, subtle, key: None })
+        Ok(Self { mode, subtle, key: None, released: Vec::new(), held: None })
     }
 
     /// Whether `len` bytes in frames of `frame_len` (if known) go to WebCrypto.
@@ -204,8 +210,33 @@ impl Bulk {
         encryptor.finish(out).map_err(from_envelope)
     }
 
-    /// Decrypts `input` with `decryptor` (Rust or WebCrypto), appending released plaintext
-    /// to `out`.
+    /// The plaintext opened by WebCrypto since the last call, as one array (the pieces it
+    /// was gathered from are wiped).
+    pub(crate) fn take_released(&mut self) -> Option<Uint8Array> {
+        concat(std::mem::take(&mut self.released))
+    }
+
+    /// The final piece of a signed message. Call only once the decryptor's `finish` has
+    /// succeeded: that is when the signature has verified.
+    pub(crate) fn take_held(&mut self) -> Option<Uint8Array> {
+        self.held.take()
+    }
+
+    /// The whole plaintext of a one-shot decryption, once `finish` has succeeded: what the
+    /// Rust path wrote to `rust_out`, then what WebCrypto opened.
+    pub(crate) fn finish_plaintext(&mut self, rust_out: &[u8]) -> Uint8Array {
+        let mut parts = Vec::new();
+        if !rust_out.is_empty() {
+            parts.push(Uint8Array::from(rust_out));
+        }
+        parts.append(&mut self.released);
+        parts.extend(self.held.take());
+        concat(parts).unwrap_or_else(|| Uint8Array::new_with_length(0))
+    }
+
+    /// Decrypts `input` with `decryptor`: on the Rust path released plaintext is appended
+    /// to `out`; on the WebCrypto path it is kept for [`Bulk::take_released`] and
+    /// [`Bulk::take_held`].
     pub(crate) async fn decrypt(
         &mut self,
         decryptor: &mut Decryptor<'_>,
@@ -245,7 +276,35 @@ impl Bulk {
                     issue(&mut frames, &f, key.open(&f, &s)).map_err(from_envelope)?;
                 }
             }
-            write_opened_batch(decryptor, frames, out).await?;
+            self.take_opened_batch(decryptor, frames).await?;
+        }
+        Ok(())
+    }
+
+    /// Awaits a batch of WebCrypto decryptions and keeps their plaintext, in order.
+    async fn take_opened_batch(
+        &mut self,
+        decryptor: &mut Decryptor<'_>,
+        frames: Vec<(FrameParams, Promise)>,
+    ) -> Result<(), JsValue> {
+        if frames.is_empty() {
+            return Ok(());
+        }
+        // WebCrypto rejects a frame whose tag does not verify: opaque, as on the Rust path.
+        let results =
+            settle_all(&frames).await.map_err(|_| from_envelope(Error::DecryptionFailed))?;
+        for (i, (frame, _)) in frames.iter().enumerate() {
+            let buffer = results.get(i as u32);
+            let buffer =
+                buffer.dyn_ref::<ArrayBuffer>().ok_or_else(|| invalid("WebCrypto result"))?;
+            let plaintext = Uint8Array::new(buffer);
+            if plaintext.length() as usize != frame.plaintext_len() {
+                return Err(invalid("WebCrypto returned a plaintext of the wrong length"));
+            }
+            match decryptor.release_opened(frame).map_err(from_envelope)? {
+                Release::Now => self.released.push(plaintext),
+                Release::AfterFinish => self.held = Some(plaintext),
+            }
         }
         Ok(())
     }
@@ -257,6 +316,22 @@ fn body_frame_len(header: &MessageHeader) -> Option<usize> {
         ContentType::Framed => Some(header.frame_length as usize),
         ContentType::NonFramed => None,
     }
+}
+
+/// One array holding `parts` in order; the parts are wiped (they may hold plaintext).
+fn concat(mut parts: Vec<Uint8Array>) -> Option<Uint8Array> {
+    if parts.len() <= 1 {
+        return parts.pop();
+    }
+    let total: u32 = parts.iter().map(Uint8Array::length).sum();
+    let whole = Uint8Array::new_with_length(total);
+    let mut at = 0;
+    for part in &parts {
+        whole.set(part, at);
+        at += part.length();
+        part.fill(0, 0, part.length());
+    }
+    Some(whole)
 }
 
 /// Records a frame whose WebCrypto call has started.
@@ -307,29 +382,6 @@ async fn write_sealed_batch(
     for (i, (frame, _)) in frames.iter().enumerate() {
         bytes_of_buffer(&results.get(i as u32), &mut scratch)?;
         encryptor.write_sealed(frame, &scratch, out).map_err(from_envelope)?;
-    }
-    Ok(())
-}
-
-async fn write_opened_batch(
-    decryptor: &mut Decryptor<'_>,
-    frames: Vec<(FrameParams, Promise)>,
-    out: &mut Vec<u8>,
-) -> Result<(), JsValue> {
-    if frames.is_empty() {
-        return Ok(());
-    }
-    // WebCrypto rejects a frame whose tag does not verify: opaque, as on the Rust path.
-    let results = settle_all(&frames).await.map_err(|_| from_envelope(Error::DecryptionFailed))?;
-    let mut scratch = Zeroizing::new(Vec::new());
-    for (i, (frame, _)) in frames.iter().enumerate() {
-        let result = results.get(i as u32);
-        bytes_of_buffer(&result, &mut scratch)?;
-        // The JavaScript copy of this plaintext is ours alone: wipe it.
-        if let Some(buffer) = result.dyn_ref::<ArrayBuffer>() {
-            Uint8Array::new(buffer).fill(0, 0, buffer.byte_length());
-        }
-        decryptor.write_opened(frame, &scratch, out).map_err(from_envelope)?;
     }
     Ok(())
 }

@@ -296,3 +296,30 @@ fn the_decryptor_checks_what_comes_back() {
     block_on(d.update_external(&ct, &mut |_, _| Ok(()))).unwrap();
     assert!(matches!(d.finish(&mut out), Err(Error::ApiMisuse(_))), "frames still out");
 }
+
+#[test]
+fn release_opened_holds_only_the_final_piece_of_a_signed_message() {
+    use kms_envelope::stream::external::Release;
+    let cmm = TestCmm::default();
+    for (suite, signed) in [(DEFAULT_SUITE, true), (ALL_SUITES[0], false)] {
+        let (ec, dc) = configs(suite, 8);
+        let ct = block_on(kms_envelope::encrypt(&cmm, &plaintext(20), unicode_ec(), &ec)).unwrap();
+        let mut d = Decryptor::new(&cmm, &dc);
+        let mut frames = Vec::new();
+        block_on(d.update_external(&ct, &mut |f, _| {
+            frames.push(f.clone());
+            Ok(())
+        }))
+        .unwrap();
+        assert!(matches!(d.release_opened(&frames[1]), Err(Error::ApiMisuse(_))), "out of order");
+
+        let mut d = Decryptor::new(&cmm, &dc);
+        block_on(d.update_external(&ct, &mut |_, _| Ok(()))).unwrap();
+        let releases: Vec<_> = frames.iter().map(|f| d.release_opened(f).unwrap()).collect();
+        let last = if signed { Release::AfterFinish } else { Release::Now };
+        assert_eq!(releases, [Release::Now, Release::Now, last]);
+        let mut out = Vec::new();
+        d.finish(&mut out).unwrap();
+        assert!(out.is_empty(), "the caller kept the plaintext");
+    }
+}

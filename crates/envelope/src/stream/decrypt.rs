@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use zeroize::{Zeroize, Zeroizing};
 
-use super::external::{ContentKeyBytes, FrameCallback, FrameParams};
+use super::external::{ContentKeyBytes, FrameCallback, FrameParams, Release};
 use super::MessageInfo;
 use crate::client::DecryptConfig;
 use crate::cmm::{CryptographicMaterialsManager, DecryptMaterialsRequest};
@@ -203,6 +203,26 @@ impl<'a> Decryptor<'a> {
             None => Err(Error::ApiMisuse("no header yet".into())),
         };
         self.fail_on(result)
+    }
+
+    /// As [`Decryptor::write_opened`] for a caller that keeps the opened plaintext outside
+    /// (in JavaScript memory, say): checks that `frame` is the next to come back and says
+    /// when its plaintext may be released. [`Release::AfterFinish`] (the final piece of a
+    /// signed message) means: only once [`Decryptor::finish`] has succeeded, never before.
+    ///
+    /// # Errors
+    /// [`Error::ApiMisuse`] if `frame` is not the next frame of this message to come back,
+    /// or an earlier call failed.
+    pub fn release_opened(&mut self, frame: &FrameParams) -> Result<Release, Error> {
+        self.check_usable()?;
+        let result = match self.session.as_deref_mut() {
+            Some(session) => session.release_opened(frame),
+            None => Err(Error::ApiMisuse("no header yet".into())),
+        };
+        if result.is_err() {
+            self.fail();
+        }
+        result
     }
 
     fn check_no_frames_out(&self) -> Result<(), Error> {
@@ -479,21 +499,33 @@ impl Session {
         plaintext: &[u8],
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
+        if plaintext.len() != frame.len {
+            return Err(Error::ApiMisuse("an opened frame has the wrong length".into()));
+        }
+        let target: &mut Vec<u8> = match self.release_opened(frame)? {
+            Release::Now => out,
+            Release::AfterFinish => &mut self.held,
+        };
+        target.extend_from_slice(plaintext);
+        Ok(())
+    }
+
+    /// Checks the order of an opened frame and counts it as back: see
+    /// [`Decryptor::release_opened`].
+    fn release_opened(&mut self, frame: &FrameParams) -> Result<Release, Error> {
         if self.unreleased == 0
             || frame.sequence_number != self.next_release
             || !frame.belongs_to(self.header.message_id.as_bytes())
         {
             return Err(Error::ApiMisuse("not the next frame handed out by this decryptor".into()));
         }
-        if plaintext.len() != frame.len {
-            return Err(Error::ApiMisuse("an opened frame has the wrong length".into()));
-        }
-        let target: &mut Vec<u8> =
-            if self.verifier_expected && frame.is_final { &mut self.held } else { out };
-        target.extend_from_slice(plaintext);
         self.unreleased -= 1;
         self.next_release = frame.sequence_number.wrapping_add(1);
-        Ok(())
+        Ok(if self.verifier_expected && frame.is_final {
+            Release::AfterFinish
+        } else {
+            Release::Now
+        })
     }
 
     /// Reads the footer and verifies the signature.

@@ -17,6 +17,7 @@
 //!          finish_external(seal) + write_sealed(..), then finish(out) for the footer
 //! decrypt: update_external(chunk, open).await   open(&frame, ct || tag) for each frame
 //!          write_opened(&frame, plaintext, out)   in order, only after its tag verified
+//!          (or release_opened(&frame): the caller keeps the plaintext, told when to release it)
 //!          finish(out)
 //! ```
 //!
@@ -27,6 +28,17 @@ use crate::format::frame::BodyAad;
 use crate::suite::IV_LEN_BYTES;
 
 pub use crate::crypto::ContentKeyBytes;
+
+/// When the plaintext of a frame opened outside may be released
+/// ([`crate::Decryptor::release_opened`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Release {
+    /// At once: its tag has verified and it is not the final piece of a signed message.
+    Now,
+    /// Only after [`crate::Decryptor::finish`] has succeeded: the final piece of a signed
+    /// message, released only once the signature has verified.
+    AfterFinish,
+}
 
 /// The AES-GCM tag length: a sealed frame is its plaintext length plus this.
 pub const SEALED_OVERHEAD_BYTES: usize = crate::suite::TAG_LEN_BYTES;
