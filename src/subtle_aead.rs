@@ -27,12 +27,16 @@ use crate::convert::field;
 use crate::error::{from_envelope, invalid};
 
 /// Below this many bytes in one call, the Rust path is used: it saves the key import and
-/// the Promise round trips. Measured with scripts/bench-wasm (Node 20 / Chromium 156,
-/// 0x0478, frame length 4096): see the comparison in `BULK_NOTES` below.
-const WEBCRYPTO_MIN_BYTES: usize = 8 * 1024;
+/// the Promise round trips. Measured (scripts/bench-wasm, BENCH_BULK=rust,webcrypto, 0x0478,
+/// one-shot, MB/s best [median], 2 cores at load 9): at 512 B Rust is ahead in Chromium
+/// (7.8 [5.2] vs 5.3 [2.2]) and level in Node; at 1 KiB they are level (Node 4.4 [3.2] vs
+/// 6.6 [5.6], Chromium 3.5 [2.8] vs 7.6 [2.8]); at 2 KiB WebCrypto leads in Node (11.7 [11.5]
+/// vs 11.2 [3.7]) and is level in Chromium; at 4 KiB it is 2-3 times faster in both.
+const WEBCRYPTO_MIN_BYTES: usize = 2 * 1024;
 
 /// Frames shorter than this stay on the Rust path: per frame, WebCrypto's fixed cost
-/// (20-45 us) exceeds what Rust spends on that many bytes (about 40 us per KiB).
+/// (20-45 us measured here) exceeds what Rust spends on that many bytes (about 40 us per
+/// KiB).
 const WEBCRYPTO_MIN_FRAME_BYTES: usize = 1024;
 
 /// At most this many plaintext bytes in flight per batch (all its frames are issued, then
