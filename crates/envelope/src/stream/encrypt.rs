@@ -225,10 +225,9 @@ impl Encryptor {
     /// message would need more than 2^32 - 1 frames, or an earlier call failed.
     pub fn update(&mut self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
         self.check_usable()?;
-        let result = self.check_no_frames_out().and_then(|()| {
-            self.write_header(out);
-            self.update_inner(plaintext, &mut Sink::Seal(out))
-        });
+        let result = self
+            .check_no_frames_out()
+            .and_then(|()| self.update_inner(plaintext, &mut Sink::Seal(out)));
         self.fail_on(result)
     }
 
@@ -362,6 +361,9 @@ impl Encryptor {
                     "the plaintext is longer than the declared length bound".into(),
                 ));
             }
+        }
+        if let Sink::Seal(out) = sink {
+            self.write_header(out);
         }
         let frame = self.frame_length;
         let mut input = plaintext;
