@@ -1,18 +1,18 @@
 //! One-shot `encrypt` / `decrypt`, and the options they share with the streams.
 
-use js_sys::{Object, Promise};
+use js_sys::{Object, Promise, Uint8Array};
 use kms_envelope::client::{DecryptConfig, EncryptConfig};
 use kms_envelope::suite::{AlgorithmSuite, CommitmentPolicy};
 use kms_envelope::{Decryptor, Encryptor};
 use wasm_bindgen::prelude::wasm_bindgen;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::future_to_promise;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
-use crate::convert::{context_field, field, header_to_js, set, string_field, to_uint8, uint_field};
+use crate::convert::{context_field, field, header_to_js, set, string_field, uint_field};
 use crate::error::{from_envelope, invalid};
 use crate::handle::cmm_of;
-use crate::subtle_aead::{Bulk, BulkMode};
+use crate::subtle_aead::{Bulk, BulkMode, JsParts, PIECE_BYTES};
 use crate::typings::{options_or_undefined, DecryptOptions, EncryptOptions};
 
 /// `commitmentPolicy`: `REQUIRE_ENCRYPT_REQUIRE_DECRYPT` (default),
@@ -91,28 +91,60 @@ pub(crate) fn decrypt_config(options: &JsValue) -> Result<DecryptConfig, JsValue
 pub fn encrypt(
     #[wasm_bindgen(js_name = keyringOrCmm, unchecked_param_type = "Keyring | CachingMaterialsManager")]
     keyring_or_cmm: JsValue,
-    plaintext: Vec<u8>,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] plaintext: JsValue,
     options: Option<EncryptOptions>,
 ) -> Result<Promise, JsValue> {
     let options = options_or_undefined(options);
-    let plaintext = Zeroizing::new(plaintext);
+    let plaintext = snapshot(&plaintext, "plaintext")?;
     let cmm = cmm_of(&keyring_or_cmm)?;
     let mut config = encrypt_config(&options)?;
-    config.plaintext_length_bound = Some(plaintext.len() as u64);
+    config.plaintext_length_bound = Some(u64::from(plaintext.length()));
     let context = context_field(&options, "encryptionContext")?;
     let mut bulk = Bulk::new(BulkMode::from_options(&options)?)?;
     Ok(future_to_promise(async move {
         let mut encryptor =
             Encryptor::new(cmm.as_ref(), context, &config).await.map_err(from_envelope)?;
         let header = header_to_js(encryptor.header());
-        let mut out = Vec::with_capacity(encryptor.ciphertext_len_estimate(plaintext.len()));
-        bulk.encrypt(&mut encryptor, &plaintext, &mut out).await?;
-        bulk.finish_encrypt(encryptor, &mut out).await?;
+        let mut message = JsParts::ciphertext();
+        let mut piece = Zeroizing::new(Vec::new());
+        let mut out = Vec::new();
+        let result = async {
+            for (start, end) in pieces(plaintext.length()) {
+                piece.resize((end - start) as usize, 0);
+                plaintext.subarray(start, end).copy_to(&mut piece);
+                bulk.encrypt(&mut encryptor, &piece, &mut out).await?;
+                message.push_bytes(&out);
+                out.clear();
+            }
+            bulk.finish_encrypt(encryptor, &mut out).await?;
+            message.push_bytes(&out);
+            Ok::<_, JsValue>(())
+        }
+        .await;
+        // The snapshot is this call's own copy of the plaintext.
+        plaintext.fill(0, 0, plaintext.length());
+        result?;
         let result = Object::new();
-        set(&result, "result", &to_uint8(&out));
+        set(&result, "result", &message.join());
         set(&result, "messageHeader", &header);
         Ok(result.into())
     }))
+}
+
+/// A copy of a `Uint8Array` argument in JavaScript memory, taken before the call returns, so
+/// the caller may change its array while the Promise is pending.
+fn snapshot(value: &JsValue, what: &str) -> Result<Uint8Array, JsValue> {
+    let array = value
+        .dyn_ref::<Uint8Array>()
+        .ok_or_else(|| invalid(&format!("{what} must be a Uint8Array")))?;
+    // `new Uint8Array(array)` always copies (`slice` would not: Node's `Buffer` overrides
+    // it with a view, and the snapshot is wiped after use).
+    Ok(Uint8Array::new(array))
+}
+
+/// `(start, end)` of each piece of a `len`-byte input.
+fn pieces(len: u32) -> impl Iterator<Item = (u32, u32)> {
+    (0..len).step_by(PIECE_BYTES as usize).map(move |start| (start, len.min(start + PIECE_BYTES)))
 }
 
 /// Decrypts one whole message: `{ plaintext, messageHeader }`; nothing is returned unless
@@ -125,20 +157,39 @@ pub fn encrypt(
 pub fn decrypt(
     #[wasm_bindgen(js_name = keyringOrCmm, unchecked_param_type = "Keyring | CachingMaterialsManager")]
     keyring_or_cmm: JsValue,
-    ciphertext: Vec<u8>,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] ciphertext: JsValue,
     options: Option<DecryptOptions>,
 ) -> Result<Promise, JsValue> {
     let options = options_or_undefined(options);
+    let ciphertext = snapshot(&ciphertext, "ciphertext")?;
     let cmm = cmm_of(&keyring_or_cmm)?;
     let config = decrypt_config(&options)?;
     let mut bulk = Bulk::new(BulkMode::from_options(&options)?)?;
     Ok(future_to_promise(async move {
         let mut decryptor = Decryptor::new(cmm.as_ref(), &config);
-        let mut out = Zeroizing::new(Vec::with_capacity(ciphertext.len()));
-        bulk.decrypt(&mut decryptor, &ciphertext, &mut out).await?;
+        // Wiped if anything fails.
+        let mut plaintext = JsParts::plaintext();
+        let mut piece = Vec::new();
+        let mut out = Zeroizing::new(Vec::new());
+        for (start, end) in pieces(ciphertext.length()) {
+            piece.resize((end - start) as usize, 0);
+            ciphertext.subarray(start, end).copy_to(&mut piece);
+            bulk.decrypt(&mut decryptor, &piece, &mut out).await?;
+            // One path per piece: Rust output or WebCrypto output, never both.
+            plaintext.push_bytes(&out);
+            out.zeroize();
+            bulk.move_released(&mut plaintext);
+        }
         let info = decryptor.finish(&mut out).map_err(from_envelope)?;
+        // The signature has verified: the held final piece may go.
+        plaintext.push_bytes(&out);
+        if let Some(held) = bulk.take_held() {
+            plaintext.push(held);
+        }
+        let whole =
+            if plaintext.is_empty() { Uint8Array::new_with_length(0) } else { plaintext.join() };
         let result = Object::new();
-        set(&result, "plaintext", &bulk.finish_plaintext(&out));
+        set(&result, "plaintext", &whole);
         set(&result, "messageHeader", &header_to_js(&info.header));
         Ok(result.into())
     }))

@@ -21,7 +21,7 @@ use crate::convert::{bytes_of, context_field, field, header_to_js, public_bytes_
 use crate::error::{from_envelope, invalid};
 use crate::handle::cmm_of;
 use crate::message::{decrypt_config, encrypt_config};
-use crate::subtle_aead::{Bulk, BulkMode};
+use crate::subtle_aead::{Bulk, BulkMode, JsParts};
 use crate::typings::{options_or_undefined, DecryptStreamOptions, EncryptStreamOptions};
 
 #[wasm_bindgen]
@@ -201,12 +201,13 @@ pub fn decrypt_stream(
                     report_header(&on_header, header);
                 }
             }
-            let released = bulk.take_released();
+            let mut released = JsParts::plaintext();
+            bulk.move_released(&mut released);
             *state.borrow_mut() = Some((decryptor, bulk));
             let controller: &Controller = controller.unchecked_ref();
             emit(controller, &mut out)?;
-            if let Some(chunk) = released {
-                controller.enqueue(&chunk)?;
+            if !released.is_empty() {
+                controller.enqueue(&released.join())?;
             }
             done()
         })

@@ -39,6 +39,11 @@ const WEBCRYPTO_MIN_BYTES: usize = 2 * 1024;
 /// KiB).
 const WEBCRYPTO_MIN_FRAME_BYTES: usize = 1024;
 
+/// One-shot calls feed their input in pieces of this many bytes, so wasm memory holds one
+/// piece and its output whatever the message length. (Fed whole, a 16 MiB message grew the
+/// module's memory from 1 to 50 MiB, for good: wasm memory never shrinks.)
+pub(crate) const PIECE_BYTES: u32 = 1 << 20;
+
 /// At most this many plaintext bytes in flight per batch (all its frames are issued, then
 /// awaited together): enough to keep WebCrypto's worker threads busy, small enough to
 /// bound memory.
@@ -214,28 +219,15 @@ impl Bulk {
         encryptor.finish(out).map_err(from_envelope)
     }
 
-    /// The plaintext opened by WebCrypto since the last call, as one array (the pieces it
-    /// was gathered from are wiped).
-    pub(crate) fn take_released(&mut self) -> Option<Uint8Array> {
-        concat(std::mem::take(&mut self.released))
+    /// Moves the plaintext opened by WebCrypto since the last call to `parts`.
+    pub(crate) fn move_released(&mut self, parts: &mut JsParts) {
+        parts.parts.append(&mut self.released);
     }
 
     /// The final piece of a signed message. Call only once the decryptor's `finish` has
     /// succeeded: that is when the signature has verified.
     pub(crate) fn take_held(&mut self) -> Option<Uint8Array> {
         self.held.take()
-    }
-
-    /// The whole plaintext of a one-shot decryption, once `finish` has succeeded: what the
-    /// Rust path wrote to `rust_out`, then what WebCrypto opened.
-    pub(crate) fn finish_plaintext(&mut self, rust_out: &[u8]) -> Uint8Array {
-        let mut parts = Vec::new();
-        if !rust_out.is_empty() {
-            parts.push(Uint8Array::from(rust_out));
-        }
-        parts.append(&mut self.released);
-        parts.extend(self.held.take());
-        concat(parts).unwrap_or_else(|| Uint8Array::new_with_length(0))
     }
 
     /// Decrypts `input` with `decryptor`: on the Rust path released plaintext is appended
@@ -322,20 +314,68 @@ fn body_frame_len(header: &MessageHeader) -> Option<usize> {
     }
 }
 
-/// One array holding `parts` in order; the parts are wiped (they may hold plaintext).
-fn concat(mut parts: Vec<Uint8Array>) -> Option<Uint8Array> {
-    if parts.len() <= 1 {
-        return parts.pop();
+/// The pieces of one output in JavaScript memory, in order. Plaintext pieces are wiped
+/// once joined, or when dropped (a failed call).
+pub(crate) struct JsParts {
+    parts: Vec<Uint8Array>,
+    secret: bool,
+}
+
+impl JsParts {
+    /// Pieces of plaintext.
+    pub(crate) fn plaintext() -> Self {
+        Self { parts: Vec::new(), secret: true }
     }
-    let total: u32 = parts.iter().map(Uint8Array::length).sum();
-    let whole = Uint8Array::new_with_length(total);
-    let mut at = 0;
-    for part in &parts {
-        whole.set(part, at);
-        at += part.length();
-        part.fill(0, 0, part.length());
+
+    /// Pieces of ciphertext.
+    pub(crate) fn ciphertext() -> Self {
+        Self { parts: Vec::new(), secret: false }
     }
-    Some(whole)
+
+    /// Appends a piece.
+    pub(crate) fn push(&mut self, part: Uint8Array) {
+        if part.length() > 0 {
+            self.parts.push(part);
+        }
+    }
+
+    /// Appends a copy of `bytes` from wasm memory.
+    pub(crate) fn push_bytes(&mut self, bytes: &[u8]) {
+        if !bytes.is_empty() {
+            self.parts.push(Uint8Array::from(bytes));
+        }
+    }
+
+    /// Whether no piece has been added.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.parts.is_empty()
+    }
+
+    /// All pieces as one array.
+    pub(crate) fn join(mut self) -> Uint8Array {
+        if self.parts.len() == 1 {
+            // A single piece is returned as it is: nothing to wipe.
+            return self.parts.remove(0);
+        }
+        let total: u32 = self.parts.iter().map(Uint8Array::length).sum();
+        let whole = Uint8Array::new_with_length(total);
+        let mut at = 0;
+        for part in &self.parts {
+            whole.set(part, at);
+            at += part.length();
+        }
+        whole
+    }
+}
+
+impl Drop for JsParts {
+    fn drop(&mut self) {
+        if self.secret {
+            for part in &self.parts {
+                part.fill(0, 0, part.length());
+            }
+        }
+    }
 }
 
 /// Records a frame whose WebCrypto call has started.

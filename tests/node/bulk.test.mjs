@@ -142,6 +142,22 @@ test('a signed stream on the WebCrypto path withholds its final frame until the 
   assert.ok(released <= data.length - (data.length % 4096), 'the final frame is never released')
 })
 
+test('the caller\'s arrays are left alone and may change while a call is pending', async () => {
+  const data = randomBytes(3 << 20)
+  const copy = Buffer.from(data)
+  for (const bulkCrypto of ['rust', 'webcrypto']) {
+    const pending = encrypt(keyring, data, { bulkCrypto })
+    data.fill(7)
+    const { result } = await pending
+    data.set(copy)
+    const ct = Buffer.from(result)
+    const back = decrypt(keyring, ct, { bulkCrypto })
+    ct.fill(0)
+    assert.ok(same((await back).plaintext, copy), bulkCrypto)
+    assert.ok(data.equals(copy), 'a Buffer argument is not wiped')
+  }
+})
+
 test('bulkCrypto is checked', async () => {
   assert.throws(() => encrypt(keyring, new Uint8Array(1), { bulkCrypto: 'gpu' }), (e) => e.code === 'ValidationException')
   assert.throws(() => decryptStream(keyring, { bulkCrypto: 1 }), (e) => e.code === 'ValidationException')

@@ -470,7 +470,8 @@ impl Session {
             Sink::External(open) => {
                 // The tag follows the ciphertext in a frame and in a non-framed body.
                 let consumed = r.consumed();
-                let sealed = &consumed[consumed.len() - ciphertext.len() - tag.len()..];
+                let start = consumed.len().saturating_sub(ciphertext.len() + tag.len());
+                let sealed = consumed.get(start..).unwrap_or_default();
                 let params = FrameParams {
                     sequence_number: seq,
                     is_final: is_last,
