@@ -69,14 +69,6 @@ pub(crate) fn bytes_of(value: &JsValue, what: &str) -> Result<Zeroizing<Vec<u8>>
     Ok(Zeroizing::new(array.to_vec()))
 }
 
-/// Bytes that are not secret (ciphertext) from a `Uint8Array`, copied into wasm memory.
-pub(crate) fn public_bytes_of(value: &JsValue, what: &str) -> Result<Vec<u8>, JsValue> {
-    let array = value
-        .dyn_ref::<Uint8Array>()
-        .ok_or_else(|| invalid(&format!("{what} must be a Uint8Array")))?;
-    Ok(array.to_vec())
-}
-
 /// An optional `Uint8Array` option.
 pub(crate) fn bytes_field(
     object: &JsValue,

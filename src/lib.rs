@@ -34,6 +34,8 @@ mod handle;
 #[cfg(target_arch = "wasm32")]
 mod item;
 #[cfg(target_arch = "wasm32")]
+mod js_bytes;
+#[cfg(target_arch = "wasm32")]
 mod keyring;
 #[cfg(target_arch = "wasm32")]
 mod message;

@@ -5,14 +5,15 @@ use kms_envelope::client::{DecryptConfig, EncryptConfig};
 use kms_envelope::suite::{AlgorithmSuite, CommitmentPolicy};
 use kms_envelope::{Decryptor, Encryptor};
 use wasm_bindgen::prelude::wasm_bindgen;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::future_to_promise;
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::convert::{context_field, field, header_to_js, set, string_field, uint_field};
 use crate::error::{from_envelope, invalid};
 use crate::handle::cmm_of;
-use crate::subtle_aead::{Bulk, BulkMode, JsParts, PIECE_BYTES};
+use crate::js_bytes::{pieces, JsParts, Snapshot};
+use crate::subtle_aead::{Bulk, BulkMode};
 use crate::typings::{options_or_undefined, DecryptOptions, EncryptOptions};
 
 /// `commitmentPolicy`: `REQUIRE_ENCRYPT_REQUIRE_DECRYPT` (default),
@@ -95,10 +96,10 @@ pub fn encrypt(
     options: Option<EncryptOptions>,
 ) -> Result<Promise, JsValue> {
     let options = options_or_undefined(options);
-    let plaintext = snapshot(&plaintext, "plaintext")?;
+    let plaintext = Snapshot::new(&plaintext, "plaintext", true)?;
     let cmm = cmm_of(&keyring_or_cmm)?;
     let mut config = encrypt_config(&options)?;
-    config.plaintext_length_bound = Some(u64::from(plaintext.length()));
+    config.plaintext_length_bound = Some(u64::from(plaintext.len()));
     let context = context_field(&options, "encryptionContext")?;
     let mut bulk = Bulk::new(BulkMode::from_options(&options)?)?;
     Ok(future_to_promise(async move {
@@ -108,43 +109,19 @@ pub fn encrypt(
         let mut message = JsParts::ciphertext();
         let mut piece = Zeroizing::new(Vec::new());
         let mut out = Vec::new();
-        let result = async {
-            for (start, end) in pieces(plaintext.length()) {
-                piece.resize((end - start) as usize, 0);
-                plaintext.subarray(start, end).copy_to(&mut piece);
-                bulk.encrypt(&mut encryptor, &piece, &mut out).await?;
-                message.push_bytes(&out);
-                out.clear();
-            }
-            bulk.finish_encrypt(encryptor, &mut out).await?;
+        for (start, end) in pieces(plaintext.len()) {
+            plaintext.read(start, end, &mut piece);
+            bulk.encrypt(&mut encryptor, &piece, &mut out).await?;
             message.push_bytes(&out);
-            Ok::<_, JsValue>(())
+            out.clear();
         }
-        .await;
-        // The snapshot is this call's own copy of the plaintext.
-        plaintext.fill(0, 0, plaintext.length());
-        result?;
+        bulk.finish_encrypt(encryptor, &mut out).await?;
+        message.push_bytes(&out);
         let result = Object::new();
         set(&result, "result", &message.join());
         set(&result, "messageHeader", &header);
         Ok(result.into())
     }))
-}
-
-/// A copy of a `Uint8Array` argument in JavaScript memory, taken before the call returns, so
-/// the caller may change its array while the Promise is pending.
-fn snapshot(value: &JsValue, what: &str) -> Result<Uint8Array, JsValue> {
-    let array = value
-        .dyn_ref::<Uint8Array>()
-        .ok_or_else(|| invalid(&format!("{what} must be a Uint8Array")))?;
-    // `new Uint8Array(array)` always copies (`slice` would not: Node's `Buffer` overrides
-    // it with a view, and the snapshot is wiped after use).
-    Ok(Uint8Array::new(array))
-}
-
-/// `(start, end)` of each piece of a `len`-byte input.
-fn pieces(len: u32) -> impl Iterator<Item = (u32, u32)> {
-    (0..len).step_by(PIECE_BYTES as usize).map(move |start| (start, len.min(start + PIECE_BYTES)))
 }
 
 /// Decrypts one whole message: `{ plaintext, messageHeader }`; nothing is returned unless
@@ -161,7 +138,7 @@ pub fn decrypt(
     options: Option<DecryptOptions>,
 ) -> Result<Promise, JsValue> {
     let options = options_or_undefined(options);
-    let ciphertext = snapshot(&ciphertext, "ciphertext")?;
+    let ciphertext = Snapshot::new(&ciphertext, "ciphertext", false)?;
     let cmm = cmm_of(&keyring_or_cmm)?;
     let config = decrypt_config(&options)?;
     let mut bulk = Bulk::new(BulkMode::from_options(&options)?)?;
@@ -171,9 +148,8 @@ pub fn decrypt(
         let mut plaintext = JsParts::plaintext();
         let mut piece = Vec::new();
         let mut out = Zeroizing::new(Vec::new());
-        for (start, end) in pieces(ciphertext.length()) {
-            piece.resize((end - start) as usize, 0);
-            ciphertext.subarray(start, end).copy_to(&mut piece);
+        for (start, end) in pieces(ciphertext.len()) {
+            ciphertext.read(start, end, &mut piece);
             bulk.decrypt(&mut decryptor, &piece, &mut out).await?;
             // One path per piece: Rust output or WebCrypto output, never both.
             plaintext.push_bytes(&out);

@@ -17,11 +17,12 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::future_to_promise;
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::convert::{bytes_of, context_field, field, header_to_js, public_bytes_of, set};
+use crate::convert::{context_field, field, header_to_js, set};
 use crate::error::{from_envelope, invalid};
 use crate::handle::cmm_of;
+use crate::js_bytes::{pieces, JsParts, Snapshot};
 use crate::message::{decrypt_config, encrypt_config};
-use crate::subtle_aead::{Bulk, BulkMode, JsParts};
+use crate::subtle_aead::{Bulk, BulkMode};
 use crate::typings::{options_or_undefined, DecryptStreamOptions, EncryptStreamOptions};
 
 #[wasm_bindgen]
@@ -130,15 +131,21 @@ pub fn encrypt_stream(
     let transform = Closure::new(move |chunk: JsValue, controller: JsValue| {
         let state = transform_state.clone();
         future_to_promise(async move {
-            let input = bytes_of(&chunk, "each chunk")?;
+            let input = Snapshot::new(&chunk, "each chunk", true)?;
             // Taken out for the await: the stream never runs two transforms at once. On
             // failure it is not put back, so the stream stays failed.
             let (mut encryptor, mut bulk) =
                 state.borrow_mut().take().ok_or_else(|| invalid("the stream has ended"))?;
+            let controller: &Controller = controller.unchecked_ref();
+            let mut piece = Zeroizing::new(Vec::new());
             let mut out = Vec::new();
-            bulk.encrypt(&mut encryptor, &input, &mut out).await?;
+            for (start, end) in pieces(input.len()) {
+                input.read(start, end, &mut piece);
+                bulk.encrypt(&mut encryptor, &piece, &mut out).await?;
+                emit_public(controller, &out)?;
+                out.clear();
+            }
             *state.borrow_mut() = Some((encryptor, bulk));
-            emit_public(controller.unchecked_ref(), &out)?;
             done()
         })
     });
@@ -189,26 +196,31 @@ pub fn decrypt_stream(
         let on_header = on_header.clone();
         let reported = reported.clone();
         future_to_promise(async move {
-            let input = public_bytes_of(&chunk, "each chunk")?;
+            let input = Snapshot::new(&chunk, "each chunk", false)?;
             // Taken out for the await: the stream never runs two transforms at once.
             let (mut decryptor, mut bulk) =
                 state.borrow_mut().take().ok_or_else(|| invalid("the stream has ended"))?;
+            let controller: &Controller = controller.unchecked_ref();
+            let mut piece = Vec::new();
             let mut out = Zeroizing::new(Vec::new());
-            bulk.decrypt(&mut decryptor, &input, &mut out).await?;
-            if !*reported.borrow() {
-                if let Some(header) = decryptor.header() {
-                    *reported.borrow_mut() = true;
-                    report_header(&on_header, header);
+            for (start, end) in pieces(input.len()) {
+                input.read(start, end, &mut piece);
+                bulk.decrypt(&mut decryptor, &piece, &mut out).await?;
+                if !*reported.borrow() {
+                    if let Some(header) = decryptor.header() {
+                        *reported.borrow_mut() = true;
+                        report_header(&on_header, header);
+                    }
+                }
+                // One path per piece: Rust output or WebCrypto output, never both.
+                emit(controller, &mut out)?;
+                let mut released = JsParts::plaintext();
+                bulk.move_released(&mut released);
+                if !released.is_empty() {
+                    controller.enqueue(&released.join())?;
                 }
             }
-            let mut released = JsParts::plaintext();
-            bulk.move_released(&mut released);
             *state.borrow_mut() = Some((decryptor, bulk));
-            let controller: &Controller = controller.unchecked_ref();
-            emit(controller, &mut out)?;
-            if !released.is_empty() {
-                controller.enqueue(&released.join())?;
-            }
             done()
         })
     });

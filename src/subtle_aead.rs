@@ -25,6 +25,7 @@ use zeroize::Zeroizing;
 
 use crate::convert::field;
 use crate::error::{from_envelope, invalid};
+use crate::js_bytes::JsParts;
 
 /// Below this many bytes in one call, the Rust path is used: it saves the key import and
 /// the Promise round trips. Measured (scripts/bench-wasm, BENCH_BULK=rust,webcrypto, 0x0478,
@@ -38,11 +39,6 @@ const WEBCRYPTO_MIN_BYTES: usize = 2 * 1024;
 /// (20-45 us measured here) exceeds what Rust spends on that many bytes (about 40 us per
 /// KiB).
 const WEBCRYPTO_MIN_FRAME_BYTES: usize = 1024;
-
-/// One-shot calls feed their input in pieces of this many bytes, so wasm memory holds one
-/// piece and its output whatever the message length. (Fed whole, a 16 MiB message grew the
-/// module's memory from 1 to 50 MiB, for good: wasm memory never shrinks.)
-pub(crate) const PIECE_BYTES: u32 = 1 << 20;
 
 /// At most this many plaintext bytes in flight per batch (all its frames are issued, then
 /// awaited together): enough to keep WebCrypto's worker threads busy, small enough to
@@ -221,7 +217,7 @@ impl Bulk {
 
     /// Moves the plaintext opened by WebCrypto since the last call to `parts`.
     pub(crate) fn move_released(&mut self, parts: &mut JsParts) {
-        parts.parts.append(&mut self.released);
+        parts.append(&mut self.released);
     }
 
     /// The final piece of a signed message. Call only once the decryptor's `finish` has
@@ -311,70 +307,6 @@ fn body_frame_len(header: &MessageHeader) -> Option<usize> {
     match header.content_type {
         ContentType::Framed => Some(header.frame_length as usize),
         ContentType::NonFramed => None,
-    }
-}
-
-/// The pieces of one output in JavaScript memory, in order. Plaintext pieces are wiped
-/// once joined, or when dropped (a failed call).
-pub(crate) struct JsParts {
-    parts: Vec<Uint8Array>,
-    secret: bool,
-}
-
-impl JsParts {
-    /// Pieces of plaintext.
-    pub(crate) fn plaintext() -> Self {
-        Self { parts: Vec::new(), secret: true }
-    }
-
-    /// Pieces of ciphertext.
-    pub(crate) fn ciphertext() -> Self {
-        Self { parts: Vec::new(), secret: false }
-    }
-
-    /// Appends a piece.
-    pub(crate) fn push(&mut self, part: Uint8Array) {
-        if part.length() > 0 {
-            self.parts.push(part);
-        }
-    }
-
-    /// Appends a copy of `bytes` from wasm memory.
-    pub(crate) fn push_bytes(&mut self, bytes: &[u8]) {
-        if !bytes.is_empty() {
-            self.parts.push(Uint8Array::from(bytes));
-        }
-    }
-
-    /// Whether no piece has been added.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.parts.is_empty()
-    }
-
-    /// All pieces as one array.
-    pub(crate) fn join(mut self) -> Uint8Array {
-        if self.parts.len() == 1 {
-            // A single piece is returned as it is: nothing to wipe.
-            return self.parts.remove(0);
-        }
-        let total: u32 = self.parts.iter().map(Uint8Array::length).sum();
-        let whole = Uint8Array::new_with_length(total);
-        let mut at = 0;
-        for part in &self.parts {
-            whole.set(part, at);
-            at += part.length();
-        }
-        whole
-    }
-}
-
-impl Drop for JsParts {
-    fn drop(&mut self) {
-        if self.secret {
-            for part in &self.parts {
-                part.fill(0, 0, part.length());
-            }
-        }
     }
 }
 
