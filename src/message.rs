@@ -7,12 +7,11 @@ use kms_envelope::{Decryptor, Encryptor};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::future_to_promise;
-use zeroize::{Zeroize, Zeroizing};
 
 use crate::convert::{context_field, field, header_to_js, set, string_field, uint_field};
 use crate::error::{from_envelope, invalid};
 use crate::handle::cmm_of;
-use crate::js_bytes::{pieces, JsParts, Snapshot};
+use crate::js_bytes::{pieces, wipe, JsParts, SecretBuf, Snapshot};
 use crate::subtle_aead::{Bulk, BulkMode};
 use crate::typings::{options_or_undefined, DecryptOptions, EncryptOptions};
 
@@ -107,10 +106,9 @@ pub fn encrypt(
             Encryptor::new(cmm.as_ref(), context, &config).await.map_err(from_envelope)?;
         let header = header_to_js(encryptor.header());
         let mut message = JsParts::ciphertext();
-        let mut piece = Zeroizing::new(Vec::new());
         let mut out = Vec::new();
         for (start, end) in pieces(plaintext.len()) {
-            plaintext.read(start, end, &mut piece);
+            let piece = SecretBuf::from(plaintext.read(start, end));
             bulk.encrypt(&mut encryptor, &piece, &mut out).await?;
             message.push_bytes(&out);
             out.clear();
@@ -146,14 +144,13 @@ pub fn decrypt(
         let mut decryptor = Decryptor::new(cmm.as_ref(), &config);
         // Wiped if anything fails.
         let mut plaintext = JsParts::plaintext();
-        let mut piece = Vec::new();
-        let mut out = Zeroizing::new(Vec::new());
+        let mut out = SecretBuf::default();
         for (start, end) in pieces(ciphertext.len()) {
-            ciphertext.read(start, end, &mut piece);
+            let piece = ciphertext.read(start, end);
             bulk.decrypt(&mut decryptor, &piece, &mut out).await?;
             // One path per piece: Rust output or WebCrypto output, never both.
             plaintext.push_bytes(&out);
-            out.zeroize();
+            wipe(&mut out);
             bulk.move_released(&mut plaintext);
         }
         let info = decryptor.finish(&mut out).map_err(from_envelope)?;

@@ -15,12 +15,11 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::future_to_promise;
-use zeroize::{Zeroize, Zeroizing};
 
 use crate::convert::{context_field, field, header_to_js, set};
 use crate::error::{from_envelope, invalid};
 use crate::handle::cmm_of;
-use crate::js_bytes::{pieces, JsParts, Snapshot};
+use crate::js_bytes::{pieces, wipe, JsParts, SecretBuf, Snapshot};
 use crate::message::{decrypt_config, encrypt_config};
 use crate::subtle_aead::{Bulk, BulkMode};
 use crate::typings::{options_or_undefined, DecryptStreamOptions, EncryptStreamOptions};
@@ -39,12 +38,10 @@ extern "C" {
     fn enqueue(this: &Controller, chunk: &JsValue) -> Result<(), JsValue>;
 }
 
-/// Sends plaintext downstream as a new `Uint8Array` and zeroizes the wasm copy (once: the
-/// emptied buffer left behind has no capacity for `Zeroizing` to wipe again).
+/// Sends plaintext downstream as a new `Uint8Array` and wipes the wasm copy.
 fn emit(controller: &Controller, bytes: &mut Vec<u8>) -> Result<(), JsValue> {
-    let mut bytes = std::mem::take(bytes);
-    let sent = emit_public(controller, &bytes);
-    bytes.zeroize();
+    let sent = emit_public(controller, bytes);
+    wipe(bytes);
     sent
 }
 
@@ -137,10 +134,9 @@ pub fn encrypt_stream(
             let (mut encryptor, mut bulk) =
                 state.borrow_mut().take().ok_or_else(|| invalid("the stream has ended"))?;
             let controller: &Controller = controller.unchecked_ref();
-            let mut piece = Zeroizing::new(Vec::new());
             let mut out = Vec::new();
             for (start, end) in pieces(input.len()) {
-                input.read(start, end, &mut piece);
+                let piece = SecretBuf::from(input.read(start, end));
                 bulk.encrypt(&mut encryptor, &piece, &mut out).await?;
                 emit_public(controller, &out)?;
                 out.clear();
@@ -201,10 +197,9 @@ pub fn decrypt_stream(
             let (mut decryptor, mut bulk) =
                 state.borrow_mut().take().ok_or_else(|| invalid("the stream has ended"))?;
             let controller: &Controller = controller.unchecked_ref();
-            let mut piece = Vec::new();
-            let mut out = Zeroizing::new(Vec::new());
+            let mut out = SecretBuf::default();
             for (start, end) in pieces(input.len()) {
-                input.read(start, end, &mut piece);
+                let piece = input.read(start, end);
                 bulk.decrypt(&mut decryptor, &piece, &mut out).await?;
                 if !*reported.borrow() {
                     if let Some(header) = decryptor.header() {
@@ -229,7 +224,7 @@ pub fn decrypt_stream(
         let result = (|| {
             let (decryptor, mut bulk) =
                 state.borrow_mut().take().ok_or_else(|| invalid("the stream has ended"))?;
-            let mut out = Zeroizing::new(Vec::new());
+            let mut out = SecretBuf::default();
             decryptor.finish(&mut out).map_err(from_envelope)?;
             // The signature has verified: the held final piece may go.
             let controller: &Controller = controller.unchecked_ref();

@@ -21,7 +21,6 @@ use kms_envelope::{Decryptor, Encryptor, Error};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AesGcmParams, CryptoKey, SubtleCrypto};
-use zeroize::Zeroizing;
 
 use crate::convert::field;
 use crate::error::{from_envelope, invalid};
@@ -333,14 +332,10 @@ async fn settle_all(frames: &[(FrameParams, Promise)]) -> Result<Array, JsValue>
     Ok(results.unchecked_into())
 }
 
-/// Copies a WebCrypto result into `scratch` (reused from frame to frame: only a change of
-/// length touches its bytes before the copy overwrites them).
-fn bytes_of_buffer(value: &JsValue, scratch: &mut Zeroizing<Vec<u8>>) -> Result<(), JsValue> {
+/// A copy of a WebCrypto result in wasm memory.
+fn bytes_of_buffer(value: &JsValue) -> Result<Vec<u8>, JsValue> {
     let buffer = value.dyn_ref::<ArrayBuffer>().ok_or_else(|| invalid("WebCrypto result"))?;
-    let view = Uint8Array::new(buffer);
-    scratch.resize(view.length() as usize, 0);
-    view.copy_to(scratch);
-    Ok(())
+    Ok(Uint8Array::new(buffer).to_vec())
 }
 
 async fn write_sealed_batch(
@@ -354,10 +349,9 @@ async fn write_sealed_batch(
     let results = settle_all(&frames).await.map_err(|e| {
         from_envelope(Error::ApiMisuse(format!("WebCrypto encrypt: {}", describe(&e))))
     })?;
-    let mut scratch = Zeroizing::new(Vec::new());
     for (i, (frame, _)) in frames.iter().enumerate() {
-        bytes_of_buffer(&results.get(i as u32), &mut scratch)?;
-        encryptor.write_sealed(frame, &scratch, out).map_err(from_envelope)?;
+        let sealed = bytes_of_buffer(&results.get(i as u32))?;
+        encryptor.write_sealed(frame, &sealed, out).map_err(from_envelope)?;
     }
     Ok(())
 }
