@@ -106,15 +106,11 @@ pub fn encrypt(
             Encryptor::new(cmm.as_ref(), context, &config).await.map_err(from_envelope)?;
         let header = header_to_js(encryptor.header());
         let mut message = JsParts::ciphertext();
-        let mut out = Vec::new();
         for (start, end) in pieces(plaintext.len()) {
             let piece = SecretBuf::from(plaintext.read(start, end));
-            bulk.encrypt(&mut encryptor, &piece, &mut out).await?;
-            message.push_bytes(&out);
-            out.clear();
+            bulk.encrypt(&mut encryptor, &piece, &mut message).await?;
         }
-        bulk.finish_encrypt(encryptor, &mut out).await?;
-        message.push_bytes(&out);
+        bulk.finish_encrypt(encryptor, &mut message).await?;
         let result = Object::new();
         set(&result, "result", &message.join());
         set(&result, "messageHeader", &header);

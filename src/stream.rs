@@ -45,6 +45,14 @@ fn emit(controller: &Controller, bytes: &mut Vec<u8>) -> Result<(), JsValue> {
     sent
 }
 
+/// Sends the pieces gathered in JavaScript memory downstream as one `Uint8Array`.
+fn send(controller: &Controller, parts: JsParts) -> Result<(), JsValue> {
+    if parts.is_empty() {
+        return Ok(());
+    }
+    controller.enqueue(&parts.join())
+}
+
 /// Sends ciphertext downstream as a new `Uint8Array`.
 fn emit_public(controller: &Controller, bytes: &[u8]) -> Result<(), JsValue> {
     if bytes.is_empty() {
@@ -134,12 +142,11 @@ pub fn encrypt_stream(
             let (mut encryptor, mut bulk) =
                 state.borrow_mut().take().ok_or_else(|| invalid("the stream has ended"))?;
             let controller: &Controller = controller.unchecked_ref();
-            let mut out = Vec::new();
             for (start, end) in pieces(input.len()) {
                 let piece = SecretBuf::from(input.read(start, end));
-                bulk.encrypt(&mut encryptor, &piece, &mut out).await?;
-                emit_public(controller, &out)?;
-                out.clear();
+                let mut message = JsParts::ciphertext();
+                bulk.encrypt(&mut encryptor, &piece, &mut message).await?;
+                send(controller, message)?;
             }
             *state.borrow_mut() = Some((encryptor, bulk));
             done()
@@ -151,9 +158,9 @@ pub fn encrypt_stream(
         future_to_promise(async move {
             let (encryptor, mut bulk) =
                 state.borrow_mut().take().ok_or_else(|| invalid("the stream has ended"))?;
-            let mut out = Vec::new();
-            bulk.finish_encrypt(encryptor, &mut out).await?;
-            emit_public(controller.unchecked_ref(), &out)?;
+            let mut message = JsParts::ciphertext();
+            bulk.finish_encrypt(encryptor, &mut message).await?;
+            send(controller.unchecked_ref(), message)?;
             done()
         })
     });
@@ -211,9 +218,7 @@ pub fn decrypt_stream(
                 emit(controller, &mut out)?;
                 let mut released = JsParts::plaintext();
                 bulk.move_released(&mut released);
-                if !released.is_empty() {
-                    controller.enqueue(&released.join())?;
-                }
+                send(controller, released)?;
             }
             *state.borrow_mut() = Some((decryptor, bulk));
             done()

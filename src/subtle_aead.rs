@@ -169,17 +169,20 @@ impl Bulk {
         self.key.as_ref().ok_or_else(|| invalid("no WebCrypto key"))
     }
 
-    /// Encrypts `input` with `encryptor` (Rust or WebCrypto), appending to `out`; with
-    /// `finish`, also writes the final frame and the footer.
+    /// Encrypts `input` with `encryptor` (Rust or WebCrypto), appending the message bytes
+    /// that are ready to `message`.
     pub(crate) async fn encrypt(
         &mut self,
         encryptor: &mut Encryptor,
         input: &[u8],
-        out: &mut Vec<u8>,
+        message: &mut JsParts,
     ) -> Result<(), JsValue> {
         let frame_len = encryptor.header().frame_length as usize;
+        let mut out = Vec::new();
         if !self.use_webcrypto(input.len() + encryptor.buffered_len(), Some(frame_len)) {
-            return encryptor.update(input, out).map_err(from_envelope);
+            encryptor.update(input, &mut out).map_err(from_envelope)?;
+            message.push_bytes(&out);
+            return Ok(());
         }
         let key_bytes = encryptor.take_content_key();
         let key = self.key(key_bytes).await?;
@@ -190,16 +193,16 @@ impl Bulk {
             encryptor
                 .update_external(piece, &mut |f, p| issue(&mut frames, f, key.seal(f, p)))
                 .map_err(from_envelope)?;
-            write_sealed_batch(encryptor, frames, out).await?;
+            write_sealed_batch(encryptor, frames, message).await?;
         }
         Ok(())
     }
 
-    /// Writes the final frame and the footer.
+    /// Writes the final frame and the footer to `message`.
     pub(crate) async fn finish_encrypt(
         &mut self,
         mut encryptor: Encryptor,
-        out: &mut Vec<u8>,
+        message: &mut JsParts,
     ) -> Result<(), JsValue> {
         let frame_len = encryptor.header().frame_length as usize;
         if self.use_webcrypto(encryptor.buffered_len(), Some(frame_len)) {
@@ -209,9 +212,12 @@ impl Bulk {
             encryptor
                 .finish_external(&mut |f, p| issue(&mut frames, f, key.seal(f, p)))
                 .map_err(from_envelope)?;
-            write_sealed_batch(&mut encryptor, frames, out).await?;
+            write_sealed_batch(&mut encryptor, frames, message).await?;
         }
-        encryptor.finish(out).map_err(from_envelope)
+        let mut out = Vec::new();
+        encryptor.finish(&mut out).map_err(from_envelope)?;
+        message.push_bytes(&out);
+        Ok(())
     }
 
     /// Moves the plaintext opened by WebCrypto since the last call to `parts`.
@@ -332,16 +338,13 @@ async fn settle_all(frames: &[(FrameParams, Promise)]) -> Result<Array, JsValue>
     Ok(results.unchecked_into())
 }
 
-/// A copy of a WebCrypto result in wasm memory.
-fn bytes_of_buffer(value: &JsValue) -> Result<Vec<u8>, JsValue> {
-    let buffer = value.dyn_ref::<ArrayBuffer>().ok_or_else(|| invalid("WebCrypto result"))?;
-    Ok(Uint8Array::new(buffer).to_vec())
-}
-
+/// Awaits a batch of WebCrypto encryptions and appends the frames to `message`. Unsigned
+/// suites keep the sealed bytes in JavaScript memory (only the frame prefixes come from
+/// wasm); a signature must hash them, so signed suites copy them through wasm.
 async fn write_sealed_batch(
     encryptor: &mut Encryptor,
     frames: Vec<(FrameParams, Promise)>,
-    out: &mut Vec<u8>,
+    message: &mut JsParts,
 ) -> Result<(), JsValue> {
     if frames.is_empty() {
         return Ok(());
@@ -349,9 +352,22 @@ async fn write_sealed_batch(
     let results = settle_all(&frames).await.map_err(|e| {
         from_envelope(Error::ApiMisuse(format!("WebCrypto encrypt: {}", describe(&e))))
     })?;
+    let signed = encryptor.suite().is_signed();
+    let mut out = Vec::new();
     for (i, (frame, _)) in frames.iter().enumerate() {
-        let sealed = bytes_of_buffer(&results.get(i as u32))?;
-        encryptor.write_sealed(frame, &sealed, out).map_err(from_envelope)?;
+        let result = results.get(i as u32);
+        let buffer = result.dyn_ref::<ArrayBuffer>().ok_or_else(|| invalid("WebCrypto result"))?;
+        let sealed = Uint8Array::new(buffer);
+        if signed {
+            encryptor.write_sealed(frame, &sealed.to_vec(), &mut out).map_err(from_envelope)?;
+        } else {
+            let len = sealed.length() as usize;
+            encryptor.write_sealed_prefix(frame, len, &mut out).map_err(from_envelope)?;
+            message.push_bytes(&out);
+            out.clear();
+            message.push(sealed);
+        }
     }
+    message.push_bytes(&out);
     Ok(())
 }

@@ -323,3 +323,75 @@ fn release_opened_holds_only_the_final_piece_of_a_signed_message() {
         assert!(out.is_empty(), "the caller kept the plaintext");
     }
 }
+
+#[test]
+fn sealed_frames_kept_outside_make_the_same_message_for_unsigned_suites_only() {
+    let cmm = TestCmm::default();
+    let suite = ALL_SUITES.iter().copied().find(|s| s.committing && !s.is_signed()).unwrap();
+    let (ec, dc) = configs(suite, 16);
+    let pt = plaintext(100);
+    let mut e = block_on(Encryptor::new(&cmm, unicode_ec(), &ec)).unwrap();
+    let key = e.take_content_key().unwrap();
+    let mut sealed = Vec::new();
+    e.update_external(&pt, &mut |f, p| {
+        sealed.push((f.clone(), seal(key.expose_secret(), f, p)));
+        Ok(())
+    })
+    .unwrap();
+    e.finish_external(&mut |f, p| {
+        sealed.push((f.clone(), seal(key.expose_secret(), f, p)));
+        Ok(())
+    })
+    .unwrap();
+    // The caller assembles prefix, sealed frame, prefix, sealed frame, ...
+    let mut message = Vec::new();
+    let (f2, s2) = &sealed[1];
+    assert!(matches!(e.write_sealed_prefix(f2, s2.len(), &mut message), Err(Error::ApiMisuse(_))));
+    let mut e2 = block_on(Encryptor::new(&cmm, unicode_ec(), &ec)).unwrap();
+    let key = e2.take_content_key().unwrap();
+    let mut sealed = Vec::new();
+    e2.update_external(&pt, &mut |f, p| {
+        sealed.push((f.clone(), seal(key.expose_secret(), f, p)));
+        Ok(())
+    })
+    .unwrap();
+    e2.finish_external(&mut |f, p| {
+        sealed.push((f.clone(), seal(key.expose_secret(), f, p)));
+        Ok(())
+    })
+    .unwrap();
+    let wrong = e2.write_sealed_prefix(&sealed[0].0, sealed[0].1.len() + 1, &mut Vec::new());
+    assert!(matches!(wrong, Err(Error::ApiMisuse(_))), "the length is checked");
+
+    let mut e3 = block_on(Encryptor::new(&cmm, unicode_ec(), &ec)).unwrap();
+    let key = e3.take_content_key().unwrap();
+    let mut sealed = Vec::new();
+    e3.update_external(&pt, &mut |f, p| {
+        sealed.push((f.clone(), seal(key.expose_secret(), f, p)));
+        Ok(())
+    })
+    .unwrap();
+    e3.finish_external(&mut |f, p| {
+        sealed.push((f.clone(), seal(key.expose_secret(), f, p)));
+        Ok(())
+    })
+    .unwrap();
+    for (f, s) in &sealed {
+        e3.write_sealed_prefix(f, s.len(), &mut message).unwrap();
+        message.extend_from_slice(s);
+    }
+    e3.finish(&mut message).unwrap();
+    assert_eq!(block_on(decrypt(&cmm, &message, &dc)).unwrap().plaintext, pt);
+
+    // A signed suite needs the bytes.
+    let (ec, _) = configs(DEFAULT_SUITE, 16);
+    let mut e = block_on(Encryptor::new(&cmm, unicode_ec(), &ec)).unwrap();
+    let mut frames = Vec::new();
+    e.update_external(&pt, &mut |f, _| {
+        frames.push(f.clone());
+        Ok(())
+    })
+    .unwrap();
+    let refused = e.write_sealed_prefix(&frames[0], 32, &mut Vec::new());
+    assert!(matches!(refused, Err(Error::ApiMisuse(_))));
+}

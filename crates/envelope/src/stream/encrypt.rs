@@ -325,6 +325,34 @@ impl Encryptor {
         self.fail_on(result)
     }
 
+    /// As [`Encryptor::write_sealed`] for a caller that keeps the sealed frame outside (in
+    /// JavaScript memory, say) and assembles the message itself: checks `frame` (the next
+    /// handed out, sealed to `sealed_len` bytes) and appends what precedes it — the header
+    /// if it is the first, then the frame's own prefix. The caller writes the sealed frame
+    /// right after. Only for suites that do not sign: a signature covers the sealed bytes,
+    /// which must then go through [`Encryptor::write_sealed`].
+    ///
+    /// # Errors
+    /// [`Error::ApiMisuse`] if the suite signs, `frame` is not the next frame of this
+    /// message to write, `sealed_len` is wrong, or an earlier call failed.
+    pub fn write_sealed_prefix(
+        &mut self,
+        frame: &FrameParams,
+        sealed_len: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        self.check_usable()?;
+        let result = if self.writer.signer.is_some() {
+            Err(Error::ApiMisuse("a signed message needs the sealed bytes".into()))
+        } else {
+            self.writer.check_sealed_len(frame, sealed_len).map(|()| {
+                self.write_header(out);
+                self.writer.write_sealed_prefix(frame, out);
+            })
+        };
+        self.fail_on(result)
+    }
+
     fn check_no_frames_out(&self) -> Result<(), Error> {
         if self.writer.next_to_issue != self.writer.next_sequence_number || self.final_issued {
             return Err(Error::ApiMisuse("frames handed out were not written back".into()));
@@ -459,6 +487,11 @@ impl FrameWriter {
 
     /// Checks that `frame` is the next one to write and `sealed` fits it.
     fn check_sealed(&self, frame: &FrameParams, sealed: &[u8]) -> Result<(), Error> {
+        self.check_sealed_len(frame, sealed.len())
+    }
+
+    /// Checks that `frame` is the next one to write, sealed to `sealed_len` bytes.
+    fn check_sealed_len(&self, frame: &FrameParams, sealed_len: usize) -> Result<(), Error> {
         let out_of_order = frame.sequence_number != self.next_sequence_number
             || self.next_sequence_number == self.next_to_issue
             || self.final_written
@@ -466,10 +499,18 @@ impl FrameWriter {
         if out_of_order {
             return Err(Error::ApiMisuse("not the next frame handed out by this encryptor".into()));
         }
-        if sealed.len() != frame.len + SEALED_OVERHEAD_BYTES {
+        if sealed_len != frame.len + SEALED_OVERHEAD_BYTES {
             return Err(Error::ApiMisuse("a sealed frame has the wrong length".into()));
         }
         Ok(())
+    }
+
+    /// Writes the prefix of a frame checked by `check_sealed_len` (unsigned suites only:
+    /// nothing is hashed).
+    fn write_sealed_prefix(&mut self, frame: &FrameParams, out: &mut Vec<u8>) {
+        encode_frame_prefix(out, frame.sequence_number, frame.is_final, frame.len);
+        self.final_written = frame.is_final;
+        self.next_sequence_number = frame.sequence_number.wrapping_add(1);
     }
 
     /// Writes a frame checked by `check_sealed`.
