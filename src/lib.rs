@@ -7,7 +7,8 @@
 //! - `KmsClient` (client.rs, over `fetch` in transport.rs): GenerateDataKey, Encrypt,
 //!   Decrypt, GetPublicKey, GenerateRandom.
 //! - Keyrings (keyring.rs), `CachingMaterialsManager` (cache.rs).
-//! - `encrypt` / `decrypt` (message.rs), `encryptStream` / `decryptStream` (stream.rs).
+//! - `encrypt` / `decrypt` (message.rs), `encryptStream` / `decryptStream` (stream.rs); their
+//!   bulk AES-GCM runs in WebCrypto when that is faster (subtle_aead.rs).
 //! - `ItemEncryptor` (item.rs): DynamoDB item encryption; `KmsClient` key set-up calls
 //!   (admin.rs): CreateKey, CreateAlias, DescribeKey, ListAliases, EnableKey, DisableKey.
 //! - `PublicKey`, `publicKeyEncrypt`, `verify` (public_key.rs).
@@ -33,6 +34,8 @@ mod handle;
 #[cfg(target_arch = "wasm32")]
 mod item;
 #[cfg(target_arch = "wasm32")]
+mod js_bytes;
+#[cfg(target_arch = "wasm32")]
 mod keyring;
 #[cfg(target_arch = "wasm32")]
 mod message;
@@ -40,6 +43,8 @@ mod message;
 mod public_key;
 #[cfg(target_arch = "wasm32")]
 mod stream;
+#[cfg(target_arch = "wasm32")]
+mod subtle_aead;
 #[cfg(target_arch = "wasm32")]
 mod transport;
 #[cfg(target_arch = "wasm32")]

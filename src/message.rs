@@ -1,17 +1,18 @@
 //! One-shot `encrypt` / `decrypt`, and the options they share with the streams.
 
-use js_sys::{Object, Promise};
+use js_sys::{Object, Promise, Uint8Array};
 use kms_envelope::client::{DecryptConfig, EncryptConfig};
 use kms_envelope::suite::{AlgorithmSuite, CommitmentPolicy};
 use kms_envelope::{Decryptor, Encryptor};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::future_to_promise;
-use zeroize::Zeroizing;
 
-use crate::convert::{context_field, field, header_to_js, set, string_field, to_uint8, uint_field};
+use crate::convert::{context_field, field, header_to_js, set, string_field, uint_field};
 use crate::error::{from_envelope, invalid};
 use crate::handle::cmm_of;
+use crate::js_bytes::{pieces, wipe, JsParts, SecretBuf, Snapshot};
+use crate::subtle_aead::{Bulk, BulkMode};
 use crate::typings::{options_or_undefined, DecryptOptions, EncryptOptions};
 
 /// `commitmentPolicy`: `REQUIRE_ENCRYPT_REQUIRE_DECRYPT` (default),
@@ -42,7 +43,8 @@ fn suite_of(options: &JsValue) -> Result<Option<&'static AlgorithmSuite>, JsValu
 }
 
 /// Encryption options: `encryptionContext`, `suiteId`, `frameLength`, `commitmentPolicy`,
-/// `maxEncryptedDataKeys`, `plaintextLength` (streams).
+/// `maxEncryptedDataKeys`, `plaintextLength` (streams); `bulkCrypto` is read by
+/// [`BulkMode::from_options`].
 pub(crate) fn encrypt_config(options: &JsValue) -> Result<EncryptConfig, JsValue> {
     let mut config = EncryptConfig {
         commitment_policy: policy_of(options)?,
@@ -81,31 +83,36 @@ pub(crate) fn decrypt_config(options: &JsValue) -> Result<DecryptConfig, JsValue
 
 /// Encrypts `plaintext` into one AWS Encryption SDK message: `{ result, messageHeader }`.
 /// Options: `encryptionContext`, `suiteId` (default `0x0578`), `frameLength` (default 4096),
-/// `commitmentPolicy` (default `REQUIRE_ENCRYPT_REQUIRE_DECRYPT`), `maxEncryptedDataKeys`.
+/// `commitmentPolicy` (default `REQUIRE_ENCRYPT_REQUIRE_DECRYPT`), `maxEncryptedDataKeys`,
+/// `bulkCrypto` (`"auto"`: WebCrypto for large messages where it exists, `"rust"`, `"webcrypto"`).
 #[wasm_bindgen(
     unchecked_return_type = "Promise<{ result: Uint8Array, messageHeader: MessageHeader }>"
 )]
 pub fn encrypt(
     #[wasm_bindgen(js_name = keyringOrCmm, unchecked_param_type = "Keyring | CachingMaterialsManager")]
     keyring_or_cmm: JsValue,
-    plaintext: Vec<u8>,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] plaintext: JsValue,
     options: Option<EncryptOptions>,
 ) -> Result<Promise, JsValue> {
     let options = options_or_undefined(options);
-    let plaintext = Zeroizing::new(plaintext);
+    let plaintext = Snapshot::new(&plaintext, "plaintext", true)?;
     let cmm = cmm_of(&keyring_or_cmm)?;
     let mut config = encrypt_config(&options)?;
-    config.plaintext_length_bound = Some(plaintext.len() as u64);
+    config.plaintext_length_bound = Some(u64::from(plaintext.len()));
     let context = context_field(&options, "encryptionContext")?;
+    let mut bulk = Bulk::new(BulkMode::from_options(&options)?)?;
     Ok(future_to_promise(async move {
         let mut encryptor =
             Encryptor::new(cmm.as_ref(), context, &config).await.map_err(from_envelope)?;
         let header = header_to_js(encryptor.header());
-        let mut out = Vec::with_capacity(encryptor.ciphertext_len_estimate(plaintext.len()));
-        encryptor.update(&plaintext, &mut out).map_err(from_envelope)?;
-        encryptor.finish(&mut out).map_err(from_envelope)?;
+        let mut message = JsParts::ciphertext();
+        for (start, end) in pieces(plaintext.len()) {
+            let piece = SecretBuf::from(plaintext.read(start, end));
+            bulk.encrypt(&mut encryptor, &piece, &mut message).await?;
+        }
+        bulk.finish_encrypt(encryptor, &mut message).await?;
         let result = Object::new();
-        set(&result, "result", &to_uint8(&out));
+        set(&result, "result", &message.join());
         set(&result, "messageHeader", &header);
         Ok(result.into())
     }))
@@ -114,26 +121,44 @@ pub fn encrypt(
 /// Decrypts one whole message: `{ plaintext, messageHeader }`; nothing is returned unless
 /// every check (commitment, tags, signature) passes. Options: `encryptionContext` (pairs
 /// that must be in the message's context), `commitmentPolicy`, `maxEncryptedDataKeys`,
-/// `maxBodySize`.
+/// `maxBodySize`, `bulkCrypto`.
 #[wasm_bindgen(
     unchecked_return_type = "Promise<{ plaintext: Uint8Array, messageHeader: MessageHeader }>"
 )]
 pub fn decrypt(
     #[wasm_bindgen(js_name = keyringOrCmm, unchecked_param_type = "Keyring | CachingMaterialsManager")]
     keyring_or_cmm: JsValue,
-    ciphertext: Vec<u8>,
+    #[wasm_bindgen(unchecked_param_type = "Uint8Array")] ciphertext: JsValue,
     options: Option<DecryptOptions>,
 ) -> Result<Promise, JsValue> {
     let options = options_or_undefined(options);
+    let ciphertext = Snapshot::new(&ciphertext, "ciphertext", false)?;
     let cmm = cmm_of(&keyring_or_cmm)?;
     let config = decrypt_config(&options)?;
+    let mut bulk = Bulk::new(BulkMode::from_options(&options)?)?;
     Ok(future_to_promise(async move {
         let mut decryptor = Decryptor::new(cmm.as_ref(), &config);
-        let mut out = Zeroizing::new(Vec::with_capacity(ciphertext.len()));
-        decryptor.update(&ciphertext, &mut out).await.map_err(from_envelope)?;
+        // Wiped if anything fails.
+        let mut plaintext = JsParts::plaintext();
+        let mut out = SecretBuf::default();
+        for (start, end) in pieces(ciphertext.len()) {
+            let piece = ciphertext.read(start, end);
+            bulk.decrypt(&mut decryptor, &piece, &mut out).await?;
+            // One path per piece: Rust output or WebCrypto output, never both.
+            plaintext.push_bytes(&out);
+            wipe(&mut out);
+            bulk.move_released(&mut plaintext);
+        }
         let info = decryptor.finish(&mut out).map_err(from_envelope)?;
+        // The signature has verified: the held final piece may go.
+        plaintext.push_bytes(&out);
+        if let Some(held) = bulk.take_held() {
+            plaintext.push(held);
+        }
+        let whole =
+            if plaintext.is_empty() { Uint8Array::new_with_length(0) } else { plaintext.join() };
         let result = Object::new();
-        set(&result, "plaintext", &to_uint8(&out));
+        set(&result, "plaintext", &whole);
         set(&result, "messageHeader", &header_to_js(&info.header));
         Ok(result.into())
     }))

@@ -15,12 +15,13 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::future_to_promise;
-use zeroize::{Zeroize, Zeroizing};
 
-use crate::convert::{bytes_of, context_field, field, header_to_js, set};
+use crate::convert::{context_field, field, header_to_js, set};
 use crate::error::{from_envelope, invalid};
 use crate::handle::cmm_of;
+use crate::js_bytes::{pieces, wipe, JsParts, SecretBuf, Snapshot};
 use crate::message::{decrypt_config, encrypt_config};
+use crate::subtle_aead::{Bulk, BulkMode};
 use crate::typings::{options_or_undefined, DecryptStreamOptions, EncryptStreamOptions};
 
 #[wasm_bindgen]
@@ -37,15 +38,27 @@ extern "C" {
     fn enqueue(this: &Controller, chunk: &JsValue) -> Result<(), JsValue>;
 }
 
-/// Sends `bytes` downstream as a new `Uint8Array` and zeroizes the wasm copy.
+/// Sends plaintext downstream as a new `Uint8Array` and wipes the wasm copy.
 fn emit(controller: &Controller, bytes: &mut Vec<u8>) -> Result<(), JsValue> {
+    let sent = emit_public(controller, bytes);
+    wipe(bytes);
+    sent
+}
+
+/// Sends the pieces gathered in JavaScript memory downstream as one `Uint8Array`.
+fn send(controller: &Controller, parts: JsParts) -> Result<(), JsValue> {
+    if parts.is_empty() {
+        return Ok(());
+    }
+    controller.enqueue(&parts.join())
+}
+
+/// Sends ciphertext downstream as a new `Uint8Array`.
+fn emit_public(controller: &Controller, bytes: &[u8]) -> Result<(), JsValue> {
     if bytes.is_empty() {
         return Ok(());
     }
-    let chunk = Uint8Array::from(&bytes[..]);
-    bytes.zeroize();
-    bytes.clear();
-    controller.enqueue(&chunk)
+    controller.enqueue(&Uint8Array::from(bytes))
 }
 
 /// Calls `options.onMessageHeader(header)` if given.
@@ -84,7 +97,8 @@ fn done() -> Result<JsValue, JsValue> {
     Ok(JsValue::UNDEFINED)
 }
 
-/// A `TransformStream` from plaintext chunks to one message. Options as for `encrypt`,
+/// A `TransformStream` from plaintext chunks to one message (bulk AES-GCM as for `encrypt`,
+/// decided per chunk: large chunks go to WebCrypto). Options as for `encrypt`,
 /// plus `plaintextLength` (the exact or maximum length, needed for the caching materials
 /// manager to reuse data keys) and `onMessageHeader(header)`.
 #[wasm_bindgen(js_name = encryptStream)]
@@ -98,49 +112,57 @@ pub fn encrypt_stream(
     let config = encrypt_config(&options)?;
     let context = context_field(&options, "encryptionContext")?;
     let on_header = header_callback(&options)?;
-    let state: Rc<RefCell<Option<Encryptor>>> = Rc::new(RefCell::new(None));
+    let bulk = Bulk::new(BulkMode::from_options(&options)?)?;
+    let state: Rc<RefCell<Option<(Encryptor, Bulk)>>> = Rc::new(RefCell::new(None));
 
-    let setup = Some((cmm, context, config, on_header));
+    let setup = Some((cmm, context, config, on_header, bulk));
     let setup = Rc::new(RefCell::new(setup));
     let start_state = state.clone();
     let start = Closure::new(move |_controller: JsValue| {
         let setup = setup.borrow_mut().take();
         let state = start_state.clone();
         future_to_promise(async move {
-            let (cmm, context, config, on_header) =
+            let (cmm, context, config, on_header, bulk) =
                 setup.ok_or_else(|| invalid("the stream already started"))?;
             let encryptor =
                 Encryptor::new(cmm.as_ref(), context, &config).await.map_err(from_envelope)?;
             report_header(&on_header, encryptor.header());
-            *state.borrow_mut() = Some(encryptor);
+            *state.borrow_mut() = Some((encryptor, bulk));
             done()
         })
     });
 
     let transform_state = state.clone();
     let transform = Closure::new(move |chunk: JsValue, controller: JsValue| {
-        let result = (|| {
-            let input = bytes_of(&chunk, "each chunk")?;
-            let mut guard = transform_state.borrow_mut();
-            let encryptor = guard.as_mut().ok_or_else(|| invalid("the stream has ended"))?;
-            let mut out = Vec::new();
-            encryptor.update(&input, &mut out).map_err(from_envelope)?;
-            emit(controller.unchecked_ref(), &mut out)?;
+        let state = transform_state.clone();
+        future_to_promise(async move {
+            let input = Snapshot::new(&chunk, "each chunk", true)?;
+            // Taken out for the await: the stream never runs two transforms at once. On
+            // failure it is not put back, so the stream stays failed.
+            let (mut encryptor, mut bulk) =
+                state.borrow_mut().take().ok_or_else(|| invalid("the stream has ended"))?;
+            let controller: &Controller = controller.unchecked_ref();
+            for (start, end) in pieces(input.len()) {
+                let piece = SecretBuf::from(input.read(start, end));
+                let mut message = JsParts::ciphertext();
+                bulk.encrypt(&mut encryptor, &piece, &mut message).await?;
+                send(controller, message)?;
+            }
+            *state.borrow_mut() = Some((encryptor, bulk));
             done()
-        })();
-        settle(result)
+        })
     });
 
     let flush = Closure::new(move |controller: JsValue| {
-        let result = (|| {
-            let encryptor =
+        let state = state.clone();
+        future_to_promise(async move {
+            let (encryptor, mut bulk) =
                 state.borrow_mut().take().ok_or_else(|| invalid("the stream has ended"))?;
-            let mut out = Vec::new();
-            encryptor.finish(&mut out).map_err(from_envelope)?;
-            emit(controller.unchecked_ref(), &mut out)?;
+            let mut message = JsParts::ciphertext();
+            bulk.finish_encrypt(encryptor, &mut message).await?;
+            send(controller.unchecked_ref(), message)?;
             done()
-        })();
-        settle(result)
+        })
     });
 
     TransformStream::new(&transformer(Some(start), transform, flush))
@@ -166,8 +188,9 @@ pub fn decrypt_stream(
     let cmm = cmm_of(&keyring_or_cmm)?;
     let config = decrypt_config(&options)?;
     let on_header = header_callback(&options)?;
-    let state: Rc<RefCell<Option<Decryptor<'static>>>> =
-        Rc::new(RefCell::new(Some(Decryptor::new_shared(cmm, &config))));
+    let bulk = Bulk::new(BulkMode::from_options(&options)?)?;
+    let state: Rc<RefCell<Option<(Decryptor<'static>, Bulk)>>> =
+        Rc::new(RefCell::new(Some((Decryptor::new_shared(cmm, &config), bulk))));
     let reported = Rc::new(RefCell::new(false));
 
     let transform_state = state.clone();
@@ -176,31 +199,44 @@ pub fn decrypt_stream(
         let on_header = on_header.clone();
         let reported = reported.clone();
         future_to_promise(async move {
-            let input = bytes_of(&chunk, "each chunk")?;
+            let input = Snapshot::new(&chunk, "each chunk", false)?;
             // Taken out for the await: the stream never runs two transforms at once.
-            let mut decryptor =
+            let (mut decryptor, mut bulk) =
                 state.borrow_mut().take().ok_or_else(|| invalid("the stream has ended"))?;
-            let mut out = Zeroizing::new(Vec::new());
-            decryptor.update(&input, &mut out).await.map_err(from_envelope)?;
-            if !*reported.borrow() {
-                if let Some(header) = decryptor.header() {
-                    *reported.borrow_mut() = true;
-                    report_header(&on_header, header);
+            let controller: &Controller = controller.unchecked_ref();
+            let mut out = SecretBuf::default();
+            for (start, end) in pieces(input.len()) {
+                let piece = input.read(start, end);
+                bulk.decrypt(&mut decryptor, &piece, &mut out).await?;
+                if !*reported.borrow() {
+                    if let Some(header) = decryptor.header() {
+                        *reported.borrow_mut() = true;
+                        report_header(&on_header, header);
+                    }
                 }
+                // One path per piece: Rust output or WebCrypto output, never both.
+                emit(controller, &mut out)?;
+                let mut released = JsParts::plaintext();
+                bulk.move_released(&mut released);
+                send(controller, released)?;
             }
-            *state.borrow_mut() = Some(decryptor);
-            emit(controller.unchecked_ref(), &mut out)?;
+            *state.borrow_mut() = Some((decryptor, bulk));
             done()
         })
     });
 
     let flush = Closure::new(move |controller: JsValue| {
         let result = (|| {
-            let decryptor =
+            let (decryptor, mut bulk) =
                 state.borrow_mut().take().ok_or_else(|| invalid("the stream has ended"))?;
-            let mut out = Zeroizing::new(Vec::new());
+            let mut out = SecretBuf::default();
             decryptor.finish(&mut out).map_err(from_envelope)?;
-            emit(controller.unchecked_ref(), &mut out)?;
+            // The signature has verified: the held final piece may go.
+            let controller: &Controller = controller.unchecked_ref();
+            emit(controller, &mut out)?;
+            if let Some(chunk) = bulk.take_held() {
+                controller.enqueue(&chunk)?;
+            }
             done()
         })();
         settle(result)

@@ -94,6 +94,12 @@ export type CommitmentPolicy =
   | "REQUIRE_ENCRYPT_ALLOW_DECRYPT"
   | "FORBID_ENCRYPT_ALLOW_DECRYPT";
 
+/** Which AES-GCM encrypts and decrypts the message body. `"auto"` (the default) uses
+ * WebCrypto (`crypto.subtle`) for large pieces when it exists and Rust otherwise; `"rust"`
+ * never uses WebCrypto; `"webcrypto"` uses it for every frame and fails where it is missing.
+ * The message bytes are the same either way. */
+export type BulkCrypto = "auto" | "rust" | "webcrypto";
+
 export interface EncryptOptions {
   encryptionContext?: Record<string, string>;
   /** A suite id such as 0x0578 (the default) or its name. */
@@ -102,6 +108,7 @@ export interface EncryptOptions {
   frameLength?: number;
   commitmentPolicy?: CommitmentPolicy;
   maxEncryptedDataKeys?: number;
+  bulkCrypto?: BulkCrypto;
 }
 
 export interface DecryptOptions {
@@ -111,6 +118,7 @@ export interface DecryptOptions {
   maxEncryptedDataKeys?: number;
   /** Refuse frames (or a non-framed body) longer than this many bytes. */
   maxBodySize?: number;
+  bulkCrypto?: BulkCrypto;
 }
 
 export interface EncryptStreamOptions extends EncryptOptions {

@@ -16,6 +16,10 @@ fn object(pairs: &[(&str, JsValue)]) -> JsValue {
     o.into()
 }
 
+fn bytes(b: &[u8]) -> JsValue {
+    Uint8Array::from(b).into()
+}
+
 fn get(o: &JsValue, k: &str) -> JsValue {
     Reflect::get(o, &k.into()).unwrap()
 }
@@ -34,7 +38,7 @@ async fn raw_aes_round_trip_and_wrong_key_fails() {
     let ring = keyring(1);
     let context = object(&[("encryptionContext", object(&[("k", "v".into())]))]);
     let out = JsFuture::from(
-        encrypt(ring.clone(), b"wasm test".to_vec(), Some(context.unchecked_into())).unwrap(),
+        encrypt(ring.clone(), bytes(b"wasm test"), Some(context.unchecked_into())).unwrap(),
     )
     .await
     .unwrap();
@@ -42,11 +46,11 @@ async fn raw_aes_round_trip_and_wrong_key_fails() {
     assert_eq!(get(&header, "suiteId").as_f64(), Some(f64::from(0x0578)));
     let ct = get(&out, "result").unchecked_into::<Uint8Array>().to_vec();
 
-    let back = JsFuture::from(decrypt(ring, ct.clone(), None).unwrap()).await.unwrap();
+    let back = JsFuture::from(decrypt(ring, bytes(&ct), None).unwrap()).await.unwrap();
     let pt = get(&back, "plaintext").unchecked_into::<Uint8Array>().to_vec();
     assert_eq!(pt, b"wasm test");
 
-    let err = JsFuture::from(decrypt(keyring(2), ct, None).unwrap()).await.unwrap_err();
+    let err = JsFuture::from(decrypt(keyring(2), bytes(&ct), None).unwrap()).await.unwrap_err();
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("NoDecryptableDataKey"));
     assert_eq!(get(&err, "name").as_string().as_deref(), Some("KmsError"));
 }
@@ -61,4 +65,32 @@ fn verify_rejects_garbage_keys_with_a_code() {
 fn bad_options_are_validation_errors() {
     let err = RawAesKeyring::new(object(&[("keyNamespace", "ns".into())])).err().unwrap();
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("ValidationException"));
+}
+
+/// The bulk AES-GCM paths, forced: each decrypts what the other encrypts (several pieces of
+/// a one-shot call, frames straddling them), and a flipped byte fails on both.
+#[wasm_bindgen_test]
+async fn rust_and_webcrypto_paths_read_each_other() {
+    let ring = keyring(3);
+    let data: Vec<u8> = (0..2_500_000u32).map(|i| (i % 251) as u8).collect();
+    for (enc, dec) in [("webcrypto", "rust"), ("rust", "webcrypto")] {
+        let opts = |mode: &str| object(&[("bulkCrypto", mode.into()), ("suiteId", 0x0478.into())]);
+        let out = JsFuture::from(
+            encrypt(ring.clone(), bytes(&data), Some(opts(enc).unchecked_into())).unwrap(),
+        );
+        let ct = get(&out.await.unwrap(), "result").unchecked_into::<Uint8Array>().to_vec();
+        let back = JsFuture::from(
+            decrypt(ring.clone(), bytes(&ct), Some(opts(dec).unchecked_into())).unwrap(),
+        );
+        let pt = get(&back.await.unwrap(), "plaintext").unchecked_into::<Uint8Array>().to_vec();
+        assert!(pt == data, "{enc} -> {dec}");
+        let mut bad = ct.clone();
+        let at = bad.len() - 5000;
+        bad[at] ^= 1;
+        let err = JsFuture::from(
+            decrypt(ring.clone(), bytes(&bad), Some(opts(dec).unchecked_into())).unwrap(),
+        );
+        let err = err.await.unwrap_err();
+        assert_eq!(get(&err, "code").as_string().as_deref(), Some("DecryptionFailed"));
+    }
 }

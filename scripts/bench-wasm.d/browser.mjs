@@ -12,6 +12,7 @@ const repo = process.argv[2]
 const sizes = process.argv[3].split(',').map(Number)
 const budget = Number(process.argv[4])
 const suites = process.argv[5].split(',').map(Number)
+const bulks = (process.argv[6] || 'auto').split(',')
 const work = await mkdtemp(join(tmpdir(), 'kms-wasm-bench-'))
 // The browser SDK uses Node's `Buffer`; esbuild injects the npm `buffer` polyfill.
 execFileSync(join(repo, 'node_modules/.bin/esbuild'), [join(repo, 'scripts/bench-wasm.d/browser-entry.js'),
@@ -23,7 +24,7 @@ const PAGE = `<!doctype html><meta charset="utf-8"><script type="module">
 import init, * as kms from '/web/kms_wasm.js'
 import * as sdkBrowser from '/sdk.js'
 import { run } from '/measure.js'
-window.bench = async (sizes, budget, suites) => {
+window.bench = async (sizes, budget, suites, bulks) => {
   await init()
   const key = crypto.getRandomValues(new Uint8Array(32))
   const ours = new kms.RawAesKeyring({ keyNamespace: 'bench', keyName: 'key', wrappingKey: key })
@@ -35,7 +36,10 @@ window.bench = async (sizes, budget, suites) => {
   const impls = {}
   for (const suiteId of suites) {
     const hex = '0x' + suiteId.toString(16).padStart(4, '0')
-    impls['kms-wasm ' + hex] = { encrypt: async (d) => (await kms.encrypt(ours, d, { suiteId })).result, decrypt: async (c) => (await kms.decrypt(ours, c)).plaintext }
+    for (const bulkCrypto of bulks) {
+      const name = bulkCrypto === 'auto' ? 'kms-wasm ' + hex : 'kms-wasm ' + hex + ' ' + bulkCrypto
+      impls[name] = { encrypt: async (d) => (await kms.encrypt(ours, d, { suiteId, bulkCrypto })).result, decrypt: async (c) => (await kms.decrypt(ours, c, { bulkCrypto })).plaintext }
+    }
     impls['client-browser ' + hex] = { encrypt: async (d) => (await sdk.encrypt(theirs, d, { suiteId })).result, decrypt: async (c) => (await sdk.decrypt(theirs, c)).plaintext }
   }
   return run('chromium', impls, sizes, budget, fill)
@@ -72,7 +76,7 @@ try {
   await tab.waitForFunction(() => window.ready === true).catch((e) => {
     throw new Error(`page did not load: ${errors.join('; ') || e}`)
   })
-  const rows = await tab.evaluate(([s, b, u]) => window.bench(s, b, u), [sizes, budget, suites])
+  const rows = await tab.evaluate(([s, b, u, k]) => window.bench(s, b, u, k), [sizes, budget, suites, bulks])
   for (const r of rows) console.log(r.join('\t'))
 } finally {
   await context.close()

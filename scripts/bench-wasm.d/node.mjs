@@ -10,6 +10,8 @@ const repo = process.argv[2]
 const sizes = process.argv[3].split(',').map(Number)
 const budget = Number(process.argv[4])
 const suites = process.argv[5].split(',').map(Number)
+// kms-wasm's bulk AES-GCM: "auto" (the default), or forced "rust" / "webcrypto" rows too.
+const bulks = (process.argv[6] || 'auto').split(',')
 const kms = createRequire(join(repo, 'pkg/node/package.json'))('./kms_wasm.js')
 const sdkNode = createRequire(join(repo, 'tests/interop/esdk/package.json'))('@aws-crypto/client-node')
 
@@ -24,9 +26,12 @@ const sdk = sdkNode.buildClient(sdkNode.CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE
 const impls = {}
 for (const suiteId of suites) {
   const hex = '0x' + suiteId.toString(16).padStart(4, '0')
-  impls[`kms-wasm ${hex}`] = {
-    encrypt: async (d) => (await kms.encrypt(ours, d, { suiteId })).result,
-    decrypt: async (c) => (await kms.decrypt(ours, c)).plaintext
+  for (const bulkCrypto of bulks) {
+    const name = bulkCrypto === 'auto' ? `kms-wasm ${hex}` : `kms-wasm ${hex} ${bulkCrypto}`
+    impls[name] = {
+      encrypt: async (d) => (await kms.encrypt(ours, d, { suiteId, bulkCrypto })).result,
+      decrypt: async (c) => (await kms.decrypt(ours, c, { bulkCrypto })).plaintext
+    }
   }
   impls[`client-node ${hex}`] = {
     encrypt: async (d) => (await sdk.encrypt(theirs, d, { suiteId })).result,

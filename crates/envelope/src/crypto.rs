@@ -110,10 +110,30 @@ impl ContentKey {
     }
 }
 
+/// The bytes of a message's derived content key, for an AES-GCM outside this crate (for
+/// example WebCrypto, see [`crate::stream::external`]). Zeroized on drop; no `Clone`,
+/// a redacted `Debug`, readable only through [`ContentKeyBytes::expose_secret`].
+pub struct ContentKeyBytes(Zeroizing<Vec<u8>>);
+
+impl ContentKeyBytes {
+    /// The raw key: 16, 24 or 32 bytes. Copies of it are the caller's to zeroize.
+    pub fn expose_secret(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ContentKeyBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ContentKeyBytes(<{} bytes redacted>)", self.0.len())
+    }
+}
+
 /// What key derivation produces for one message.
 pub(crate) struct DerivedKeys {
     /// The key that encrypts the header tag and the body.
     pub(crate) content: ContentKey,
+    /// The same key as bytes, for an external AES-GCM.
+    pub(crate) content_bytes: ContentKeyBytes,
     /// The commit key (committing suites only).
     pub(crate) commitment: Option<Zeroizing<[u8; COMMITMENT_LEN_BYTES]>>,
 }
@@ -160,6 +180,7 @@ pub(crate) fn derive_keys(
     }
     Ok(DerivedKeys {
         content: ContentKey::new(&okm[..key_len])?,
+        content_bytes: ContentKeyBytes(Zeroizing::new(okm[..key_len].to_vec())),
         commitment: suite.committing.then_some(commit),
     })
 }

@@ -16,9 +16,12 @@
 //! d.update(&out[10..], &mut plain).await?;  // frames, released once their tag verifies
 //! let info = d.finish(&mut plain)?;         // fails on truncation; releases held plaintext
 //! ```
+//!
+//! [`external`] lets an AES-GCM outside this crate (WebCrypto) seal and open the frames.
 
 mod decrypt;
 mod encrypt;
+pub mod external;
 
 pub use decrypt::Decryptor;
 pub use encrypt::Encryptor;

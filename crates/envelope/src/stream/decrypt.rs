@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use zeroize::{Zeroize, Zeroizing};
 
+use super::external::{ContentKeyBytes, FrameCallback, FrameParams, Release};
 use super::MessageInfo;
 use crate::client::DecryptConfig;
 use crate::cmm::{CryptographicMaterialsManager, DecryptMaterialsRequest};
@@ -73,6 +74,21 @@ struct Session {
     max_body_size: Option<u64>,
     /// Plaintext held back until the signature verifies.
     held: Zeroizing<Vec<u8>>,
+    /// The derived key as bytes, until an external AES-GCM takes it.
+    external_key: Option<ContentKeyBytes>,
+    /// Whether the suite signs: the final plaintext waits for the signature.
+    verifier_expected: bool,
+    /// The next frame whose plaintext goes out (1 for a non-framed body).
+    next_release: u32,
+    /// Frames handed out to an external AES-GCM whose plaintext has not come back.
+    unreleased: u32,
+}
+
+/// Where the decryptor sends each frame it reads: opened here into the output, or
+/// handed out to an external AES-GCM.
+enum Sink<'s, 'f> {
+    Open(&'s mut Vec<u8>),
+    External(&'s mut FrameCallback<'f>),
 }
 
 impl std::fmt::Debug for Decryptor<'_> {
@@ -136,7 +152,89 @@ impl<'a> Decryptor<'a> {
     /// unusable.
     pub async fn update(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
         self.check_usable()?;
-        let result = self.update_inner(chunk, out).await;
+        let result = match self.check_no_frames_out() {
+            Ok(()) => self.update_inner(chunk, &mut Sink::Open(out)).await,
+            Err(e) => Err(e),
+        };
+        self.fail_on(result)
+    }
+
+    /// As [`Decryptor::update`], but every frame (or a non-framed body) goes to `open`, in
+    /// order, as `ciphertext || tag`, instead of being decrypted here. Open each with the
+    /// key from [`Decryptor::take_content_key`] and give the plaintext back, only once its
+    /// tag has verified, to [`Decryptor::write_opened`]. If a frame fails to open, drop
+    /// the decryptor: the message is not authentic.
+    ///
+    /// # Errors
+    /// As [`Decryptor::update`], and any error of `open`.
+    pub async fn update_external(
+        &mut self,
+        chunk: &[u8],
+        open: &mut FrameCallback<'_>,
+    ) -> Result<(), Error> {
+        self.check_usable()?;
+        let result = self.update_inner(chunk, &mut Sink::External(open)).await;
+        self.fail_on(result)
+    }
+
+    /// The message's derived content key, for an external AES-GCM, once the header has
+    /// been verified (see [`super::external`]). Returns it once; `None` before and after.
+    pub fn take_content_key(&mut self) -> Option<ContentKeyBytes> {
+        self.session.as_mut().and_then(|s| s.external_key.take())
+    }
+
+    /// Takes back the plaintext of a frame handed out by [`Decryptor::update_external`],
+    /// which the caller has opened and whose tag has verified, in the order they were
+    /// handed out. Appends it to `out`, or, for the final piece of a signed message, holds
+    /// it until [`Decryptor::finish`].
+    ///
+    /// # Errors
+    /// [`Error::ApiMisuse`] if `frame` is not the next frame of this message to come back,
+    /// `plaintext` has the wrong length, or an earlier call failed.
+    pub fn write_opened(
+        &mut self,
+        frame: &FrameParams,
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        self.check_usable()?;
+        let result = match self.session.as_deref_mut() {
+            Some(session) => session.write_opened(frame, plaintext, out),
+            None => Err(Error::ApiMisuse("no header yet".into())),
+        };
+        self.fail_on(result)
+    }
+
+    /// As [`Decryptor::write_opened`] for a caller that keeps the opened plaintext outside
+    /// (in JavaScript memory, say): checks that `frame` is the next to come back and says
+    /// when its plaintext may be released. [`Release::AfterFinish`] (the final piece of a
+    /// signed message) means: only once [`Decryptor::finish`] has succeeded, never before.
+    ///
+    /// # Errors
+    /// [`Error::ApiMisuse`] if `frame` is not the next frame of this message to come back,
+    /// or an earlier call failed.
+    pub fn release_opened(&mut self, frame: &FrameParams) -> Result<Release, Error> {
+        self.check_usable()?;
+        let result = match self.session.as_deref_mut() {
+            Some(session) => session.release_opened(frame),
+            None => Err(Error::ApiMisuse("no header yet".into())),
+        };
+        if result.is_err() {
+            self.fail();
+        }
+        result
+    }
+
+    fn check_no_frames_out(&self) -> Result<(), Error> {
+        match &self.session {
+            Some(s) if s.unreleased > 0 => {
+                Err(Error::ApiMisuse("frames handed out were not given back".into()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn fail_on(&mut self, result: Result<(), Error>) -> Result<(), Error> {
         if result.is_err() {
             self.fail();
         }
@@ -151,6 +249,7 @@ impl<'a> Decryptor<'a> {
     /// [`Error::ApiMisuse`] if an earlier call failed.
     pub fn finish(mut self, out: &mut Vec<u8>) -> Result<MessageInfo, Error> {
         self.check_usable()?;
+        self.check_no_frames_out()?;
         match (self.state, self.session.take()) {
             (State::Done, Some(mut session)) => {
                 out.extend_from_slice(&session.held);
@@ -176,7 +275,7 @@ impl<'a> Decryptor<'a> {
         self.buf = Vec::new();
     }
 
-    async fn update_inner(&mut self, chunk: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+    async fn update_inner(&mut self, chunk: &[u8], sink: &mut Sink<'_, '_>) -> Result<(), Error> {
         let mut chunk = chunk;
         if self.state == State::Header && !self.read_header(&mut chunk).await? {
             return Ok(());
@@ -185,7 +284,7 @@ impl<'a> Decryptor<'a> {
         // ever holds the start of one unit, topped up to the length it needs.
         loop {
             if self.buf.is_empty() {
-                let consumed = self.process(chunk, out)?;
+                let consumed = self.process(chunk, sink)?;
                 self.buf.extend_from_slice(&chunk[consumed..]);
                 return Ok(());
             }
@@ -196,7 +295,7 @@ impl<'a> Decryptor<'a> {
                 return Ok(());
             }
             let buf = std::mem::take(&mut self.buf);
-            let consumed = self.process(&buf, out)?;
+            let consumed = self.process(&buf, sink)?;
             self.buf = buf;
             self.buf.drain(..consumed);
             if chunk.is_empty() {
@@ -268,7 +367,7 @@ impl<'a> Decryptor<'a> {
 
     /// Processes as many whole units of `input` as there are; returns how many bytes
     /// were used and sets `need` for the unit that is incomplete.
-    fn process(&mut self, input: &[u8], out: &mut Vec<u8>) -> Result<usize, Error> {
+    fn process(&mut self, input: &[u8], sink: &mut Sink<'_, '_>) -> Result<usize, Error> {
         let Some(session) = self.session.as_deref_mut() else {
             return Err(Error::ApiMisuse("no header yet".into()));
         };
@@ -284,7 +383,7 @@ impl<'a> Decryptor<'a> {
             }
             let mut r = Reader::new(rest);
             let step = match self.state {
-                State::Body => session.read_body_unit(&mut r, out),
+                State::Body => session.read_body_unit(&mut r, sink),
                 State::Footer => session.read_footer(&mut r),
                 State::Header | State::Done => return Err(Error::ApiMisuse("bad state".into())),
             };
@@ -329,14 +428,15 @@ impl Session {
     fn read_body_unit(
         &mut self,
         r: &mut Reader<'_>,
-        out: &mut Vec<u8>,
+        sink: &mut Sink<'_, '_>,
     ) -> Result<State, UnitError> {
         let message_id = self.header.message_id.as_bytes();
         let signed = self.verifier.is_some();
-        let (iv, aad, ciphertext, tag, is_last) = match &mut self.frames {
+        let (seq, iv, aad, ciphertext, tag, is_last) = match &mut self.frames {
             Some(frames) => {
                 let frame = frames.read_next(r)?;
-                (frame.iv, frame.aad(message_id), frame.ciphertext, frame.tag, frame.is_final)
+                let aad = frame.aad(message_id);
+                (frame.sequence_number, frame.iv, aad, frame.ciphertext, frame.tag, frame.is_final)
             }
             None => {
                 if let Some(max) = self.max_body_size {
@@ -350,16 +450,38 @@ impl Session {
                     }
                 }
                 let body = NonFramedBody::read(r)?;
-                (body.iv, body.aad(message_id), body.ciphertext, body.tag, true)
+                (1, body.iv, body.aad(message_id), body.ciphertext, body.tag, true)
             }
         };
-        // Signed suites hold the last piece back until the signature verifies.
-        let target: &mut Vec<u8> = if signed && is_last { &mut self.held } else { out };
-        let start = target.len();
-        target.extend_from_slice(ciphertext);
-        if let Err(e) = self.key.decrypt_in_place(&iv, aad.as_bytes(), &mut target[start..], &tag) {
-            target.truncate(start);
-            return Err(e.into());
+        match sink {
+            Sink::Open(out) => {
+                // Signed suites hold the last piece back until the signature verifies.
+                let target: &mut Vec<u8> = if signed && is_last { &mut self.held } else { out };
+                let start = target.len();
+                target.extend_from_slice(ciphertext);
+                let opened =
+                    self.key.decrypt_in_place(&iv, aad.as_bytes(), &mut target[start..], &tag);
+                if let Err(e) = opened {
+                    target.truncate(start);
+                    return Err(e.into());
+                }
+                self.next_release = seq.wrapping_add(1);
+            }
+            Sink::External(open) => {
+                // The tag follows the ciphertext in a frame and in a non-framed body.
+                let consumed = r.consumed();
+                let start = consumed.len().saturating_sub(ciphertext.len() + tag.len());
+                let sealed = consumed.get(start..).unwrap_or_default();
+                let params = FrameParams {
+                    sequence_number: seq,
+                    is_final: is_last,
+                    iv,
+                    aad,
+                    len: ciphertext.len(),
+                };
+                open(&params, sealed)?;
+                self.unreleased += 1;
+            }
         }
         if let Some((hasher, _)) = &mut self.verifier {
             hasher.update(r.consumed());
@@ -368,6 +490,42 @@ impl Session {
             (false, _) => State::Body,
             (true, true) => State::Footer,
             (true, false) => State::Done,
+        })
+    }
+
+    /// Takes back an opened frame: see [`Decryptor::write_opened`].
+    fn write_opened(
+        &mut self,
+        frame: &FrameParams,
+        plaintext: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        if plaintext.len() != frame.len {
+            return Err(Error::ApiMisuse("an opened frame has the wrong length".into()));
+        }
+        let target: &mut Vec<u8> = match self.release_opened(frame)? {
+            Release::Now => out,
+            Release::AfterFinish => &mut self.held,
+        };
+        target.extend_from_slice(plaintext);
+        Ok(())
+    }
+
+    /// Checks the order of an opened frame and counts it as back: see
+    /// [`Decryptor::release_opened`].
+    fn release_opened(&mut self, frame: &FrameParams) -> Result<Release, Error> {
+        if self.unreleased == 0
+            || frame.sequence_number != self.next_release
+            || !frame.belongs_to(self.header.message_id.as_bytes())
+        {
+            return Err(Error::ApiMisuse("not the next frame handed out by this decryptor".into()));
+        }
+        self.unreleased -= 1;
+        self.next_release = frame.sequence_number.wrapping_add(1);
+        Ok(if self.verifier_expected && frame.is_final {
+            Release::AfterFinish
+        } else {
+            Release::Now
         })
     }
 
@@ -461,5 +619,9 @@ async fn start_session(
         frames,
         max_body_size: config.max_body_size,
         held: Zeroizing::new(Vec::new()),
+        external_key: Some(keys.content_bytes),
+        next_release: 1,
+        unreleased: 0,
+        verifier_expected: suite.is_signed(),
     })
 }

@@ -3,6 +3,7 @@
 use rand_core::{OsRng, RngCore};
 use zeroize::{Zeroize, Zeroizing};
 
+use super::external::{ContentKeyBytes, FrameCallback, FrameParams, SEALED_OVERHEAD_BYTES};
 use crate::client::EncryptConfig;
 use crate::cmm::{CryptographicMaterialsManager, EncryptionMaterialsRequest};
 use crate::codec::Codec;
@@ -32,7 +33,18 @@ pub struct Encryptor {
     pending: Zeroizing<Vec<u8>>,
     plaintext_len: u64,
     plaintext_length_bound: Option<u64>,
+    /// The derived key as bytes, until an external AES-GCM takes it.
+    external_key: Option<ContentKeyBytes>,
+    /// The final frame has been handed out to an external AES-GCM.
+    final_issued: bool,
     failed: bool,
+}
+
+/// Where [`Encryptor`] sends the frames it cuts: sealed here into the output, or handed
+/// out to an external AES-GCM.
+enum Sink<'s, 'f> {
+    Seal(&'s mut Vec<u8>),
+    External(&'s mut FrameCallback<'f>),
 }
 
 impl std::fmt::Debug for Encryptor {
@@ -162,7 +174,11 @@ impl Encryptor {
                 message_id: header.message_id.clone(),
                 signer,
                 next_sequence_number: 1,
+                next_to_issue: 1,
+                final_written: false,
             },
+            external_key: Some(keys.content_bytes),
+            final_issued: false,
             header,
             encryption_context,
             frame_length: usize::try_from(config.frame_length).unwrap_or(usize::MAX),
@@ -209,26 +225,146 @@ impl Encryptor {
     /// message would need more than 2^32 - 1 frames, or an earlier call failed.
     pub fn update(&mut self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
         self.check_usable()?;
-        let result = self.update_inner(plaintext, out);
-        if result.is_err() {
-            self.fail();
-        }
-        result
+        let result = self
+            .check_no_frames_out()
+            .and_then(|()| self.update_inner(plaintext, &mut Sink::Seal(out)));
+        self.fail_on(result)
     }
 
-    /// Writes the final frame and, for signed suites, the footer.
+    /// Writes the final frame (unless [`Encryptor::finish_external`] handed it out and
+    /// [`Encryptor::write_sealed`] wrote it) and, for signed suites, the footer.
     ///
     /// # Errors
-    /// [`Error::ApiMisuse`] if an earlier call failed; [`Error::InvalidKey`] if signing fails.
+    /// [`Error::ApiMisuse`] if an earlier call failed or a frame handed out was not written
+    /// back; [`Error::InvalidKey`] if signing fails.
     pub fn finish(mut self, out: &mut Vec<u8>) -> Result<(), Error> {
         self.check_usable()?;
-        self.write_header(out);
-        self.writer.write_frame(&self.pending, true, out)?;
+        if self.final_issued {
+            if !self.writer.final_written {
+                return Err(Error::ApiMisuse("the final frame was not written back".into()));
+            }
+        } else {
+            self.check_no_frames_out()?;
+            self.write_header(out);
+            self.writer.write_frame(&self.pending, true, out)?;
+        }
         if let Some((hasher, key)) = self.writer.signer.take() {
             let signature = hasher.sign(&key)?;
             Footer { signature: &signature }.encode(out)?;
         }
         Ok(())
+    }
+
+    /// The message's derived content key, for an external AES-GCM (see
+    /// [`super::external`]). Returns it once; `None` afterwards.
+    pub fn take_content_key(&mut self) -> Option<ContentKeyBytes> {
+        self.external_key.take()
+    }
+
+    /// Plaintext bytes received but not yet handed out or encrypted (at most one frame).
+    pub fn buffered_len(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// As [`Encryptor::update`], but every complete frame goes to `seal` (in order) instead
+    /// of being encrypted here; give each one back, sealed, to [`Encryptor::write_sealed`].
+    /// The header is written with the first sealed frame.
+    ///
+    /// # Errors
+    /// As [`Encryptor::update`], and any error of `seal`.
+    pub fn update_external(
+        &mut self,
+        plaintext: &[u8],
+        seal: &mut FrameCallback<'_>,
+    ) -> Result<(), Error> {
+        self.check_usable()?;
+        let result = if self.final_issued {
+            Err(Error::ApiMisuse("the final frame was already handed out".into()))
+        } else {
+            self.update_inner(plaintext, &mut Sink::External(seal))
+        };
+        self.fail_on(result)
+    }
+
+    /// Hands the final frame to `seal`; write it back with [`Encryptor::write_sealed`],
+    /// then call [`Encryptor::finish`] for the footer.
+    ///
+    /// # Errors
+    /// [`Error::ApiMisuse`] if an earlier call failed or the final frame was already handed
+    /// out, and any error of `seal`.
+    pub fn finish_external(&mut self, seal: &mut FrameCallback<'_>) -> Result<(), Error> {
+        self.check_usable()?;
+        let result = if self.final_issued {
+            Err(Error::ApiMisuse("the final frame was already handed out".into()))
+        } else {
+            self.final_issued = true;
+            self.writer.issue_frame(&self.pending, true, seal)
+        };
+        self.fail_on(result)
+    }
+
+    /// Writes a frame handed out by [`Encryptor::update_external`] or
+    /// [`Encryptor::finish_external`], sealed (`ciphertext || tag`, as AES-GCM APIs such
+    /// as WebCrypto return it), preceded by the header if it is the first. Frames must
+    /// come back in the order they were handed out.
+    ///
+    /// # Errors
+    /// [`Error::ApiMisuse`] if `frame` is not the next frame of this message to write or
+    /// `sealed` has the wrong length, or an earlier call failed.
+    pub fn write_sealed(
+        &mut self,
+        frame: &FrameParams,
+        sealed: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        self.check_usable()?;
+        let result = self.writer.check_sealed(frame, sealed).map(|()| {
+            self.write_header(out);
+            self.writer.write_sealed(frame, sealed, out);
+        });
+        self.fail_on(result)
+    }
+
+    /// As [`Encryptor::write_sealed`] for a caller that keeps the sealed frame outside (in
+    /// JavaScript memory, say) and assembles the message itself: checks `frame` (the next
+    /// handed out, sealed to `sealed_len` bytes) and appends what precedes it — the header
+    /// if it is the first, then the frame's own prefix. The caller writes the sealed frame
+    /// right after. Only for suites that do not sign: a signature covers the sealed bytes,
+    /// which must then go through [`Encryptor::write_sealed`].
+    ///
+    /// # Errors
+    /// [`Error::ApiMisuse`] if the suite signs, `frame` is not the next frame of this
+    /// message to write, `sealed_len` is wrong, or an earlier call failed.
+    pub fn write_sealed_prefix(
+        &mut self,
+        frame: &FrameParams,
+        sealed_len: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<(), Error> {
+        self.check_usable()?;
+        let result = if self.writer.signer.is_some() {
+            Err(Error::ApiMisuse("a signed message needs the sealed bytes".into()))
+        } else {
+            self.writer.check_sealed_len(frame, sealed_len).map(|()| {
+                self.write_header(out);
+                self.writer.write_sealed_prefix(frame, out);
+            })
+        };
+        self.fail_on(result)
+    }
+
+    fn check_no_frames_out(&self) -> Result<(), Error> {
+        if self.writer.next_to_issue != self.writer.next_sequence_number || self.final_issued {
+            return Err(Error::ApiMisuse("frames handed out were not written back".into()));
+        }
+        Ok(())
+    }
+
+    fn fail_on(&mut self, result: Result<(), Error>) -> Result<(), Error> {
+        if result.is_err() {
+            self.fail();
+        }
+        result
     }
 
     fn check_usable(&self) -> Result<(), Error> {
@@ -242,9 +378,10 @@ impl Encryptor {
     fn fail(&mut self) {
         self.failed = true;
         self.pending.zeroize();
+        self.external_key = None;
     }
 
-    fn update_inner(&mut self, plaintext: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
+    fn update_inner(&mut self, plaintext: &[u8], sink: &mut Sink<'_, '_>) -> Result<(), Error> {
         self.plaintext_len = self.plaintext_len.saturating_add(plaintext.len() as u64);
         if let Some(bound) = self.plaintext_length_bound {
             if self.plaintext_len > bound {
@@ -253,19 +390,21 @@ impl Encryptor {
                 ));
             }
         }
-        self.write_header(out);
+        if let Sink::Seal(out) = sink {
+            self.write_header(out);
+        }
         let frame = self.frame_length;
         let mut input = plaintext;
         while !input.is_empty() {
             if self.pending.len() == frame {
-                self.writer.write_frame(&self.pending, false, out)?;
+                self.writer.emit(&self.pending, sink)?;
                 // Reuse the buffer; `Zeroizing` wipes its whole capacity on drop.
                 self.pending.clear();
             }
             if self.pending.is_empty() && input.len() > frame {
                 // Whole frames straight from the input, without copying into `pending`;
                 // the last full frame stays back in case it is the final one.
-                self.writer.write_frame(&input[..frame], false, out)?;
+                self.writer.emit(&input[..frame], sink)?;
                 input = &input[frame..];
                 continue;
             }
@@ -289,15 +428,103 @@ impl Encryptor {
     }
 }
 
-/// Encrypts and serialises frames, and feeds them to the signature.
+/// Encrypts (or hands out) and serialises frames, and feeds them to the signature.
 struct FrameWriter {
     key: ContentKey,
     message_id: MessageId,
     signer: Option<(SignatureHasher, SigningKey)>,
+    /// The next frame to write to the output.
     next_sequence_number: u32,
+    /// The next frame to hand out to an external AES-GCM; equal to `next_sequence_number`
+    /// when no frame is out.
+    next_to_issue: u32,
+    final_written: bool,
+}
+
+/// Fails if frame `seq` cannot be in a message: numbers run from 1 to 2^32 - 1, and
+/// 2^32 - 1 reads as the final-frame marker, so only the final frame may use it.
+fn check_sequence_number(seq: u32, is_final: bool) -> Result<(), Error> {
+    if seq == 0 || (!is_final && seq == u32::MAX) {
+        return Err(Error::ApiMisuse("a message holds at most 2^32 - 1 frames".into()));
+    }
+    Ok(())
 }
 
 impl FrameWriter {
+    /// A non-final frame, to whichever side runs AES-GCM.
+    fn emit(&mut self, plaintext: &[u8], sink: &mut Sink<'_, '_>) -> Result<(), Error> {
+        match sink {
+            Sink::Seal(out) => self.write_frame(plaintext, false, out),
+            Sink::External(seal) => self.issue_frame(plaintext, false, seal),
+        }
+    }
+
+    fn params(&self, seq: u32, is_final: bool, len: usize) -> FrameParams {
+        let content = if is_final { BodyAadContent::FinalFrame } else { BodyAadContent::Frame };
+        FrameParams {
+            sequence_number: seq,
+            is_final,
+            iv: frame_iv(seq),
+            aad: BodyAad::new(self.message_id.as_bytes(), content, seq, len as u64),
+            len,
+        }
+    }
+
+    /// Hands frame `next_to_issue` out to `seal`.
+    fn issue_frame(
+        &mut self,
+        plaintext: &[u8],
+        is_final: bool,
+        seal: &mut FrameCallback<'_>,
+    ) -> Result<(), Error> {
+        let seq = self.next_to_issue;
+        check_sequence_number(seq, is_final)?;
+        seal(&self.params(seq, is_final, plaintext.len()), plaintext)?;
+        // As in `write_frame`: wrapping after the final frame stops any further frame.
+        self.next_to_issue = seq.wrapping_add(1);
+        Ok(())
+    }
+
+    /// Checks that `frame` is the next one to write and `sealed` fits it.
+    fn check_sealed(&self, frame: &FrameParams, sealed: &[u8]) -> Result<(), Error> {
+        self.check_sealed_len(frame, sealed.len())
+    }
+
+    /// Checks that `frame` is the next one to write, sealed to `sealed_len` bytes.
+    fn check_sealed_len(&self, frame: &FrameParams, sealed_len: usize) -> Result<(), Error> {
+        let out_of_order = frame.sequence_number != self.next_sequence_number
+            || self.next_sequence_number == self.next_to_issue
+            || self.final_written
+            || !frame.belongs_to(self.message_id.as_bytes());
+        if out_of_order {
+            return Err(Error::ApiMisuse("not the next frame handed out by this encryptor".into()));
+        }
+        if sealed_len != frame.len + SEALED_OVERHEAD_BYTES {
+            return Err(Error::ApiMisuse("a sealed frame has the wrong length".into()));
+        }
+        Ok(())
+    }
+
+    /// Writes the prefix of a frame checked by `check_sealed_len` (unsigned suites only:
+    /// nothing is hashed).
+    fn write_sealed_prefix(&mut self, frame: &FrameParams, out: &mut Vec<u8>) {
+        encode_frame_prefix(out, frame.sequence_number, frame.is_final, frame.len);
+        self.final_written = frame.is_final;
+        self.next_sequence_number = frame.sequence_number.wrapping_add(1);
+    }
+
+    /// Writes a frame checked by `check_sealed`.
+    fn write_sealed(&mut self, frame: &FrameParams, sealed: &[u8], out: &mut Vec<u8>) {
+        let start = out.len();
+        encode_frame_prefix(out, frame.sequence_number, frame.is_final, frame.len);
+        out.extend_from_slice(sealed);
+        if let Some((hasher, _)) = &mut self.signer {
+            hasher.update(&out[start..]);
+        }
+        self.final_written = frame.is_final;
+        self.next_sequence_number = frame.sequence_number.wrapping_add(1);
+    }
+
     fn write_frame(
         &mut self,
         plaintext: &[u8],
@@ -305,10 +532,7 @@ impl FrameWriter {
         out: &mut Vec<u8>,
     ) -> Result<(), Error> {
         let seq = self.next_sequence_number;
-        // 2^32 - 1 reads as the final-frame marker, so only the final frame may use it.
-        if seq == 0 || (!is_final && seq == u32::MAX) {
-            return Err(Error::ApiMisuse("a message holds at most 2^32 - 1 frames".into()));
-        }
+        check_sequence_number(seq, is_final)?;
         let start = out.len();
         encode_frame_prefix(out, seq, is_final, plaintext.len());
         let content_start = out.len();
@@ -329,6 +553,8 @@ impl FrameWriter {
         // After the final frame the counter is never used again; wrapping to 0 there
         // makes any further frame fail the check above.
         self.next_sequence_number = seq.wrapping_add(1);
+        self.next_to_issue = self.next_sequence_number;
+        self.final_written = is_final;
         Ok(())
     }
 }
