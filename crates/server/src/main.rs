@@ -13,6 +13,7 @@ use kms_server::clock::SystemClock;
 use kms_server::config::{Config, DEFAULT_ACCESS_KEY, DEFAULT_ACCOUNT_ID};
 use kms_server::keystore::{Keystore, RootKeySource};
 use kms_server::site::StaticSite;
+use kms_server::AuditMode;
 
 #[derive(Parser)]
 #[command(
@@ -60,6 +61,10 @@ enum Command {
         /// Serve the KMS API only, no demo site.
         #[arg(long, conflicts_with_all = ["www", "pkg"])]
         no_www: bool,
+        /// BENCHMARK ONLY: keep no audit trail, to measure what it costs. Calls leave no
+        /// record; never use this for anything but a benchmark.
+        #[arg(long, hide = true)]
+        benchmark_only_disable_audit_trail: bool,
     },
     /// Read and check the audit trail.
     Audit {
@@ -128,8 +133,21 @@ fn main() -> ExitCode {
             www,
             pkg,
             no_www,
+            benchmark_only_disable_audit_trail,
         } => (
-            Options { listen, data, config, root_key_file, ready_file, job_interval_secs },
+            Options {
+                listen,
+                data,
+                config,
+                root_key_file,
+                ready_file,
+                job_interval_secs,
+                audit_mode: if benchmark_only_disable_audit_trail {
+                    AuditMode::BenchmarkOnlyDisabled
+                } else {
+                    AuditMode::Durable
+                },
+            },
             log_json,
             SiteChoice { www, pkg, off: no_www },
         ),
@@ -166,6 +184,7 @@ struct Options {
     root_key_file: Option<PathBuf>,
     ready_file: Option<PathBuf>,
     job_interval_secs: u64,
+    audit_mode: AuditMode,
 }
 
 fn init_logging(json: bool) {
@@ -225,10 +244,18 @@ async fn serve(options: Options, site: Option<StaticSite>) -> Result<(), String>
         }
     };
     let root_key = RootKeySource::choose(options.root_key_file.as_deref(), &options.data);
-    let state =
-        kms_server::open_sqlite_state(&options.data, &config, &root_key, Arc::new(SystemClock))
-            .await
-            .map_err(|e| e.to_string())?;
+    if options.audit_mode == AuditMode::BenchmarkOnlyDisabled {
+        tracing::warn!("BENCHMARK ONLY: the audit trail is off; calls leave no record");
+    }
+    let state = kms_server::open_sqlite_state_with(
+        &options.data,
+        &config,
+        &root_key,
+        Arc::new(SystemClock),
+        options.audit_mode,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let listener = tokio::net::TcpListener::bind(options.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
