@@ -8,6 +8,7 @@
 //! - [`lookup`]: finding records by account, time and attributes, newest first.
 //! - [`lookup_api`]: CloudTrail's `LookupEvents` over [`lookup`].
 //! - [`ids`]: cheap unique ids for requests and events.
+//! - [`migrate`]: moves a trail of earlier versions (`DATA/audit.sqlite3`) into the files.
 //!
 //! The digest signing key is derived from the root key, so `kms-server audit verify` needs
 //! the root key, and whoever edits the trail without it cannot make it verify again.
@@ -18,6 +19,7 @@ pub mod ids;
 pub mod log;
 pub mod lookup;
 pub mod lookup_api;
+pub mod migrate;
 pub mod segment;
 
 use std::path::{Path, PathBuf};
@@ -70,7 +72,17 @@ fn trail_dir(data_dir: &Path) -> PathBuf {
 /// # Errors
 /// [`AuditError`] if the key cannot be derived or the files opened.
 pub fn open(data_dir: &Path, keystore: &Keystore) -> Result<AuditLog, AuditError> {
-    AuditLog::open(&trail_dir(data_dir), signer(keystore)?)
+    let signer = signer(keystore)?;
+    let dir = trail_dir(data_dir);
+    let moved = migrate::migrate_legacy(data_dir, &dir)?;
+    if moved > 0 {
+        tracing::info!(
+            records = moved,
+            "moved the audit trail from audit.sqlite3 to {}",
+            dir.display()
+        );
+    }
+    AuditLog::open(&dir, signer)
 }
 
 /// Checks the trail in `data_dir`: the chain over every record, and every digest's signature
@@ -129,7 +141,7 @@ mod tests {
     const ACCOUNT: &str = "000000000000";
 
     /// An event of second `n`, about key `key`.
-    fn event(n: i64, key: &str) -> String {
+    fn event(n: i64, key: &str) -> Vec<u8> {
         serde_json::json!({
             "userIdentity": {"type": "Root", "arn": format!("arn:aws:iam::{ACCOUNT}:root"),
                 "accountId": ACCOUNT, "accessKeyId": "test"},
@@ -142,6 +154,7 @@ mod tests {
             "recipientAccountId": ACCOUNT,
         })
         .to_string()
+        .into_bytes()
     }
 
     /// A trail of `n` records in a fresh directory, sealed at the end.
@@ -290,7 +303,7 @@ mod tests {
         let mut out = Vec::new();
         assert_eq!(export(dir.path(), &mut out).unwrap(), 7);
         let text = String::from_utf8(out).unwrap();
-        assert_eq!(text.lines().next().unwrap(), event(1, "arn:k1"));
+        assert_eq!(text.lines().next().unwrap().as_bytes(), event(1, "arn:k1"));
     }
 
     #[tokio::test]

@@ -153,7 +153,7 @@ pub struct Call<'a> {
 struct Event<'a> {
     event_version: &'static str,
     user_identity: UserIdentity<'a>,
-    event_time: String,
+    event_time: EventTime,
     event_source: &'a str,
     event_name: &'a str,
     aws_region: &'a str,
@@ -237,8 +237,11 @@ struct Resource<'a> {
     arn: &'a str,
 }
 
-/// Builds the CloudTrail-shaped event as one line of JSON text.
-pub fn build(call: &Call<'_>) -> String {
+/// A typical event's size, to serialise without growing the buffer.
+const TYPICAL_EVENT_BYTES: usize = 2048;
+
+/// Builds the CloudTrail-shaped event as one line of JSON text (UTF-8).
+pub fn build(call: &Call<'_>) -> Vec<u8> {
     let request = call.request.and_then(Members::parse);
     let response = call.response.and_then(Members::parse);
     let key_arn = key_arn(call, request.as_ref(), response.as_ref());
@@ -250,7 +253,7 @@ pub fn build(call: &Call<'_>) -> String {
     let event = Event {
         event_version: EVENT_VERSION,
         user_identity: user_identity(call),
-        event_time: rfc3339(call.time_ms),
+        event_time: EventTime(call.time_ms),
         event_source: call.event_source,
         event_name: call.operation,
         aws_region: call.region,
@@ -287,8 +290,10 @@ pub fn build(call: &Call<'_>) -> String {
         recipient_account_id: key_account.or(call.principal.map(|p| p.account.as_str())),
         event_category: "Management",
     };
-    // A struct of strings, numbers and JSON values always serialises.
-    serde_json::to_string(&event).unwrap_or_default()
+    let mut out = Vec::with_capacity(TYPICAL_EVENT_BYTES);
+    // A struct of strings, numbers and JSON values always serialises into a Vec.
+    let _ = serde_json::to_writer(&mut out, &event);
+    out
 }
 
 /// Whether an operation only reads (CloudTrail's `readOnly`).
@@ -371,8 +376,12 @@ struct KeyMetadataArn<'a> {
 
 fn decode_blob_header(base64_blob: &str) -> Option<BlobHeader> {
     use base64::Engine as _;
-    let bytes = base64::engine::general_purpose::STANDARD.decode(base64_blob).ok()?;
-    BlobHeader::decode(&bytes).ok()
+    // Only the header is needed: decode the whole base64 groups that cover it.
+    const PREFIX_CHARS: usize = crate::ciphertext::HEADER_LEN_BYTES.div_ceil(3) * 4;
+    let prefix = base64_blob.get(..PREFIX_CHARS.min(base64_blob.len()))?;
+    let mut bytes = [0u8; PREFIX_CHARS / 4 * 3];
+    let n = base64::engine::general_purpose::STANDARD.decode_slice(prefix, &mut bytes).ok()?;
+    BlobHeader::decode(&bytes[..n]).ok()
 }
 
 /// The top-level members of a JSON object body, each kept as borrowed raw JSON.
@@ -401,11 +410,11 @@ impl<'a> Members<'a> {
 
     /// The allowlisted members, or `None` if none is.
     fn recorded(&self) -> Option<Recorded<'a>> {
-        let kept: Vec<(String, Member<'a>)> = self
+        let kept: Vec<(Cow<'a, str>, Member<'a>)> = self
             .0
             .iter()
             .filter(|(name, _)| RECORDED_MEMBERS.contains(&name.as_ref()))
-            .map(|(name, value)| (lower_camel(name), Member::of(name, value)))
+            .map(|(name, value)| (name.clone(), Member::of(name, value)))
             .collect();
         (!kept.is_empty()).then_some(Recorded(kept))
     }
@@ -453,8 +462,27 @@ impl<'de> Deserialize<'de> for Name<'de> {
     }
 }
 
-/// Recorded members, in the order the body had them.
-struct Recorded<'a>(Vec<(String, Member<'a>)>);
+/// Recorded members, in the order the body had them, under their AWS names.
+struct Recorded<'a>(Vec<(Cow<'a, str>, Member<'a>)>);
+
+/// A member name written in lowerCamelCase straight into the output.
+struct LowerCamel<'a>(&'a str);
+
+impl fmt::Display for LowerCamel<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut chars = self.0.chars();
+        if let Some(first) = chars.next() {
+            fmt::Write::write_char(f, first.to_ascii_lowercase())?;
+        }
+        f.write_str(chars.as_str())
+    }
+}
+
+impl Serialize for LowerCamel<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
 
 /// A recorded member's value: copied through, or rebuilt with lowerCamelCase names.
 enum Member<'a> {
@@ -479,9 +507,10 @@ impl Serialize for Recorded<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(Some(self.0.len()))?;
         for (name, member) in &self.0 {
+            let name = LowerCamel(name);
             match member {
-                Member::Raw(raw) => map.serialize_entry(name, raw)?,
-                Member::Renamed(tree) => map.serialize_entry(name, tree)?,
+                Member::Raw(raw) => map.serialize_entry(&name, raw)?,
+                Member::Renamed(tree) => map.serialize_entry(&name, tree)?,
             }
         }
         map.end()
@@ -503,20 +532,33 @@ fn camel_keys(name: &str, value: &Value) -> Value {
 }
 
 fn lower_camel(name: &str) -> String {
-    let mut chars = name.chars();
-    match chars.next() {
-        Some(first) => first.to_ascii_lowercase().to_string() + chars.as_str(),
-        None => String::new(),
-    }
+    LowerCamel(name).to_string()
 }
 
 /// `2026-12-05T06:00:00Z`.
 pub fn rfc3339(ms: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let (year, month, day) = t.to_calendar_date();
-    let (hour, minute, second) = t.to_hms();
-    format!("{year:04}-{:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z", u8::from(month))
+    EventTime(ms).to_string()
+}
+
+/// A time (milliseconds since the epoch) written as CloudTrail's `eventTime`, to the second,
+/// straight into the output.
+struct EventTime(i64);
+
+impl fmt::Display for EventTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = time::OffsetDateTime::from_unix_timestamp(self.0.div_euclid(1000))
+            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+        let (year, month, day) = t.to_calendar_date();
+        let (hour, minute, second) = t.to_hms();
+        let month = u8::from(month);
+        write!(f, "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
+    }
+}
+
+impl Serialize for EventTime {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
 }
 
 #[cfg(test)]
@@ -554,8 +596,8 @@ mod tests {
 
     fn event_of(c: &Call<'_>) -> Value {
         let text = build(c);
-        assert!(!text.contains('\n'), "an event is one line");
-        serde_json::from_str(&text).unwrap()
+        assert!(!text.contains(&b'\n'), "an event is one line");
+        serde_json::from_slice(&text).unwrap()
     }
 
     #[test]

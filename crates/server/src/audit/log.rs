@@ -27,7 +27,7 @@ pub const DIGEST_EVERY_RECORDS: u64 = 1_000;
 const BATCH_MAX: usize = 1024;
 
 enum Op {
-    Append { body: String, time_ms: i64 },
+    Append { body: Vec<u8>, time_ms: i64 },
     Seal { now_ms: i64 },
 }
 
@@ -63,12 +63,12 @@ impl AuditLog {
         Ok(Self { writer: sender, dir: dir.to_owned() })
     }
 
-    /// Appends one event (CloudTrail JSON, one line) made at `time_ms`; returns once it is
-    /// durable.
+    /// Appends one event (CloudTrail JSON as UTF-8, one line) made at `time_ms`; returns once
+    /// it is durable.
     ///
     /// # Errors
     /// [`AuditError::Storage`] if the write failed, [`AuditError::Closed`] if the writer stopped.
-    pub async fn append(&self, body: String, time_ms: i64) -> Result<(), AuditError> {
+    pub async fn append(&self, body: Vec<u8>, time_ms: i64) -> Result<(), AuditError> {
         self.send(Op::Append { body, time_ms }).await
     }
 
@@ -191,8 +191,8 @@ impl Writer {
             match &request.op {
                 Op::Append { body, time_ms } => {
                     let seq = self.end.last_seq + 1;
-                    let hash = record_hash(&self.end.last_hash, seq, body.as_bytes());
-                    segment::push_record_line(&mut self.records, seq, &hash, body.as_bytes());
+                    let hash = record_hash(&self.end.last_hash, seq, body);
+                    segment::push_record_line(&mut self.records, seq, &hash, body);
                     self.end.last_seq = seq;
                     self.end.last_hash = hash;
                     if seq - self.end.digested_up_to >= DIGEST_EVERY_RECORDS {
