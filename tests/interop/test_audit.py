@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -245,3 +246,51 @@ def test_iam_and_sts_calls_are_recorded_without_their_secrets(server_bin, tmp_pa
         assert secret.encode() not in trail_bytes
     out = audit_cli(server_bin, "verify", "--data", str(srv.data_dir))
     assert out.returncode == 0, out.stderr
+
+
+def test_acknowledged_calls_survive_sigkill_and_the_trail_continues(server_bin, tmp_path):
+    """Calls answered before a SIGKILL are in the trail after it; the trail still verifies
+    and the restarted server continues the chain."""
+    import threading
+
+    srv = KmsServer(binary=server_bin, data_dir=tmp_path / "data").start()
+    kms = make_client(srv.endpoint, fresh_session=True)
+    key = kms.create_key(Description="killed")["KeyMetadata"]["KeyId"]
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def worker():
+        client = make_client(srv.endpoint, fresh_session=True)
+        while not stop.is_set():
+            try:
+                out = client.generate_data_key(KeyId=key, KeySpec="AES_256")
+            except Exception:  # the server died under us
+                return
+            with lock:
+                acknowledged.append(out["ResponseMetadata"]["RequestId"])
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    while True:
+        with lock:
+            if len(acknowledged) >= 300:
+                break
+        time.sleep(0.01)
+    srv.kill()  # while the workers are still sending
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    with lock:
+        answered = list(acknowledged)
+
+    srv.start()
+    after = make_client(srv.endpoint, fresh_session=True).generate_data_key(KeyId=key, KeySpec="AES_256")
+    assert srv.stop() == 0, srv.log_tail()
+    out = audit_cli(server_bin, "verify", "--data", str(srv.data_dir))
+    assert out.returncode == 0, out.stderr
+    in_trail = {e["requestID"] for e in audit_events(server_bin, srv.data_dir)}
+    missing = [r for r in answered if r not in in_trail]
+    assert not missing, f"{len(missing)} of {len(answered)} answered calls are not in the trail"
+    assert after["ResponseMetadata"]["RequestId"] in in_trail

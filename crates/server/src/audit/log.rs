@@ -117,6 +117,36 @@ struct Writer {
     failed: Option<String>,
     records: Vec<u8>,
     digest_lines: Vec<u8>,
+    stats: Stats,
+}
+
+/// What the writer did since the last seal, logged at each seal (group commit sizes and sync
+/// times are what bound a durable trail's throughput).
+#[derive(Default)]
+struct Stats {
+    records: u64,
+    batches: u64,
+    sync_time: std::time::Duration,
+    slowest_sync: std::time::Duration,
+}
+
+impl Stats {
+    fn log_and_reset(&mut self) {
+        if self.batches > 0 {
+            #[allow(clippy::cast_precision_loss)] // statistics
+            let per_batch = self.records as f64 / self.batches as f64;
+            tracing::info!(
+                records = self.records,
+                batches = self.batches,
+                records_per_batch = %format_args!("{per_batch:.1}"),
+                mean_sync_us = (self.sync_time / u32::try_from(self.batches).unwrap_or(u32::MAX))
+                    .as_micros(),
+                slowest_sync_us = self.slowest_sync.as_micros(),
+                "audit writer: group commits since the last seal"
+            );
+        }
+        *self = Self::default();
+    }
 }
 
 impl Writer {
@@ -154,6 +184,7 @@ impl Writer {
             failed: None,
             records: Vec::with_capacity(1 << 20),
             digest_lines: Vec::new(),
+            stats: Stats::default(),
         })
     }
 
@@ -184,6 +215,7 @@ impl Writer {
     }
 
     fn try_write_batch(&mut self, batch: &[Request]) -> Result<(), AuditError> {
+        let saved_seq = self.end.last_seq;
         self.records.clear();
         self.digest_lines.clear();
         let mut seal_at = None;
@@ -206,12 +238,19 @@ impl Writer {
             if self.end.last_seq > self.end.digested_up_to {
                 self.push_digest(now_ms)?;
             }
+            self.stats.log_and_reset();
         }
         if !self.records.is_empty() {
             let path = &self.segment_path;
+            let started = std::time::Instant::now();
             self.segment.write_all(&self.records).map_err(|e| io_error(path, &e))?;
             self.segment.sync_data().map_err(|e| io_error(path, &e))?;
+            let took = started.elapsed();
             self.segment_len += self.records.len() as u64;
+            self.stats.batches += 1;
+            self.stats.records += self.end.last_seq - saved_seq;
+            self.stats.sync_time += took;
+            self.stats.slowest_sync = self.stats.slowest_sync.max(took);
         }
         if !self.digest_lines.is_empty() {
             // Only now that the records are durable may a digest name them.
