@@ -1,10 +1,11 @@
 //! Finding records: newest first, by account, time and one or more attributes.
 //!
-//! There is no separate index to keep in step: a look-up reads the segments newest first and
-//! reads from each record only the members it filters on, stopping once it has enough. The
-//! cost of a look-up therefore grows with how far back its matches lie, not with the write
-//! rate, and appending a record costs nothing extra. (CloudTrail's own LookupEvents allows two
-//! calls per second; a segment of 64 MiB is read and filtered in tens of milliseconds.)
+//! There is no separate index to keep in step: a look-up reads the segments newest first,
+//! skips every record whose text lacks one of the filter's values, reads from the others only
+//! the members it filters on, and stops once it has enough. The cost of a look-up therefore
+//! grows with how far back its matches lie, not with the write rate, and appending a record
+//! costs nothing extra. (CloudTrail's own LookupEvents allows two calls per second; measured,
+//! a 64 MiB segment of about 50,000 records is searched in well under a second.)
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -194,6 +195,7 @@ pub fn lookup(dir: &Path, filter: &Filter, limit: usize) -> Result<Vec<FoundEven
     if limit == 0 {
         return Ok(found);
     }
+    let needles = needles(filter);
     for (first_seq, path) in segment::segments(dir)?.iter().rev() {
         if filter.before_seq.is_some_and(|before| *first_seq >= before) {
             continue;
@@ -204,6 +206,12 @@ pub fn lookup(dir: &Path, filter: &Filter, limit: usize) -> Result<Vec<FoundEven
             let (seq, body) = split_record_line(line)?;
             if filter.before_seq.is_some_and(|before| seq >= before) {
                 continue;
+            }
+            // A record that matches holds every plain filter value verbatim in its text.
+            if let Ok(text) = std::str::from_utf8(body) {
+                if !needles.iter().all(|needle| text.contains(needle)) {
+                    continue;
+                }
             }
             let probe: Probe<'_> = serde_json::from_slice(body).map_err(|e| {
                 AuditError::Storage(format!("audit record {seq} is not an event: {e}"))
@@ -224,6 +232,29 @@ pub fn lookup(dir: &Path, filter: &Filter, limit: usize) -> Result<Vec<FoundEven
         }
     }
     Ok(found)
+}
+
+/// The filter's values that a matching record's JSON text contains as they are: those
+/// without characters JSON might escape.
+fn needles(filter: &Filter) -> Vec<&str> {
+    let plain = |v: &&str| {
+        !v.is_empty() && v.chars().all(|c| c.is_ascii_alphanumeric() || "-_:/.@+=,".contains(c))
+    };
+    [
+        Some(filter.account.as_str()),
+        filter.event_name.as_deref(),
+        filter.key_arn.as_deref(),
+        filter.principal_arn.as_deref(),
+        filter.access_key_id.as_deref(),
+        filter.event_id.as_deref(),
+        filter.username.as_deref(),
+        filter.resource_type.as_deref(),
+        filter.event_source.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .filter(plain)
+    .collect()
 }
 
 /// The number and event of a record line, without checking its hash (look-ups do not verify).
