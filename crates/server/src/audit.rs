@@ -307,6 +307,42 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn records_span_segments_and_verify_reopen_and_look_up_across_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let trail = dir.path().join(AUDIT_DIR);
+        let open_small =
+            || AuditLog::open_with_segment_limit(&trail, signer(&keystore()).unwrap(), 1024);
+        let log = open_small().unwrap();
+        for i in 1..=8 {
+            log.append(event(i, "arn:k1"), i * 1000).await.unwrap();
+        }
+        log.seal(8000).await.unwrap();
+        drop(log);
+        let log = open_small().unwrap();
+        for i in 9..=12 {
+            log.append(event(i, "arn:k1"), i * 1000).await.unwrap();
+        }
+        let segments = segment::segments(&trail).unwrap();
+        assert!(segments.len() >= 4, "{segments:?}");
+        assert_eq!(segments[0].0, 1);
+        let report = verify(dir.path(), &keystore()).unwrap();
+        assert_eq!(report, VerifyReport { records: 12, digests: 1, unsigned_tail: 4 });
+        let base = Filter { account: ACCOUNT.into(), ..Filter::default() };
+        let seqs: Vec<u64> = log.lookup(&base, 20).unwrap().into_iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, (1..=12).rev().collect::<Vec<_>>());
+        let older: Vec<u64> = log
+            .lookup(&Filter { before_seq: Some(6), ..base }, 2)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.seq)
+            .collect();
+        assert_eq!(older, [5, 4]);
+        // Removing a whole segment in the middle is caught.
+        fs::remove_file(&segments[1].1).unwrap();
+        assert!(matches!(verify(dir.path(), &keystore()), Err(AuditError::Tampered(_))));
+    }
+
+    #[tokio::test]
     async fn a_digest_is_written_every_thousand_records() {
         let dir = tempfile::tempdir().unwrap();
         let log = open(dir.path(), &keystore()).unwrap();

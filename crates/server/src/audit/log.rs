@@ -54,7 +54,20 @@ impl AuditLog {
     /// # Errors
     /// [`AuditError::Storage`] if the files cannot be opened or their chain state read.
     pub fn open(dir: &Path, signer: DigestSigner) -> Result<Self, AuditError> {
-        let writer = Writer::open(dir, signer)?;
+        Self::open_with_segment_limit(dir, signer, SEGMENT_MAX_BYTES)
+    }
+
+    /// [`AuditLog::open`], closing segments once they pass `segment_max_bytes` (small in tests
+    /// of segment changes).
+    ///
+    /// # Errors
+    /// As [`AuditLog::open`].
+    pub fn open_with_segment_limit(
+        dir: &Path,
+        signer: DigestSigner,
+        segment_max_bytes: u64,
+    ) -> Result<Self, AuditError> {
+        let writer = Writer::open(dir, signer, segment_max_bytes)?;
         let (sender, requests) = mpsc::channel(4 * BATCH_MAX);
         thread::Builder::new()
             .name("kms-audit-writer".to_owned())
@@ -112,6 +125,7 @@ struct Writer {
     segment: File,
     segment_path: PathBuf,
     segment_len: u64,
+    segment_max_bytes: u64,
     digests: File,
     /// Why the writer stopped accepting records, after a failed write or sync.
     failed: Option<String>,
@@ -150,7 +164,7 @@ impl Stats {
 }
 
 impl Writer {
-    fn open(dir: &Path, signer: DigestSigner) -> Result<Self, AuditError> {
+    fn open(dir: &Path, signer: DigestSigner, segment_max_bytes: u64) -> Result<Self, AuditError> {
         fs::create_dir_all(dir).map_err(|e| io_error(dir, &e))?;
         let (last_seq, last_hash) = last_record(dir)?;
         let segments = segment::segments(dir)?;
@@ -180,6 +194,7 @@ impl Writer {
             segment,
             segment_path,
             segment_len,
+            segment_max_bytes,
             digests,
             failed: None,
             records: Vec::with_capacity(1 << 20),
@@ -258,7 +273,7 @@ impl Writer {
             self.digests.write_all(&self.digest_lines).map_err(|e| io_error(&path, &e))?;
             self.digests.sync_data().map_err(|e| io_error(&path, &e))?;
         }
-        if self.segment_len >= SEGMENT_MAX_BYTES {
+        if self.segment_len >= self.segment_max_bytes {
             let (segment, path, len) = create_segment(&self.dir, self.end.last_seq + 1)?;
             self.segment = segment;
             self.segment_path = path;
