@@ -126,56 +126,16 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
         }
         // CloudTrail's LookupEvents reads the audit trail on the same endpoint.
         Ok(bytes) if audit::lookup_api::is_cloudtrail(&operation) => {
-            let served = audit::lookup_api::serve(
+            return serve_cloudtrail(
                 &state,
+                &parts,
                 peer,
-                &parts.uri,
-                &parts.headers,
                 &operation,
                 &bytes,
-                &seen.decisions,
+                &request_id,
+                time_ms,
             )
             .await;
-            seen.principal = served.principal;
-            seen.region = served.region;
-            if let Some(audit) = &state.audit {
-                let source_ip = peer.map_or_else(|| "127.0.0.1".to_owned(), |ip| ip.to_string());
-                let call = AuditedCall {
-                    time_ms,
-                    operation: &served.operation,
-                    event_source: audit::lookup_api::EVENT_SOURCE,
-                    headers: &parts.headers,
-                    source_ip: &source_ip,
-                    seen: &seen,
-                    request: &bytes,
-                    outcome: match &served.outcome {
-                        Ok(body) => Ok(body),
-                        Err(e) => Err((e.code, &e.message)),
-                    },
-                    request_id: &request_id,
-                };
-                if let Err(error) = record(audit, &call).await {
-                    tracing::error!(%error, "cannot write the audit trail");
-                    let failed = audit::lookup_api::ApiError {
-                        code: "InternalFailure",
-                        status: 500,
-                        message: "cannot write the audit trail".to_owned(),
-                    };
-                    return with_headers(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        failed.body(),
-                        &request_id,
-                    );
-                }
-            }
-            return match served.outcome {
-                Ok(body) => with_headers(StatusCode::OK, body, &request_id),
-                Err(e) => with_headers(
-                    StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
-                    e.body(),
-                    &request_id,
-                ),
-            };
         }
         Ok(bytes) => {
             let outcome =
@@ -231,6 +191,61 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
             );
             error_response(&error, &request_id)
         }
+    }
+}
+
+/// Serves a CloudTrail call and records it like any other call.
+async fn serve_cloudtrail(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+    peer: Option<IpAddr>,
+    target: &str,
+    bytes: &Bytes,
+    request_id: &str,
+    time_ms: i64,
+) -> Response {
+    let mut seen = Seen::default();
+    let served = audit::lookup_api::serve(
+        state,
+        peer,
+        &parts.uri,
+        &parts.headers,
+        target,
+        bytes,
+        &seen.decisions,
+    )
+    .await;
+    seen.principal = served.principal;
+    seen.region = served.region;
+    if let Some(audit) = &state.audit {
+        let source_ip = peer.map_or_else(|| "127.0.0.1".to_owned(), |ip| ip.to_string());
+        let call = AuditedCall {
+            time_ms,
+            operation: &served.operation,
+            event_source: audit::lookup_api::EVENT_SOURCE,
+            headers: &parts.headers,
+            source_ip: &source_ip,
+            seen: &seen,
+            request: bytes,
+            outcome: match &served.outcome {
+                Ok(body) => Ok(body),
+                Err(e) => Err((e.code, &e.message)),
+            },
+            request_id,
+        };
+        if let Err(error) = record(audit, &call).await {
+            tracing::error!(%error, "cannot write the audit trail");
+            let failed = audit::lookup_api::ApiError::internal("cannot write the audit trail");
+            return with_headers(StatusCode::INTERNAL_SERVER_ERROR, failed.body(), request_id);
+        }
+    }
+    match served.outcome {
+        Ok(body) => with_headers(StatusCode::OK, body, request_id),
+        Err(e) => with_headers(
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            e.body(),
+            request_id,
+        ),
     }
 }
 

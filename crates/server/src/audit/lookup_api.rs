@@ -59,6 +59,11 @@ impl ApiError {
         Self { code, status: 400, message: message.into() }
     }
 
+    /// A server-side failure (`InternalFailure`, HTTP 500).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self { code: "InternalFailure", status: 500, message: message.into() }
+    }
+
     /// The JSON 1.1 error body.
     pub fn body(&self) -> Vec<u8> {
         serde_json::to_vec(&serde_json::json!({ "__type": self.code, "message": self.message }))
@@ -217,8 +222,12 @@ async fn lookup_events(
         let wanted = filter.clone();
         tokio::task::spawn_blocking(move || log.lookup(&wanted, limit + 1))
             .await
-            .map_err(|e| ApiError::new("InternalFailure", format!("look-up failed: {e}")))?
-            .map_err(|e| ApiError::new("InternalFailure", e.to_string()))?
+            .map_err(|e| ApiError::internal(format!("look-up failed: {e}")))?
+            .map_err(|e| {
+                // The detail (file names) stays in the server log.
+                tracing::error!(error = %e, "LookupEvents cannot read the audit trail");
+                ApiError::internal("The audit trail cannot be read")
+            })?
     };
     let more = found.len() > limit;
     let page: Vec<FoundEvent> = found.into_iter().take(limit).collect();
@@ -228,7 +237,7 @@ async fn lookup_events(
     let response =
         LookupEventsResponse { events: page.into_iter().map(event_out).collect(), next_token };
     serde_json::to_vec(&response)
-        .map_err(|e| ApiError::new("InternalFailure", format!("cannot encode the response: {e}")))
+        .map_err(|e| ApiError::internal(format!("cannot encode the response: {e}")))
 }
 
 fn event_out(found: FoundEvent) -> EventOut {
