@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -73,7 +73,7 @@ def test_every_call_is_recorded_once_in_cloudtrail_shape(server_bin, trail):
 
 def test_no_plaintext_or_key_material_in_the_trail_or_the_log(trail):
     srv = trail["server"]
-    blobs = [p.read_bytes() for p in srv.data_dir.glob("audit.sqlite3*")]
+    blobs = [p.read_bytes() for p in (srv.data_dir / "audit").iterdir()]
     blobs.append(srv.log_path.read_bytes())
     needles = []
     for secret in trail["secrets"]:
@@ -89,26 +89,47 @@ def test_audit_verify_passes_an_untouched_trail(server_bin, trail):
     assert "6 records" in out.stdout and "0 records after the last digest" in out.stdout
 
 
-def _tamper(data_dir: Path, sql: str) -> None:
-    with sqlite3.connect(data_dir / "audit.sqlite3") as db:
-        db.executescript(sql)
+def _records_file(data_dir: Path) -> Path:
+    (segment,) = sorted((data_dir / "audit").glob("records-*.log"))
+    return segment
 
 
-@pytest.mark.parametrize(
-    "sql",
-    [
-        "UPDATE audit_records SET body = replace(body, 'Decrypt', 'Encrypt') WHERE seq = 3",
-        "DELETE FROM audit_records WHERE seq = 2",
-        "DELETE FROM audit_records WHERE seq = 6",
-        "UPDATE audit_records SET body = CASE seq WHEN 2 THEN (SELECT body FROM audit_records WHERE seq = 3)"
-        " ELSE (SELECT body FROM audit_records WHERE seq = 2) END WHERE seq IN (2, 3)",
-        "UPDATE audit_digests SET body = replace(body, '\"lastSeq\":6', '\"lastSeq\":5')",
-    ],
-    ids=["changed", "deleted", "deleted-last", "reordered", "forged-digest"],
-)
-def test_audit_verify_catches_tampering(server_bin, trail, sql):
+def _edit_records(data_dir: Path, edit) -> None:
+    """Rewrites the records file (one record per line: `<seq> <hash> <event JSON>`)."""
+    path = _records_file(data_dir)
+    lines = path.read_text().splitlines()
+    edit(lines)
+    path.write_text("".join(line + "\n" for line in lines))
+
+
+def _change(lines):
+    lines[2] = lines[2].replace("Decrypt", "Encrypt")
+
+
+def _swap_events(lines):
+    heads = [line.split(" ", 2) for line in lines[1:3]]
+    lines[1] = " ".join(heads[0][:2] + [heads[1][2]])
+    lines[2] = " ".join(heads[1][:2] + [heads[0][2]])
+
+
+def _forge_digest(data_dir: Path) -> None:
+    path = data_dir / "audit" / "digests.log"
+    path.write_text(path.read_text().replace('"lastSeq":6', '"lastSeq":5'))
+
+
+TAMPERING = {
+    "changed": lambda d: _edit_records(d, _change),
+    "deleted": lambda d: _edit_records(d, lambda lines: lines.pop(1)),
+    "deleted-last": lambda d: _edit_records(d, lambda lines: lines.pop()),
+    "reordered": lambda d: _edit_records(d, _swap_events),
+    "forged-digest": _forge_digest,
+}
+
+
+@pytest.mark.parametrize("how", sorted(TAMPERING))
+def test_audit_verify_catches_tampering(server_bin, trail, how):
     data_dir = trail["server"].data_dir
-    _tamper(data_dir, sql)
+    TAMPERING[how](data_dir)
     out = audit_cli(server_bin, "verify", "--data", str(data_dir))
     assert out.returncode != 0
     assert "does not verify" in out.stderr
@@ -220,8 +241,56 @@ def test_iam_and_sts_calls_are_recorded_without_their_secrets(server_bin, tmp_pa
     assert events[0]["requestParameters"] == {"userName": "auditor"}
     assert events[4]["userIdentity"]["type"] == "AssumedRole"
     assert events[5]["errorCode"] == "NoSuchEntity"
-    trail_bytes = b"".join(p.read_bytes() for p in srv.data_dir.glob("audit.sqlite3*"))
+    trail_bytes = b"".join(p.read_bytes() for p in (srv.data_dir / "audit").iterdir())
     for secret in [created["SecretAccessKey"], assumed["SecretAccessKey"], assumed["SessionToken"], "extern-secret-42"]:
         assert secret.encode() not in trail_bytes
     out = audit_cli(server_bin, "verify", "--data", str(srv.data_dir))
     assert out.returncode == 0, out.stderr
+
+
+def test_acknowledged_calls_survive_sigkill_and_the_trail_continues(server_bin, tmp_path):
+    """Calls answered before a SIGKILL are in the trail after it; the trail still verifies
+    and the restarted server continues the chain."""
+    import threading
+
+    srv = KmsServer(binary=server_bin, data_dir=tmp_path / "data").start()
+    kms = make_client(srv.endpoint, fresh_session=True)
+    key = kms.create_key(Description="killed")["KeyMetadata"]["KeyId"]
+    acknowledged: list[str] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def worker():
+        client = make_client(srv.endpoint, fresh_session=True)
+        while not stop.is_set():
+            try:
+                out = client.generate_data_key(KeyId=key, KeySpec="AES_256")
+            except Exception:  # the server died under us
+                return
+            with lock:
+                acknowledged.append(out["ResponseMetadata"]["RequestId"])
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for t in threads:
+        t.start()
+    while True:
+        with lock:
+            if len(acknowledged) >= 300:
+                break
+        time.sleep(0.01)
+    srv.kill()  # while the workers are still sending
+    stop.set()
+    for t in threads:
+        t.join(timeout=30)
+    with lock:
+        answered = list(acknowledged)
+
+    srv.start()
+    after = make_client(srv.endpoint, fresh_session=True).generate_data_key(KeyId=key, KeySpec="AES_256")
+    assert srv.stop() == 0, srv.log_tail()
+    out = audit_cli(server_bin, "verify", "--data", str(srv.data_dir))
+    assert out.returncode == 0, out.stderr
+    in_trail = {e["requestID"] for e in audit_events(server_bin, srv.data_dir)}
+    missing = [r for r in answered if r not in in_trail]
+    assert not missing, f"{len(missing)} of {len(answered)} answered calls are not in the trail"
+    assert after["ResponseMetadata"]["RequestId"] in in_trail

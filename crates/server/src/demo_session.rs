@@ -136,13 +136,15 @@ async fn record(
 ) -> Result<(), crate::audit::AuditError> {
     let Some(audit) = &state.audit else { return Ok(()) };
     let root = crate::auth::Principal::root(&demo.account, "", time_ms);
-    let request = serde_json::json!({
-        "roleArn": format!("arn:aws:iam::{}:role/{ROLE_NAME}", demo.account),
-        "durationSeconds": SESSION_S,
-    });
-    let request_id = uuid::Uuid::new_v4().to_string();
-    let event_id = uuid::Uuid::new_v4().to_string();
-    let (event, index) = crate::audit::event::build(&crate::audit::Call {
+    // The parameters as the query protocol's AssumeRole would carry them.
+    let request = serde_json::to_vec(&serde_json::json!({
+        "RoleArn": format!("arn:aws:iam::{}:role/{ROLE_NAME}", demo.account),
+        "DurationSeconds": SESSION_S.to_string(),
+    }))
+    .unwrap_or_default();
+    let request_id = crate::audit::ids::new_id();
+    let event_id = crate::audit::ids::new_id();
+    let event = crate::audit::event::build(&crate::audit::Call {
         time_ms,
         operation: "AssumeRole",
         event_source: "sts.amazonaws.com",
@@ -158,7 +160,7 @@ async fn record(
         request_id: &request_id,
         event_id: &event_id,
     });
-    audit.append(event, index).await
+    audit.append(event, time_ms).await
 }
 
 async fn session(State((state, demo)): State<(Arc<AppState>, Arc<DemoSession>)>) -> Response {

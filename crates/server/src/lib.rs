@@ -80,11 +80,39 @@ pub async fn open_sqlite_state(
     root_key: &RootKeySource,
     clock: Arc<dyn Clock>,
 ) -> Result<Arc<AppState>, StartError> {
+    open_sqlite_state_with(data_dir, config, root_key, clock, AuditMode::Durable).await
+}
+
+/// Whether the server keeps its audit trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AuditMode {
+    /// Every call is recorded durably before it is answered (the only mode for real use).
+    Durable,
+    /// BENCHMARK ONLY: no audit trail at all, to measure what the trail costs. Never use
+    /// it for anything else: calls leave no record.
+    BenchmarkOnlyDisabled,
+}
+
+/// [`open_sqlite_state`], choosing whether the audit trail is kept.
+///
+/// # Errors
+/// [`StartError`] if the directory, root key or database cannot be used.
+pub async fn open_sqlite_state_with(
+    data_dir: &Path,
+    config: &Config,
+    root_key: &RootKeySource,
+    clock: Arc<dyn Clock>,
+    audit_mode: AuditMode,
+) -> Result<Arc<AppState>, StartError> {
     std::fs::create_dir_all(data_dir).map_err(|e| StartError::DataDir(data_dir.to_owned(), e))?;
     let keystore = Keystore::open(root_key)?;
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&data_dir.join(DATABASE_FILE))?);
-    let audit = audit::open(data_dir, &keystore)?;
-    assemble_state(store, keystore, config, clock, Some(Arc::new(audit))).await
+    let audit = match audit_mode {
+        AuditMode::Durable => Some(Arc::new(audit::open(data_dir, &keystore)?)),
+        AuditMode::BenchmarkOnlyDisabled => None,
+    };
+    assemble_state(store, keystore, config, clock, audit).await
 }
 
 /// Assembles server state over any store, checking that the root key matches it. It keeps

@@ -14,6 +14,7 @@ use kms_server::config::{Config, DEFAULT_ACCESS_KEY, DEFAULT_ACCOUNT_ID};
 use kms_server::demo_session::DemoSession;
 use kms_server::keystore::{Keystore, RootKeySource};
 use kms_server::site::StaticSite;
+use kms_server::AuditMode;
 
 #[derive(Parser)]
 #[command(
@@ -66,6 +67,10 @@ enum Command {
         /// addresses only.
         #[arg(long)]
         demo_session: bool,
+        /// BENCHMARK ONLY: keep no audit trail, to measure what it costs. Calls leave no
+        /// record; never use this for anything but a benchmark.
+        #[arg(long, hide = true)]
+        benchmark_only_disable_audit_trail: bool,
     },
     /// Read and check the audit trail.
     Audit {
@@ -146,6 +151,7 @@ fn main() -> ExitCode {
             pkg,
             no_www,
             demo_session,
+            benchmark_only_disable_audit_trail,
         } => (
             Options {
                 listen,
@@ -155,6 +161,11 @@ fn main() -> ExitCode {
                 ready_file,
                 job_interval_secs,
                 demo_session,
+                audit_mode: if benchmark_only_disable_audit_trail {
+                    AuditMode::BenchmarkOnlyDisabled
+                } else {
+                    AuditMode::Durable
+                },
             },
             log_json,
             SiteChoice { www, pkg, off: no_www },
@@ -196,6 +207,7 @@ struct Options {
     ready_file: Option<PathBuf>,
     job_interval_secs: u64,
     demo_session: bool,
+    audit_mode: AuditMode,
 }
 
 fn init_logging(json: bool) {
@@ -255,10 +267,18 @@ async fn serve(options: Options, site: Option<StaticSite>) -> Result<(), String>
         }
     };
     let root_key = RootKeySource::choose(options.root_key_file.as_deref(), &options.data);
-    let state =
-        kms_server::open_sqlite_state(&options.data, &config, &root_key, Arc::new(SystemClock))
-            .await
-            .map_err(|e| e.to_string())?;
+    if options.audit_mode == AuditMode::BenchmarkOnlyDisabled {
+        tracing::warn!("BENCHMARK ONLY: the audit trail is off; calls leave no record");
+    }
+    let state = kms_server::open_sqlite_state_with(
+        &options.data,
+        &config,
+        &root_key,
+        Arc::new(SystemClock),
+        options.audit_mode,
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     let demo = if options.demo_session {
         if !options.listen.ip().is_loopback() {
             return Err(format!(

@@ -88,7 +88,7 @@ fn with_headers(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response
 
 async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
-    let request_id = uuid::Uuid::new_v4().to_string();
+    let request_id = audit::ids::new_id();
     let time_ms = state.clock.now_ms();
     let operation = parts
         .headers
@@ -124,6 +124,19 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
             }
             return response;
         }
+        // CloudTrail's LookupEvents reads the audit trail on the same endpoint.
+        Ok(bytes) if audit::lookup_api::is_cloudtrail(&operation) => {
+            return serve_cloudtrail(
+                &state,
+                &parts,
+                peer,
+                &operation,
+                &bytes,
+                &request_id,
+                time_ms,
+            )
+            .await;
+        }
         Ok(bytes) => {
             let outcome =
                 serve(&state, peer, &parts.uri, &parts.headers, &operation, &bytes, &mut seen)
@@ -141,14 +154,19 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
     let outcome = match &state.audit {
         Some(audit) => {
             let source_ip = peer.map_or_else(|| "127.0.0.1".to_owned(), |ip| ip.to_string());
+            let operation = operation.rsplit('.').next().unwrap_or_default();
             let call = AuditedCall {
                 time_ms,
-                operation: &operation,
+                operation,
+                event_source: EVENT_SOURCE,
                 headers: &parts.headers,
                 source_ip: &source_ip,
                 seen: &seen,
                 request: &bytes,
-                outcome: &outcome,
+                outcome: match &outcome {
+                    Ok(body) => Ok(body),
+                    Err(e) => Err((e.code.as_str(), e.message.as_deref().unwrap_or_default())),
+                },
                 request_id: &request_id,
             };
             match record(audit, &call).await {
@@ -176,6 +194,61 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
     }
 }
 
+/// Serves a CloudTrail call and records it like any other call.
+async fn serve_cloudtrail(
+    state: &AppState,
+    parts: &axum::http::request::Parts,
+    peer: Option<IpAddr>,
+    target: &str,
+    bytes: &Bytes,
+    request_id: &str,
+    time_ms: i64,
+) -> Response {
+    let mut seen = Seen::default();
+    let served = audit::lookup_api::serve(
+        state,
+        peer,
+        &parts.uri,
+        &parts.headers,
+        target,
+        bytes,
+        &seen.decisions,
+    )
+    .await;
+    seen.principal = served.principal;
+    seen.region = served.region;
+    if let Some(audit) = &state.audit {
+        let source_ip = peer.map_or_else(|| "127.0.0.1".to_owned(), |ip| ip.to_string());
+        let call = AuditedCall {
+            time_ms,
+            operation: &served.operation,
+            event_source: audit::lookup_api::EVENT_SOURCE,
+            headers: &parts.headers,
+            source_ip: &source_ip,
+            seen: &seen,
+            request: bytes,
+            outcome: match &served.outcome {
+                Ok(body) => Ok(body),
+                Err(e) => Err((e.code, &e.message)),
+            },
+            request_id,
+        };
+        if let Err(error) = record(audit, &call).await {
+            tracing::error!(%error, "cannot write the audit trail");
+            let failed = audit::lookup_api::ApiError::internal("cannot write the audit trail");
+            return with_headers(StatusCode::INTERNAL_SERVER_ERROR, failed.body(), request_id);
+        }
+    }
+    match served.outcome {
+        Ok(body) => with_headers(StatusCode::OK, body, request_id),
+        Err(e) => with_headers(
+            StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST),
+            e.body(),
+            request_id,
+        ),
+    }
+}
+
 /// What authentication learnt about a request, for its audit record.
 #[derive(Debug, Default)]
 struct Seen {
@@ -188,12 +261,15 @@ struct Seen {
 /// One finished call, as the audit trail needs it.
 struct AuditedCall<'a> {
     time_ms: i64,
+    /// The operation's name, e.g. `Encrypt`.
     operation: &'a str,
+    event_source: &'a str,
     headers: &'a HeaderMap,
     source_ip: &'a str,
     seen: &'a Seen,
     request: &'a [u8],
-    outcome: &'a Result<Vec<u8>, KmsError>,
+    /// The response body, or the error's code and message.
+    outcome: Result<&'a [u8], (&'a str, &'a str)>,
     request_id: &'a str,
 }
 
@@ -210,6 +286,16 @@ impl<'a> Caller<'a> {
     fn of(headers: &'a HeaderMap, principal: Option<&'a Principal>, region: Option<&str>) -> Self {
         let header =
             |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
+        let user_agent = header("user-agent");
+        if let (Some(p), Some(region)) = (principal, region) {
+            return Self {
+                principal,
+                access_key_id: p.access_key_id.clone(),
+                region: region.to_owned(),
+                user_agent,
+            };
+        }
+        // Authentication failed: name what the request claimed.
         let claimed = kms_api::sigv4::Authorization::parse(header("authorization")).ok();
         Self {
             principal,
@@ -221,38 +307,37 @@ impl<'a> Caller<'a> {
                 .map(str::to_owned)
                 .or_else(|| claimed.map(|c| c.region))
                 .unwrap_or_else(|| DEFAULT_REGION.to_owned()),
-            user_agent: header("user-agent"),
+            user_agent,
         }
     }
 }
 
 /// Appends the call's record to the trail; returns once it is durable.
 async fn record(audit: &AuditLog, call: &AuditedCall<'_>) -> Result<(), AuditError> {
-    let request: Option<serde_json::Value> = serde_json::from_slice(call.request).ok();
     let (response, error) = match call.outcome {
-        Ok(body) => (serde_json::from_slice::<serde_json::Value>(body).ok(), None),
-        Err(e) => (None, Some((e.code.as_str(), e.message.as_deref().unwrap_or_default()))),
+        Ok(body) => (Some(body), None),
+        Err(error) => (None, Some(error)),
     };
     let caller =
         Caller::of(call.headers, call.seen.principal.as_ref(), call.seen.region.as_deref());
-    let event_id = uuid::Uuid::new_v4().to_string();
-    let (event, index) = audit::event::build(&audit::Call {
+    let event_id = audit::ids::new_id();
+    let event = audit::event::build(&audit::Call {
         time_ms: call.time_ms,
-        operation: call.operation.rsplit('.').next().unwrap_or_default(),
-        event_source: EVENT_SOURCE,
+        operation: call.operation,
+        event_source: call.event_source,
         region: &caller.region,
         source_ip: call.source_ip,
         user_agent: caller.user_agent,
         principal: caller.principal,
         access_key_id: &caller.access_key_id,
-        request: request.as_ref(),
-        response: response.as_ref(),
+        request: Some(call.request),
+        response,
         error,
         authorization: &call.seen.decisions.take(),
         request_id: call.request_id,
         event_id: &event_id,
     });
-    audit.append(event, index).await
+    audit.append(event, call.time_ms).await
 }
 
 /// Appends an IAM or STS call's record to the trail; returns once it is durable.
@@ -266,11 +351,11 @@ async fn record_query(
 ) -> Result<(), AuditError> {
     let parameters: serde_json::Map<String, serde_json::Value> =
         call.parameters.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect();
-    let request = serde_json::Value::Object(parameters);
+    let request = serde_json::to_vec(&parameters).unwrap_or_default();
     let caller = Caller::of(headers, call.principal.as_ref(), call.region.as_deref());
-    let event_id = uuid::Uuid::new_v4().to_string();
+    let event_id = audit::ids::new_id();
     let event_source = format!("{}.amazonaws.com", call.service);
-    let (event, index) = audit::event::build(&audit::Call {
+    let event = audit::event::build(&audit::Call {
         time_ms,
         operation: &call.action,
         event_source: &event_source,
@@ -286,7 +371,7 @@ async fn record_query(
         request_id,
         event_id: &event_id,
     });
-    audit.append(event, index).await
+    audit.append(event, time_ms).await
 }
 
 async fn serve(

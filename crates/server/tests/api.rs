@@ -10,6 +10,8 @@ mod aliases_tags;
 mod asymmetric;
 #[path = "api/authz.rs"]
 mod authz;
+#[path = "api/cloudtrail.rs"]
+mod cloudtrail;
 #[path = "api/crypto.rs"]
 mod crypto;
 #[path = "api/full_stack.rs"]

@@ -1,56 +1,33 @@
-//! The trail's storage: its own SQLite database beside the key database, appended to by
-//! one writer thread that group-commits (one fsync covers every record waiting), numbers
-//! records, extends the hash chain and writes signed digests.
+//! The trail's writer: one thread that owns the files (see [`super::segment`] for their
+//! layout), numbers records, extends the hash chain, writes signed digests and makes every
+//! batch durable with one `fdatasync` before anyone in it is answered.
 //!
-//! The trail has its own file so that recording a hot-path call never waits behind key
-//! writes, and so it can be copied or shipped on its own.
+//! A batch is everything queued when the writer wakes (at most [`BATCH_MAX`]): under load
+//! one `write` and one `fdatasync` cover many records. A digest is written after the records
+//! it covers are durable, so a durable digest never names records that are not. After a
+//! failed write or sync the writer refuses every later record (the server answers
+//! `KMSInternalException`) until it is restarted, which re-reads the files and cuts off an
+//! incomplete last line.
 
-use std::path::Path;
-use std::sync::Mutex;
+use std::fs::{self, File, OpenOptions};
+use std::io::{Seek as _, SeekFrom, Write as _};
+use std::path::{Path, PathBuf};
 use std::thread;
 
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension, TransactionBehavior};
 use tokio::sync::{mpsc, oneshot};
 
-use super::chain::{
-    record_hash, ChainHash, Digest, DigestSigner, StoredDigest, StoredRecord, GENESIS_HASH,
-};
-use super::event::EventIndex;
+use super::chain::{record_hash, ChainHash, Digest, DigestSigner, GENESIS_HASH};
+use super::lookup::{self, Filter, FoundEvent};
+use super::segment::{self, io_error, DIGESTS_FILE, SEGMENT_MAX_BYTES};
 use super::AuditError;
 
 /// A digest is written at least every this many records.
 pub const DIGEST_EVERY_RECORDS: u64 = 1_000;
-/// Most records committed by one transaction.
-const BATCH_MAX: usize = 512;
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS audit_records (
-    seq           INTEGER NOT NULL PRIMARY KEY,
-    time_ms       INTEGER NOT NULL,
-    event_name    TEXT    NOT NULL,
-    key_arn       TEXT    NULL,
-    principal_arn TEXT    NULL,
-    account       TEXT    NULL,
-    access_key_id TEXT    NOT NULL,
-    event_id      TEXT    NOT NULL,
-    read_only     INTEGER NOT NULL,
-    body          TEXT    NOT NULL,
-    hash          BLOB    NOT NULL
-);
-CREATE INDEX IF NOT EXISTS audit_records_time ON audit_records (time_ms);
-CREATE INDEX IF NOT EXISTS audit_records_key ON audit_records (key_arn, time_ms);
-CREATE INDEX IF NOT EXISTS audit_records_principal ON audit_records (principal_arn, time_ms);
-CREATE INDEX IF NOT EXISTS audit_records_name ON audit_records (event_name, time_ms);
-CREATE TABLE IF NOT EXISTS audit_digests (
-    idx       INTEGER NOT NULL PRIMARY KEY,
-    last_seq  INTEGER NOT NULL,
-    body      TEXT    NOT NULL,
-    signature BLOB    NOT NULL
-);
-";
+/// Most requests handled by one batch.
+const BATCH_MAX: usize = 1024;
 
 enum Op {
-    Append { body: String, index: EventIndex },
+    Append { body: Vec<u8>, time_ms: i64 },
     Seal { now_ms: i64 },
 }
 
@@ -59,87 +36,53 @@ struct Request {
     reply: oneshot::Sender<Result<(), AuditError>>,
 }
 
-/// Which records a look-up wants. Every field narrows; `account` is always required.
-#[derive(Debug, Clone, Default)]
-pub struct Filter {
-    /// Only records of this account (the key's, else the caller's).
-    pub account: String,
-    /// At or after, milliseconds since the epoch.
-    pub start_ms: Option<i64>,
-    /// At or before, milliseconds since the epoch.
-    pub end_ms: Option<i64>,
-    /// Only this operation.
-    pub event_name: Option<String>,
-    /// Only calls about this key ARN.
-    pub key_arn: Option<String>,
-    /// Only calls by this principal ARN.
-    pub principal_arn: Option<String>,
-    /// Only calls signed with this access key.
-    pub access_key_id: Option<String>,
-    /// Only this event id.
-    pub event_id: Option<String>,
-    /// Only records numbered below this (paging backwards from the newest).
-    pub before_seq: Option<u64>,
-    /// Only read-only (true) or only mutating (false) calls.
-    pub read_only: Option<bool>,
-}
-
-/// A record returned by a look-up.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FoundEvent {
-    /// Its number in the trail.
-    pub seq: u64,
-    /// The CloudTrail event JSON.
-    pub body: String,
-}
-
 /// The append-only trail.
 pub struct AuditLog {
     writer: mpsc::Sender<Request>,
-    reader: Mutex<Connection>,
+    dir: PathBuf,
 }
 
 impl std::fmt::Debug for AuditLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("AuditLog")
+        f.debug_struct("AuditLog").field("dir", &self.dir).finish()
     }
-}
-
-fn db(e: rusqlite::Error) -> AuditError {
-    AuditError::Storage(e.to_string())
-}
-
-fn open_connection(path: &Path) -> Result<Connection, AuditError> {
-    let conn = Connection::open(path).map_err(db)?;
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;").map_err(db)?;
-    conn.busy_timeout(std::time::Duration::from_secs(30)).map_err(db)?;
-    Ok(conn)
 }
 
 impl AuditLog {
-    /// Opens (or creates) the trail at `path`; digests are signed by `signer`.
+    /// Opens (or creates) the trail in directory `dir`; digests are signed by `signer`.
     ///
     /// # Errors
-    /// [`AuditError::Storage`] if the database cannot be opened or its chain state read.
-    pub fn open(path: &Path, signer: DigestSigner) -> Result<Self, AuditError> {
-        let conn = open_connection(path)?;
-        conn.execute_batch(SCHEMA).map_err(db)?;
-        let state = WriterState::load(&conn, signer)?;
-        let reader = open_connection(path)?;
-        let (writer, requests) = mpsc::channel(4 * BATCH_MAX);
-        thread::Builder::new()
-            .name("kms-audit-writer".to_owned())
-            .spawn(move || run(conn, state, requests))
-            .map_err(|e| AuditError::Storage(e.to_string()))?;
-        Ok(Self { writer, reader: Mutex::new(reader) })
+    /// [`AuditError::Storage`] if the files cannot be opened or their chain state read.
+    pub fn open(dir: &Path, signer: DigestSigner) -> Result<Self, AuditError> {
+        Self::open_with_segment_limit(dir, signer, SEGMENT_MAX_BYTES)
     }
 
-    /// Appends one event; returns once it is durable.
+    /// [`AuditLog::open`], closing segments once they pass `segment_max_bytes` (small in tests
+    /// of segment changes).
+    ///
+    /// # Errors
+    /// As [`AuditLog::open`].
+    pub fn open_with_segment_limit(
+        dir: &Path,
+        signer: DigestSigner,
+        segment_max_bytes: u64,
+    ) -> Result<Self, AuditError> {
+        let writer = Writer::open(dir, signer, segment_max_bytes)?;
+        let (sender, requests) = mpsc::channel(4 * BATCH_MAX);
+        thread::Builder::new()
+            .name("kms-audit-writer".to_owned())
+            .spawn(move || writer.run(requests))
+            .map_err(|e| AuditError::Storage(e.to_string()))?;
+        Ok(Self { writer: sender, dir: dir.to_owned() })
+    }
+
+    /// Appends one event (CloudTrail JSON as UTF-8, one line) made at `time_ms`; returns once
+    /// it is durable.
     ///
     /// # Errors
     /// [`AuditError::Storage`] if the write failed, [`AuditError::Closed`] if the writer stopped.
-    pub async fn append(&self, body: String, index: EventIndex) -> Result<(), AuditError> {
-        self.send(Op::Append { body, index }).await
+    pub async fn append(&self, body: Vec<u8>, time_ms: i64) -> Result<(), AuditError> {
+        self.send(Op::Append { body, time_ms }).await
     }
 
     /// Writes a digest over the records not yet covered by one (nothing if there are none).
@@ -159,73 +102,10 @@ impl AuditLog {
     /// The newest records matching `filter`, newest first, at most `limit`.
     ///
     /// # Errors
-    /// [`AuditError::Storage`] if the query fails.
+    /// [`AuditError::Storage`] if the files cannot be read.
     pub fn lookup(&self, filter: &Filter, limit: usize) -> Result<Vec<FoundEvent>, AuditError> {
-        let conn = self.reader.lock().map_err(|_| AuditError::Storage("reader poisoned".into()))?;
-        lookup(&conn, filter, limit)
+        lookup::lookup(&self.dir, filter, limit)
     }
-}
-
-/// The newest records matching `filter` on `conn`, newest first, at most `limit`.
-///
-/// # Errors
-/// [`AuditError::Storage`] if the query fails.
-pub fn lookup(
-    conn: &Connection,
-    filter: &Filter,
-    limit: usize,
-) -> Result<Vec<FoundEvent>, AuditError> {
-    let mut sql = String::from("SELECT seq, body FROM audit_records WHERE account = ?1");
-    let mut args: Vec<rusqlite::types::Value> = vec![filter.account.clone().into()];
-    let mut add = |clause: &str, value: rusqlite::types::Value| {
-        args.push(value);
-        sql.push_str(&format!(" AND {clause} ?{}", args.len()));
-    };
-    if let Some(v) = filter.start_ms {
-        add("time_ms >=", v.into());
-    }
-    if let Some(v) = filter.end_ms {
-        add("time_ms <=", v.into());
-    }
-    if let Some(v) = &filter.event_name {
-        add("event_name =", v.clone().into());
-    }
-    if let Some(v) = &filter.key_arn {
-        add("key_arn =", v.clone().into());
-    }
-    if let Some(v) = &filter.principal_arn {
-        add("principal_arn =", v.clone().into());
-    }
-    if let Some(v) = &filter.access_key_id {
-        add("access_key_id =", v.clone().into());
-    }
-    if let Some(v) = &filter.event_id {
-        add("event_id =", v.clone().into());
-    }
-    if let Some(v) = filter.before_seq {
-        add("seq <", i64::try_from(v).unwrap_or(i64::MAX).into());
-    }
-    if let Some(v) = filter.read_only {
-        add("read_only =", i64::from(v).into());
-    }
-    sql.push_str(" ORDER BY seq DESC LIMIT ");
-    sql.push_str(&limit.to_string());
-    let mut stmt = conn.prepare(&sql).map_err(db)?;
-    let rows = stmt
-        .query_map(rusqlite::params_from_iter(args), |row| {
-            Ok(FoundEvent {
-                seq: u64::try_from(row.get::<_, i64>(0)?).unwrap_or(0),
-                body: row.get(1)?,
-            })
-        })
-        .map_err(db)?;
-    rows.collect::<Result<Vec<_>, _>>().map_err(db)
-}
-
-/// What the writer keeps between batches: the end of the chain and of the digests.
-struct WriterState {
-    signer: DigestSigner,
-    end: ChainEnd,
 }
 
 /// Where the chain and the digests end; restored as a whole when a batch fails.
@@ -233,199 +113,256 @@ struct WriterState {
 struct ChainEnd {
     last_seq: u64,
     last_hash: ChainHash,
-    digests: u64,
     digested_up_to: u64,
     previous_digest_link: String,
 }
 
-impl WriterState {
-    fn load(conn: &Connection, signer: DigestSigner) -> Result<Self, AuditError> {
-        let last: Option<(i64, Vec<u8>)> = conn
-            .query_row("SELECT seq, hash FROM audit_records ORDER BY seq DESC LIMIT 1", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()
-            .map_err(db)?;
-        let (last_seq, last_hash) = match last {
-            Some((seq, hash)) => (
-                u64::try_from(seq).unwrap_or(0),
-                hash.try_into().map_err(|_| AuditError::Storage("bad stored hash".into()))?,
-            ),
-            None => (0, GENESIS_HASH),
-        };
-        // Only the newest digest matters here: start-up reads one row, not the whole list.
-        let newest: Option<(i64, String, Vec<u8>)> = conn
-            .query_row(
-                "SELECT idx, body, signature FROM audit_digests ORDER BY idx DESC LIMIT 1",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map_err(db)?;
-        let (digests, digested_up_to, previous_digest_link) = match newest {
-            Some((idx, body, signature)) => {
-                let digest: Digest = serde_json::from_str(&body)
-                    .map_err(|e| AuditError::Storage(format!("unreadable digest: {e}")))?;
-                let count = u64::try_from(idx).unwrap_or(0) + 1;
-                (count, digest.last_seq, digest.link_hash(&signature))
-            }
-            None => (0, 0, String::new()),
-        };
-        let end = ChainEnd { last_seq, last_hash, digests, digested_up_to, previous_digest_link };
-        Ok(Self { signer, end })
+/// The writer thread's state.
+struct Writer {
+    dir: PathBuf,
+    signer: DigestSigner,
+    end: ChainEnd,
+    segment: File,
+    segment_path: PathBuf,
+    segment_len: u64,
+    segment_max_bytes: u64,
+    digests: File,
+    /// Why the writer stopped accepting records, after a failed write or sync.
+    failed: Option<String>,
+    records: Vec<u8>,
+    digest_lines: Vec<u8>,
+    stats: Stats,
+}
+
+/// What the writer did since the last seal, logged at each seal (group commit sizes and sync
+/// times are what bound a durable trail's throughput).
+#[derive(Default)]
+struct Stats {
+    records: u64,
+    batches: u64,
+    sync_time: std::time::Duration,
+    slowest_sync: std::time::Duration,
+}
+
+impl Stats {
+    fn log_and_reset(&mut self) {
+        if self.batches > 0 {
+            #[allow(clippy::cast_precision_loss)] // statistics
+            let per_batch = self.records as f64 / self.batches as f64;
+            tracing::info!(
+                records = self.records,
+                batches = self.batches,
+                records_per_batch = %format_args!("{per_batch:.1}"),
+                mean_sync_us = (self.sync_time / u32::try_from(self.batches).unwrap_or(u32::MAX))
+                    .as_micros(),
+                slowest_sync_us = self.slowest_sync.as_micros(),
+                "audit writer: group commits since the last seal"
+            );
+        }
+        *self = Self::default();
     }
 }
 
-fn run(mut conn: Connection, mut state: WriterState, mut requests: mpsc::Receiver<Request>) {
-    let mut batch = Vec::with_capacity(BATCH_MAX);
-    while requests.blocking_recv_many(&mut batch, BATCH_MAX) > 0 {
-        let saved = state.end.clone();
-        let outcome = write_batch(&mut conn, &mut state, &batch);
+impl Writer {
+    fn open(dir: &Path, signer: DigestSigner, segment_max_bytes: u64) -> Result<Self, AuditError> {
+        fs::create_dir_all(dir).map_err(|e| io_error(dir, &e))?;
+        let (last_seq, last_hash) = last_record(dir)?;
+        let segments = segment::segments(dir)?;
+        let (segment, segment_path, segment_len) = match segments.last() {
+            Some((_, path)) => {
+                let (file, len) = open_append(path)?;
+                (file, path.clone(), len)
+            }
+            None => create_segment(dir, last_seq + 1)?,
+        };
+        let digests_path = dir.join(DIGESTS_FILE);
+        let (digests, newest) = open_digests(&digests_path)?;
+        let (digested_up_to, previous_digest_link) = match newest {
+            Some(stored) => (stored.digest.last_seq, stored.digest.link_hash(&stored.signature)),
+            None => (0, String::new()),
+        };
+        if digested_up_to > last_seq {
+            return Err(AuditError::Storage(format!(
+                "the newest digest covers records up to {digested_up_to}, but the trail ends at \
+                 {last_seq}: records are missing (run `kms-server audit verify`)"
+            )));
+        }
+        Ok(Self {
+            dir: dir.to_owned(),
+            signer,
+            end: ChainEnd { last_seq, last_hash, digested_up_to, previous_digest_link },
+            segment,
+            segment_path,
+            segment_len,
+            segment_max_bytes,
+            digests,
+            failed: None,
+            records: Vec::with_capacity(1 << 20),
+            digest_lines: Vec::new(),
+            stats: Stats::default(),
+        })
+    }
+
+    fn run(mut self, mut requests: mpsc::Receiver<Request>) {
+        let mut batch = Vec::with_capacity(BATCH_MAX);
+        while requests.blocking_recv_many(&mut batch, BATCH_MAX) > 0 {
+            let outcome = match &self.failed {
+                Some(why) => Err(AuditError::Storage(format!("the audit writer failed: {why}"))),
+                None => self.write_batch(&batch),
+            };
+            for request in batch.drain(..) {
+                let _ = request.reply.send(outcome.clone());
+            }
+        }
+    }
+
+    fn write_batch(&mut self, batch: &[Request]) -> Result<(), AuditError> {
+        let saved = self.end.clone();
+        let outcome = self.try_write_batch(batch);
         if let Err(e) = &outcome {
-            tracing::error!(error = %e, "audit batch failed");
-            // Nothing of the batch was committed: continue the chain from where it was.
-            state.end = saved;
+            tracing::error!(error = %e, "audit batch failed; no further records are accepted");
+            self.failed = Some(e.to_string());
+            self.end = saved;
+            // Best effort: take the unacknowledged bytes back off the segment.
+            let _ = self.segment.set_len(self.segment_len);
         }
-        for request in batch.drain(..) {
-            let _ = request.reply.send(outcome.clone());
-        }
+        outcome
     }
-}
 
-fn write_batch(
-    conn: &mut Connection,
-    state: &mut WriterState,
-    batch: &[Request],
-) -> Result<(), AuditError> {
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db)?;
-    let mut seal_at = None;
-    for request in batch {
-        match &request.op {
-            Op::Append { body, index } => {
-                let seq = state.end.last_seq + 1;
-                let hash = record_hash(&state.end.last_hash, seq, body.as_bytes());
-                // Cached: the statement is parsed once per connection, not once per record.
-                tx.prepare_cached(
-                    "INSERT INTO audit_records (seq, time_ms, event_name, key_arn, principal_arn, \
-                     account, access_key_id, event_id, read_only, body, hash) \
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-                )
-                .and_then(|mut insert| {
-                    insert.execute(params![
-                        i64::try_from(seq).unwrap_or(i64::MAX),
-                        index.time_ms,
-                        index.event_name,
-                        index.key_arn,
-                        index.principal_arn,
-                        index.account,
-                        index.access_key_id,
-                        index.event_id,
-                        index.read_only,
-                        body,
-                        hash.as_slice(),
-                    ])
-                })
-                .map_err(db)?;
-                state.end.last_seq = seq;
-                state.end.last_hash = hash;
-                if state.end.last_seq - state.end.digested_up_to >= DIGEST_EVERY_RECORDS {
-                    write_digest(&tx, state, index.time_ms)?;
+    fn try_write_batch(&mut self, batch: &[Request]) -> Result<(), AuditError> {
+        let saved_seq = self.end.last_seq;
+        self.records.clear();
+        self.digest_lines.clear();
+        let mut seal_at = None;
+        for request in batch {
+            match &request.op {
+                Op::Append { body, time_ms } => {
+                    let seq = self.end.last_seq + 1;
+                    let hash = record_hash(&self.end.last_hash, seq, body);
+                    segment::push_record_line(&mut self.records, seq, &hash, body);
+                    self.end.last_seq = seq;
+                    self.end.last_hash = hash;
+                    if seq - self.end.digested_up_to >= DIGEST_EVERY_RECORDS {
+                        self.push_digest(*time_ms)?;
+                    }
                 }
+                Op::Seal { now_ms } => seal_at = Some(*now_ms),
             }
-            Op::Seal { now_ms } => seal_at = Some(*now_ms),
+        }
+        if let Some(now_ms) = seal_at {
+            if self.end.last_seq > self.end.digested_up_to {
+                self.push_digest(now_ms)?;
+            }
+            self.stats.log_and_reset();
+        }
+        if !self.records.is_empty() {
+            let path = &self.segment_path;
+            let started = std::time::Instant::now();
+            self.segment.write_all(&self.records).map_err(|e| io_error(path, &e))?;
+            self.segment.sync_data().map_err(|e| io_error(path, &e))?;
+            let took = started.elapsed();
+            self.segment_len += self.records.len() as u64;
+            self.stats.batches += 1;
+            self.stats.records += self.end.last_seq - saved_seq;
+            self.stats.sync_time += took;
+            self.stats.slowest_sync = self.stats.slowest_sync.max(took);
+        }
+        if !self.digest_lines.is_empty() {
+            // Only now that the records are durable may a digest name them.
+            let path = self.dir.join(DIGESTS_FILE);
+            self.digests.write_all(&self.digest_lines).map_err(|e| io_error(&path, &e))?;
+            self.digests.sync_data().map_err(|e| io_error(&path, &e))?;
+        }
+        if self.segment_len >= self.segment_max_bytes {
+            let (segment, path, len) = create_segment(&self.dir, self.end.last_seq + 1)?;
+            self.segment = segment;
+            self.segment_path = path;
+            self.segment_len = len;
+        }
+        Ok(())
+    }
+
+    fn push_digest(&mut self, now_ms: i64) -> Result<(), AuditError> {
+        let digest = Digest {
+            first_seq: self.end.digested_up_to + 1,
+            last_seq: self.end.last_seq,
+            last_record_hash: hex::encode(self.end.last_hash),
+            previous_digest_hash: self.end.previous_digest_link.clone(),
+            created_ms: now_ms,
+        };
+        let signature = self.signer.sign(&digest);
+        segment::push_digest_line(&mut self.digest_lines, &digest, &signature)?;
+        self.end.digested_up_to = digest.last_seq;
+        self.end.previous_digest_link = digest.link_hash(&signature);
+        Ok(())
+    }
+}
+
+/// The number and hash of the newest record, from the newest non-empty segment. An
+/// incomplete last line there (a write cut short by a crash; never acknowledged) is cut off.
+fn last_record(dir: &Path) -> Result<(u64, ChainHash), AuditError> {
+    for (_, path) in segment::segments(dir)?.iter().rev() {
+        let bytes = segment::read_file(path)?;
+        let (mut lines, complete) = segment::complete_lines(&bytes);
+        if complete < bytes.len() {
+            tracing::warn!(path = %path.display(), "cutting off an incomplete audit record");
+            cut(path, complete as u64)?;
+        }
+        if let Some(line) = lines.next_back() {
+            let record = segment::parse_record_line(line)?;
+            return Ok((record.seq, record.hash));
         }
     }
-    if let Some(now_ms) = seal_at {
-        if state.end.last_seq > state.end.digested_up_to {
-            write_digest(&tx, state, now_ms)?;
+    Ok((0, GENESIS_HASH))
+}
+
+fn cut(path: &Path, len: u64) -> Result<(), AuditError> {
+    let file = OpenOptions::new().write(true).open(path).map_err(|e| io_error(path, &e))?;
+    file.set_len(len).and_then(|()| file.sync_all()).map_err(|e| io_error(path, &e))
+}
+
+fn open_append(path: &Path) -> Result<(File, u64), AuditError> {
+    let mut file = OpenOptions::new().append(true).open(path).map_err(|e| io_error(path, &e))?;
+    let len = file.seek(SeekFrom::End(0)).map_err(|e| io_error(path, &e))?;
+    Ok((file, len))
+}
+
+/// Creates the segment whose first record will be `first_seq`, durably (its directory entry
+/// too).
+fn create_segment(dir: &Path, first_seq: u64) -> Result<(File, PathBuf, u64), AuditError> {
+    let path = dir.join(segment::segment_name(first_seq));
+    let file = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .open(&path)
+        .map_err(|e| io_error(&path, &e))?;
+    sync_dir(dir)?;
+    let len = file.metadata().map_err(|e| io_error(&path, &e))?.len();
+    Ok((file, path, len))
+}
+
+fn sync_dir(dir: &Path) -> Result<(), AuditError> {
+    File::open(dir).and_then(|d| d.sync_all()).map_err(|e| io_error(dir, &e))
+}
+
+/// Opens the digests file for appending (cutting off an incomplete last line) and reads its
+/// newest digest.
+fn open_digests(path: &Path) -> Result<(File, Option<super::chain::StoredDigest>), AuditError> {
+    let existed = path.exists();
+    let file =
+        OpenOptions::new().append(true).create(true).open(path).map_err(|e| io_error(path, &e))?;
+    if !existed {
+        if let Some(dir) = path.parent() {
+            sync_dir(dir)?;
         }
+        return Ok((file, None));
     }
-    tx.commit().map_err(db)
-}
-
-fn write_digest(
-    tx: &rusqlite::Transaction<'_>,
-    state: &mut WriterState,
-    now_ms: i64,
-) -> Result<(), AuditError> {
-    let digest = Digest {
-        first_seq: state.end.digested_up_to + 1,
-        last_seq: state.end.last_seq,
-        last_record_hash: hex::encode(state.end.last_hash),
-        previous_digest_hash: state.end.previous_digest_link.clone(),
-        created_ms: now_ms,
-    };
-    let signature = state.signer.sign(&digest);
-    let body = serde_json::to_string(&digest).map_err(|e| AuditError::Storage(e.to_string()))?;
-    tx.execute(
-        "INSERT INTO audit_digests (idx, last_seq, body, signature) VALUES (?1, ?2, ?3, ?4)",
-        params![
-            i64::try_from(state.end.digests).unwrap_or(i64::MAX),
-            i64::try_from(digest.last_seq).unwrap_or(i64::MAX),
-            body,
-            signature
-        ],
-    )
-    .map_err(db)?;
-    state.end.digests += 1;
-    state.end.digested_up_to = digest.last_seq;
-    state.end.previous_digest_link = digest.link_hash(&signature);
-    Ok(())
-}
-
-fn read_digests(conn: &Connection) -> Result<Vec<StoredDigest>, AuditError> {
-    let mut stmt =
-        conn.prepare("SELECT body, signature FROM audit_digests ORDER BY idx").map_err(db)?;
-    let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))
-        .map_err(db)?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (body, signature) = row.map_err(db)?;
-        let digest = serde_json::from_str(&body)
-            .map_err(|e| AuditError::Storage(format!("unreadable digest: {e}")))?;
-        out.push(StoredDigest { digest, signature });
+    let bytes = segment::read_file(path)?;
+    let (mut lines, complete) = segment::complete_lines(&bytes);
+    if complete < bytes.len() {
+        tracing::warn!(path = %path.display(), "cutting off an incomplete audit digest");
+        cut(path, complete as u64)?;
     }
-    Ok(out)
-}
-
-/// Opens a trail file read-only for verification and export.
-///
-/// # Errors
-/// [`AuditError::Storage`] if it cannot be opened.
-pub fn open_read_only(path: &Path) -> Result<Connection, AuditError> {
-    Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(db)
-}
-
-/// Every record in order, for verification; `on_record` sees each one.
-///
-/// # Errors
-/// [`AuditError::Storage`] if reading fails.
-pub fn for_each_record(
-    conn: &Connection,
-    mut on_record: impl FnMut(StoredRecord) -> Result<(), AuditError>,
-) -> Result<(), AuditError> {
-    let mut stmt =
-        conn.prepare("SELECT seq, body, hash FROM audit_records ORDER BY seq").map_err(db)?;
-    let mut rows = stmt.query([]).map_err(db)?;
-    while let Some(row) = rows.next().map_err(db)? {
-        let seq: i64 = row.get(0).map_err(db)?;
-        let body: String = row.get(1).map_err(db)?;
-        let hash: Vec<u8> = row.get(2).map_err(db)?;
-        let hash: ChainHash = hash.try_into().unwrap_or([0xff; 32]);
-        on_record(StoredRecord {
-            seq: u64::try_from(seq).unwrap_or(0),
-            body: body.into_bytes(),
-            hash,
-        })?;
-    }
-    Ok(())
-}
-
-/// The stored digests, in order.
-///
-/// # Errors
-/// [`AuditError::Storage`] if reading fails.
-pub fn digests(conn: &Connection) -> Result<Vec<StoredDigest>, AuditError> {
-    read_digests(conn)
+    let newest = lines.next_back().map(segment::parse_digest_line).transpose()?;
+    Ok((file, newest))
 }
