@@ -493,6 +493,24 @@ async fn multi_region_condition_keys_and_replica_region_authorization() {
 }
 
 #[tokio::test]
+async fn tags_on_a_replica_need_kms_tag_resource_in_the_replica_region() {
+    let h = Harness::new().await;
+    let us = h.client();
+    let id = create_mrk(&us, json!({})).await;
+    let identity = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["kms:ReplicateKey", "kms:CreateKey", "kms:DescribeKey"], "Resource": "*"}
+    ]});
+    let user = h.user_with_policy("replicator", &identity, "us-east-1").await;
+    let tagged = json!({"KeyId": id, "ReplicaRegion": EU,
+                        "Tags": [{"TagKey": "team", "TagValue": "payments"}]});
+    let r = user.call("ReplicateKey", tagged).await.err("AccessDeniedException");
+    assert!(r.message().contains("kms:TagResource"), "{}", r.message());
+    let eu = h.client_as("test", "test", EU);
+    eu.call("DescribeKey", json!({"KeyId": id})).await.err("NotFoundException");
+    user.call("ReplicateKey", json!({"KeyId": id, "ReplicaRegion": EU})).await.ok();
+}
+
+#[tokio::test]
 async fn reencrypt_to_a_key_in_another_region() {
     let h = Harness::new().await;
     let us = h.client();
