@@ -246,11 +246,14 @@ pub fn seal_for_peer(
     )?;
     let mut nonce = [0u8; NONCE_LEN];
     rand::fill(&mut nonce).map_err(|_| ReplicationError::Crypto)?;
-    let mut buf = material.to_vec();
+    // Room for the tag up front, so the plaintext is never left behind in a reallocation;
+    // zeroized on drop in case sealing fails midway.
+    let mut buf = Zeroizing::new(Vec::with_capacity(material.len() + AES_256_GCM.tag_len()));
+    buf.extend_from_slice(material);
     aead.seal_in_place_append_tag(
         Nonce::assume_unique_for_key(nonce),
         Aad::from(binding(key_arn, version)),
-        &mut buf,
+        &mut *buf,
     )
     .map_err(|_| ReplicationError::Crypto)?;
     let mut out = ephemeral_public.as_ref().to_vec();
