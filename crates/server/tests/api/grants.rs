@@ -461,6 +461,34 @@ async fn list_retirable_grants_lists_the_principals_grants() {
 }
 
 #[tokio::test]
+async fn a_constrained_grant_allows_decrypt_and_reencrypt_that_name_the_key() {
+    let h = Harness::new().await;
+    let root = h.client();
+    let key = root.create_key().await;
+    let alice = root.iam_user("alice", None, &[]).await;
+    create_grant(
+        &root,
+        json!({"KeyId": key, "GranteePrincipal": user_arn(LOCAL, "alice"),
+               "Operations": ["Decrypt", "ReEncryptFrom", "ReEncryptTo"],
+               "Constraints": {"EncryptionContextSubset": {"Dept": "IT"}}}),
+    )
+    .await;
+    let it = root.encrypt(&key, b"x", json!({"Dept": "IT"})).await;
+    let named = json!({"CiphertextBlob": it, "KeyId": key, "EncryptionContext": {"Dept": "IT"}});
+    alice.call("Decrypt", named).await.ok();
+    let wrong = json!({"CiphertextBlob": it, "KeyId": key, "EncryptionContext": {"Dept": "HR"}});
+    alice.call("Decrypt", wrong).await.err("AccessDeniedException");
+    alice
+        .call(
+            "ReEncrypt",
+            json!({"CiphertextBlob": it, "SourceKeyId": key, "SourceEncryptionContext": {"Dept": "IT"},
+                   "DestinationKeyId": key, "DestinationEncryptionContext": {"Dept": "IT"}}),
+        )
+        .await
+        .ok();
+}
+
+#[tokio::test]
 async fn list_retirable_grants_reads_the_account_from_the_arns_account_field() {
     let h = Harness::with_config(two_accounts()).await;
     let a_root = h.client_as("AKIDALICE", "alice-secret", REGION);
