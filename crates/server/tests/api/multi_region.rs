@@ -531,6 +531,11 @@ async fn tags_on_a_replica_need_kms_tag_resource_in_the_replica_region() {
     let eu = h.client_as("test", "test", EU);
     eu.call("DescribeKey", json!({"KeyId": id})).await.err("NotFoundException");
     user.call("ReplicateKey", json!({"KeyId": id, "ReplicaRegion": EU})).await.ok();
+    // CreateKey alike.
+    let tags = json!([{"TagKey": "team", "TagValue": "payments"}]);
+    let r = user.call("CreateKey", json!({"Tags": tags})).await.err("AccessDeniedException");
+    assert!(r.message().contains("kms:TagResource"), "{}", r.message());
+    user.call("CreateKey", json!({})).await.ok();
 }
 
 #[tokio::test]
