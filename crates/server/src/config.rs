@@ -64,7 +64,7 @@ pub struct PeerConfig {
     pub endpoint: String,
     /// The access key this server signs replication requests with at the peer: the root
     /// credentials of the keys' account there (the peer accepts internal operations from
-    /// account roots only).
+    /// account roots only, and only with this deployment's replication authenticator).
     pub access_key_id: String,
     /// Its secret.
     pub secret_access_key: Secret,

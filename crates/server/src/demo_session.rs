@@ -7,13 +7,16 @@
 //! KMS actions the page uses (inline policy [`POLICY_NAME`]), and `GET /demo/session`
 //! answers a fresh one-hour session of that role (an `AssumeRole` by the account root,
 //! recorded in the audit trail like any STS call). Anyone who can reach the endpoint gets a
-//! session, so the server refuses `--demo-session` unless it listens on a loopback address.
+//! session, so the server refuses `--demo-session` unless it listens on a loopback address,
+//! and answers only requests whose `Host` is a loopback name or address: a web page the
+//! user visits could otherwise reach it through DNS rebinding (its own name resolving to
+//! 127.0.0.1, so the browser lets it read the answer).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -163,7 +166,31 @@ async fn record(
     audit.append(event, time_ms).await
 }
 
-async fn session(State((state, demo)): State<(Arc<AppState>, Arc<DemoSession>)>) -> Response {
+/// Whether a `Host` header names this machine: `localhost`, or a loopback address, with
+/// or without a port.
+fn loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        // `[v6]` or `[v6]:port`.
+        Some(rest) => match rest.split_once(']') {
+            Some((address, port)) if port.is_empty() || port.starts_with(':') => address,
+            _ => return false,
+        },
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
+async fn session(
+    State((state, demo)): State<(Arc<AppState>, Arc<DemoSession>)>,
+    headers: HeaderMap,
+) -> Response {
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
+    if !loopback_host(host) {
+        tracing::warn!(host = %host, "refused a demo session for a request not addressed to a loopback host");
+        return (StatusCode::FORBIDDEN, "demo sessions are for loopback hosts only")
+            .into_response();
+    }
     let time_ms = state.clock.now_ms();
     let issued = demo.issue(&state).await;
     if let Err(error) = record(&state, &demo, time_ms, &issued).await {
@@ -194,4 +221,36 @@ async fn session(State((state, demo)): State<(Arc<AppState>, Arc<DemoSession>)>)
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_hosts_get_sessions() {
+        for ok in [
+            "localhost",
+            "LOCALHOST:8080",
+            "127.0.0.1",
+            "127.0.0.1:4566",
+            "127.1.2.3:1",
+            "[::1]",
+            "[::1]:4566",
+        ] {
+            assert!(loopback_host(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "evil.example",
+            "evil.example:4566",
+            "10.0.0.1:4566",
+            "localhost.evil.example",
+            "[::1]x",
+            "[fe80::1]:1",
+            "127.0.0.1.evil.example",
+        ] {
+            assert!(!loopback_host(bad), "{bad}");
+        }
+    }
 }

@@ -80,7 +80,8 @@ pub fn is_key_uuid(id: &str) -> bool {
         })
 }
 
-fn is_mrk_id(id: &str) -> bool {
+/// Whether `id` is a multi-Region key id: `mrk-` + 32 lowercase hex digits.
+pub fn is_mrk_id(id: &str) -> bool {
     id.len() == 36
         && id.starts_with("mrk-")
         && id[4..].bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))

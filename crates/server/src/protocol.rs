@@ -409,7 +409,7 @@ async fn serve(
     let ctx =
         Ctx { state, caller: &auth.principal, region: &auth.region, decisions: &seen.decisions };
     if let Some(operation) = target.strip_prefix(crate::replication::send::INTERNAL_TARGET_PREFIX) {
-        return crate::replication::apply::handle(&ctx, operation, body).await;
+        return crate::replication::apply::handle(&ctx, operation, headers, body).await;
     }
     if target == crate::authz::explain::TARGET {
         let request = decode(body)?;

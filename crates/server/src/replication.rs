@@ -6,6 +6,12 @@
 //!   ARN and the material version ([`seal_for_peer`], [`Replication::open_from_peer`]).
 //!   The static key is derived from the root key, so it needs no storage and changes only
 //!   with the root key; `kms-server replication-key` prints its public half for peering.
+//! - Requests between deployments carry an HMAC-SHA256 authenticator ([`MAC_HEADER`])
+//!   under a key both derive from their static X25519 keys, over the request's
+//!   `X-Amz-Date`, operation and body ([`Replication::request_mac`],
+//!   [`Replication::authenticate`]): only a configured peer can make one, so the account
+//!   credentials the request is signed with are not enough to plant key material or
+//!   change a key set, and the receiver knows which deployment (Regions) sent it.
 //! - [`messages`]: what one deployment asks of another, queued in the outbox in the same
 //!   transaction as the local change.
 //! - [`send`]: the job that delivers the outbox, in order per peer, with backoff.
@@ -19,7 +25,7 @@ pub mod send;
 use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
 use aws_lc_rs::agreement::{self, PrivateKey, UnparsedPublicKey, X25519};
 use aws_lc_rs::hkdf::{Salt, HKDF_SHA256};
-use aws_lc_rs::rand;
+use aws_lc_rs::{hmac, rand};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use zeroize::Zeroizing;
@@ -33,6 +39,10 @@ pub const PUBLIC_KEY_LEN_BYTES: usize = 32;
 const KEY_PURPOSE: &[u8] = b"kms-server replication x25519 v1";
 /// HKDF salt of the per-message key.
 const WRAP_SALT: &[u8] = b"kms-server replication wrap v1";
+/// HKDF salt of the key that authenticates requests between two deployments.
+const MAC_SALT: &[u8] = b"kms-server replication request mac v1";
+/// The header that carries a replication request's authenticator (base64 HMAC-SHA256).
+pub const MAC_HEADER: &str = "x-kms-replication-mac";
 
 /// A replication failure. Says nothing about which check failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -119,6 +129,68 @@ impl Replication {
         public.as_ref().try_into().map_err(|_| ReplicationError::Crypto)
     }
 
+    /// The authenticator of a request this deployment sends to `peer`: HMAC-SHA256 over
+    /// the request's `X-Amz-Date`, internal operation and body, under a key derived from
+    /// X25519 between this deployment's static key and the peer's.
+    ///
+    /// # Errors
+    /// [`ReplicationError::Crypto`] if a primitive fails.
+    pub fn request_mac(
+        &self,
+        peer_public: &[u8; PUBLIC_KEY_LEN_BYTES],
+        amz_date: &str,
+        operation: &str,
+        body: &[u8],
+    ) -> Result<String, ReplicationError> {
+        let own = self.public_key()?;
+        let key = self.pair_key(peer_public, &own, peer_public, ReplicationError::Crypto)?;
+        let tag = hmac::sign(&key, &mac_input(amz_date, operation, body));
+        Ok(STANDARD.encode(tag.as_ref()))
+    }
+
+    /// The public key of the configured peer deployment that made `mac` (see
+    /// [`Replication::request_mac`]) for this deployment, or `None` if no peer did.
+    /// Compared in constant time.
+    pub fn authenticate(
+        &self,
+        mac: &str,
+        amz_date: &str,
+        operation: &str,
+        body: &[u8],
+    ) -> Option<[u8; PUBLIC_KEY_LEN_BYTES]> {
+        let tag = STANDARD.decode(mac.trim()).ok()?;
+        let own = self.public_key().ok()?;
+        let input = mac_input(amz_date, operation, body);
+        self.peers.iter().map(|p| p.public_key).find(|sender| {
+            self.pair_key(sender, sender, &own, ())
+                .is_ok_and(|key| hmac::verify(&key, &input, &tag).is_ok())
+        })
+    }
+
+    /// Whether the peer deployment with public key `sender` serves `region`.
+    pub fn sender_serves(&self, sender: &[u8; PUBLIC_KEY_LEN_BYTES], region: &str) -> bool {
+        self.peers.iter().any(|p| &p.public_key == sender && p.region == region)
+    }
+
+    /// The HMAC key of requests from `sender` to `recipient`, one of which is this
+    /// deployment and the other `peer_public`.
+    fn pair_key<E: Copy>(
+        &self,
+        peer_public: &[u8; PUBLIC_KEY_LEN_BYTES],
+        sender: &[u8; PUBLIC_KEY_LEN_BYTES],
+        recipient: &[u8; PUBLIC_KEY_LEN_BYTES],
+        error: E,
+    ) -> Result<hmac::Key, E> {
+        let private =
+            PrivateKey::from_private_key(&X25519, self.private.as_slice()).map_err(|_| error)?;
+        agreement::agree(&private, UnparsedPublicKey::new(&X25519, peer_public), error, |shared| {
+            let prk = Salt::new(HKDF_SHA256, MAC_SALT).extract(shared);
+            let info = [sender.as_slice(), recipient.as_slice()];
+            let okm = prk.expand(&info, hmac::HMAC_SHA256).map_err(|_| error)?;
+            Ok(hmac::Key::from(okm))
+        })
+    }
+
     /// Opens material a peer sealed for this deployment's key `key_arn`, version `version`.
     ///
     /// # Errors
@@ -174,11 +246,14 @@ pub fn seal_for_peer(
     )?;
     let mut nonce = [0u8; NONCE_LEN];
     rand::fill(&mut nonce).map_err(|_| ReplicationError::Crypto)?;
-    let mut buf = material.to_vec();
+    // Room for the tag up front, so the plaintext is never left behind in a reallocation;
+    // zeroized on drop in case sealing fails midway.
+    let mut buf = Zeroizing::new(Vec::with_capacity(material.len() + AES_256_GCM.tag_len()));
+    buf.extend_from_slice(material);
     aead.seal_in_place_append_tag(
         Nonce::assume_unique_for_key(nonce),
         Aad::from(binding(key_arn, version)),
-        &mut buf,
+        &mut *buf,
     )
     .map_err(|_| ReplicationError::Crypto)?;
     let mut out = ephemeral_public.as_ref().to_vec();
@@ -207,6 +282,17 @@ fn message_key(
     Ok(LessSafeKey::new(unbound))
 }
 
+/// What a request authenticator covers: date, operation and body, each delimited.
+fn mac_input(amz_date: &str, operation: &str, body: &[u8]) -> Vec<u8> {
+    let mut out = b"kms-server replication request v1\0".to_vec();
+    out.extend_from_slice(amz_date.as_bytes());
+    out.push(0);
+    out.extend_from_slice(operation.as_bytes());
+    out.push(0);
+    out.extend_from_slice(body);
+    out
+}
+
 fn binding(key_arn: &str, version: u32) -> Vec<u8> {
     let mut out = b"kms-server replicated material v1\0".to_vec();
     out.extend_from_slice(key_arn.as_bytes());
@@ -221,6 +307,57 @@ mod tests {
 
     fn replication(root: u8) -> Replication {
         Replication::new(&Keystore::from_bytes(&[root; 32]).unwrap(), &[]).unwrap()
+    }
+
+    fn peered(root: u8, peers: &[(&str, u8)]) -> Replication {
+        let peers: Vec<PeerConfig> = peers
+            .iter()
+            .map(|(region, peer_root)| PeerConfig {
+                region: (*region).to_owned(),
+                endpoint: "http://127.0.0.1:1".to_owned(),
+                access_key_id: "k".to_owned(),
+                secret_access_key: Secret::new("s".to_owned()),
+                public_key: STANDARD.encode(replication(*peer_root).public_key().unwrap()),
+            })
+            .collect();
+        Replication::new(&Keystore::from_bytes(&[root; 32]).unwrap(), &peers).unwrap()
+    }
+
+    #[test]
+    fn request_macs_name_the_sending_peer_and_cover_date_operation_and_body() {
+        let home = peered(1, &[("eu-west-1", 2)]);
+        let away = peered(2, &[("us-east-1", 1), ("us-west-2", 1), ("ap-south-1", 3)]);
+        let to_away = home
+            .request_mac(&away.public_key().unwrap(), "20261205T000000Z", "ApplyReplica", b"{}")
+            .unwrap();
+        let sender = away.authenticate(&to_away, "20261205T000000Z", "ApplyReplica", b"{}");
+        assert_eq!(sender, Some(home.public_key().unwrap()));
+        let sender = sender.unwrap();
+        assert!(
+            away.sender_serves(&sender, "us-east-1") && away.sender_serves(&sender, "us-west-2")
+        );
+        assert!(!away.sender_serves(&sender, "ap-south-1"));
+        for (date, operation, body) in [
+            ("20261205T000001Z", "ApplyReplica", &b"{}"[..]),
+            ("20261205T000000Z", "ReplicaDeleted", b"{}"),
+            ("20261205T000000Z", "ApplyReplica", b"{ }"),
+        ] {
+            assert_eq!(away.authenticate(&to_away, date, operation, body), None);
+        }
+        // Not valid in the other direction, nor for a deployment that is not the recipient.
+        assert_eq!(home.authenticate(&to_away, "20261205T000000Z", "ApplyReplica", b"{}"), None);
+        let third = peered(3, &[("us-east-1", 1)]);
+        assert_eq!(third.authenticate(&to_away, "20261205T000000Z", "ApplyReplica", b"{}"), None);
+        // Anyone else (knowing every public key) cannot make one.
+        let outsider = peered(4, &[("eu-west-1", 2)]);
+        let forged = outsider
+            .request_mac(&away.public_key().unwrap(), "20261205T000000Z", "ApplyReplica", b"{}")
+            .unwrap();
+        assert_eq!(away.authenticate(&forged, "20261205T000000Z", "ApplyReplica", b"{}"), None);
+        assert_eq!(
+            away.authenticate("not base64!", "20261205T000000Z", "ApplyReplica", b"{}"),
+            None
+        );
     }
 
     #[test]

@@ -14,6 +14,8 @@ mod authz;
 mod cloudtrail;
 #[path = "api/crypto.rs"]
 mod crypto;
+#[path = "api/demo_session.rs"]
+mod demo_session;
 #[path = "api/full_stack.rs"]
 mod full_stack;
 #[path = "api/grants.rs"]

@@ -159,7 +159,16 @@ impl Constraint {
         let all_present = self.pairs().iter().all(|(k, v)| contains(k, v));
         match self {
             Self::Subset(_) => all_present,
-            Self::Equals(m) => all_present && context.len() == m.len(),
+            // Every request pair must be one of the constraint's too: with two constraint
+            // keys that differ only by case, a count alone would admit an unrelated pair.
+            Self::Equals(m) => {
+                let listed = |ck: &str, cv: &str| {
+                    m.iter().any(|(k, v)| k.eq_ignore_ascii_case(ck) && v == cv)
+                };
+                all_present
+                    && context.len() == m.len()
+                    && context.iter().all(|(ck, cv)| listed(ck, cv))
+            }
         }
     }
 
@@ -357,6 +366,13 @@ mod tests {
         assert!(c.holds(Some(&ec(&[("b", "2"), ("a", "1")]))));
         assert!(!c.holds(Some(&ec(&[("a", "1")]))));
         assert!(!c.holds(Some(&ec(&[("a", "1"), ("b", "2"), ("c", "3")]))));
+    }
+
+    #[test]
+    fn equals_with_keys_differing_only_by_case_admits_no_other_pair() {
+        let c = Constraint::Equals(ec(&[("dept", "IT"), ("Dept", "IT")]));
+        assert!(c.holds(Some(&ec(&[("dept", "IT"), ("Dept", "IT")]))));
+        assert!(!c.holds(Some(&ec(&[("dept", "IT"), ("anything", "else")]))));
     }
 
     #[test]

@@ -253,7 +253,15 @@ pub async fn decrypt(ctx: &Ctx<'_>, req: DecryptRequest) -> Result<DecryptRespon
     }
     let blob = req.ciphertext_blob.unwrap_or_default();
     let context = req.encryption_context.unwrap_or_default();
-    if let Some(record) = asymmetric_key(ctx, req.key_id.as_deref(), Action::Decrypt).await? {
+    let facts = RequestFacts {
+        encryption_context: Some(&context),
+        encryption_algorithm: Some(
+            req.encryption_algorithm.as_deref().unwrap_or(SYMMETRIC_DEFAULT),
+        ),
+        ..RequestFacts::default()
+    };
+    let named = asymmetric_key(ctx, req.key_id.as_deref(), Action::Decrypt, &facts).await?;
+    if let Some(record) = named {
         let algorithm = req.encryption_algorithm.as_deref();
         let (hash, name) = asymmetric::check_encryption(&record, algorithm, "Decrypt")?;
         asymmetric::refuse_context(!context.is_empty())?;
@@ -355,7 +363,14 @@ pub async fn re_encrypt(
     let source_context = req.source_encryption_context.unwrap_or_default();
     let source_key_id = req.source_key_id.as_deref();
     let source_algorithm = req.source_encryption_algorithm.as_deref();
-    let source = match asymmetric_key(ctx, source_key_id, Action::ReEncryptFrom).await? {
+    let source_facts = RequestFacts {
+        encryption_context: Some(&source_context),
+        encryption_algorithm: Some(source_algorithm.unwrap_or(SYMMETRIC_DEFAULT)),
+        reencrypt_on_same_key: same_key,
+        ..RequestFacts::default()
+    };
+    let named = asymmetric_key(ctx, source_key_id, Action::ReEncryptFrom, &source_facts).await?;
+    let source = match named {
         Some(record) => {
             let (hash, name) =
                 asymmetric::check_encryption(&record, source_algorithm, "ReEncrypt")?;
@@ -409,11 +424,14 @@ async fn asymmetric_key(
     ctx: &Ctx<'_>,
     key_id: Option<&str>,
     action: Action,
+    facts: &RequestFacts<'_>,
 ) -> Result<Option<Arc<KeyRecord>>, KmsError> {
     let Some(key_id) = key_id else {
         return Ok(None);
     };
-    let record = ctx.find(key_id, KeyIdForms::KeyOrAlias, action).await?;
+    // With the request's facts: the algorithm and context decide conditions and grant
+    // constraints here as in the symmetric path.
+    let record = ctx.find_with(key_id, KeyIdForms::KeyOrAlias, action, facts).await?;
     Ok((record.key_spec != SYMMETRIC_DEFAULT).then_some(record))
 }
 

@@ -52,15 +52,20 @@ fn principal_chars_ok(p: &str) -> bool {
     p.chars().all(|c| c.is_alphanumeric() || c == '_' || "+=,.@:/-".contains(c))
 }
 
+/// The service, account and resource parts of a principal ARN
+/// (`arn:aws:<service>::<account>:<resource>`), the account being 12 digits.
+fn principal_parts(arn: &str) -> Option<(&str, &str, &str)> {
+    let rest = arn.strip_prefix("arn:aws:")?;
+    let (service, rest) = rest.split_once("::")?;
+    let (account, resource) = rest.split_once(':')?;
+    let digits = account.len() == 12 && account.bytes().all(|b| b.is_ascii_digit());
+    digits.then_some((service, account, resource))
+}
+
 /// Whether `arn` names a principal a grant can name: an account, user, role, assumed-role
 /// session or federated user.
 fn is_principal_arn(arn: &str) -> bool {
-    let Some(rest) = arn.strip_prefix("arn:aws:") else { return false };
-    let Some((service, rest)) = rest.split_once("::") else { return false };
-    let Some((account, resource)) = rest.split_once(':') else { return false };
-    if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
-    }
+    let Some((service, _, resource)) = principal_parts(arn) else { return false };
     let named = |prefix: &str| resource.strip_prefix(prefix).is_some_and(|n| !n.is_empty());
     match service {
         "iam" => resource == "root" || named("user/") || named("role/"),
@@ -433,8 +438,9 @@ pub async fn list_retirable_grants(
         // Service principals never retire grants here: there is nothing to list.
         return Ok(page(&[], limit, None));
     };
-    let own_account = format!("::{}:", ctx.caller.account);
-    if !principal.contains(&own_account) {
+    // The ARN's account field, not any `::<account>:` inside it (`user/x::<account>:`).
+    let account = principal_parts(principal).map(|(_, account, _)| account);
+    if account != Some(ctx.caller.account.as_str()) {
         return Err(authz::access_denied(format!(
             "User: {} is not authorized to perform: kms:ListRetirableGrants for {principal}: the retiring principal must be in the caller's account",
             ctx.caller.arn
@@ -619,6 +625,19 @@ mod tests {
         ] {
             assert!(!is_principal_arn(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_account_of_a_principal_is_its_account_field() {
+        let account = |arn| principal_parts(arn).map(|(_, account, _)| account);
+        assert_eq!(account("arn:aws:iam::111122223333:user/alice"), Some("111122223333"));
+        assert_eq!(account("arn:aws:sts::111122223333:assumed-role/r/s"), Some("111122223333"));
+        assert_eq!(
+            account("arn:aws:iam::999999999999:user/x::111122223333:"),
+            Some("999999999999")
+        );
+        assert_eq!(account("arn:aws:iam::11112222333:root"), None);
+        assert_eq!(account("x::111122223333:"), None);
     }
 
     #[test]

@@ -217,6 +217,10 @@ pub async fn create_key(
         ..RequestFacts::default()
     };
     authz::authorize_account(ctx.caller, Action::CreateKey, &facts, ctx.decisions)?;
+    if !key_tags.is_empty() {
+        // Tags at creation need kms:TagResource as well (identity policies), as for AWS.
+        authz::authorize_account(ctx.caller, Action::TagResource, &facts, ctx.decisions)?;
+    }
 
     let key = ctx.own_key(&if multi_region {
         multi_region::new_key_id()

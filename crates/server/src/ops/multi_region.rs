@@ -162,7 +162,8 @@ pub async fn replicate_key(
     let primary = ctx.load_with(&key, Action::ReplicateKey, &facts).await?;
     check_replicable(&primary, replica_region, ctx.state)?;
 
-    // The replica Region's authorization: kms:CreateKey there (identity policies).
+    // The replica Region's authorization: kms:CreateKey there, and kms:TagResource when
+    // tagging (identity policies).
     let key_tags = tags::merge(&[], req.tags.as_deref().unwrap_or_default())?;
     let tag_keys: Vec<&str> = key_tags.iter().map(|(k, _)| k.as_str()).collect();
     let bypass_lockout = req.bypass_policy_lockout_safety_check == Some(true);
@@ -183,6 +184,15 @@ pub async fn replicate_key(
         ..RequestFacts::default()
     };
     authz::authorize_account(&in_replica_region, Action::CreateKey, &create_facts, ctx.decisions)?;
+    if !key_tags.is_empty() {
+        // Tags on the replica need kms:TagResource there as well (identity policies).
+        authz::authorize_account(
+            &in_replica_region,
+            Action::TagResource,
+            &create_facts,
+            ctx.decisions,
+        )?;
+    }
 
     let replica_key = KeyRef { region: replica_region.to_owned(), ..key.clone() };
     let (policy_text, parsed) = match req.policy {

@@ -2,24 +2,28 @@
 //! calls, and `FlushReplication`, which delivers this deployment's outbox now.
 //!
 //! A peer signs with the root credentials of the key's account here (`[[peers]]` on its
-//! side), on behalf of a Region this deployment is peered with; the key's account must be
-//! the caller's, and the key must be in the request's Region. Applying a message twice
-//! changes nothing.
+//! side) and authenticates the request as its own with [`MAC_HEADER`] (a key only the two
+//! deployments can derive): the account's credentials alone cannot plant key material or
+//! change a key set. The key's account must be the caller's, the key must be in the
+//! request's Region, and a message may speak only for the sending deployment's Regions: a
+//! replica follows the primary at the deployment that sent it, and an existing key here
+//! whose primary is not there is refused. Applying a message twice changes nothing.
 
+use axum::http::HeaderMap;
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use kms_api::{ErrorCode, KmsError};
 use serde::Serialize;
 
 use super::messages::{ApplyReplica, ReplicaDeleted};
-use super::send;
-use crate::auth::PrincipalKind;
+use super::{send, MAC_HEADER, PUBLIC_KEY_LEN_BYTES};
+use crate::auth::{PrincipalKind, MAX_CLOCK_SKEW_MS};
 use crate::authz;
 use crate::model::{
     ImportInfo, KeyMaterial, KeyRecord, KeyRef, KeyState, MultiRegion, MultiRegionKeyType,
 };
-use crate::ops::multi_region::{mutate_set, MRK_PREFIX};
-use crate::ops::{internal, Ctx};
+use crate::ops::multi_region::mutate_set;
+use crate::ops::{internal, is_mrk_id, Ctx};
 use crate::store::StoreError;
 
 /// Runs internal operation `operation` (the part after `KmsInternal.`).
@@ -27,14 +31,21 @@ use crate::store::StoreError;
 /// # Errors
 /// `UnknownOperationException`, `SerializationException`, `AccessDeniedException`,
 /// `ValidationException`, `NotFoundException`, or an internal error.
-pub async fn handle(ctx: &Ctx<'_>, operation: &str, body: &[u8]) -> Result<Vec<u8>, KmsError> {
+pub async fn handle(
+    ctx: &Ctx<'_>,
+    operation: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Vec<u8>, KmsError> {
     match operation {
         "ApplyReplica" => {
-            apply_replica(ctx, decode(body)?).await?;
+            let sender = require_peer(ctx, operation, headers, body)?;
+            apply_replica(ctx, &sender, decode(body)?).await?;
             Ok(Vec::new())
         }
         "ReplicaDeleted" => {
-            replica_deleted(ctx, decode(body)?).await?;
+            let sender = require_peer(ctx, operation, headers, body)?;
+            replica_deleted(ctx, &sender, decode(body)?).await?;
             Ok(Vec::new())
         }
         "FlushReplication" => {
@@ -85,7 +96,7 @@ fn own_key(ctx: &Ctx<'_>, arn: &str) -> Result<KeyRef, KmsError> {
     let ["arn", "aws", "kms", region, account, resource] = parts[..] else {
         return Err(bad());
     };
-    let key_id = resource.strip_prefix("key/").filter(|id| id.starts_with(MRK_PREFIX));
+    let key_id = resource.strip_prefix("key/").filter(|id| is_mrk_id(id));
     let Some(key_id) = key_id else {
         return Err(bad());
     };
@@ -95,31 +106,63 @@ fn own_key(ctx: &Ctx<'_>, arn: &str) -> Result<KeyRef, KmsError> {
     Ok(KeyRef { account: account.into(), region: region.into(), key_id: key_id.into() })
 }
 
+/// The peer deployment that sent a request, by its replication public key.
+struct Sender([u8; PUBLIC_KEY_LEN_BYTES]);
+
 /// Internal operations come from the account's root credentials (what a peer's
-/// `[[peers]]` entry signs with), on behalf of a deployment this one is peered with:
-/// `sender_region` must be a configured peer's Region. The replication key gives
-/// confidentiality only (its public half is public), so this is what keeps anyone else,
-/// even a principal allowed `kms:CreateKey`, from planting material in a replica.
-fn require_peer(ctx: &Ctx<'_>, operation: &str, sender_region: &str) -> Result<(), KmsError> {
-    if ctx.caller.kind != PrincipalKind::Root {
-        return Err(authz::access_denied(format!(
-            "User: {} is not authorized to perform: KmsInternal.{operation} (account root only)",
+/// `[[peers]]` entry signs with) and carry a peer deployment's authenticator over the
+/// request's date, operation and body. The replication key's public half is public and
+/// the account root is not the peer, so neither alone lets anyone (even the account root
+/// or a principal allowed `kms:CreateKey`) plant material in a key or change its set.
+fn require_peer(
+    ctx: &Ctx<'_>,
+    operation: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<Sender, KmsError> {
+    let denied = |why: &str| {
+        authz::access_denied(format!(
+            "User: {} is not authorized to perform: KmsInternal.{operation} ({why})",
             ctx.caller.arn
-        )));
+        ))
+    };
+    if ctx.caller.kind != PrincipalKind::Root {
+        return Err(denied("account root only"));
     }
-    if ctx.state.replication.peer(sender_region).is_none() {
-        return Err(KmsError::new(
-            ErrorCode::ValidationException,
-            format!("{sender_region} is not a Region of a peer of this deployment"),
-        ));
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let (Some(amz_date), Some(mac)) = (header("x-amz-date"), header(MAC_HEADER)) else {
+        return Err(denied("not authenticated as a peer deployment"));
+    };
+    // The authenticator covers the date; only a current one is accepted (as for SigV4).
+    let fresh = kms_api::sigv4::parse_amz_date(amz_date).is_ok_and(|s| {
+        s.saturating_mul(1000).abs_diff(ctx.now_ms()) <= MAX_CLOCK_SKEW_MS.unsigned_abs()
+    });
+    let sender = ctx.state.replication.authenticate(mac, amz_date, operation, body);
+    match sender {
+        Some(sender) if fresh => Ok(Sender(sender)),
+        _ => Err(denied("not authenticated as a peer deployment")),
     }
-    Ok(())
+}
+
+/// `region` must be one the sending deployment serves.
+fn require_sent_from(ctx: &Ctx<'_>, sender: &Sender, region: &str) -> Result<(), KmsError> {
+    if ctx.state.replication.sender_serves(&sender.0, region) {
+        return Ok(());
+    }
+    Err(KmsError::new(
+        ErrorCode::ValidationException,
+        format!("{region} is not a Region of the peer deployment that sent this message"),
+    ))
 }
 
 /// Creates or updates a replica from the primary's deployment.
-async fn apply_replica(ctx: &Ctx<'_>, message: ApplyReplica) -> Result<(), KmsError> {
+async fn apply_replica(
+    ctx: &Ctx<'_>,
+    sender: &Sender,
+    message: ApplyReplica,
+) -> Result<(), KmsError> {
     let key = own_key(ctx, &message.key_arn)?;
-    require_peer(ctx, "ApplyReplica", &message.primary_region)?;
+    require_sent_from(ctx, sender, &message.primary_region)?;
     let state = ctx.state;
     let _guard = state.key_locks.lock(&key).await;
     const MAX_ATTEMPTS: usize = 16;
@@ -134,6 +177,14 @@ async fn apply_replica(ctx: &Ctx<'_>, message: ApplyReplica) -> Result<(), KmsEr
                 written.map(|()| record)
             }
             Some(mut record) => {
+                // Only the deployment of the key's current primary speaks for its set.
+                let primary = record.multi_region.as_ref().map(|m| m.primary_region.as_str());
+                if !primary.is_some_and(|r| ctx.state.replication.sender_serves(&sender.0, r)) {
+                    return Err(authz::access_denied(format!(
+                        "{} is not a replica of a primary key at the peer deployment that sent this message",
+                        key.arn()
+                    )));
+                }
                 if !update_replica(ctx, &mut record, &message)? {
                     return Ok(());
                 }
@@ -256,9 +307,13 @@ fn add_materials(
 
 /// A replica at the peer was deleted: the primary here leaves it out of its set (and may
 /// start its own waiting period).
-async fn replica_deleted(ctx: &Ctx<'_>, message: ReplicaDeleted) -> Result<(), KmsError> {
+async fn replica_deleted(
+    ctx: &Ctx<'_>,
+    sender: &Sender,
+    message: ReplicaDeleted,
+) -> Result<(), KmsError> {
     let key = own_key(ctx, &message.primary_arn)?;
-    require_peer(ctx, "ReplicaDeleted", &message.region)?;
+    require_sent_from(ctx, sender, &message.region)?;
     let now = ctx.now_ms();
     let gone = message.region;
     let outcome = mutate_set(ctx.state, &key, None, &[], |set| {

@@ -12,7 +12,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use super::messages::{outbox_peer, Message, OutboxEntry, OUTBOX_PREFIX};
-use super::Peer;
+use super::{Peer, Replication, MAC_HEADER};
 use crate::state::AppState;
 use crate::store::StoreError;
 
@@ -82,7 +82,7 @@ pub async fn deliver(state: &AppState, force: bool) -> Result<DeliveryReport, St
             report.pending += 1;
             continue;
         };
-        match post(&client, peer, &entry.message, now).await {
+        match post(&client, &state.replication, peer, &entry.message, now).await {
             Ok(()) => {
                 state.store.delete_meta(&name).await?;
                 report.delivered += 1;
@@ -103,9 +103,12 @@ pub async fn deliver(state: &AppState, force: bool) -> Result<DeliveryReport, St
     Ok(report)
 }
 
-/// Sends one message to its peer; `Ok` once the peer answers 200.
+/// Sends one message to its peer, authenticated as coming from this deployment
+/// ([`Replication::request_mac`]) and signed with the peer's account credentials; `Ok` once
+/// the peer answers 200.
 async fn post(
     client: &Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>,
+    replication: &Replication,
     peer: &Peer,
     message: &Message,
     now_ms: i64,
@@ -117,10 +120,16 @@ async fn post(
     .map_err(|e| e.to_string())?;
     let host = peer.endpoint.strip_prefix("http://").unwrap_or(&peer.endpoint).to_owned();
     let target = format!("{INTERNAL_TARGET_PREFIX}{}", message.operation());
+    // The same date SigV4 signs with (and the peer checks for clock skew).
+    let amz_date = kms_api::sigv4::format_amz_date(now_ms / 1000);
+    let mac = replication
+        .request_mac(&peer.public_key, &amz_date, message.operation(), &body)
+        .map_err(|e| e.to_string())?;
     let base = vec![
         ("host".to_owned(), host),
         ("content-type".to_owned(), kms_api::CONTENT_TYPE.to_owned()),
         ("x-amz-target".to_owned(), target),
+        (MAC_HEADER.to_owned(), mac),
     ];
     let creds = kms_api::sigv4::Credentials {
         access_key_id: &peer.access_key_id,

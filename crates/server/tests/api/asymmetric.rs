@@ -689,3 +689,36 @@ async fn ed25519ph_signs_sha512_digests_and_does_not_mix_with_pure_ed25519() {
     verifier.verify(message, &unb64(pure["Signature"].as_str().unwrap())).unwrap();
     assert!(verifier.verify(message, &unb64(ph_signature.as_str().unwrap())).is_err());
 }
+
+#[tokio::test]
+async fn a_deny_on_the_encryption_algorithm_holds_for_asymmetric_decrypt_and_reencrypt() {
+    let h = Harness::new().await;
+    let c = h.client();
+    let policy = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "kms:*", "Resource": "*"},
+        {"Effect": "Deny", "Principal": {"AWS": "*"}, "Action": ["kms:Decrypt", "kms:ReEncryptFrom"], "Resource": "*",
+         "Condition": {"StringEquals": {"kms:EncryptionAlgorithm": "RSAES_OAEP_SHA_1"}}}
+    ]});
+    let out = c
+        .call(
+            "CreateKey",
+            json!({"KeySpec": "RSA_2048", "KeyUsage": "ENCRYPT_DECRYPT", "Policy": policy.to_string()}),
+        )
+        .await
+        .ok();
+    let id = out["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    let encrypt = |algorithm: &str| json!({"KeyId": id, "Plaintext": b64(b"s"), "EncryptionAlgorithm": algorithm});
+    let sha1 = c.call("Encrypt", encrypt("RSAES_OAEP_SHA_1")).await.ok()["CiphertextBlob"].clone();
+    let sha256 =
+        c.call("Encrypt", encrypt("RSAES_OAEP_SHA_256")).await.ok()["CiphertextBlob"].clone();
+    let decrypt = |blob: &Value, algorithm: &str| json!({"KeyId": id, "CiphertextBlob": blob, "EncryptionAlgorithm": algorithm});
+    c.call("Decrypt", decrypt(&sha1, "RSAES_OAEP_SHA_1")).await.err("AccessDeniedException");
+    c.call("Decrypt", decrypt(&sha256, "RSAES_OAEP_SHA_256")).await.ok();
+    let destination = c.create_key().await;
+    let reencrypt = |blob: &Value, algorithm: &str| {
+        json!({"CiphertextBlob": blob, "SourceKeyId": id, "SourceEncryptionAlgorithm": algorithm,
+               "DestinationKeyId": destination})
+    };
+    c.call("ReEncrypt", reencrypt(&sha1, "RSAES_OAEP_SHA_1")).await.err("AccessDeniedException");
+    c.call("ReEncrypt", reencrypt(&sha256, "RSAES_OAEP_SHA_256")).await.ok();
+}

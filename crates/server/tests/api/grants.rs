@@ -461,6 +461,54 @@ async fn list_retirable_grants_lists_the_principals_grants() {
 }
 
 #[tokio::test]
+async fn a_constrained_grant_allows_decrypt_and_reencrypt_that_name_the_key() {
+    let h = Harness::new().await;
+    let root = h.client();
+    let key = root.create_key().await;
+    let alice = root.iam_user("alice", None, &[]).await;
+    create_grant(
+        &root,
+        json!({"KeyId": key, "GranteePrincipal": user_arn(LOCAL, "alice"),
+               "Operations": ["Decrypt", "ReEncryptFrom", "ReEncryptTo"],
+               "Constraints": {"EncryptionContextSubset": {"Dept": "IT"}}}),
+    )
+    .await;
+    let it = root.encrypt(&key, b"x", json!({"Dept": "IT"})).await;
+    let named = json!({"CiphertextBlob": it, "KeyId": key, "EncryptionContext": {"Dept": "IT"}});
+    alice.call("Decrypt", named).await.ok();
+    let wrong = json!({"CiphertextBlob": it, "KeyId": key, "EncryptionContext": {"Dept": "HR"}});
+    alice.call("Decrypt", wrong).await.err("AccessDeniedException");
+    alice
+        .call(
+            "ReEncrypt",
+            json!({"CiphertextBlob": it, "SourceKeyId": key, "SourceEncryptionContext": {"Dept": "IT"},
+                   "DestinationKeyId": key, "DestinationEncryptionContext": {"Dept": "IT"}}),
+        )
+        .await
+        .ok();
+}
+
+#[tokio::test]
+async fn list_retirable_grants_reads_the_account_from_the_arns_account_field() {
+    let h = Harness::with_config(two_accounts()).await;
+    let a_root = h.client_as("AKIDALICE", "alice-secret", REGION);
+    let b_root = h.client_as("AKIDBOB", "bob-secret", REGION);
+    let key = a_root.create_key().await;
+    // A principal of account A whose name spells `::<account B>:`.
+    let look_alike = format!("arn:aws:iam::{A}:user/x::{B}:");
+    create_grant(
+        &a_root,
+        json!({"KeyId": key, "GranteePrincipal": user_arn(A, "app"),
+               "RetiringPrincipal": look_alike, "Operations": ["Decrypt"]}),
+    )
+    .await;
+    let r = b_root.call("ListRetirableGrants", json!({"RetiringPrincipal": look_alike})).await;
+    r.err("AccessDeniedException");
+    let out = a_root.call("ListRetirableGrants", json!({"RetiringPrincipal": look_alike})).await;
+    assert_eq!(out.ok()["Grants"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
 async fn cross_account_grantees_need_no_iam_policy_but_an_account_grantee_delegates_via_iam() {
     let h = Harness::with_config(two_accounts()).await;
     let a_root = h.client_as("AKIDALICE", "alice-secret", REGION);

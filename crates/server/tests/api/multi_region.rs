@@ -493,6 +493,52 @@ async fn multi_region_condition_keys_and_replica_region_authorization() {
 }
 
 #[tokio::test]
+async fn a_replica_made_again_after_deletion_has_none_of_the_old_replicas_grants() {
+    let h = Harness::new().await;
+    let us = h.client();
+    let eu = h.client_as("test", "test", EU);
+    let id = create_mrk(&us, json!({})).await;
+    replicate(&us, &id, EU).await;
+    let alice = eu.iam_user("alice", None, &[]).await;
+    let alice_eu = h.client_as(&alice.access_key, &alice.secret, EU);
+    let grant = json!({"KeyId": id, "GranteePrincipal": format!("arn:aws:iam::{ACCOUNT}:user/alice"),
+                       "Operations": ["Decrypt", "Encrypt"]});
+    eu.call("CreateGrant", grant).await.ok();
+    let blob = alice_eu.encrypt(&id, b"x", json!({})).await;
+    alice_eu.decrypt(&blob, json!({})).await.ok();
+    eu.call("ScheduleKeyDeletion", json!({"KeyId": id, "PendingWindowInDays": 7})).await.ok();
+    h.clock.advance_ms(7 * DAY_MS);
+    assert_eq!(run_due(&h.state).await.unwrap().deleted, 1);
+    // Same Region, same key id: a new key, with no grants.
+    replicate(&us, &id, EU).await;
+    alice_eu.decrypt(&blob, json!({})).await.err("AccessDeniedException");
+    assert_eq!(eu.call("ListGrants", json!({"KeyId": id})).await.ok()["Grants"], json!([]));
+}
+
+#[tokio::test]
+async fn tags_on_a_replica_need_kms_tag_resource_in_the_replica_region() {
+    let h = Harness::new().await;
+    let us = h.client();
+    let id = create_mrk(&us, json!({})).await;
+    let identity = json!({"Version": "2012-10-17", "Statement": [
+        {"Effect": "Allow", "Action": ["kms:ReplicateKey", "kms:CreateKey", "kms:DescribeKey"], "Resource": "*"}
+    ]});
+    let user = h.user_with_policy("replicator", &identity, "us-east-1").await;
+    let tagged = json!({"KeyId": id, "ReplicaRegion": EU,
+                        "Tags": [{"TagKey": "team", "TagValue": "payments"}]});
+    let r = user.call("ReplicateKey", tagged).await.err("AccessDeniedException");
+    assert!(r.message().contains("kms:TagResource"), "{}", r.message());
+    let eu = h.client_as("test", "test", EU);
+    eu.call("DescribeKey", json!({"KeyId": id})).await.err("NotFoundException");
+    user.call("ReplicateKey", json!({"KeyId": id, "ReplicaRegion": EU})).await.ok();
+    // CreateKey alike.
+    let tags = json!([{"TagKey": "team", "TagValue": "payments"}]);
+    let r = user.call("CreateKey", json!({"Tags": tags})).await.err("AccessDeniedException");
+    assert!(r.message().contains("kms:TagResource"), "{}", r.message());
+    user.call("CreateKey", json!({})).await.ok();
+}
+
+#[tokio::test]
 async fn reencrypt_to_a_key_in_another_region() {
     let h = Harness::new().await;
     let us = h.client();

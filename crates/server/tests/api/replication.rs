@@ -241,53 +241,117 @@ async fn replicas_at_a_peer_deployment_follow_their_primary() {
     away.shut_down().await;
 }
 
+/// `KmsInternal.<operation>` at `to` as the deployment `from` sends it: with the account
+/// root's credentials and `from`'s authenticator over `mac_date` (the request's own date
+/// unless given).
+async fn internal(
+    from: &Deployment,
+    to: &Deployment,
+    region: &str,
+    operation: &str,
+    body: &serde_json::Value,
+    mac_date: Option<&str>,
+) -> crate::common::Reply {
+    let body = serde_json::to_vec(body).unwrap();
+    let date = kms_api::sigv4::format_amz_date(kms_server::clock::Clock::now_ms(&*to.clock) / 1000);
+    let peer_public = to.state.replication.public_key().unwrap();
+    let mac = from
+        .state
+        .replication
+        .request_mac(&peer_public, mac_date.unwrap_or(&date), operation, &body)
+        .unwrap();
+    to.client(region)
+        .raw_with(
+            &format!("KmsInternal.{operation}"),
+            body,
+            None,
+            &[(kms_server::replication::MAC_HEADER, &mac)],
+        )
+        .await
+}
+
+/// An `ApplyReplica` message for `id` at the away deployment, its primary at home, with
+/// material version `version` sealed (correctly) for the away deployment's replication key.
+fn apply_message(away: &Deployment, id: &str, version: u32, material: &[u8]) -> serde_json::Value {
+    let arn = format!("arn:aws:kms:{AWAY}:000000000000:key/{id}");
+    let public = away.state.replication.public_key().unwrap();
+    let sealed = kms_server::replication::seal_for_peer(&public, &arn, version, material).unwrap();
+    json!({
+        "KeyArn": arn,
+        "KeySpec": "SYMMETRIC_DEFAULT", "KeyUsage": "ENCRYPT_DECRYPT", "Origin": "AWS_KMS",
+        "PrimaryRegion": HOME, "ReplicaRegions": [AWAY], "ConfigRevision": 1000,
+        "Rotation": {"enabled": false, "period_days": null, "next_rotation_ms": null},
+        "Materials": [{"Version": version, "MaterialId": "00", "CreatedMs": 0, "Origin": "Original",
+                        "PublicKey": "", "Sealed": base64::engine::general_purpose::STANDARD.encode(sealed)}],
+        "ImportFingerprint": null,
+        "Create": {"Policy": "{}", "Description": "", "Tags": []}
+    })
+}
+
 #[tokio::test]
 async fn a_peer_refuses_messages_it_cannot_trust() {
     let (mut home, mut away) = pair().await;
     away.serve().await;
     home.serve().await;
     let eu = away.client(AWAY);
-    // Internal operations need the account's credentials and kms:CreateKey there.
-    let r = eu
-        .raw("KmsInternal.ApplyReplica", b"{}".to_vec(), None)
-        .await
-        .err("SerializationException");
-    assert!(r.message().contains("invalid replication message"));
-    let forged = json!({
-        "KeyArn": format!("arn:aws:kms:{AWAY}:000000000000:key/mrk-00112233445566778899aabbccddeeff"),
-        "KeySpec": "SYMMETRIC_DEFAULT", "KeyUsage": "ENCRYPT_DECRYPT", "Origin": "AWS_KMS",
-        "PrimaryRegion": HOME, "ReplicaRegions": [AWAY], "ConfigRevision": 1,
-        "Rotation": {"enabled": false, "period_days": null, "next_rotation_ms": null},
-        "Materials": [{"Version": 1, "MaterialId": "00", "CreatedMs": 0, "Origin": "Original",
-                        "PublicKey": "", "Sealed": base64::engine::general_purpose::STANDARD.encode([7u8; 80])}],
-        "ImportFingerprint": null,
-        "Create": {"Policy": "{}", "Description": "", "Tags": []}
-    });
+    let id = "mrk-00112233445566778899aabbccddeeff";
+    // The replication public key is public: the account root can seal material for it. Its
+    // credentials are still not the peer: without the peer's authenticator nothing is applied.
+    let planted = apply_message(&away, id, 1, &[9; 32]);
+    for body in [b"{}".to_vec(), serde_json::to_vec(&planted).unwrap()] {
+        let r = eu.raw("KmsInternal.ApplyReplica", body, None).await;
+        assert!(r.err("AccessDeniedException").message().contains("not authenticated as a peer"));
+    }
+    eu.call("DescribeKey", json!({"KeyId": id})).await.err("NotFoundException");
+    let deleted =
+        json!({"PrimaryArn": format!("arn:aws:kms:{AWAY}:000000000000:key/{id}"), "Region": HOME});
+    let r = eu.raw("KmsInternal.ReplicaDeleted", serde_json::to_vec(&deleted).unwrap(), None).await;
+    r.err("AccessDeniedException");
+    // An authenticator over another date, operation or body does not count.
+    let stale =
+        internal(&home, &away, AWAY, "ApplyReplica", &planted, Some("20000101T000000Z")).await;
+    stale.err("AccessDeniedException");
+
+    // From the peer: the message is decoded and checked.
+    let r = internal(&home, &away, AWAY, "ApplyReplica", &json!({}), None).await;
+    assert!(r.err("SerializationException").message().contains("invalid replication message"));
+    let mut garbage = planted.clone();
+    garbage["Materials"][0]["Sealed"] =
+        json!(base64::engine::general_purpose::STANDARD.encode([7u8; 80]));
     // Material not sealed for this deployment's replication key is refused, nothing is created.
-    eu.raw("KmsInternal.ApplyReplica", serde_json::to_vec(&forged).unwrap(), None)
+    internal(&home, &away, AWAY, "ApplyReplica", &garbage, None)
         .await
         .err("InvalidCiphertextException");
-    eu.call("DescribeKey", json!({"KeyId": "mrk-00112233445566778899aabbccddeeff"}))
-        .await
-        .err("NotFoundException");
+    eu.call("DescribeKey", json!({"KeyId": id})).await.err("NotFoundException");
     // A key of another Region than the request's is refused.
-    let mut elsewhere = forged.clone();
-    elsewhere["KeyArn"] =
-        json!("arn:aws:kms:ap-south-1:000000000000:key/mrk-00112233445566778899aabbccddeeff");
-    eu.raw("KmsInternal.ApplyReplica", serde_json::to_vec(&elsewhere).unwrap(), None)
-        .await
-        .err("ValidationException");
-    // Only a configured peer's Region may send, and only with the account root's credentials.
-    let mut unknown = forged.clone();
+    let mut elsewhere = planted.clone();
+    elsewhere["KeyArn"] = json!(format!("arn:aws:kms:ap-south-1:000000000000:key/{id}"));
+    internal(&home, &away, AWAY, "ApplyReplica", &elsewhere, None).await.err("ValidationException");
+    // The peer speaks only for its own Regions.
+    let mut unknown = planted.clone();
     unknown["PrimaryRegion"] = json!("ap-south-1");
-    let r = eu.raw("KmsInternal.ApplyReplica", serde_json::to_vec(&unknown).unwrap(), None).await;
+    let r = internal(&home, &away, AWAY, "ApplyReplica", &unknown, None).await;
     assert_eq!(
         r.err("ValidationException").message(),
-        "ap-south-1 is not a Region of a peer of this deployment"
+        "ap-south-1 is not a Region of the peer deployment that sent this message"
     );
+    // Nor for a key here whose primary is not at the peer: a primary of this deployment.
+    let local = eu.call("CreateKey", json!({"MultiRegion": true})).await.ok();
+    let local_id = local["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    let takeover = apply_message(&away, &local_id, 2, &[9; 32]);
+    let r = internal(&home, &away, AWAY, "ApplyReplica", &takeover, None).await;
+    assert!(r
+        .err("AccessDeniedException")
+        .message()
+        .contains("not a replica of a primary key at the peer"));
+    let meta = eu.call("DescribeKey", json!({"KeyId": local_id})).await.ok()["KeyMetadata"].clone();
+    assert_eq!(meta["MultiRegionConfiguration"]["MultiRegionKeyType"], "PRIMARY");
+    assert_eq!(rotations(&eu, &local_id).await.as_array().unwrap().len(), 1);
+
+    // Internal operations need the account root's credentials even with the authenticator.
     let admin = json!({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]});
     let user = away.h.user_with_policy("almost-root", &admin, AWAY).await;
-    let r = user.raw("KmsInternal.ApplyReplica", serde_json::to_vec(&forged).unwrap(), None).await;
+    let r = user.raw("KmsInternal.ApplyReplica", serde_json::to_vec(&planted).unwrap(), None).await;
     assert!(r.err("AccessDeniedException").message().contains("account root only"));
     user.raw("KmsInternal.FlushReplication", b"{}".to_vec(), None)
         .await
@@ -296,6 +360,31 @@ async fn a_peer_refuses_messages_it_cannot_trust() {
     let out = eu.raw("KmsInternal.FlushReplication", b"{}".to_vec(), None).await.ok();
     assert_eq!(out, json!({"Delivered": 0, "Failed": 0, "Pending": 0}));
     eu.raw("KmsInternal.NoSuchThing", b"{}".to_vec(), None).await.err("UnknownOperationException");
+    home.shut_down().await;
+    away.shut_down().await;
+}
+
+#[tokio::test]
+async fn the_account_root_cannot_plant_material_in_a_replica() {
+    let (mut home, mut away) = pair().await;
+    home.serve().await;
+    away.serve().await;
+    let us = home.client(HOME);
+    let eu = away.client(AWAY);
+    let out = us.call("CreateKey", json!({"MultiRegion": true})).await.ok();
+    let id = out["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    us.call("ReplicateKey", json!({"KeyId": id, "ReplicaRegion": AWAY})).await.ok();
+    assert_eq!(deliver(&home.state, false).await.unwrap().delivered, 1);
+    // A newer material version the root knows, sealed for the away deployment's public key.
+    let mut planted = apply_message(&away, &id, 2, &[9; 32]);
+    planted["Create"] = json!(null);
+    let r = eu.raw("KmsInternal.ApplyReplica", serde_json::to_vec(&planted).unwrap(), None).await;
+    r.err("AccessDeniedException");
+    assert_eq!(rotations(&eu, &id).await, rotations(&us, &id).await);
+    let meta = eu.call("DescribeKey", json!({"KeyId": id})).await.ok()["KeyMetadata"].clone();
+    assert_eq!(meta["MultiRegionConfiguration"]["PrimaryKey"]["Region"], HOME);
+    let there = eu.encrypt(&id, b"still the set's material", json!({})).await;
+    us.decrypt(&there, json!({})).await.ok();
     home.shut_down().await;
     away.shut_down().await;
 }

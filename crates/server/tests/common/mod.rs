@@ -119,13 +119,25 @@ impl Reply {
 
 impl Client {
     pub async fn raw(&self, target: &str, body: Vec<u8>, sign_at_ms: Option<i64>) -> Reply {
+        self.raw_with(target, body, sign_at_ms, &[]).await
+    }
+
+    /// [`Client::raw`] with extra (signed) headers.
+    pub async fn raw_with(
+        &self,
+        target: &str,
+        body: Vec<u8>,
+        sign_at_ms: Option<i64>,
+        extra: &[(&str, &str)],
+    ) -> Reply {
         let at_s =
             sign_at_ms.unwrap_or_else(|| kms_server::clock::Clock::now_ms(&*self.clock)) / 1000;
-        let base = vec![
+        let mut base = vec![
             ("host".to_owned(), "kms.local".to_owned()),
             ("content-type".to_owned(), kms_api::CONTENT_TYPE.to_owned()),
             ("x-amz-target".to_owned(), target.to_owned()),
         ];
+        base.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
         let creds = kms_api::sigv4::Credentials {
             access_key_id: &self.access_key,
             secret_access_key: &self.secret,

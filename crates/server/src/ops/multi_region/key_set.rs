@@ -45,13 +45,14 @@ impl KeySet {
     /// Gives every key (existing and new) of the set the configuration with this primary
     /// and these replicas.
     pub fn configure(&mut self, primary_region: &str, replica_regions: &[String]) {
+        // Saturating: a revision comes from a peer's message too, and must not wrap to 0.
         let revision = self
             .records
             .iter()
             .filter_map(|r| r.multi_region.as_ref().map(|m| m.revision))
             .max()
             .unwrap_or(0)
-            + 1;
+            .saturating_add(1);
         for record in self.records.iter_mut().chain(self.inserts.iter_mut()) {
             let key_type = if record.key.region == primary_region {
                 MultiRegionKeyType::Primary
@@ -202,4 +203,34 @@ pub async fn mutate_set<T>(
         }
     }
     Err(internal("multi-Region key update kept conflicting", key.arn()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_largest_revision_does_not_wrap() {
+        let key = KeyRef {
+            account: "111122223333".into(),
+            region: "eu-west-1".into(),
+            key_id: "mrk-00112233445566778899aabbccddeeff".into(),
+        };
+        let mut record = KeyRecord::new_symmetric(key, 0, String::new());
+        record.multi_region = Some(MultiRegion {
+            key_type: MultiRegionKeyType::Replica,
+            primary_region: "us-east-1".into(),
+            replica_regions: vec!["eu-west-1".into()],
+            revision: u64::MAX,
+        });
+        let mut set = KeySet {
+            records: vec![record],
+            inserts: Vec::new(),
+            deletes: Vec::new(),
+            remote_creates: Vec::new(),
+            messages: Vec::new(),
+        };
+        set.configure("us-east-1", &[]);
+        assert_eq!(set.named().multi_region.as_ref().map(|m| m.revision), Some(u64::MAX));
+    }
 }
