@@ -74,9 +74,10 @@ impl PublicKey {
     pub fn from_spki(spki: &[u8]) -> Result<PublicKey, JsValue> {
         let inner = pk::PublicKey::from_spki_der(spki).map_err(from_envelope)?;
         let signing = inner.signing_algorithms().iter().map(|a| a.as_str().to_owned()).collect();
-        let encryption = match inner {
-            pk::PublicKey::Rsa(_) => vec!["RSAES_OAEP_SHA_1".into(), "RSAES_OAEP_SHA_256".into()],
-            _ => Vec::new(),
+        let encryption = if inner.is_rsa() {
+            vec!["RSAES_OAEP_SHA_1".into(), "RSAES_OAEP_SHA_256".into()]
+        } else {
+            Vec::new()
         };
         Ok(PublicKey {
             inner,

@@ -6,14 +6,16 @@
 //! ECDSA signatures are DER X9.62, and a `DIGEST` message must be exactly as long as the
 //! algorithm's hash.
 
-use p256::pkcs8::DecodePublicKey;
-use rand_core::OsRng;
-use rsa::traits::PublicKeyParts;
-use rsa::{Oaep, Pkcs1v15Sign, Pss, RsaPublicKey};
-use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
+use crate::der::{self, NamedCurve, Spki};
 use crate::error::Error;
+
+mod bignum;
+mod ecdsa;
+mod rsa_verify;
+
+use rsa_verify::RsaKey;
 
 /// The smallest RSA modulus KMS uses (`RSA_2048`), in bits.
 pub const RSA_MIN_MODULUS_BITS: usize = 2048;
@@ -46,14 +48,14 @@ pub enum SigningAlgorithm {
 
 /// The hash functions behind the signing algorithms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Hash {
+pub(crate) enum Hash {
     Sha256,
     Sha384,
     Sha512,
 }
 
 impl Hash {
-    fn len(self) -> usize {
+    pub(crate) fn len(self) -> usize {
         match self {
             Hash::Sha256 => 32,
             Hash::Sha384 => 48,
@@ -62,10 +64,22 @@ impl Hash {
     }
 
     fn digest(self, message: &[u8]) -> Vec<u8> {
+        self.digest_parts(&[message])
+    }
+
+    /// The hash of the concatenated `parts`.
+    fn digest_parts(self, parts: &[&[u8]]) -> Vec<u8> {
+        fn run<D: Digest>(parts: &[&[u8]]) -> Vec<u8> {
+            let mut hasher = D::new();
+            for part in parts {
+                hasher.update(part);
+            }
+            hasher.finalize().to_vec()
+        }
         match self {
-            Hash::Sha256 => Sha256::digest(message).to_vec(),
-            Hash::Sha384 => Sha384::digest(message).to_vec(),
-            Hash::Sha512 => Sha512::digest(message).to_vec(),
+            Hash::Sha256 => run::<Sha256>(parts),
+            Hash::Sha384 => run::<Sha384>(parts),
+            Hash::Sha512 => run::<Sha512>(parts),
         }
     }
 }
@@ -189,16 +203,19 @@ impl EncryptionAlgorithm {
 }
 
 /// A parsed public key of one of the KMS key specs this module handles.
+///
+/// Verification is this crate's own code (`public_key/`: a small Montgomery big-number
+/// module, ECDSA on the NIST curves, RSA PKCS #1 v1.5 and PSS checks), which keeps the
+/// elliptic-curve and RSA crates out of the WebAssembly build; it handles public data
+/// only, so it need not run in constant time. Encryption (secret plaintext) uses the
+/// `rsa` crate.
 #[derive(Clone)]
-pub enum PublicKey {
-    /// `RSA_2048`, `RSA_3072` or `RSA_4096` (any modulus of 2048 to 4096 bits is accepted).
-    Rsa(RsaPublicKey),
-    /// `ECC_NIST_P256`.
-    P256(p256::ecdsa::VerifyingKey),
-    /// `ECC_NIST_P384`.
-    P384(p384::ecdsa::VerifyingKey),
-    /// `ECC_NIST_P521`.
-    P521(p521::ecdsa::VerifyingKey),
+pub struct PublicKey(Key);
+
+#[derive(Clone)]
+enum Key {
+    Rsa { key: RsaKey, n: Vec<u8>, e: Vec<u8> },
+    Ec { curve: NamedCurve, point: (Vec<u32>, Vec<u32>) },
 }
 
 impl std::fmt::Debug for PublicKey {
@@ -208,55 +225,62 @@ impl std::fmt::Debug for PublicKey {
 }
 
 impl PublicKey {
-    /// Parses a DER `SubjectPublicKeyInfo` holding an RSA, P-256, P-384 or P-521 key.
+    /// Parses a DER `SubjectPublicKeyInfo` holding an RSA, P-256, P-384 or P-521 key (EC
+    /// points uncompressed, as KMS `GetPublicKey` returns them).
     ///
     /// # Errors
     /// [`Error::InvalidKey`] for anything else, including RSA moduli outside 2048 to 4096
-    /// bits.
+    /// bits and points not on the curve.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, Error> {
-        if let Ok(key) = RsaPublicKey::from_public_key_der(der) {
-            let bits = key.n().bits();
-            if !(RSA_MIN_MODULUS_BITS..=RSA_MAX_MODULUS_BITS).contains(&bits) {
-                return Err(Error::InvalidKey(format!(
-                    "RSA keys of {bits} bits are not supported (2048 to 4096)"
-                )));
+        let unsupported = || {
+            Error::InvalidKey(
+                "not a DER SubjectPublicKeyInfo RSA, P-256, P-384 or P-521 public key".into(),
+            )
+        };
+        match der::parse_spki(der).ok_or_else(unsupported)? {
+            Spki::Rsa { n, e } => {
+                let key = RsaKey::new(&n, &e)
+                    .ok_or_else(|| Error::InvalidKey("invalid RSA public key".into()))?;
+                let bits = key.bits();
+                if !(RSA_MIN_MODULUS_BITS..=RSA_MAX_MODULUS_BITS).contains(&bits) {
+                    return Err(Error::InvalidKey(format!(
+                        "RSA keys of {bits} bits are not supported (2048 to 4096)"
+                    )));
+                }
+                Ok(PublicKey(Key::Rsa { key, n, e }))
             }
-            return Ok(PublicKey::Rsa(key));
+            Spki::Ec { curve, point } => {
+                let point = ecdsa::Curve::new(curve)
+                    .decode_point(&point)
+                    .ok_or_else(|| Error::InvalidKey("invalid EC public key point".into()))?;
+                Ok(PublicKey(Key::Ec { curve, point }))
+            }
         }
-        if let Ok(key) = p256::ecdsa::VerifyingKey::from_public_key_der(der) {
-            return Ok(PublicKey::P256(key));
-        }
-        if let Ok(key) = p384::ecdsa::VerifyingKey::from_public_key_der(der) {
-            return Ok(PublicKey::P384(key));
-        }
-        if let Ok(key) = p521::PublicKey::from_public_key_der(der) {
-            let key = p521::ecdsa::VerifyingKey::from_affine(*key.as_affine())
-                .map_err(|_| Error::InvalidKey("invalid P-521 public key".into()))?;
-            return Ok(PublicKey::P521(key));
-        }
-        Err(Error::InvalidKey(
-            "not a DER SubjectPublicKeyInfo RSA, P-256, P-384 or P-521 public key".into(),
-        ))
+    }
+
+    /// Whether this is an RSA key (which can encrypt).
+    pub fn is_rsa(&self) -> bool {
+        matches!(self.0, Key::Rsa { .. })
     }
 
     /// The KMS key spec: `RSA_2048`, `RSA_3072`, `RSA_4096`, `ECC_NIST_P256`, ...; RSA keys
     /// of other sizes are named `RSA_<bits>`.
     pub fn key_spec(&self) -> String {
-        match self {
-            PublicKey::Rsa(key) => format!("RSA_{}", key.n().bits()),
-            PublicKey::P256(_) => "ECC_NIST_P256".into(),
-            PublicKey::P384(_) => "ECC_NIST_P384".into(),
-            PublicKey::P521(_) => "ECC_NIST_P521".into(),
+        match &self.0 {
+            Key::Rsa { key, .. } => format!("RSA_{}", key.bits()),
+            Key::Ec { curve: NamedCurve::P256, .. } => "ECC_NIST_P256".into(),
+            Key::Ec { curve: NamedCurve::P384, .. } => "ECC_NIST_P384".into(),
+            Key::Ec { curve: NamedCurve::P521, .. } => "ECC_NIST_P521".into(),
         }
     }
 
     /// The signing algorithms KMS allows for this key spec.
     pub fn signing_algorithms(&self) -> Vec<SigningAlgorithm> {
-        match self {
-            PublicKey::Rsa(_) => SigningAlgorithm::ALL[..6].to_vec(),
-            PublicKey::P256(_) => vec![SigningAlgorithm::EcdsaSha256],
-            PublicKey::P384(_) => vec![SigningAlgorithm::EcdsaSha384],
-            PublicKey::P521(_) => vec![SigningAlgorithm::EcdsaSha512],
+        match &self.0 {
+            Key::Rsa { .. } => SigningAlgorithm::ALL[..6].to_vec(),
+            Key::Ec { curve: NamedCurve::P256, .. } => vec![SigningAlgorithm::EcdsaSha256],
+            Key::Ec { curve: NamedCurve::P384, .. } => vec![SigningAlgorithm::EcdsaSha384],
+            Key::Ec { curve: NamedCurve::P521, .. } => vec![SigningAlgorithm::EcdsaSha512],
         }
     }
 
@@ -266,31 +290,26 @@ impl PublicKey {
     /// # Errors
     /// [`Error::ApiMisuse`] if this is not an RSA key.
     pub fn max_plaintext_len(&self, algorithm: EncryptionAlgorithm) -> Result<usize, Error> {
-        match self {
-            PublicKey::Rsa(key) => Ok(key.size() - 2 * algorithm.hash_len() - 2),
-            _ => Err(Error::ApiMisuse(format!(
+        match &self.0 {
+            Key::Rsa { key, .. } => Ok(key.len() - 2 * algorithm.hash_len() - 2),
+            Key::Ec { .. } => Err(Error::ApiMisuse(format!(
                 "key spec {} cannot encrypt; only RSA keys can",
                 self.key_spec()
             ))),
         }
     }
 
-    /// RSA-OAEP encrypts `plaintext` exactly as KMS `Encrypt` does for this key, so KMS
-    /// `Decrypt` with the same algorithm returns it.
+    /// Checks a plaintext against KMS's rules for this key and algorithm: an RSA key, not
+    /// empty, at most [`PublicKey::max_plaintext_len`] bytes.
     ///
     /// # Errors
-    /// [`Error::ApiMisuse`] for a non-RSA key, an empty plaintext, or one over
-    /// [`PublicKey::max_plaintext_len`] (KMS's `ValidationException` text);
-    /// [`Error::Random`] if encryption fails.
-    pub fn encrypt(
+    /// [`Error::ApiMisuse`] with KMS's `ValidationException` text.
+    pub fn check_plaintext(
         &self,
         plaintext: &[u8],
         algorithm: EncryptionAlgorithm,
-    ) -> Result<Vec<u8>, Error> {
+    ) -> Result<(), Error> {
         let max = self.max_plaintext_len(algorithm)?;
-        let PublicKey::Rsa(key) = self else {
-            return Err(Error::ApiMisuse("only RSA keys can encrypt".into()));
-        };
         if plaintext.is_empty() {
             return Err(Error::ApiMisuse("the plaintext must not be empty".into()));
         }
@@ -301,10 +320,31 @@ impl PublicKey {
                 self.key_spec()
             )));
         }
-        let mut rng = OsRng;
+        Ok(())
+    }
+
+    /// RSA-OAEP encrypts `plaintext` exactly as KMS `Encrypt` does for this key, so KMS
+    /// `Decrypt` with the same algorithm returns it. (The WebAssembly build encrypts with
+    /// WebCrypto instead, after [`PublicKey::check_plaintext`].)
+    ///
+    /// # Errors
+    /// As [`PublicKey::check_plaintext`]; [`Error::Random`] if encryption fails.
+    pub fn encrypt(
+        &self,
+        plaintext: &[u8],
+        algorithm: EncryptionAlgorithm,
+    ) -> Result<Vec<u8>, Error> {
+        use rsa::{BigUint, Oaep, RsaPublicKey};
+        self.check_plaintext(plaintext, algorithm)?;
+        let Key::Rsa { n, e, .. } = &self.0 else {
+            return Err(Error::ApiMisuse("only RSA keys can encrypt".into()));
+        };
+        let key = RsaPublicKey::new(BigUint::from_bytes_be(n), BigUint::from_bytes_be(e))
+            .map_err(|_| Error::InvalidKey("invalid RSA public key".into()))?;
+        let mut rng = rand_core::OsRng;
         let result = match algorithm {
             EncryptionAlgorithm::RsaesOaepSha1 => {
-                key.encrypt(&mut rng, Oaep::new::<Sha1>(), plaintext)
+                key.encrypt(&mut rng, Oaep::new::<sha1::Sha1>(), plaintext)
             }
             EncryptionAlgorithm::RsaesOaepSha256 => {
                 key.encrypt(&mut rng, Oaep::new::<Sha256>(), plaintext)
@@ -348,33 +388,22 @@ impl PublicKey {
     }
 
     fn verify_prehash(&self, digest: &[u8], signature: &[u8], algorithm: SigningAlgorithm) -> bool {
-        use p256::ecdsa::signature::hazmat::PrehashVerifier;
         use SigningAlgorithm as A;
-        match self {
-            PublicKey::Rsa(key) => {
-                let scheme_ok = match algorithm {
-                    A::RsassaPssSha256 => key.verify(Pss::new::<Sha256>(), digest, signature),
-                    A::RsassaPssSha384 => key.verify(Pss::new::<Sha384>(), digest, signature),
-                    A::RsassaPssSha512 => key.verify(Pss::new::<Sha512>(), digest, signature),
-                    A::RsassaPkcs1V15Sha256 => {
-                        key.verify(Pkcs1v15Sign::new::<Sha256>(), digest, signature)
-                    }
-                    A::RsassaPkcs1V15Sha384 => {
-                        key.verify(Pkcs1v15Sign::new::<Sha384>(), digest, signature)
-                    }
-                    A::RsassaPkcs1V15Sha512 => {
-                        key.verify(Pkcs1v15Sign::new::<Sha512>(), digest, signature)
-                    }
-                    A::EcdsaSha256 | A::EcdsaSha384 | A::EcdsaSha512 => return false,
-                };
-                scheme_ok.is_ok()
+        match &self.0 {
+            Key::Rsa { key, .. } => match algorithm {
+                A::RsassaPssSha256 | A::RsassaPssSha384 | A::RsassaPssSha512 => {
+                    key.verify_pss(algorithm.hash(), digest, signature)
+                }
+                A::RsassaPkcs1V15Sha256 | A::RsassaPkcs1V15Sha384 | A::RsassaPkcs1V15Sha512 => {
+                    key.verify_pkcs1v15(algorithm.hash(), digest, signature)
+                }
+                A::EcdsaSha256 | A::EcdsaSha384 | A::EcdsaSha512 => false,
+            },
+            Key::Ec { curve, point } => {
+                let curve = ecdsa::Curve::new(*curve);
+                der::parse_ecdsa_signature(signature, curve.scalar_len())
+                    .is_some_and(|r_s| curve.verify(point, digest, &r_s))
             }
-            PublicKey::P256(key) => p256::ecdsa::Signature::from_der(signature)
-                .is_ok_and(|s| key.verify_prehash(digest, &s).is_ok()),
-            PublicKey::P384(key) => p384::ecdsa::Signature::from_der(signature)
-                .is_ok_and(|s| key.verify_prehash(digest, &s).is_ok()),
-            PublicKey::P521(key) => p521::ecdsa::Signature::from_der(signature)
-                .is_ok_and(|s| key.verify_prehash(digest, &s).is_ok()),
         }
     }
 }
@@ -383,7 +412,9 @@ impl PublicKey {
 mod tests {
     use super::*;
     use p256::pkcs8::EncodePublicKey;
-    use rsa::RsaPrivateKey;
+    use rand_core::OsRng;
+    use rsa::{Oaep, Pkcs1v15Sign, Pss, RsaPrivateKey};
+    use sha1::Sha1;
 
     fn rsa_key() -> (RsaPrivateKey, PublicKey) {
         let private = RsaPrivateKey::new(&mut OsRng, 2048).unwrap();
@@ -480,6 +511,100 @@ mod tests {
         assert!(!public.verify(b"y", sig.as_bytes(), SigningAlgorithm::EcdsaSha512, raw).unwrap());
         // ECC keys cannot encrypt.
         assert!(public.encrypt(b"x", EncryptionAlgorithm::RsaesOaepSha256).is_err());
+    }
+
+    /// Every RSA algorithm, RAW and DIGEST, against signatures from the `rsa` crate; any
+    /// flipped bit of the signature or the digest fails.
+    #[test]
+    fn every_rsa_algorithm_matches_the_rsa_crate_and_rejects_tampering() {
+        let private = RsaPrivateKey::new(&mut OsRng, 3072).unwrap();
+        let der = private.to_public_key().to_public_key_der().unwrap();
+        let public = PublicKey::from_spki_der(der.as_bytes()).unwrap();
+        assert_eq!(public.key_spec(), "RSA_3072");
+        for algorithm in &SigningAlgorithm::ALL[..6] {
+            let message = algorithm.as_str().as_bytes();
+            let digest = algorithm.hash().digest(message);
+            let signature = match (algorithm, algorithm.hash()) {
+                (SigningAlgorithm::RsassaPssSha256, _) => {
+                    private.sign_with_rng(&mut OsRng, Pss::new::<Sha256>(), &digest)
+                }
+                (SigningAlgorithm::RsassaPssSha384, _) => {
+                    private.sign_with_rng(&mut OsRng, Pss::new::<Sha384>(), &digest)
+                }
+                (SigningAlgorithm::RsassaPssSha512, _) => {
+                    private.sign_with_rng(&mut OsRng, Pss::new::<Sha512>(), &digest)
+                }
+                (_, Hash::Sha256) => private.sign(Pkcs1v15Sign::new::<Sha256>(), &digest),
+                (_, Hash::Sha384) => private.sign(Pkcs1v15Sign::new::<Sha384>(), &digest),
+                (_, Hash::Sha512) => private.sign(Pkcs1v15Sign::new::<Sha512>(), &digest),
+            }
+            .unwrap();
+            let check = |m: &[u8], sig: &[u8], t| public.verify(m, sig, *algorithm, t).unwrap();
+            assert!(check(message, &signature, MessageType::Raw), "{algorithm:?}");
+            assert!(check(&digest, &signature, MessageType::Digest), "{algorithm:?}");
+            for bit in [0, 7, 8 * signature.len() / 2, 8 * signature.len() - 1] {
+                let mut bad = signature.clone();
+                bad[bit / 8] ^= 1 << (bit % 8);
+                assert!(!check(message, &bad, MessageType::Raw), "{algorithm:?} bit {bit}");
+            }
+            let mut bad_digest = digest.clone();
+            bad_digest[3] ^= 0x40;
+            assert!(!check(&bad_digest, &signature, MessageType::Digest), "{algorithm:?}");
+            assert!(!check(message, &signature[1..], MessageType::Raw), "{algorithm:?}");
+        }
+    }
+
+    /// ECDSA on each curve, RAW and DIGEST, many keys, against the RustCrypto crates.
+    #[test]
+    fn ecdsa_matches_the_curve_crates_on_many_keys() {
+        use p256::ecdsa::signature::hazmat::PrehashSigner;
+        fn check(public: &PublicKey, algorithm: SigningAlgorithm, digest: &[u8], der: &[u8]) {
+            let (raw, dig) = (MessageType::Raw, MessageType::Digest);
+            assert!(public.verify(digest, der, algorithm, dig).unwrap());
+            assert!(!public.verify(b"not the message", der, algorithm, raw).unwrap());
+            let mut bad = digest.to_vec();
+            bad[0] ^= 0x80;
+            assert!(!public.verify(&bad, der, algorithm, dig).unwrap());
+            let mut bad_sig = der.to_vec();
+            let last = bad_sig.len() - 1;
+            bad_sig[last] ^= 1;
+            assert!(!public.verify(digest, &bad_sig, algorithm, dig).unwrap());
+        }
+        for round in 0u8..4 {
+            let message = [round; 40];
+            let k = p256::ecdsa::SigningKey::random(&mut OsRng);
+            let der = k.verifying_key().to_public_key_der().unwrap();
+            let public = PublicKey::from_spki_der(der.as_bytes()).unwrap();
+            let digest = Sha256::digest(message);
+            let sig: p256::ecdsa::Signature = k.sign_prehash(&digest).unwrap();
+            assert!(public
+                .verify(
+                    &message,
+                    sig.to_der().as_bytes(),
+                    SigningAlgorithm::EcdsaSha256,
+                    MessageType::Raw
+                )
+                .unwrap());
+            check(&public, SigningAlgorithm::EcdsaSha256, &digest, sig.to_der().as_bytes());
+
+            let k = p384::ecdsa::SigningKey::random(&mut OsRng);
+            let der = k.verifying_key().to_public_key_der().unwrap();
+            let public = PublicKey::from_spki_der(der.as_bytes()).unwrap();
+            let digest = Sha384::digest(message);
+            let sig: p384::ecdsa::Signature = k.sign_prehash(&digest).unwrap();
+            check(&public, SigningAlgorithm::EcdsaSha384, &digest, sig.to_der().as_bytes());
+
+            let k = p521::ecdsa::SigningKey::random(&mut OsRng);
+            let point = p521::ecdsa::VerifyingKey::from(&k).to_encoded_point(false);
+            let der = p521::PublicKey::from_sec1_bytes(point.as_bytes())
+                .unwrap()
+                .to_public_key_der()
+                .unwrap();
+            let public = PublicKey::from_spki_der(der.as_bytes()).unwrap();
+            let digest = Sha512::digest(message);
+            let sig: p521::ecdsa::Signature = k.sign_prehash(&digest).unwrap();
+            check(&public, SigningAlgorithm::EcdsaSha512, &digest, sig.to_der().as_bytes());
+        }
     }
 
     #[test]
