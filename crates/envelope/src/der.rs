@@ -29,19 +29,32 @@ const OID_P521: &[u8] = &[0x2b, 0x81, 0x04, 0x00, 0x23];
 
 /// The NIST curves KMS uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum NamedCurve {
+pub enum NamedCurve {
+    /// `prime256v1` (P-256).
     P256,
+    /// `secp384r1` (P-384).
     P384,
+    /// `secp521r1` (P-521).
     P521,
 }
 
 /// A parsed `SubjectPublicKeyInfo`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Spki {
-    /// An RSA key: modulus and public exponent, big-endian without leading zeros.
-    Rsa { n: Vec<u8>, e: Vec<u8> },
-    /// An EC key: the curve and the SEC1 point as encoded in the key.
-    Ec { curve: NamedCurve, point: Vec<u8> },
+pub enum Spki {
+    /// An RSA key.
+    Rsa {
+        /// The modulus, big-endian without leading zeros.
+        n: Vec<u8>,
+        /// The public exponent, big-endian without leading zeros.
+        e: Vec<u8>,
+    },
+    /// An EC key.
+    Ec {
+        /// The named curve.
+        curve: NamedCurve,
+        /// The SEC1 point as encoded in the key.
+        point: Vec<u8>,
+    },
 }
 
 /// A cursor over DER bytes; every read fails with `None` on malformed input.
@@ -108,7 +121,7 @@ impl<'a> Der<'a> {
 }
 
 /// Parses a DER `SubjectPublicKeyInfo` holding an RSA key or an EC key on a NIST curve.
-pub(crate) fn parse_spki(der: &[u8]) -> Option<Spki> {
+pub fn parse_spki(der: &[u8]) -> Option<Spki> {
     let mut outer = Der::new(der);
     let mut spki = Der::new(outer.read(SEQUENCE)?);
     outer.end()?;
@@ -219,7 +232,7 @@ pub fn rsa_spki(n: &[u8], e: &[u8]) -> Vec<u8> {
 
 /// Splits a DER ECDSA signature into `r` and `s`, each left-padded to `scalar_len` bytes;
 /// `None` if it is not strict DER or a value is longer than `scalar_len`.
-pub(crate) fn parse_ecdsa_signature(der: &[u8], scalar_len: usize) -> Option<Vec<u8>> {
+pub fn parse_ecdsa_signature(der: &[u8], scalar_len: usize) -> Option<Vec<u8>> {
     let mut outer = Der::new(der);
     let mut sig = Der::new(outer.read(SEQUENCE)?);
     outer.end()?;
@@ -236,7 +249,7 @@ pub(crate) fn parse_ecdsa_signature(der: &[u8], scalar_len: usize) -> Option<Vec
 }
 
 /// The DER encoding of an ECDSA signature given as `r || s` (two halves of equal length).
-pub(crate) fn encode_ecdsa_signature(r_s: &[u8]) -> Vec<u8> {
+pub fn encode_ecdsa_signature(r_s: &[u8]) -> Vec<u8> {
     let (r, s) = r_s.split_at(r_s.len() / 2);
     let mut body = Vec::new();
     push_unsigned(&mut body, r);

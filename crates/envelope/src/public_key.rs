@@ -366,13 +366,7 @@ impl PublicKey {
         algorithm: SigningAlgorithm,
         message_type: MessageType,
     ) -> Result<bool, Error> {
-        if !self.signing_algorithms().contains(&algorithm) {
-            return Err(Error::ApiMisuse(format!(
-                "signing algorithm {} is not valid for key spec {}",
-                algorithm.as_str(),
-                self.key_spec()
-            )));
-        }
+        self.check_signing_algorithm(algorithm)?;
         let hash = algorithm.hash();
         let digest = match message_type {
             MessageType::Raw => hash.digest(message),
@@ -385,6 +379,21 @@ impl PublicKey {
             }
         };
         Ok(self.verify_prehash(&digest, signature, algorithm))
+    }
+
+    /// Checks that KMS allows `algorithm` for this key spec.
+    ///
+    /// # Errors
+    /// [`Error::ApiMisuse`] if it does not.
+    pub fn check_signing_algorithm(&self, algorithm: SigningAlgorithm) -> Result<(), Error> {
+        if !self.signing_algorithms().contains(&algorithm) {
+            return Err(Error::ApiMisuse(format!(
+                "signing algorithm {} is not valid for key spec {}",
+                algorithm.as_str(),
+                self.key_spec()
+            )));
+        }
+        Ok(())
     }
 
     fn verify_prehash(&self, digest: &[u8], signature: &[u8], algorithm: SigningAlgorithm) -> bool {
