@@ -175,7 +175,7 @@ impl PublicKey {
 
 /// The WebCrypto import and verify parameters of a KMS signing algorithm, and the byte
 /// length of ECDSA scalars (WebCrypto takes `r || s`, KMS gives DER).
-fn web_algorithm(algorithm: SigningAlgorithm) -> (Object, Object, Option<usize>) {
+fn web_algorithm(algorithm: SigningAlgorithm) -> Option<(Object, Object, Option<usize>)> {
     use SigningAlgorithm as A;
     let hash = |bits: u32| JsValue::from(format!("SHA-{bits}"));
     let rsa = |name: &str, bits: u32, verify: Object| {
@@ -194,17 +194,18 @@ fn web_algorithm(algorithm: SigningAlgorithm) -> (Object, Object, Option<usize>)
             Some(len),
         )
     };
-    match algorithm {
+    Some(match algorithm {
         A::RsassaPssSha256 => pss(256),
         A::RsassaPssSha384 => pss(384),
+        A::RsassaPssSha512 => pss(512),
         A::RsassaPkcs1V15Sha256 => pkcs1(256),
         A::RsassaPkcs1V15Sha384 => pkcs1(384),
         A::RsassaPkcs1V15Sha512 => pkcs1(512),
         A::EcdsaSha256 => ecdsa("P-256", 256, 32),
         A::EcdsaSha384 => ecdsa("P-384", 384, 48),
         A::EcdsaSha512 => ecdsa("P-521", 512, 66),
-        _ => pss(512),
-    }
+        _ => return None,
+    })
 }
 
 /// `RAW` messages go to WebCrypto (when the runtime has it); `DIGEST` messages, which
@@ -225,11 +226,11 @@ async fn verify_with(
         MessageType::Raw => subtle::subtle(),
         _ => None,
     };
-    let Some(subtle) = subtle else {
+    key.check_signing_algorithm(algorithm).map_err(from_envelope)?;
+    let (Some(subtle), Some((import, verify, ecdsa_len))) = (subtle, web_algorithm(algorithm))
+    else {
         return key.verify(message, signature, algorithm, message_type).map_err(from_envelope);
     };
-    key.check_signing_algorithm(algorithm).map_err(from_envelope)?;
-    let (import, verify, ecdsa_len) = web_algorithm(algorithm);
     let signature = match ecdsa_len {
         None => signature.to_vec(),
         Some(len) => match der::parse_ecdsa_signature(signature, len) {
