@@ -102,20 +102,53 @@ impl Modulus {
         for _ in 0..5 {
             inv = inv.wrapping_mul(2u32.wrapping_sub(m[0].wrapping_mul(inv)));
         }
-        // R² mod m by doubling 1 modulo m, 2·32·L times.
-        let mut r2 = vec![0u32; limbs];
-        r2[0] = 1;
-        for _ in 0..64 * limbs {
-            let carry = r2.iter_mut().fold(0u32, |carry, l| {
-                let next = *l >> 31;
-                *l = (*l << 1) | carry;
-                next
-            });
-            if carry != 0 || cmp(&r2, &m) != Ordering::Less {
-                sub_assign(&mut r2, &m);
-            }
+        let mut modulus = Modulus { m, m0_inv: inv.wrapping_neg(), r2: Vec::new() };
+        modulus.r2 = modulus.compute_r2();
+        Some(modulus)
+    }
+
+    /// `x = 2x mod m` for `x < m`.
+    fn double_mod(&self, x: &mut [u32]) {
+        let carry = x.iter_mut().fold(0u32, |carry, l| {
+            let next = *l >> 31;
+            *l = (*l << 1) | carry;
+            next
+        });
+        if carry != 0 || cmp(x, &self.m) != Ordering::Less {
+            sub_assign(x, &self.m);
         }
-        Some(Modulus { m, m0_inv: inv.wrapping_neg(), r2 })
+    }
+
+    /// `R² mod m`. With `32·L = odd · 2^k`: doubling gives `2^odd · R mod m` (the
+    /// Montgomery form of `2^odd`), then `k` Montgomery squarings give the form of
+    /// `2^(32·L) = R`, which is `R² mod m`. About `bits + k` cheap steps instead of
+    /// `2·32·L` doublings.
+    fn compute_r2(&self) -> Limbs {
+        let limbs = self.m.len();
+        let total = 32 * limbs;
+        let k = total.trailing_zeros();
+        let odd = total >> k;
+        // Start below m at 2^(bits-1), then double up to 2^(32·L + odd) mod m.
+        let top = bits(&self.m) - 1;
+        let mut x = vec![0u32; limbs];
+        x[top / 32] = 1 << (top % 32);
+        for _ in top..total + odd {
+            self.double_mod(&mut x);
+        }
+        for _ in 0..k {
+            x = self.square(&x);
+        }
+        x
+    }
+
+    #[cfg(test)]
+    fn r2_by_doubling(&self) -> Limbs {
+        let mut r2 = vec![0u32; self.m.len()];
+        r2[0] = 1;
+        for _ in 0..64 * self.m.len() {
+            self.double_mod(&mut r2);
+        }
+        r2
     }
 
     /// The number of limbs of a residue.
@@ -281,6 +314,22 @@ mod tests {
             expected = mulmod(expected, a);
         }
         assert_eq!(pow, num(expected, l));
+    }
+
+    #[test]
+    fn r2_shortcut_matches_plain_doubling() {
+        for hex_len in [2usize, 7, 16, 33, 66, 128, 256, 512] {
+            let mut be: Vec<u8> =
+                (0..hex_len).map(|i| (i as u8).wrapping_mul(37).wrapping_add(11)).collect();
+            be[0] |= 0x80;
+            *be.last_mut().unwrap() |= 1;
+            let m = Modulus::new(&be).unwrap();
+            assert_eq!(m.r2, m.r2_by_doubling(), "{hex_len} bytes");
+            // And with a top limb that is not full.
+            be[0] = 0x01;
+            let m = Modulus::new(&be).unwrap();
+            assert_eq!(m.r2, m.r2_by_doubling(), "{hex_len} bytes, short top limb");
+        }
     }
 
     #[test]
