@@ -317,4 +317,23 @@ mod tests {
         assert_eq!(parse_spki(&spki[..spki.len() - 1]), None);
         assert_eq!(parse_spki(b"garbage"), None);
     }
+
+    /// The public parts of a PKCS #8 key, and the SPKI built from them, match the `rsa`
+    /// crate's encodings byte for byte.
+    #[test]
+    fn pkcs8_public_parts_and_spki_match_the_rsa_crate() {
+        use rsa::pkcs8::{EncodePrivateKey, EncodePublicKey};
+        use rsa::traits::PublicKeyParts;
+        let private = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048).unwrap();
+        let pkcs8 = private.to_pkcs8_der().unwrap();
+        let (n, e) = rsa_pkcs8_public_parts(pkcs8.as_bytes()).unwrap();
+        assert_eq!(n, private.n().to_bytes_be());
+        assert_eq!(e, private.e().to_bytes_be());
+        let spki = private.to_public_key().to_public_key_der().unwrap();
+        assert_eq!(rsa_spki(&n, &e), spki.as_bytes());
+        assert!(rsa_pkcs8_public_parts(spki.as_bytes()).is_none());
+        assert!(rsa_pkcs8_public_parts(&pkcs8.as_bytes()[..100]).is_none());
+        let pem = private.to_pkcs8_pem(Default::default()).unwrap();
+        assert_eq!(pem_to_der(&pem, "PRIVATE KEY").as_deref(), Some(pkcs8.as_bytes()));
+    }
 }

@@ -627,4 +627,42 @@ mod tests {
         assert!(MessageType::from_name("EXTERNAL_MU").is_err());
         assert!(EncryptionAlgorithm::from_name("SYMMETRIC_DEFAULT").is_err());
     }
+
+    proptest::proptest! {
+        /// Parsers and verifiers never panic on arbitrary bytes.
+        #[test]
+        fn arbitrary_keys_and_signatures_never_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+        ) {
+            let _ = PublicKey::from_spki_der(&bytes);
+            let _ = der::rsa_pkcs8_public_parts(&bytes);
+            let _ = der::parse_ecdsa_signature(&bytes, 66);
+            let (raw, dig) = (MessageType::Raw, MessageType::Digest);
+            for key in test_keys() {
+                for algorithm in key.signing_algorithms() {
+                    proptest::prop_assert!(!key.verify(&bytes, &bytes, algorithm, raw).unwrap());
+                    let digest = vec![7; algorithm.hash().len()];
+                    proptest::prop_assert!(!key.verify(&digest, &bytes, algorithm, dig).unwrap());
+                }
+            }
+        }
+    }
+
+    /// One key of each kind, made once.
+    fn test_keys() -> &'static [PublicKey] {
+        static KEYS: std::sync::OnceLock<Vec<PublicKey>> = std::sync::OnceLock::new();
+        KEYS.get_or_init(|| {
+            let rsa = RsaPrivateKey::new(&mut OsRng, 2048).unwrap().to_public_key();
+            let p256 = *p256::ecdsa::SigningKey::random(&mut OsRng).verifying_key();
+            let p384 = *p384::ecdsa::SigningKey::random(&mut OsRng).verifying_key();
+            [
+                rsa.to_public_key_der().unwrap(),
+                p256.to_public_key_der().unwrap(),
+                p384.to_public_key_der().unwrap(),
+            ]
+            .iter()
+            .map(|der| PublicKey::from_spki_der(der.as_bytes()).unwrap())
+            .collect()
+        })
+    }
 }
