@@ -1,7 +1,7 @@
 //! `PublicKey`, `publicKeyEncrypt` and `verify`: local operations with the public half of a
 //! KMS asymmetric key. WebCrypto encrypts (RSA-OAEP) and verifies `RAW` messages;
-//! kms-envelope's `public_key` module verifies `DIGEST` messages (and `RAW` ones where the
-//! runtime has no WebCrypto). Both calls return Promises.
+//! kms-envelope's `public_key` module (the RustCrypto `rsa`/`p256`/`p384`/`p521` crates)
+//! verifies `DIGEST` messages (and `RAW` ones where the runtime has no WebCrypto). Both calls return Promises.
 
 use js_sys::{Array, Object, Promise, Uint8Array};
 use kms_envelope::der;
@@ -231,6 +231,11 @@ async fn verify_with(
     else {
         return key.verify(message, signature, algorithm, message_type).map_err(from_envelope);
     };
+    let Ok(crypto_key) = subtle::import(&subtle, "spki", spki, &import, "verify").await else {
+        // Some runtimes refuse encodings kms-envelope takes (compressed EC points): the
+        // key parsed there, so its verifier decides.
+        return key.verify(message, signature, algorithm, message_type).map_err(from_envelope);
+    };
     let signature = match ecdsa_len {
         None => signature.to_vec(),
         Some(len) => match der::parse_ecdsa_signature(signature, len) {
@@ -238,9 +243,6 @@ async fn verify_with(
             None => return Ok(false),
         },
     };
-    let crypto_key = subtle::import(&subtle, "spki", spki, &import, "verify")
-        .await
-        .map_err(|_| kms_error("InvalidKey", "WebCrypto refused the public key", 0))?;
     Ok(subtle::verify_with(&subtle, &verify, &crypto_key, &signature, message).await)
 }
 

@@ -1,9 +1,10 @@
 // publicKeyEncrypt, verify and the raw RSA keyring with keys and signatures made by
 // node:crypto. RAW verification and RSA-OAEP run in WebCrypto, DIGEST verification in
-// kms-envelope's own verifier: every algorithm is checked both ways, tampering must fail.
+// kms-envelope's verifier (RustCrypto crates): every algorithm is checked both ways,
+// tampering must fail.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { generateKeyPairSync, privateDecrypt, constants, sign, createHash, randomBytes } from 'node:crypto'
+import { generateKeyPairSync, privateDecrypt, constants, sign, createHash, randomBytes, ECDH } from 'node:crypto'
 
 import { publicKeyEncrypt, verify, PublicKey, RawRsaKeyring, encrypt, decrypt } from 'kms-wasm'
 
@@ -86,6 +87,41 @@ test('verify: every KMS signing algorithm, RAW and DIGEST, every RSA size; tampe
     }
   }
   await assert.rejects(verify(Buffer.from('junk'), msg, msg, 'ECDSA_SHA_256'), (e) => e.code === 'InvalidKey')
+})
+
+// A DER element with a short length (enough for the SPKI of a compressed point).
+const tlv = (tag, ...parts) => {
+  const body = Buffer.concat(parts)
+  return Buffer.concat([Buffer.from([tag, body.length]), body])
+}
+
+test('verify: compressed EC points (SPKI built by hand), RAW and DIGEST', async () => {
+  const ecOid = Buffer.from('2a8648ce3d0201', 'hex')
+  for (const [curve, ecdhName, oid, alg, hash] of [
+    ['P-256', 'prime256v1', '2a8648ce3d030107', 'ECDSA_SHA_256', 'sha256'],
+    ['P-384', 'secp384r1', '2b81040022', 'ECDSA_SHA_384', 'sha384'],
+    ['P-521', 'secp521r1', '2b81040023', 'ECDSA_SHA_512', 'sha512']]) {
+    const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: curve })
+    const uncompressed = spkiOf(publicKey).subarray(-(2 * ({ 'P-256': 32, 'P-384': 48, 'P-521': 66 })[curve] + 1))
+    const point = ECDH.convertKey(uncompressed, ecdhName, undefined, undefined, 'compressed')
+    const spki = tlv(0x30, tlv(0x30, tlv(0x06, ecOid), tlv(0x06, Buffer.from(oid, 'hex'))),
+      tlv(0x03, Buffer.from([0]), point))
+    const key = PublicKey.fromSpki(spki)
+    assert.deepEqual(key.signingAlgorithms, [alg])
+    const m = Buffer.from(`compressed ${curve}`)
+    const digest = createHash(hash).update(m).digest()
+    const sig = sign(hash, m, privateKey)
+    assert.equal(await key.verify(m, sig, alg, 'RAW'), true, curve)
+    assert.equal(await key.verify(digest, sig, alg, 'DIGEST'), true, curve)
+    assert.equal(await key.verify(flip(m, 0), sig, alg, 'RAW'), false, curve)
+    assert.equal(await key.verify(flip(digest, 0), sig, alg, 'DIGEST'), false, curve)
+    // The identity point and the compact form (0x05 || x) are not keys.
+    for (const bad of [Buffer.from([0]), Buffer.concat([Buffer.from([5]), point.subarray(1)])]) {
+      const badSpki = tlv(0x30, tlv(0x30, tlv(0x06, ecOid), tlv(0x06, Buffer.from(oid, 'hex'))),
+        tlv(0x03, Buffer.from([0]), bad))
+      assert.throws(() => PublicKey.fromSpki(badSpki), (e) => e.code === 'InvalidKey', curve)
+    }
+  }
 })
 
 test('PublicKey.fromSpki parses once and verifies many', async () => {

@@ -6,16 +6,14 @@
 //! ECDSA signatures are DER X9.62, and a `DIGEST` message must be exactly as long as the
 //! algorithm's hash.
 
+use rsa::signature::hazmat::PrehashVerifier;
+use rsa::traits::PublicKeyParts;
+use rsa::{BigUint, RsaPublicKey};
+use sha2::digest::FixedOutputReset;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use crate::der::{self, NamedCurve, Spki};
 use crate::error::Error;
-
-mod bignum;
-mod ecdsa;
-mod rsa_verify;
-
-use rsa_verify::RsaKey;
 
 /// The smallest RSA modulus KMS uses (`RSA_2048`), in bits.
 pub const RSA_MIN_MODULUS_BITS: usize = 2048;
@@ -64,22 +62,10 @@ impl Hash {
     }
 
     fn digest(self, message: &[u8]) -> Vec<u8> {
-        self.digest_parts(&[message])
-    }
-
-    /// The hash of the concatenated `parts`.
-    fn digest_parts(self, parts: &[&[u8]]) -> Vec<u8> {
-        fn run<D: Digest>(parts: &[&[u8]]) -> Vec<u8> {
-            let mut hasher = D::new();
-            for part in parts {
-                hasher.update(part);
-            }
-            hasher.finalize().to_vec()
-        }
         match self {
-            Hash::Sha256 => run::<Sha256>(parts),
-            Hash::Sha384 => run::<Sha384>(parts),
-            Hash::Sha512 => run::<Sha512>(parts),
+            Hash::Sha256 => Sha256::digest(message).to_vec(),
+            Hash::Sha384 => Sha384::digest(message).to_vec(),
+            Hash::Sha512 => Sha512::digest(message).to_vec(),
         }
     }
 }
@@ -204,18 +190,20 @@ impl EncryptionAlgorithm {
 
 /// A parsed public key of one of the KMS key specs this module handles.
 ///
-/// Verification is this crate's own code (`public_key/`: a small Montgomery big-number
-/// module, ECDSA on the NIST curves, RSA PKCS #1 v1.5 and PSS checks), which keeps the
-/// elliptic-curve and RSA crates out of the WebAssembly build; it handles public data
-/// only, so it need not run in constant time. Encryption (secret plaintext) uses the
-/// `rsa` crate.
+/// The arithmetic is the RustCrypto crates' (`rsa`, `p256`, `p384`, `p521`); this module
+/// parses the DER itself ([`crate::der`]) and adds the rules KMS keys follow that the
+/// crates leave open: RSA moduli of 2048 to 4096 bits with an odd modulus and exponent,
+/// PSS salts exactly as long as the hash, and EC points only in the uncompressed or
+/// compressed SEC1 forms.
 #[derive(Clone)]
 pub struct PublicKey(Key);
 
 #[derive(Clone)]
 enum Key {
-    Rsa { key: RsaKey, n: Vec<u8>, e: Vec<u8> },
-    Ec { curve: NamedCurve, point: (Vec<u32>, Vec<u32>) },
+    Rsa(RsaPublicKey),
+    P256(p256::ecdsa::VerifyingKey),
+    P384(p384::ecdsa::VerifyingKey),
+    P521(p521::ecdsa::VerifyingKey),
 }
 
 impl std::fmt::Debug for PublicKey {
@@ -224,9 +212,79 @@ impl std::fmt::Debug for PublicKey {
     }
 }
 
+/// The bit length of a big-endian unsigned integer without leading zero bytes.
+fn bit_len(be: &[u8]) -> usize {
+    be.first().map_or(0, |&top| 8 * be.len() - top.leading_zeros() as usize)
+}
+
+/// The RSA key (`n`, `e`) if KMS could have made it: a modulus of 2048 to 4096 bits, both
+/// odd, an exponent of at least 3 (the `rsa` crate also bounds it by 2^33 - 1).
+fn rsa_key(n: &[u8], e: &[u8]) -> Result<RsaPublicKey, Error> {
+    let bits = bit_len(n);
+    if !(RSA_MIN_MODULUS_BITS..=RSA_MAX_MODULUS_BITS).contains(&bits) {
+        return Err(Error::InvalidKey(format!(
+            "RSA keys of {bits} bits are not supported (2048 to 4096)"
+        )));
+    }
+    let odd = |v: &[u8]| v.last().is_some_and(|b| b & 1 == 1);
+    if !odd(n) || !odd(e) || bit_len(e) < 2 {
+        return Err(Error::InvalidKey("invalid RSA public key".into()));
+    }
+    RsaPublicKey::new(BigUint::from_bytes_be(n), BigUint::from_bytes_be(e))
+        .map_err(|_| Error::InvalidKey("invalid RSA public key".into()))
+}
+
+/// The EC key on `curve` from a SEC1 point, uncompressed (`04`) or compressed (`02`/`03`);
+/// the crates also take the identity and "compact" forms, which no KMS key has.
+fn ec_key(curve: NamedCurve, point: &[u8]) -> Result<Key, Error> {
+    let invalid = || Error::InvalidKey("invalid EC public key point".into());
+    if !matches!(point.first(), Some(2..=4)) {
+        return Err(invalid());
+    }
+    let key = match curve {
+        NamedCurve::P256 => p256::ecdsa::VerifyingKey::from_sec1_bytes(point).map(Key::P256),
+        NamedCurve::P384 => p384::ecdsa::VerifyingKey::from_sec1_bytes(point).map(Key::P384),
+        NamedCurve::P521 => p521::ecdsa::VerifyingKey::from_sec1_bytes(point).map(Key::P521),
+    };
+    key.map_err(|_| invalid())
+}
+
+/// RSASSA-PSS with MGF1 over the same hash and a salt as long as the hash (what KMS
+/// uses); the crate also rejects a signature not below the modulus or not `k` bytes long.
+fn verify_pss<D: Digest + FixedOutputReset>(
+    key: &RsaPublicKey,
+    digest: &[u8],
+    signature: &[u8],
+) -> bool {
+    let Ok(signature) = rsa::pss::Signature::try_from(signature) else { return false };
+    rsa::pss::VerifyingKey::<D>::new(key.clone()).verify_prehash(digest, &signature).is_ok()
+}
+
+/// RSASSA-PKCS1-v1_5 with the `DigestInfo` of `D`.
+fn verify_pkcs1v15<D: Digest + sha2::digest::const_oid::AssociatedOid>(
+    key: &RsaPublicKey,
+    digest: &[u8],
+    signature: &[u8],
+) -> bool {
+    let Ok(signature) = rsa::pkcs1v15::Signature::try_from(signature) else { return false };
+    rsa::pkcs1v15::VerifyingKey::<D>::new(key.clone()).verify_prehash(digest, &signature).is_ok()
+}
+
+/// ECDSA over a DER signature ([`der::parse_ecdsa_signature`], strict DER), turned into
+/// the curve's `r || s` form; the crates reject `r` or `s` of zero or not below the order.
+fn verify_ecdsa<S, K>(key: &K, scalar_len: usize, digest: &[u8], signature: &[u8]) -> bool
+where
+    S: for<'a> TryFrom<&'a [u8]>,
+    K: PrehashVerifier<S>,
+{
+    der::parse_ecdsa_signature(signature, scalar_len)
+        .and_then(|r_s| S::try_from(r_s.as_slice()).ok())
+        .is_some_and(|s| key.verify_prehash(digest, &s).is_ok())
+}
+
 impl PublicKey {
     /// Parses a DER `SubjectPublicKeyInfo` holding an RSA, P-256, P-384 or P-521 key (EC
-    /// points uncompressed, as KMS `GetPublicKey` returns them).
+    /// points uncompressed, as KMS `GetPublicKey` returns them, or compressed).
     ///
     /// # Errors
     /// [`Error::InvalidKey`] for anything else, including RSA moduli outside 2048 to 4096
@@ -238,49 +296,34 @@ impl PublicKey {
             )
         };
         match der::parse_spki(der).ok_or_else(unsupported)? {
-            Spki::Rsa { n, e } => {
-                let key = RsaKey::new(&n, &e)
-                    .ok_or_else(|| Error::InvalidKey("invalid RSA public key".into()))?;
-                let bits = key.bits();
-                if !(RSA_MIN_MODULUS_BITS..=RSA_MAX_MODULUS_BITS).contains(&bits) {
-                    return Err(Error::InvalidKey(format!(
-                        "RSA keys of {bits} bits are not supported (2048 to 4096)"
-                    )));
-                }
-                Ok(PublicKey(Key::Rsa { key, n, e }))
-            }
-            Spki::Ec { curve, point } => {
-                let point = ecdsa::Curve::new(curve)
-                    .decode_point(&point)
-                    .ok_or_else(|| Error::InvalidKey("invalid EC public key point".into()))?;
-                Ok(PublicKey(Key::Ec { curve, point }))
-            }
+            Spki::Rsa { n, e } => Ok(PublicKey(Key::Rsa(rsa_key(&n, &e)?))),
+            Spki::Ec { curve, point } => Ok(PublicKey(ec_key(curve, &point)?)),
         }
     }
 
     /// Whether this is an RSA key (which can encrypt).
     pub fn is_rsa(&self) -> bool {
-        matches!(self.0, Key::Rsa { .. })
+        matches!(self.0, Key::Rsa(_))
     }
 
     /// The KMS key spec: `RSA_2048`, `RSA_3072`, `RSA_4096`, `ECC_NIST_P256`, ...; RSA keys
     /// of other sizes are named `RSA_<bits>`.
     pub fn key_spec(&self) -> String {
         match &self.0 {
-            Key::Rsa { key, .. } => format!("RSA_{}", key.bits()),
-            Key::Ec { curve: NamedCurve::P256, .. } => "ECC_NIST_P256".into(),
-            Key::Ec { curve: NamedCurve::P384, .. } => "ECC_NIST_P384".into(),
-            Key::Ec { curve: NamedCurve::P521, .. } => "ECC_NIST_P521".into(),
+            Key::Rsa(key) => format!("RSA_{}", key.n().bits()),
+            Key::P256(_) => "ECC_NIST_P256".into(),
+            Key::P384(_) => "ECC_NIST_P384".into(),
+            Key::P521(_) => "ECC_NIST_P521".into(),
         }
     }
 
     /// The signing algorithms KMS allows for this key spec.
     pub fn signing_algorithms(&self) -> Vec<SigningAlgorithm> {
         match &self.0 {
-            Key::Rsa { .. } => SigningAlgorithm::ALL[..6].to_vec(),
-            Key::Ec { curve: NamedCurve::P256, .. } => vec![SigningAlgorithm::EcdsaSha256],
-            Key::Ec { curve: NamedCurve::P384, .. } => vec![SigningAlgorithm::EcdsaSha384],
-            Key::Ec { curve: NamedCurve::P521, .. } => vec![SigningAlgorithm::EcdsaSha512],
+            Key::Rsa(_) => SigningAlgorithm::ALL[..6].to_vec(),
+            Key::P256(_) => vec![SigningAlgorithm::EcdsaSha256],
+            Key::P384(_) => vec![SigningAlgorithm::EcdsaSha384],
+            Key::P521(_) => vec![SigningAlgorithm::EcdsaSha512],
         }
     }
 
@@ -291,8 +334,8 @@ impl PublicKey {
     /// [`Error::ApiMisuse`] if this is not an RSA key.
     pub fn max_plaintext_len(&self, algorithm: EncryptionAlgorithm) -> Result<usize, Error> {
         match &self.0 {
-            Key::Rsa { key, .. } => Ok(key.len() - 2 * algorithm.hash_len() - 2),
-            Key::Ec { .. } => Err(Error::ApiMisuse(format!(
+            Key::Rsa(key) => Ok(key.size() - 2 * algorithm.hash_len() - 2),
+            Key::P256(_) | Key::P384(_) | Key::P521(_) => Err(Error::ApiMisuse(format!(
                 "key spec {} cannot encrypt; only RSA keys can",
                 self.key_spec()
             ))),
@@ -334,13 +377,11 @@ impl PublicKey {
         plaintext: &[u8],
         algorithm: EncryptionAlgorithm,
     ) -> Result<Vec<u8>, Error> {
-        use rsa::{BigUint, Oaep, RsaPublicKey};
+        use rsa::Oaep;
         self.check_plaintext(plaintext, algorithm)?;
-        let Key::Rsa { n, e, .. } = &self.0 else {
+        let Key::Rsa(key) = &self.0 else {
             return Err(Error::ApiMisuse("only RSA keys can encrypt".into()));
         };
-        let key = RsaPublicKey::new(BigUint::from_bytes_be(n), BigUint::from_bytes_be(e))
-            .map_err(|_| Error::InvalidKey("invalid RSA public key".into()))?;
         let mut rng = rand_core::OsRng;
         let result = match algorithm {
             EncryptionAlgorithm::RsaesOaepSha1 => {
@@ -396,23 +437,23 @@ impl PublicKey {
         Ok(())
     }
 
+    /// Verifies `signature` over `digest` (already checked: as long as the algorithm's
+    /// hash, an algorithm KMS allows for this key spec).
     fn verify_prehash(&self, digest: &[u8], signature: &[u8], algorithm: SigningAlgorithm) -> bool {
         use SigningAlgorithm as A;
         match &self.0 {
-            Key::Rsa { key, .. } => match algorithm {
-                A::RsassaPssSha256 | A::RsassaPssSha384 | A::RsassaPssSha512 => {
-                    key.verify_pss(algorithm.hash(), digest, signature)
-                }
-                A::RsassaPkcs1V15Sha256 | A::RsassaPkcs1V15Sha384 | A::RsassaPkcs1V15Sha512 => {
-                    key.verify_pkcs1v15(algorithm.hash(), digest, signature)
-                }
+            Key::Rsa(key) => match algorithm {
+                A::RsassaPssSha256 => verify_pss::<Sha256>(key, digest, signature),
+                A::RsassaPssSha384 => verify_pss::<Sha384>(key, digest, signature),
+                A::RsassaPssSha512 => verify_pss::<Sha512>(key, digest, signature),
+                A::RsassaPkcs1V15Sha256 => verify_pkcs1v15::<Sha256>(key, digest, signature),
+                A::RsassaPkcs1V15Sha384 => verify_pkcs1v15::<Sha384>(key, digest, signature),
+                A::RsassaPkcs1V15Sha512 => verify_pkcs1v15::<Sha512>(key, digest, signature),
                 A::EcdsaSha256 | A::EcdsaSha384 | A::EcdsaSha512 => false,
             },
-            Key::Ec { curve, point } => {
-                let curve = ecdsa::Curve::new(*curve);
-                der::parse_ecdsa_signature(signature, curve.scalar_len())
-                    .is_some_and(|r_s| curve.verify(point, digest, &r_s))
-            }
+            Key::P256(key) => verify_ecdsa::<p256::ecdsa::Signature, _>(key, 32, digest, signature),
+            Key::P384(key) => verify_ecdsa::<p384::ecdsa::Signature, _>(key, 48, digest, signature),
+            Key::P521(key) => verify_ecdsa::<p521::ecdsa::Signature, _>(key, 66, digest, signature),
         }
     }
 }
@@ -616,6 +657,139 @@ mod tests {
         }
     }
 
+    /// KMS's RSA rules on top of the crate's: 2048 to 4096 bits, odd modulus, odd exponent
+    /// of at least 3 (the moduli here need not be products of primes: only parsed).
+    #[test]
+    fn rsa_moduli_and_exponents_outside_kms_rules_are_rejected() {
+        let modulus = |bits: usize| {
+            let mut n = vec![0xff; bits.div_ceil(8)];
+            n[0] = 0xff >> (8 * n.len() - bits);
+            n
+        };
+        let parse = |n: &[u8], e: &[u8]| PublicKey::from_spki_der(&der::rsa_spki(n, e));
+        assert_eq!(parse(&modulus(2048), &[1, 0, 1]).unwrap().key_spec(), "RSA_2048");
+        assert_eq!(parse(&modulus(4096), &[3]).unwrap().key_spec(), "RSA_4096");
+        assert!(parse(&modulus(2047), &[1, 0, 1]).is_err());
+        assert!(parse(&modulus(4097), &[1, 0, 1]).is_err());
+        assert!(parse(&modulus(1024), &[1, 0, 1]).is_err());
+        let mut even = modulus(2048);
+        even[255] ^= 1;
+        assert!(parse(&even, &[1, 0, 1]).is_err());
+        for bad_e in [&[1u8][..], &[2], &[1, 0, 0], &[2, 0, 0, 0, 0, 1]] {
+            assert!(parse(&modulus(2048), bad_e).is_err(), "{bad_e:?}");
+        }
+    }
+
+    /// PSS signatures with a salt of another length than the hash (KMS always uses the
+    /// hash length) are rejected.
+    #[test]
+    fn pss_salt_must_be_as_long_as_the_hash() {
+        let (private, public) = rsa_key();
+        let digest = Sha256::digest(b"salted");
+        let verify = |sig: &[u8]| {
+            public
+                .verify(&digest, sig, SigningAlgorithm::RsassaPssSha256, MessageType::Digest)
+                .unwrap()
+        };
+        for (salt, ok) in [(32, true), (0, false), (20, false), (64, false)] {
+            let sig = private
+                .sign_with_rng(&mut OsRng, Pss::new_with_salt::<Sha256>(salt), &digest)
+                .unwrap();
+            assert_eq!(verify(&sig), ok, "salt {salt}");
+        }
+    }
+
+    /// A signature `s + n` (same value modulo `n`, still `k` bytes) is rejected: signatures
+    /// must be below the modulus.
+    #[test]
+    fn rsa_signatures_not_below_the_modulus_are_rejected() {
+        use rsa::traits::PublicKeyParts;
+        let (private, public) = rsa_key();
+        let k = private.size();
+        let mut found = 0;
+        for i in 0u32..2000 {
+            let digest = Sha256::digest(i.to_be_bytes());
+            let sig = private.sign(Pkcs1v15Sign::new::<Sha256>(), &digest).unwrap();
+            let big = (BigUint::from_bytes_be(&sig) + private.n()).to_bytes_be();
+            if big.len() != k {
+                continue;
+            }
+            let (raw, dig) = (&digest[..], MessageType::Digest);
+            let alg = SigningAlgorithm::RsassaPkcs1V15Sha256;
+            assert!(public.verify(raw, &sig, alg, dig).unwrap());
+            assert!(!public.verify(raw, &big, alg, dig).unwrap());
+            let pss = private.sign_with_rng(&mut OsRng, Pss::new::<Sha256>(), &digest).unwrap();
+            let big = (BigUint::from_bytes_be(&pss) + private.n()).to_bytes_be();
+            if big.len() == k {
+                let alg = SigningAlgorithm::RsassaPssSha256;
+                assert!(public.verify(raw, &pss, alg, dig).unwrap());
+                assert!(!public.verify(raw, &big, alg, dig).unwrap());
+                found += 1;
+            }
+            if found == 3 {
+                return;
+            }
+        }
+        panic!("no signature s with s + n below 2^(8k) in 2000 tries");
+    }
+
+    /// SPKI of an EC point on `curve_oid`, built by hand (short lengths only).
+    fn ec_spki(curve_oid: &[u8], point: &[u8]) -> Vec<u8> {
+        let ec_oid = [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+        let mut algorithm = vec![0x06, ec_oid.len() as u8];
+        algorithm.extend_from_slice(&ec_oid);
+        algorithm.extend_from_slice(&[0x06, curve_oid.len() as u8]);
+        algorithm.extend_from_slice(curve_oid);
+        let mut body = vec![0x30, algorithm.len() as u8];
+        body.extend_from_slice(&algorithm);
+        body.extend_from_slice(&[0x03, point.len() as u8 + 1, 0]);
+        body.extend_from_slice(point);
+        let mut out = vec![0x30, body.len() as u8];
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// Compressed points are taken (the crates decompress them); the identity and the
+    /// compact form are not, nor a point off the curve.
+    #[test]
+    fn ec_point_encodings() {
+        use p256::ecdsa::signature::hazmat::PrehashSigner;
+        let p256_oid = [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+        let p521_oid = [0x2b, 0x81, 0x04, 0x00, 0x23];
+        let digest = Sha256::digest(b"compressed");
+        let k = p256::ecdsa::SigningKey::random(&mut OsRng);
+        let sig: p256::ecdsa::Signature = k.sign_prehash(&digest).unwrap();
+        let compressed = k.verifying_key().to_encoded_point(true);
+        let uncompressed = k.verifying_key().to_encoded_point(false);
+        let public = PublicKey::from_spki_der(&ec_spki(&p256_oid, compressed.as_bytes())).unwrap();
+        let (alg, dig) = (SigningAlgorithm::EcdsaSha256, MessageType::Digest);
+        assert!(public.verify(&digest, sig.to_der().as_bytes(), alg, dig).unwrap());
+        // The same key in SPKI form from the crate (uncompressed) parses too.
+        let der = k.verifying_key().to_public_key_der().unwrap();
+        assert!(der.as_bytes().ends_with(uncompressed.as_bytes()));
+        assert!(PublicKey::from_spki_der(der.as_bytes()).is_ok());
+        // Identity, compact (0x05 || x), hybrid (0x06), a point off the curve, a P-256 point
+        // named as P-521.
+        let mut compact = compressed.as_bytes().to_vec();
+        compact[0] = 5;
+        let mut hybrid = uncompressed.as_bytes().to_vec();
+        hybrid[0] = 6;
+        let mut off = uncompressed.as_bytes().to_vec();
+        off[64] ^= 1;
+        for point in [&[0u8][..], &compact, &hybrid, &off, &uncompressed.as_bytes()[..64]] {
+            assert!(PublicKey::from_spki_der(&ec_spki(&p256_oid, point)).is_err(), "{point:?}");
+        }
+        assert!(PublicKey::from_spki_der(&ec_spki(&p521_oid, compressed.as_bytes())).is_err());
+        // A P-521 key compressed (67 bytes).
+        let k = p521::ecdsa::SigningKey::random(&mut OsRng);
+        let point = p521::ecdsa::VerifyingKey::from(&k).to_encoded_point(true);
+        let public = PublicKey::from_spki_der(&ec_spki(&p521_oid, point.as_bytes())).unwrap();
+        let digest = Sha512::digest(b"p521");
+        let sig: p521::ecdsa::Signature = k.sign_prehash(&digest).unwrap();
+        let (alg, der_sig) = (SigningAlgorithm::EcdsaSha512, sig.to_der());
+        assert!(public.verify(&digest, der_sig.as_bytes(), alg, dig).unwrap());
+    }
+
     #[test]
     fn garbage_keys_and_names_are_rejected() {
         assert!(PublicKey::from_spki_der(b"not a key").is_err());
@@ -655,10 +829,14 @@ mod tests {
             let rsa = RsaPrivateKey::new(&mut OsRng, 2048).unwrap().to_public_key();
             let p256 = *p256::ecdsa::SigningKey::random(&mut OsRng).verifying_key();
             let p384 = *p384::ecdsa::SigningKey::random(&mut OsRng).verifying_key();
+            let p521 = p521::ecdsa::SigningKey::random(&mut OsRng);
+            let p521 = p521::ecdsa::VerifyingKey::from(&p521).to_encoded_point(false);
+            let p521 = p521::PublicKey::from_sec1_bytes(p521.as_bytes()).unwrap();
             [
                 rsa.to_public_key_der().unwrap(),
                 p256.to_public_key_der().unwrap(),
                 p384.to_public_key_der().unwrap(),
+                p521.to_public_key_der().unwrap(),
             ]
             .iter()
             .map(|der| PublicKey::from_spki_der(der.as_bytes()).unwrap())
