@@ -9,7 +9,6 @@
 use rsa::signature::hazmat::PrehashVerifier;
 use rsa::traits::PublicKeyParts;
 use rsa::{BigUint, RsaPublicKey};
-use sha2::digest::FixedOutputReset;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use crate::der::{self, NamedCurve, Spki};
@@ -249,25 +248,30 @@ fn ec_key(curve: NamedCurve, point: &[u8]) -> Result<Key, Error> {
     key.map_err(|_| invalid())
 }
 
-/// RSASSA-PSS with MGF1 over the same hash and a salt as long as the hash (what KMS
-/// uses); the crate also rejects a signature not below the modulus or not `k` bytes long.
-fn verify_pss<D: Digest + FixedOutputReset>(
+/// RSASSA-PSS with MGF1 over the same hash and a salt exactly as long as the hash (what
+/// KMS uses). The signature must be `k` bytes (checked by the crate) and below the modulus
+/// (checked here: the crate's `SignatureScheme` path for PSS does not).
+///
+/// `RsaPublicKey::verify` rather than `pss::VerifyingKey`: the latter boxes the crate's
+/// error into `signature::Error`, which links the `der`/`pkcs1`/`pkcs8` error formatting
+/// into the WebAssembly build for nothing.
+fn verify_pss<D: Digest + sha2::digest::DynDigest + Send + Sync + 'static>(
     key: &RsaPublicKey,
     digest: &[u8],
     signature: &[u8],
 ) -> bool {
-    let Ok(signature) = rsa::pss::Signature::try_from(signature) else { return false };
-    rsa::pss::VerifyingKey::<D>::new(key.clone()).verify_prehash(digest, &signature).is_ok()
+    BigUint::from_bytes_be(signature) < *key.n()
+        && key.verify(rsa::Pss::new::<D>(), digest, signature).is_ok()
 }
 
-/// RSASSA-PKCS1-v1_5 with the `DigestInfo` of `D`.
+/// RSASSA-PKCS1-v1_5 with the `DigestInfo` of `D`; the crate checks the signature's length
+/// and that it is below the modulus.
 fn verify_pkcs1v15<D: Digest + sha2::digest::const_oid::AssociatedOid>(
     key: &RsaPublicKey,
     digest: &[u8],
     signature: &[u8],
 ) -> bool {
-    let Ok(signature) = rsa::pkcs1v15::Signature::try_from(signature) else { return false };
-    rsa::pkcs1v15::VerifyingKey::<D>::new(key.clone()).verify_prehash(digest, &signature).is_ok()
+    key.verify(rsa::Pkcs1v15Sign::new::<D>(), digest, signature).is_ok()
 }
 
 /// ECDSA over a DER signature ([`der::parse_ecdsa_signature`], strict DER), turned into
