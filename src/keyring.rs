@@ -8,7 +8,9 @@ use kms_envelope::keyring::kms::{AwsKmsDiscoveryKeyring, AwsKmsKeyring, Discover
 use kms_envelope::keyring::kms_rsa::{AwsKmsRsaKeyring, KmsRsaEncryptionAlgorithm};
 use kms_envelope::keyring::multi::MultiKeyring as EnvelopeMulti;
 use kms_envelope::keyring::raw_aes::RawAesKeyring as EnvelopeRawAes;
-use kms_envelope::keyring::raw_rsa::{RawRsaKeyring as EnvelopeRawRsa, RsaPadding};
+use kms_envelope::keyring::raw_rsa::{
+    RawRsaKeyring as EnvelopeRawRsa, RsaDecryptKey, RsaEncryptKey, RsaPadding,
+};
 use kms_envelope::keyring::Keyring;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
@@ -16,8 +18,9 @@ use wasm_bindgen::{JsCast, JsValue};
 use crate::convert::{
     bool_field, bytes_field, bytes_of, field, required_string, string_field, strings_field,
 };
-use crate::error::{from_envelope, invalid};
+use crate::error::{from_envelope, invalid, kms_error};
 use crate::handle::{client_of, keyring_of, Handle, Shared};
+use crate::subtle::{self, WebRsaPrivateKey, WebRsaPublicKey};
 
 macro_rules! keyring_class {
     ($name:ident) => {
@@ -118,8 +121,10 @@ impl RawAesKeyring {
 
 /// A raw RSA keyring: `new RawRsaKeyring({ keyNamespace, keyName, publicKey?, privateKey?,
 /// padding? })`. Keys are PEM strings or DER `Uint8Array`s (SPKI / PKCS #8). `padding`:
-/// `OAEP_SHA256_MGF1` (default), `OAEP_SHA1_MGF1`, `OAEP_SHA384_MGF1`, `OAEP_SHA512_MGF1`
-/// or `PKCS1`. With a private key the keyring also encrypts, using that key's public half.
+/// `OAEP_SHA256_MGF1` (default), `OAEP_SHA1_MGF1`, `OAEP_SHA384_MGF1` or
+/// `OAEP_SHA512_MGF1`; RSA runs in WebCrypto, which has no PKCS #1 v1.5 encryption, so
+/// `PKCS1` is refused (as in `@aws-crypto/client-browser`). With only a private key the
+/// keyring decrypts only; pass `publicKey` too to encrypt.
 #[wasm_bindgen]
 pub struct RawRsaKeyring {
     inner: Arc<dyn Keyring>,
@@ -127,14 +132,26 @@ pub struct RawRsaKeyring {
 keyring_class!(RawRsaKeyring);
 
 fn padding_of(name: Option<String>) -> Result<RsaPadding, JsValue> {
-    Ok(match name.as_deref().unwrap_or("OAEP_SHA256_MGF1") {
+    let padding = match name.as_deref().unwrap_or("OAEP_SHA256_MGF1") {
         "PKCS1" => RsaPadding::Pkcs1v15,
         "OAEP_SHA1_MGF1" => RsaPadding::OaepSha1Mgf1Sha1,
         "OAEP_SHA256_MGF1" => RsaPadding::OaepSha256Mgf1Sha256,
         "OAEP_SHA384_MGF1" => RsaPadding::OaepSha384Mgf1Sha384,
         "OAEP_SHA512_MGF1" => RsaPadding::OaepSha512Mgf1Sha512,
         other => return Err(invalid(&format!("unknown RSA padding {other:?}"))),
-    })
+    };
+    subtle::check_padding(padding)
+        .map_err(|e| kms_error("UnsupportedOperationException", &e.to_string(), 0))?;
+    Ok(padding)
+}
+
+/// A WebCrypto RSA public key from a PEM string or DER bytes.
+fn web_public_key(value: &JsValue, what: &str) -> Result<Arc<dyn RsaEncryptKey>, JsValue> {
+    let key = match value.as_string() {
+        Some(pem) => WebRsaPublicKey::from_pem(&pem),
+        None => WebRsaPublicKey::from_spki(&bytes_of(value, what)?),
+    };
+    Ok(Arc::new(key.map_err(from_envelope)?))
 }
 
 #[wasm_bindgen]
@@ -150,32 +167,22 @@ impl RawRsaKeyring {
         let ns = required_string(&options, "keyNamespace")?;
         let name = required_string(&options, "keyName")?;
         let padding = padding_of(string_field(&options, "padding")?)?;
-        let keyring = match (field(&options, "privateKey"), field(&options, "publicKey")) {
-            (Some(private), public) => {
-                let k = match private.as_string() {
-                    Some(pem) => EnvelopeRawRsa::from_private_key_pem(ns, name, padding, &pem),
-                    None => {
-                        let der = bytes_of(&private, "privateKey")?;
-                        EnvelopeRawRsa::from_private_key_der(ns, name, padding, &der)
-                    }
+        let public = field(&options, "publicKey").map(|p| web_public_key(&p, "publicKey"));
+        let private = match field(&options, "privateKey") {
+            None => None,
+            Some(private) => {
+                let key = match private.as_string() {
+                    Some(pem) => WebRsaPrivateKey::from_pem(&pem),
+                    None => WebRsaPrivateKey::from_pkcs8(bytes_of(&private, "privateKey")?),
                 };
-                let k = k.map_err(from_envelope)?;
-                if public.is_some() {
-                    k.with_derived_public_key().map_err(from_envelope)?
-                } else {
-                    k
-                }
+                Some(Arc::new(key.map_err(from_envelope)?) as Arc<dyn RsaDecryptKey>)
             }
-            (None, Some(public)) => match public.as_string() {
-                Some(pem) => EnvelopeRawRsa::from_public_key_pem(ns, name, padding, &pem),
-                None => {
-                    let der = bytes_of(&public, "publicKey")?;
-                    EnvelopeRawRsa::from_public_key_der(ns, name, padding, &der)
-                }
-            }
-            .map_err(from_envelope)?,
-            (None, None) => return Err(invalid("publicKey or privateKey is required")),
         };
+        if public.is_none() && private.is_none() {
+            return Err(invalid("publicKey or privateKey is required"));
+        }
+        let keyring = EnvelopeRawRsa::from_key_ops(ns, name, padding, public.transpose()?, private)
+            .map_err(from_envelope)?;
         Ok(RawRsaKeyring { inner: Arc::new(keyring) })
     }
 }
@@ -240,11 +247,8 @@ impl KmsRsaKeyring {
         };
         let mut keyring = AwsKmsRsaKeyring::new(key_id, algorithm).map_err(from_envelope)?;
         if let Some(public) = field(&options, "publicKey") {
-            keyring = match public.as_string() {
-                Some(pem) => keyring.with_public_key_pem(&pem),
-                None => keyring.with_public_key_der(&bytes_of(&public, "publicKey")?),
-            }
-            .map_err(from_envelope)?;
+            let key = web_public_key(&public, "publicKey")?;
+            keyring = keyring.with_public_key_ops(key).map_err(from_envelope)?;
         }
         if let Some(client) = field(&options, "client") {
             keyring = keyring.with_client(client_of(&client, "client")?);

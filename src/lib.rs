@@ -11,7 +11,8 @@
 //!   bulk AES-GCM runs in WebCrypto when that is faster (subtle_aead.rs).
 //! - `ItemEncryptor` (item.rs): DynamoDB item encryption; `KmsClient` key set-up calls
 //!   (admin.rs): CreateKey, CreateAlias, DescribeKey, ListAliases, EnableKey, DisableKey.
-//! - `PublicKey`, `publicKeyEncrypt`, `verify` (public_key.rs).
+//! - `PublicKey`, `publicKeyEncrypt`, `verify` (public_key.rs), with WebCrypto for RSA-OAEP
+//!   and `RAW` verification (subtle.rs).
 
 // kms-envelope shares keyrings and materials managers as `Arc<dyn ..>`; on wasm32 they are
 // deliberately not `Send + Sync` (JavaScript is single-threaded), which this lint flags.
@@ -43,6 +44,8 @@ mod message;
 mod public_key;
 #[cfg(target_arch = "wasm32")]
 mod stream;
+#[cfg(target_arch = "wasm32")]
+mod subtle;
 #[cfg(target_arch = "wasm32")]
 mod subtle_aead;
 #[cfg(target_arch = "wasm32")]

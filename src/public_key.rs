@@ -1,14 +1,20 @@
 //! `PublicKey`, `publicKeyEncrypt` and `verify`: local operations with the public half of a
-//! KMS asymmetric key (the crypto is kms-envelope's `public_key` module).
+//! KMS asymmetric key. WebCrypto encrypts (RSA-OAEP) and verifies `RAW` messages;
+//! kms-envelope's `public_key` module (the RustCrypto `rsa`/`p256`/`p384`/`p521` crates)
+//! verifies `DIGEST` messages (and `RAW` ones where the runtime has no WebCrypto). Both calls return Promises.
 
-use js_sys::{Array, Uint8Array};
+use js_sys::{Array, Object, Promise, Uint8Array};
+use kms_envelope::der;
+use kms_envelope::keyring::raw_rsa::{RsaEncryptKey, RsaPadding};
 use kms_envelope::public_key::{self as pk, EncryptionAlgorithm, MessageType, SigningAlgorithm};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
+use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
 
 use crate::convert::to_uint8;
 use crate::error::{from_envelope, kms_error};
+use crate::subtle;
 
 /// The public key of a KMS asymmetric key, parsed once: keep it to verify signatures and
 /// encrypt without calling KMS again. From `client.getPublicKey(keyId)` or
@@ -74,9 +80,10 @@ impl PublicKey {
     pub fn from_spki(spki: &[u8]) -> Result<PublicKey, JsValue> {
         let inner = pk::PublicKey::from_spki_der(spki).map_err(from_envelope)?;
         let signing = inner.signing_algorithms().iter().map(|a| a.as_str().to_owned()).collect();
-        let encryption = match inner {
-            pk::PublicKey::Rsa(_) => vec!["RSAES_OAEP_SHA_1".into(), "RSAES_OAEP_SHA_256".into()],
-            _ => Vec::new(),
+        let encryption = if inner.is_rsa() {
+            vec!["RSAES_OAEP_SHA_1".into(), "RSAES_OAEP_SHA_256".into()]
+        } else {
+            Vec::new()
         };
         Ok(PublicKey {
             inner,
@@ -124,33 +131,89 @@ impl PublicKey {
         strings_to_js(&self.signing_algorithms)
     }
 
-    /// Verifies a signature from KMS `Sign` (DER for ECDSA): `true` or `false`. Throws a
-    /// `KmsError` for an algorithm the key does not allow or a `DIGEST` of the wrong length.
+    /// Verifies a signature from KMS `Sign` (DER for ECDSA): a Promise of `true` or
+    /// `false`. Rejects with a `KmsError` for an algorithm the key does not allow or a
+    /// `DIGEST` of the wrong length.
+    #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
     pub fn verify(
         &self,
         message: &[u8],
         signature: &[u8],
         #[wasm_bindgen(js_name = signingAlgorithm)] signing_algorithm: &str,
         #[wasm_bindgen(js_name = messageType)] message_type: Option<String>,
-    ) -> Result<bool, JsValue> {
-        self.check_allowed(&self.signing_algorithms, signing_algorithm, "Verify")?;
-        verify_with(&self.inner, message, signature, signing_algorithm, message_type)
+    ) -> Promise {
+        let allowed = self.check_allowed(&self.signing_algorithms, signing_algorithm, "Verify");
+        let (key, spki) = (self.inner.clone(), self.spki.clone());
+        let (message, signature) = (message.to_vec(), signature.to_vec());
+        let algorithm = signing_algorithm.to_owned();
+        future_to_promise(async move {
+            allowed?;
+            let ok =
+                verify_with(&key, &spki, &message, &signature, &algorithm, message_type).await?;
+            Ok(ok.into())
+        })
     }
 
-    /// RSA-OAEP encryption that KMS `Decrypt` accepts for this key, with KMS's size limits.
+    /// RSA-OAEP encryption that KMS `Decrypt` accepts for this key, with KMS's size
+    /// limits: a Promise of the ciphertext (WebCrypto).
+    #[wasm_bindgen(unchecked_return_type = "Promise<Uint8Array>")]
     pub fn encrypt(
         &self,
         plaintext: Vec<u8>,
         #[wasm_bindgen(unchecked_param_type = "\"RSAES_OAEP_SHA_256\" | \"RSAES_OAEP_SHA_1\"")]
         algorithm: &str,
-    ) -> Result<Uint8Array, JsValue> {
-        self.check_allowed(&self.encryption_algorithms, algorithm, "Encrypt")?;
-        encrypt_with(&self.inner, Zeroizing::new(plaintext), algorithm)
+    ) -> Promise {
+        let plaintext = Zeroizing::new(plaintext);
+        let allowed = self.check_allowed(&self.encryption_algorithms, algorithm, "Encrypt");
+        let (key, spki, algorithm) = (self.inner.clone(), self.spki.clone(), algorithm.to_owned());
+        future_to_promise(async move {
+            allowed?;
+            encrypt_with(&key, &spki, plaintext, &algorithm).await
+        })
     }
 }
 
-fn verify_with(
+/// The WebCrypto import and verify parameters of a KMS signing algorithm, and the byte
+/// length of ECDSA scalars (WebCrypto takes `r || s`, KMS gives DER).
+fn web_algorithm(algorithm: SigningAlgorithm) -> Option<(Object, Object, Option<usize>)> {
+    use SigningAlgorithm as A;
+    let hash = |bits: u32| JsValue::from(format!("SHA-{bits}"));
+    let rsa = |name: &str, bits: u32, verify: Object| {
+        (subtle::algorithm(name, &[("hash", hash(bits))]), verify, None)
+    };
+    let pss = |bits: u32| {
+        let salt = JsValue::from(bits / 8);
+        rsa("RSA-PSS", bits, subtle::algorithm("RSA-PSS", &[("saltLength", salt)]))
+    };
+    let pkcs1 =
+        |bits: u32| rsa("RSASSA-PKCS1-v1_5", bits, subtle::algorithm("RSASSA-PKCS1-v1_5", &[]));
+    let ecdsa = |curve: &str, bits: u32, len: usize| {
+        (
+            subtle::algorithm("ECDSA", &[("namedCurve", curve.into())]),
+            subtle::algorithm("ECDSA", &[("hash", hash(bits))]),
+            Some(len),
+        )
+    };
+    Some(match algorithm {
+        A::RsassaPssSha256 => pss(256),
+        A::RsassaPssSha384 => pss(384),
+        A::RsassaPssSha512 => pss(512),
+        A::RsassaPkcs1V15Sha256 => pkcs1(256),
+        A::RsassaPkcs1V15Sha384 => pkcs1(384),
+        A::RsassaPkcs1V15Sha512 => pkcs1(512),
+        A::EcdsaSha256 => ecdsa("P-256", 256, 32),
+        A::EcdsaSha384 => ecdsa("P-384", 384, 48),
+        A::EcdsaSha512 => ecdsa("P-521", 512, 66),
+        _ => return None,
+    })
+}
+
+/// `RAW` messages go to WebCrypto (when the runtime has it); `DIGEST` messages, which
+/// WebCrypto cannot take, to kms-envelope's verifier. Both check the algorithm and the
+/// digest length first.
+async fn verify_with(
     key: &pk::PublicKey,
+    spki: &[u8],
     message: &[u8],
     signature: &[u8],
     signing_algorithm: &str,
@@ -159,44 +222,84 @@ fn verify_with(
     let algorithm = SigningAlgorithm::from_name(signing_algorithm).map_err(from_envelope)?;
     let message_type =
         MessageType::from_name(message_type.as_deref().unwrap_or("RAW")).map_err(from_envelope)?;
-    key.verify(message, signature, algorithm, message_type).map_err(from_envelope)
+    let subtle = match message_type {
+        MessageType::Raw => subtle::subtle(),
+        _ => None,
+    };
+    key.check_signing_algorithm(algorithm).map_err(from_envelope)?;
+    let (Some(subtle), Some((import, verify, ecdsa_len))) = (subtle, web_algorithm(algorithm))
+    else {
+        return key.verify(message, signature, algorithm, message_type).map_err(from_envelope);
+    };
+    let Ok(crypto_key) = subtle::import(&subtle, "spki", spki, &import, "verify").await else {
+        // Some runtimes refuse encodings kms-envelope takes (compressed EC points): the
+        // key parsed there, so its verifier decides.
+        return key.verify(message, signature, algorithm, message_type).map_err(from_envelope);
+    };
+    let signature = match ecdsa_len {
+        None => signature.to_vec(),
+        Some(len) => match der::parse_ecdsa_signature(signature, len) {
+            Some(r_s) => r_s,
+            None => return Ok(false),
+        },
+    };
+    Ok(subtle::verify_with(&subtle, &verify, &crypto_key, &signature, message).await)
 }
 
-fn encrypt_with(
+/// Checks KMS's limits, then RSA-OAEP encrypts with WebCrypto.
+async fn encrypt_with(
     key: &pk::PublicKey,
+    spki: &[u8],
     plaintext: Zeroizing<Vec<u8>>,
     algorithm: &str,
-) -> Result<Uint8Array, JsValue> {
+) -> Result<JsValue, JsValue> {
     let algorithm = EncryptionAlgorithm::from_name(algorithm).map_err(from_envelope)?;
-    let ciphertext = key.encrypt(&plaintext, algorithm).map_err(from_envelope)?;
-    Ok(to_uint8(&ciphertext))
+    key.check_plaintext(&plaintext, algorithm).map_err(from_envelope)?;
+    let padding = match algorithm {
+        EncryptionAlgorithm::RsaesOaepSha1 => RsaPadding::OaepSha1Mgf1Sha1,
+        _ => RsaPadding::OaepSha256Mgf1Sha256,
+    };
+    if subtle::subtle().is_none() {
+        return Err(subtle::no_subtle("RSA-OAEP encryption"));
+    }
+    let web_key = subtle::WebRsaPublicKey::from_spki(spki).map_err(from_envelope)?;
+    let ciphertext = web_key.encrypt(padding, &plaintext).await.map_err(from_envelope)?;
+    Ok(to_uint8(&ciphertext).into())
 }
 
 /// Encrypts up to KMS's limit for the key (RSA_2048: 190 bytes with `RSAES_OAEP_SHA_256`,
-/// 214 with `RSAES_OAEP_SHA_1`) so that KMS `Decrypt` with the private key returns it.
-#[wasm_bindgen(js_name = publicKeyEncrypt)]
+/// 214 with `RSAES_OAEP_SHA_1`) so that KMS `Decrypt` with the private key returns it: a
+/// Promise of the ciphertext (WebCrypto RSA-OAEP).
+#[wasm_bindgen(js_name = publicKeyEncrypt, unchecked_return_type = "Promise<Uint8Array>")]
 pub fn public_key_encrypt(
     #[wasm_bindgen(js_name = spkiDer)] spki_der: &[u8],
     plaintext: Vec<u8>,
     #[wasm_bindgen(unchecked_param_type = "\"RSAES_OAEP_SHA_256\" | \"RSAES_OAEP_SHA_1\"")]
     algorithm: &str,
-) -> Result<Uint8Array, JsValue> {
+) -> Promise {
     let plaintext = Zeroizing::new(plaintext);
-    let key = pk::PublicKey::from_spki_der(spki_der).map_err(from_envelope)?;
-    encrypt_with(&key, plaintext, algorithm)
+    let key = pk::PublicKey::from_spki_der(spki_der).map_err(from_envelope);
+    let (spki, algorithm) = (spki_der.to_vec(), algorithm.to_owned());
+    future_to_promise(async move { encrypt_with(&key?, &spki, plaintext, &algorithm).await })
 }
 
 /// Verifies a KMS signature: RSASSA_PSS_SHA_256/384/512, RSASSA_PKCS1_V1_5_SHA_256/384/512,
 /// ECDSA_SHA_256 (P-256), ECDSA_SHA_384 (P-384), ECDSA_SHA_512 (P-521); `messageType` is
-/// `RAW` (default) or `DIGEST`; ECDSA signatures are DER as KMS returns them.
-#[wasm_bindgen]
+/// `RAW` (default) or `DIGEST`; ECDSA signatures are DER as KMS returns them. A Promise
+/// of `true` or `false`.
+#[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
 pub fn verify(
     #[wasm_bindgen(js_name = spkiDer)] spki_der: &[u8],
     message: &[u8],
     signature: &[u8],
     #[wasm_bindgen(js_name = signingAlgorithm)] signing_algorithm: &str,
     #[wasm_bindgen(js_name = messageType)] message_type: Option<String>,
-) -> Result<bool, JsValue> {
-    let key = pk::PublicKey::from_spki_der(spki_der).map_err(from_envelope)?;
-    verify_with(&key, message, signature, signing_algorithm, message_type)
+) -> Promise {
+    let key = pk::PublicKey::from_spki_der(spki_der).map_err(from_envelope);
+    let (spki, message, signature) = (spki_der.to_vec(), message.to_vec(), signature.to_vec());
+    let algorithm = signing_algorithm.to_owned();
+    future_to_promise(async move {
+        let ok = verify_with(&key?, &spki, &message, &signature, &algorithm, message_type).await?;
+        Ok(ok.into())
+    })
 }

@@ -56,8 +56,8 @@ async fn raw_aes_round_trip_and_wrong_key_fails() {
 }
 
 #[wasm_bindgen_test]
-fn verify_rejects_garbage_keys_with_a_code() {
-    let err = verify(b"junk", b"m", b"s", "ECDSA_SHA_256", None).unwrap_err();
+async fn verify_rejects_garbage_keys_with_a_code() {
+    let err = JsFuture::from(verify(b"junk", b"m", b"s", "ECDSA_SHA_256", None)).await.unwrap_err();
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("InvalidKey"));
 }
 

@@ -73,10 +73,15 @@ window.run = async ({ endpoint, region, credentials, keyArn, signatures }) => {
 
   const b64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0))
   for (const s of signatures) {
-    const ok = kms.verify(b64(s.spki), b64(s.message), b64(s.signature), s.algorithm, 'RAW')
-    const bad = kms.verify(b64(s.spki), new TextEncoder().encode('tampered'), b64(s.signature), s.algorithm, 'RAW')
-    if (!ok || bad) throw new Error('verify ' + s.algorithm)
-    log.push('verified ' + s.algorithm)
+    // RAW goes to WebCrypto, DIGEST to kms-envelope's verifier (both return Promises).
+    const ok = await kms.verify(b64(s.spki), b64(s.message), b64(s.signature), s.algorithm, 'RAW')
+    const bad = await kms.verify(b64(s.spki), new TextEncoder().encode('tampered'), b64(s.signature), s.algorithm, 'RAW')
+    const digest = new Uint8Array(await crypto.subtle.digest('SHA-' + s.algorithm.slice(-3), b64(s.message)))
+    const okDigest = await kms.verify(b64(s.spki), digest, b64(s.signature), s.algorithm, 'DIGEST')
+    digest[0] ^= 1
+    const badDigest = await kms.verify(b64(s.spki), digest, b64(s.signature), s.algorithm, 'DIGEST')
+    if (!ok || bad || !okDigest || badDigest) throw new Error('verify ' + s.algorithm)
+    log.push('verified ' + s.algorithm + ' (RAW and DIGEST)')
   }
   try {
     await new kms.KmsClient({ endpoint, region, credentials: { accessKeyId: 'nobody', secretAccessKey: 'x' } })
@@ -94,6 +99,8 @@ window.ready = true
 function signatures () {
   const message = Buffer.from('signed outside the browser')
   const out = []
+  const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  out.push({ algorithm: 'ECDSA_SHA_256', key: p256, sig: sign('sha256', message, p256.privateKey) })
   const ec = generateKeyPairSync('ec', { namedCurve: 'P-384' })
   out.push({ algorithm: 'ECDSA_SHA_384', key: ec, sig: sign('sha384', message, ec.privateKey) })
   const p521 = generateKeyPairSync('ec', { namedCurve: 'P-521' })
@@ -101,6 +108,7 @@ function signatures () {
   const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
   out.push({ algorithm: 'RSASSA_PSS_SHA_256', key: rsa,
     sig: sign('sha256', message, { key: rsa.privateKey, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }) })
+  out.push({ algorithm: 'RSASSA_PKCS1_V1_5_SHA_512', key: rsa, sig: sign('sha512', message, rsa.privateKey) })
   return out.map(({ algorithm, key, sig }) => ({
     algorithm,
     spki: key.publicKey.export({ type: 'spki', format: 'der' }).toString('base64'),

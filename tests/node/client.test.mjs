@@ -127,9 +127,9 @@ test('getPublicKey returns a cached PublicKey with the allowed algorithms', asyn
     assert.deepEqual(Buffer.from(key.spki), spki)
     const msg = Buffer.from('signed by kms')
     const sig = sign('sha256', msg, privateKey)
-    assert.equal(key.verify(msg, sig, 'ECDSA_SHA_256'), true)
-    assert.equal(key.verify(Buffer.from('other'), sig, 'ECDSA_SHA_256'), false)
+    assert.equal(await key.verify(msg, sig, 'ECDSA_SHA_256'), true)
+    assert.equal(await key.verify(Buffer.from('other'), sig, 'ECDSA_SHA_256'), false)
     assert.equal(s.seen.length, 1, 'verification needs no further call')
-    assert.throws(() => key.encrypt(msg, 'RSAES_OAEP_SHA_256'), (e) => e.code === 'InvalidKeyUsageException')
+    await assert.rejects(key.encrypt(msg, 'RSAES_OAEP_SHA_256'), (e) => e.code === 'InvalidKeyUsageException')
   } finally { s.close() }
 })

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
+import { generateKeyPairSync, randomBytes } from 'node:crypto'
 
-import { KmsClient, KmsKeyring, RawAesKeyring, encrypt, decrypt } from 'kms-wasm'
+import { KmsClient, KmsKeyring, RawAesKeyring, RawRsaKeyring, encrypt, decrypt } from 'kms-wasm'
 import { startServer, createKey, REGION, CREDENTIALS } from './server.mjs'
 
 const repo = process.env.KMS_WASM_REPO
@@ -80,5 +80,28 @@ test('raw AES both ways with @aws-crypto/client-node', async () => {
     const theirCt = await sdk.encrypt(theirs, data, { encryptionContext: context })
     const mine = await decrypt(ours, theirCt.result)
     assert.ok(Buffer.from(mine.plaintext).equals(data), `theirs -> ours, AES-${bits}`)
+  }
+})
+
+test('raw RSA (WebCrypto OAEP) both ways with @aws-crypto/client-node', async () => {
+  const { buildClient, CommitmentPolicy, RawRsaKeyringNode } = esdkJs
+  const sdk = buildClient(CommitmentPolicy.REQUIRE_ENCRYPT_REQUIRE_DECRYPT)
+  const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 3072 })
+  const publicPem = publicKey.export({ type: 'spki', format: 'pem' })
+  const privatePem = privateKey.export({ type: 'pkcs8', format: 'pem' })
+  const data = randomBytes(20_000)
+  for (const [padding, oaepHash] of [['OAEP_SHA1_MGF1', 'sha1'], ['OAEP_SHA256_MGF1', 'sha256'], ['OAEP_SHA512_MGF1', 'sha512']]) {
+    const theirs = new RawRsaKeyringNode({
+      keyNamespace: 'interop', keyName: 'rsa', rsaKey: { publicKey: publicPem, privateKey: privatePem }, oaepHash
+    })
+    const ours = new RawRsaKeyring({ keyNamespace: 'interop', keyName: 'rsa', publicKey: publicPem, privateKey: privatePem, padding })
+
+    const { result } = await encrypt(ours, data, { encryptionContext: { purpose: 'interop' } })
+    const back = await sdk.decrypt(theirs, result)
+    assert.ok(Buffer.from(back.plaintext).equals(data), `ours -> theirs, ${padding}`)
+
+    const theirCt = await sdk.encrypt(theirs, data, { encryptionContext: { purpose: 'interop' } })
+    const mine = await decrypt(ours, theirCt.result)
+    assert.ok(Buffer.from(mine.plaintext).equals(data), `theirs -> ours, ${padding}`)
   }
 })

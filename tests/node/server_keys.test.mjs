@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 
 import { KmsClient, KmsRsaKeyring, PublicKey, encrypt, decrypt, publicKeyEncrypt, verify } from 'kms-wasm'
 import { startServer, awsKms, REGION, CREDENTIALS } from './server.mjs'
@@ -33,39 +33,58 @@ function kmsSign (keyId, message, algorithm, messageType = 'RAW') {
   return Buffer.from(out.Signature, 'base64')
 }
 
-test('KMS signatures verify with the key from getPublicKey, and tampering is caught', async () => {
+test('KMS signatures verify with the key from getPublicKey, RAW and DIGEST, and tampering is caught', async () => {
+  const rsa = ['256', '384', '512'].flatMap((h) => [`RSASSA_PSS_SHA_${h}`, `RSASSA_PKCS1_V1_5_SHA_${h}`])
   const cases = [
-    ['RSA_2048', 'RSASSA_PSS_SHA_256'],
-    ['RSA_3072', 'RSASSA_PKCS1_V1_5_SHA_384'],
-    ['ECC_NIST_P256', 'ECDSA_SHA_256'],
-    ['ECC_NIST_P384', 'ECDSA_SHA_384'],
-    ['ECC_NIST_P521', 'ECDSA_SHA_512']
+    ['RSA_2048', rsa],
+    ['RSA_3072', ['RSASSA_PKCS1_V1_5_SHA_384', 'RSASSA_PSS_SHA_512']],
+    ['RSA_4096', ['RSASSA_PSS_SHA_256', 'RSASSA_PKCS1_V1_5_SHA_512']],
+    ['ECC_NIST_P256', ['ECDSA_SHA_256']],
+    ['ECC_NIST_P384', ['ECDSA_SHA_384']],
+    ['ECC_NIST_P521', ['ECDSA_SHA_512']]
   ]
   const message = Buffer.from('signed inside kms-server, checked in kms-wasm')
-  for (const [spec, algorithm] of cases) {
+  const hashOf = (algorithm) => `sha${algorithm.slice(-3)}`
+  for (const [spec, algorithms] of cases) {
     const keyId = createKey(spec, 'SIGN_VERIFY')
     const key = await client.getPublicKey(keyId)
     assert.ok(key instanceof PublicKey)
     assert.equal(key.keySpec, spec)
-    assert.ok(key.signingAlgorithms.includes(algorithm), `${spec} lists ${algorithm}`)
-    const signature = kmsSign(keyId, message, algorithm)
-    assert.equal(key.verify(message, signature, algorithm), true, `${spec} ${algorithm}`)
-    assert.equal(verify(key.spki, message, signature, algorithm, 'RAW'), true)
-    const other = Buffer.from(message)
-    other[0] ^= 1
-    assert.equal(key.verify(other, signature, algorithm), false, `${spec}: a changed message fails`)
+    for (const algorithm of algorithms) {
+      const label = `${spec} ${algorithm}`
+      assert.ok(key.signingAlgorithms.includes(algorithm), `${spec} lists ${algorithm}`)
+      const signature = kmsSign(keyId, message, algorithm)
+      assert.equal(await key.verify(message, signature, algorithm), true, label)
+      assert.equal(await verify(key.spki, message, signature, algorithm, 'RAW'), true, label)
+      const digest = createHash(hashOf(algorithm)).update(message).digest()
+      assert.equal(await key.verify(digest, signature, algorithm, 'DIGEST'), true, `${label} DIGEST`)
+      // KMS signs a digest too (MessageType DIGEST); kms-wasm checks it both ways.
+      const digestSignature = kmsSign(keyId, digest, algorithm, 'DIGEST')
+      assert.equal(await verify(key.spki, digest, digestSignature, algorithm, 'DIGEST'), true, `${label} DIGEST`)
+      assert.equal(await key.verify(message, digestSignature, algorithm, 'RAW'), true, `${label} RAW`)
+      const other = Buffer.from(message)
+      other[0] ^= 1
+      assert.equal(await key.verify(other, signature, algorithm), false, `${label}: a changed message fails`)
+      const badDigest = Buffer.from(digest)
+      badDigest[1] ^= 1
+      assert.equal(await key.verify(badDigest, signature, algorithm, 'DIGEST'), false, `${label}: a changed digest fails`)
+      const badSignature = Buffer.from(signature)
+      badSignature[badSignature.length >> 1] ^= 1
+      assert.equal(await key.verify(message, badSignature, algorithm), false, `${label}: a changed signature fails`)
+      assert.equal(await key.verify(digest, badSignature, algorithm, 'DIGEST'), false, `${label}: a changed signature fails`)
+    }
   }
 })
 
 test('publicKeyEncrypt output decrypts with KMS Decrypt for both OAEP algorithms', async () => {
   const keyId = createKey('RSA_2048', 'ENCRYPT_DECRYPT')
   const key = await client.getPublicKey(keyId)
-  for (const [algorithm, max] of [['RSAES_OAEP_SHA_1', 214], ['RSAES_OAEP_SHA_256', 190]]) {
+  for (const [algorithm, max] of [['RSAES_OAEP_SHA_1', 214], ['RSAES_OAEP_SHA_256', 190], ['RSAES_OAEP_SHA_256', 1]]) {
     const plaintext = randomBytes(max)
-    const ciphertext = publicKeyEncrypt(key.spki, plaintext, algorithm)
+    const ciphertext = await publicKeyEncrypt(key.spki, plaintext, algorithm)
     const back = await client.decrypt(ciphertext, { keyId, encryptionAlgorithm: algorithm })
     assert.deepEqual(Buffer.from(back.plaintext), plaintext)
-    const viaKey = key.encrypt(plaintext, algorithm)
+    const viaKey = await key.encrypt(plaintext, algorithm)
     const again = await client.decrypt(viaKey, { keyId, encryptionAlgorithm: algorithm })
     assert.deepEqual(Buffer.from(again.plaintext), plaintext)
   }

@@ -21,10 +21,11 @@ export async function usage (keyArn: string, file: Blob): Promise<void> {
   const sealed: ReadableStream<Uint8Array> = file.stream().pipeThrough(encryptStream(keyring))
   sealed.pipeThrough(decryptStream(keyring, { onMessageHeader: (h) => h.suiteId }))
   const key: PublicKey = await client.getPublicKey(keyArn)
-  const ok: boolean = key.verify(plaintext, plaintext, 'ECDSA_SHA_256', 'RAW') &&
-    verify(key.spki, plaintext, plaintext, 'ECDSA_SHA_384')
-  const ct: Uint8Array = publicKeyEncrypt(key.spki, plaintext, 'RSAES_OAEP_SHA_256')
+  const ok: boolean = await key.verify(plaintext, plaintext, 'ECDSA_SHA_256', 'RAW') &&
+    await verify(key.spki, plaintext, plaintext, 'ECDSA_SHA_384', 'DIGEST')
+  const ct: Uint8Array = await publicKeyEncrypt(key.spki, plaintext, 'RSAES_OAEP_SHA_256')
+  const ct2: Uint8Array = await key.encrypt(plaintext, 'RSAES_OAEP_SHA_1')
   const dk = await client.generateDataKey(keyArn)
-  try { await client.generateRandom(stats) } catch (e) { console.log((e as KmsError).code, ok, ct, dk.keyId) }
+  try { await client.generateRandom(stats) } catch (e) { console.log((e as KmsError).code, ok, ct, ct2, dk.keyId) }
   aes.free()
 }

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256, Sha384, Sha512};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
+use crate::der;
 use crate::error::Error;
 use crate::materials::{SigningKey, VerifyingKey};
 use crate::suite::{
@@ -229,30 +230,35 @@ impl SignatureHasher {
         }
     }
 
-    /// Signs the hashed bytes; returns the DER-encoded signature.
+    /// Signs the hashed bytes; returns the DER-encoded signature (encoded by
+    /// [`crate::der`], which keeps the `der` crate out of the WebAssembly build).
     pub(crate) fn sign(self, key: &SigningKey) -> Result<Vec<u8>, Error> {
         let fail = |_| Error::InvalidKey("ECDSA signing failed".into());
         match (self, key) {
             (SignatureHasher::P256(h), SigningKey::P256(k)) => {
                 let sig: p256::ecdsa::Signature = k.try_sign_digest(h).map_err(fail)?;
-                Ok(sig.to_der().as_bytes().to_vec())
+                Ok(der::encode_ecdsa_signature(&sig.to_bytes()))
             }
             (SignatureHasher::P384(h), SigningKey::P384(k)) => {
                 let sig: p384::ecdsa::Signature = k.try_sign_digest(h).map_err(fail)?;
-                Ok(sig.to_der().as_bytes().to_vec())
+                Ok(der::encode_ecdsa_signature(&sig.to_bytes()))
             }
             _ => Err(Error::InvalidKey("the signing key does not match the suite".into())),
         }
     }
 
     /// Verifies a DER-encoded signature over the hashed bytes.
-    pub(crate) fn verify(self, key: &VerifyingKey, der: &[u8]) -> Result<(), Error> {
+    pub(crate) fn verify(self, key: &VerifyingKey, signature: &[u8]) -> Result<(), Error> {
         let ok = match (self, key) {
             (SignatureHasher::P256(h), VerifyingKey::P256(k)) => {
-                p256::ecdsa::Signature::from_der(der).is_ok_and(|s| k.verify_digest(h, &s).is_ok())
+                der::parse_ecdsa_signature(signature, 32)
+                    .and_then(|r_s| p256::ecdsa::Signature::from_slice(&r_s).ok())
+                    .is_some_and(|s| k.verify_digest(h, &s).is_ok())
             }
             (SignatureHasher::P384(h), VerifyingKey::P384(k)) => {
-                p384::ecdsa::Signature::from_der(der).is_ok_and(|s| k.verify_digest(h, &s).is_ok())
+                der::parse_ecdsa_signature(signature, 48)
+                    .and_then(|r_s| p384::ecdsa::Signature::from_slice(&r_s).ok())
+                    .is_some_and(|s| k.verify_digest(h, &s).is_ok())
             }
             _ => false,
         };

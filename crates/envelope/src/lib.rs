@@ -19,6 +19,7 @@ pub mod client;
 pub mod cmm;
 pub mod codec;
 pub mod crypto;
+pub mod der;
 pub mod error;
 pub mod format;
 #[doc(hidden)]

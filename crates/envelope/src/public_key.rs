@@ -6,13 +6,12 @@
 //! ECDSA signatures are DER X9.62, and a `DIGEST` message must be exactly as long as the
 //! algorithm's hash.
 
-use p256::pkcs8::DecodePublicKey;
-use rand_core::OsRng;
+use rsa::signature::hazmat::PrehashVerifier;
 use rsa::traits::PublicKeyParts;
-use rsa::{Oaep, Pkcs1v15Sign, Pss, RsaPublicKey};
-use sha1::Sha1;
+use rsa::{BigUint, RsaPublicKey};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
+use crate::der::{self, NamedCurve, Spki};
 use crate::error::Error;
 
 /// The smallest RSA modulus KMS uses (`RSA_2048`), in bits.
@@ -46,14 +45,14 @@ pub enum SigningAlgorithm {
 
 /// The hash functions behind the signing algorithms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Hash {
+pub(crate) enum Hash {
     Sha256,
     Sha384,
     Sha512,
 }
 
 impl Hash {
-    fn len(self) -> usize {
+    pub(crate) fn len(self) -> usize {
         match self {
             Hash::Sha256 => 32,
             Hash::Sha384 => 48,
@@ -189,15 +188,20 @@ impl EncryptionAlgorithm {
 }
 
 /// A parsed public key of one of the KMS key specs this module handles.
+///
+/// The arithmetic is the RustCrypto crates' (`rsa`, `p256`, `p384`, `p521`); this module
+/// parses the DER itself ([`crate::der`]) and adds the rules KMS keys follow that the
+/// crates leave open: RSA moduli of 2048 to 4096 bits with an odd modulus and exponent,
+/// PSS salts exactly as long as the hash, and EC points only in the uncompressed or
+/// compressed SEC1 forms.
 #[derive(Clone)]
-pub enum PublicKey {
-    /// `RSA_2048`, `RSA_3072` or `RSA_4096` (any modulus of 2048 to 4096 bits is accepted).
+pub struct PublicKey(Key);
+
+#[derive(Clone)]
+enum Key {
     Rsa(RsaPublicKey),
-    /// `ECC_NIST_P256`.
     P256(p256::ecdsa::VerifyingKey),
-    /// `ECC_NIST_P384`.
     P384(p384::ecdsa::VerifyingKey),
-    /// `ECC_NIST_P521`.
     P521(p521::ecdsa::VerifyingKey),
 }
 
@@ -207,56 +211,123 @@ impl std::fmt::Debug for PublicKey {
     }
 }
 
+/// The bit length of a big-endian unsigned integer without leading zero bytes.
+fn bit_len(be: &[u8]) -> usize {
+    be.first().map_or(0, |&top| 8 * be.len() - top.leading_zeros() as usize)
+}
+
+/// The RSA key (`n`, `e`) if KMS could have made it: a modulus of 2048 to 4096 bits, both
+/// odd, an exponent of at least 3 (the `rsa` crate also bounds it by 2^33 - 1).
+fn rsa_key(n: &[u8], e: &[u8]) -> Result<RsaPublicKey, Error> {
+    let bits = bit_len(n);
+    if !(RSA_MIN_MODULUS_BITS..=RSA_MAX_MODULUS_BITS).contains(&bits) {
+        return Err(Error::InvalidKey(format!(
+            "RSA keys of {bits} bits are not supported (2048 to 4096)"
+        )));
+    }
+    let odd = |v: &[u8]| v.last().is_some_and(|b| b & 1 == 1);
+    if !odd(n) || !odd(e) || bit_len(e) < 2 {
+        return Err(Error::InvalidKey("invalid RSA public key".into()));
+    }
+    RsaPublicKey::new(BigUint::from_bytes_be(n), BigUint::from_bytes_be(e))
+        .map_err(|_| Error::InvalidKey("invalid RSA public key".into()))
+}
+
+/// The EC key on `curve` from a SEC1 point, uncompressed (`04`) or compressed (`02`/`03`);
+/// the crates also take the identity and "compact" forms, which no KMS key has.
+fn ec_key(curve: NamedCurve, point: &[u8]) -> Result<Key, Error> {
+    let invalid = || Error::InvalidKey("invalid EC public key point".into());
+    if !matches!(point.first(), Some(2..=4)) {
+        return Err(invalid());
+    }
+    let key = match curve {
+        NamedCurve::P256 => p256::ecdsa::VerifyingKey::from_sec1_bytes(point).map(Key::P256),
+        NamedCurve::P384 => p384::ecdsa::VerifyingKey::from_sec1_bytes(point).map(Key::P384),
+        NamedCurve::P521 => p521::ecdsa::VerifyingKey::from_sec1_bytes(point).map(Key::P521),
+    };
+    key.map_err(|_| invalid())
+}
+
+/// RSASSA-PSS with MGF1 over the same hash and a salt exactly as long as the hash (what
+/// KMS uses). The signature must be `k` bytes (checked by the crate) and below the modulus
+/// (checked here: the crate's `SignatureScheme` path for PSS does not).
+///
+/// `RsaPublicKey::verify` rather than `pss::VerifyingKey`: the latter boxes the crate's
+/// error into `signature::Error`, which links the `der`/`pkcs1`/`pkcs8` error formatting
+/// into the WebAssembly build for nothing.
+fn verify_pss<D: Digest + sha2::digest::DynDigest + Send + Sync + 'static>(
+    key: &RsaPublicKey,
+    digest: &[u8],
+    signature: &[u8],
+) -> bool {
+    BigUint::from_bytes_be(signature) < *key.n()
+        && key.verify(rsa::Pss::new::<D>(), digest, signature).is_ok()
+}
+
+/// RSASSA-PKCS1-v1_5 with the `DigestInfo` of `D`; the crate checks the signature's length
+/// and that it is below the modulus.
+fn verify_pkcs1v15<D: Digest + sha2::digest::const_oid::AssociatedOid>(
+    key: &RsaPublicKey,
+    digest: &[u8],
+    signature: &[u8],
+) -> bool {
+    key.verify(rsa::Pkcs1v15Sign::new::<D>(), digest, signature).is_ok()
+}
+
+/// ECDSA over a DER signature ([`der::parse_ecdsa_signature`], strict DER), turned into
+/// the curve's `r || s` form; the crates reject `r` or `s` of zero or not below the order.
+fn verify_ecdsa<S, K>(key: &K, scalar_len: usize, digest: &[u8], signature: &[u8]) -> bool
+where
+    S: for<'a> TryFrom<&'a [u8]>,
+    K: PrehashVerifier<S>,
+{
+    der::parse_ecdsa_signature(signature, scalar_len)
+        .and_then(|r_s| S::try_from(r_s.as_slice()).ok())
+        .is_some_and(|s| key.verify_prehash(digest, &s).is_ok())
+}
+
 impl PublicKey {
-    /// Parses a DER `SubjectPublicKeyInfo` holding an RSA, P-256, P-384 or P-521 key.
+    /// Parses a DER `SubjectPublicKeyInfo` holding an RSA, P-256, P-384 or P-521 key (EC
+    /// points uncompressed, as KMS `GetPublicKey` returns them, or compressed).
     ///
     /// # Errors
     /// [`Error::InvalidKey`] for anything else, including RSA moduli outside 2048 to 4096
-    /// bits.
+    /// bits and points not on the curve.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, Error> {
-        if let Ok(key) = RsaPublicKey::from_public_key_der(der) {
-            let bits = key.n().bits();
-            if !(RSA_MIN_MODULUS_BITS..=RSA_MAX_MODULUS_BITS).contains(&bits) {
-                return Err(Error::InvalidKey(format!(
-                    "RSA keys of {bits} bits are not supported (2048 to 4096)"
-                )));
-            }
-            return Ok(PublicKey::Rsa(key));
+        let unsupported = || {
+            Error::InvalidKey(
+                "not a DER SubjectPublicKeyInfo RSA, P-256, P-384 or P-521 public key".into(),
+            )
+        };
+        match der::parse_spki(der).ok_or_else(unsupported)? {
+            Spki::Rsa { n, e } => Ok(PublicKey(Key::Rsa(rsa_key(&n, &e)?))),
+            Spki::Ec { curve, point } => Ok(PublicKey(ec_key(curve, &point)?)),
         }
-        if let Ok(key) = p256::ecdsa::VerifyingKey::from_public_key_der(der) {
-            return Ok(PublicKey::P256(key));
-        }
-        if let Ok(key) = p384::ecdsa::VerifyingKey::from_public_key_der(der) {
-            return Ok(PublicKey::P384(key));
-        }
-        if let Ok(key) = p521::PublicKey::from_public_key_der(der) {
-            let key = p521::ecdsa::VerifyingKey::from_affine(*key.as_affine())
-                .map_err(|_| Error::InvalidKey("invalid P-521 public key".into()))?;
-            return Ok(PublicKey::P521(key));
-        }
-        Err(Error::InvalidKey(
-            "not a DER SubjectPublicKeyInfo RSA, P-256, P-384 or P-521 public key".into(),
-        ))
+    }
+
+    /// Whether this is an RSA key (which can encrypt).
+    pub fn is_rsa(&self) -> bool {
+        matches!(self.0, Key::Rsa(_))
     }
 
     /// The KMS key spec: `RSA_2048`, `RSA_3072`, `RSA_4096`, `ECC_NIST_P256`, ...; RSA keys
     /// of other sizes are named `RSA_<bits>`.
     pub fn key_spec(&self) -> String {
-        match self {
-            PublicKey::Rsa(key) => format!("RSA_{}", key.n().bits()),
-            PublicKey::P256(_) => "ECC_NIST_P256".into(),
-            PublicKey::P384(_) => "ECC_NIST_P384".into(),
-            PublicKey::P521(_) => "ECC_NIST_P521".into(),
+        match &self.0 {
+            Key::Rsa(key) => format!("RSA_{}", key.n().bits()),
+            Key::P256(_) => "ECC_NIST_P256".into(),
+            Key::P384(_) => "ECC_NIST_P384".into(),
+            Key::P521(_) => "ECC_NIST_P521".into(),
         }
     }
 
     /// The signing algorithms KMS allows for this key spec.
     pub fn signing_algorithms(&self) -> Vec<SigningAlgorithm> {
-        match self {
-            PublicKey::Rsa(_) => SigningAlgorithm::ALL[..6].to_vec(),
-            PublicKey::P256(_) => vec![SigningAlgorithm::EcdsaSha256],
-            PublicKey::P384(_) => vec![SigningAlgorithm::EcdsaSha384],
-            PublicKey::P521(_) => vec![SigningAlgorithm::EcdsaSha512],
+        match &self.0 {
+            Key::Rsa(_) => SigningAlgorithm::ALL[..6].to_vec(),
+            Key::P256(_) => vec![SigningAlgorithm::EcdsaSha256],
+            Key::P384(_) => vec![SigningAlgorithm::EcdsaSha384],
+            Key::P521(_) => vec![SigningAlgorithm::EcdsaSha512],
         }
     }
 
@@ -266,31 +337,26 @@ impl PublicKey {
     /// # Errors
     /// [`Error::ApiMisuse`] if this is not an RSA key.
     pub fn max_plaintext_len(&self, algorithm: EncryptionAlgorithm) -> Result<usize, Error> {
-        match self {
-            PublicKey::Rsa(key) => Ok(key.size() - 2 * algorithm.hash_len() - 2),
-            _ => Err(Error::ApiMisuse(format!(
+        match &self.0 {
+            Key::Rsa(key) => Ok(key.size() - 2 * algorithm.hash_len() - 2),
+            Key::P256(_) | Key::P384(_) | Key::P521(_) => Err(Error::ApiMisuse(format!(
                 "key spec {} cannot encrypt; only RSA keys can",
                 self.key_spec()
             ))),
         }
     }
 
-    /// RSA-OAEP encrypts `plaintext` exactly as KMS `Encrypt` does for this key, so KMS
-    /// `Decrypt` with the same algorithm returns it.
+    /// Checks a plaintext against KMS's rules for this key and algorithm: an RSA key, not
+    /// empty, at most [`PublicKey::max_plaintext_len`] bytes.
     ///
     /// # Errors
-    /// [`Error::ApiMisuse`] for a non-RSA key, an empty plaintext, or one over
-    /// [`PublicKey::max_plaintext_len`] (KMS's `ValidationException` text);
-    /// [`Error::Random`] if encryption fails.
-    pub fn encrypt(
+    /// [`Error::ApiMisuse`] with KMS's `ValidationException` text.
+    pub fn check_plaintext(
         &self,
         plaintext: &[u8],
         algorithm: EncryptionAlgorithm,
-    ) -> Result<Vec<u8>, Error> {
+    ) -> Result<(), Error> {
         let max = self.max_plaintext_len(algorithm)?;
-        let PublicKey::Rsa(key) = self else {
-            return Err(Error::ApiMisuse("only RSA keys can encrypt".into()));
-        };
         if plaintext.is_empty() {
             return Err(Error::ApiMisuse("the plaintext must not be empty".into()));
         }
@@ -301,10 +367,29 @@ impl PublicKey {
                 self.key_spec()
             )));
         }
-        let mut rng = OsRng;
+        Ok(())
+    }
+
+    /// RSA-OAEP encrypts `plaintext` exactly as KMS `Encrypt` does for this key, so KMS
+    /// `Decrypt` with the same algorithm returns it. (The WebAssembly build encrypts with
+    /// WebCrypto instead, after [`PublicKey::check_plaintext`].)
+    ///
+    /// # Errors
+    /// As [`PublicKey::check_plaintext`]; [`Error::Random`] if encryption fails.
+    pub fn encrypt(
+        &self,
+        plaintext: &[u8],
+        algorithm: EncryptionAlgorithm,
+    ) -> Result<Vec<u8>, Error> {
+        use rsa::Oaep;
+        self.check_plaintext(plaintext, algorithm)?;
+        let Key::Rsa(key) = &self.0 else {
+            return Err(Error::ApiMisuse("only RSA keys can encrypt".into()));
+        };
+        let mut rng = rand_core::OsRng;
         let result = match algorithm {
             EncryptionAlgorithm::RsaesOaepSha1 => {
-                key.encrypt(&mut rng, Oaep::new::<Sha1>(), plaintext)
+                key.encrypt(&mut rng, Oaep::new::<sha1::Sha1>(), plaintext)
             }
             EncryptionAlgorithm::RsaesOaepSha256 => {
                 key.encrypt(&mut rng, Oaep::new::<Sha256>(), plaintext)
@@ -326,13 +411,7 @@ impl PublicKey {
         algorithm: SigningAlgorithm,
         message_type: MessageType,
     ) -> Result<bool, Error> {
-        if !self.signing_algorithms().contains(&algorithm) {
-            return Err(Error::ApiMisuse(format!(
-                "signing algorithm {} is not valid for key spec {}",
-                algorithm.as_str(),
-                self.key_spec()
-            )));
-        }
+        self.check_signing_algorithm(algorithm)?;
         let hash = algorithm.hash();
         let digest = match message_type {
             MessageType::Raw => hash.digest(message),
@@ -347,34 +426,38 @@ impl PublicKey {
         Ok(self.verify_prehash(&digest, signature, algorithm))
     }
 
+    /// Checks that KMS allows `algorithm` for this key spec.
+    ///
+    /// # Errors
+    /// [`Error::ApiMisuse`] if it does not.
+    pub fn check_signing_algorithm(&self, algorithm: SigningAlgorithm) -> Result<(), Error> {
+        if !self.signing_algorithms().contains(&algorithm) {
+            return Err(Error::ApiMisuse(format!(
+                "signing algorithm {} is not valid for key spec {}",
+                algorithm.as_str(),
+                self.key_spec()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Verifies `signature` over `digest` (already checked: as long as the algorithm's
+    /// hash, an algorithm KMS allows for this key spec).
     fn verify_prehash(&self, digest: &[u8], signature: &[u8], algorithm: SigningAlgorithm) -> bool {
-        use p256::ecdsa::signature::hazmat::PrehashVerifier;
         use SigningAlgorithm as A;
-        match self {
-            PublicKey::Rsa(key) => {
-                let scheme_ok = match algorithm {
-                    A::RsassaPssSha256 => key.verify(Pss::new::<Sha256>(), digest, signature),
-                    A::RsassaPssSha384 => key.verify(Pss::new::<Sha384>(), digest, signature),
-                    A::RsassaPssSha512 => key.verify(Pss::new::<Sha512>(), digest, signature),
-                    A::RsassaPkcs1V15Sha256 => {
-                        key.verify(Pkcs1v15Sign::new::<Sha256>(), digest, signature)
-                    }
-                    A::RsassaPkcs1V15Sha384 => {
-                        key.verify(Pkcs1v15Sign::new::<Sha384>(), digest, signature)
-                    }
-                    A::RsassaPkcs1V15Sha512 => {
-                        key.verify(Pkcs1v15Sign::new::<Sha512>(), digest, signature)
-                    }
-                    A::EcdsaSha256 | A::EcdsaSha384 | A::EcdsaSha512 => return false,
-                };
-                scheme_ok.is_ok()
-            }
-            PublicKey::P256(key) => p256::ecdsa::Signature::from_der(signature)
-                .is_ok_and(|s| key.verify_prehash(digest, &s).is_ok()),
-            PublicKey::P384(key) => p384::ecdsa::Signature::from_der(signature)
-                .is_ok_and(|s| key.verify_prehash(digest, &s).is_ok()),
-            PublicKey::P521(key) => p521::ecdsa::Signature::from_der(signature)
-                .is_ok_and(|s| key.verify_prehash(digest, &s).is_ok()),
+        match &self.0 {
+            Key::Rsa(key) => match algorithm {
+                A::RsassaPssSha256 => verify_pss::<Sha256>(key, digest, signature),
+                A::RsassaPssSha384 => verify_pss::<Sha384>(key, digest, signature),
+                A::RsassaPssSha512 => verify_pss::<Sha512>(key, digest, signature),
+                A::RsassaPkcs1V15Sha256 => verify_pkcs1v15::<Sha256>(key, digest, signature),
+                A::RsassaPkcs1V15Sha384 => verify_pkcs1v15::<Sha384>(key, digest, signature),
+                A::RsassaPkcs1V15Sha512 => verify_pkcs1v15::<Sha512>(key, digest, signature),
+                A::EcdsaSha256 | A::EcdsaSha384 | A::EcdsaSha512 => false,
+            },
+            Key::P256(key) => verify_ecdsa::<p256::ecdsa::Signature, _>(key, 32, digest, signature),
+            Key::P384(key) => verify_ecdsa::<p384::ecdsa::Signature, _>(key, 48, digest, signature),
+            Key::P521(key) => verify_ecdsa::<p521::ecdsa::Signature, _>(key, 66, digest, signature),
         }
     }
 }
@@ -383,7 +466,9 @@ impl PublicKey {
 mod tests {
     use super::*;
     use p256::pkcs8::EncodePublicKey;
-    use rsa::RsaPrivateKey;
+    use rand_core::OsRng;
+    use rsa::{Oaep, Pkcs1v15Sign, Pss, RsaPrivateKey};
+    use sha1::Sha1;
 
     fn rsa_key() -> (RsaPrivateKey, PublicKey) {
         let private = RsaPrivateKey::new(&mut OsRng, 2048).unwrap();
@@ -482,6 +567,233 @@ mod tests {
         assert!(public.encrypt(b"x", EncryptionAlgorithm::RsaesOaepSha256).is_err());
     }
 
+    /// Every RSA algorithm, RAW and DIGEST, against signatures from the `rsa` crate; any
+    /// flipped bit of the signature or the digest fails.
+    #[test]
+    fn every_rsa_algorithm_matches_the_rsa_crate_and_rejects_tampering() {
+        let private = RsaPrivateKey::new(&mut OsRng, 3072).unwrap();
+        let der = private.to_public_key().to_public_key_der().unwrap();
+        let public = PublicKey::from_spki_der(der.as_bytes()).unwrap();
+        assert_eq!(public.key_spec(), "RSA_3072");
+        for algorithm in &SigningAlgorithm::ALL[..6] {
+            let message = algorithm.as_str().as_bytes();
+            let digest = algorithm.hash().digest(message);
+            let signature = match (algorithm, algorithm.hash()) {
+                (SigningAlgorithm::RsassaPssSha256, _) => {
+                    private.sign_with_rng(&mut OsRng, Pss::new::<Sha256>(), &digest)
+                }
+                (SigningAlgorithm::RsassaPssSha384, _) => {
+                    private.sign_with_rng(&mut OsRng, Pss::new::<Sha384>(), &digest)
+                }
+                (SigningAlgorithm::RsassaPssSha512, _) => {
+                    private.sign_with_rng(&mut OsRng, Pss::new::<Sha512>(), &digest)
+                }
+                (_, Hash::Sha256) => private.sign(Pkcs1v15Sign::new::<Sha256>(), &digest),
+                (_, Hash::Sha384) => private.sign(Pkcs1v15Sign::new::<Sha384>(), &digest),
+                (_, Hash::Sha512) => private.sign(Pkcs1v15Sign::new::<Sha512>(), &digest),
+            }
+            .unwrap();
+            let check = |m: &[u8], sig: &[u8], t| public.verify(m, sig, *algorithm, t).unwrap();
+            assert!(check(message, &signature, MessageType::Raw), "{algorithm:?}");
+            assert!(check(&digest, &signature, MessageType::Digest), "{algorithm:?}");
+            for bit in [0, 7, 8 * signature.len() / 2, 8 * signature.len() - 1] {
+                let mut bad = signature.clone();
+                bad[bit / 8] ^= 1 << (bit % 8);
+                assert!(!check(message, &bad, MessageType::Raw), "{algorithm:?} bit {bit}");
+            }
+            let mut bad_digest = digest.clone();
+            bad_digest[3] ^= 0x40;
+            assert!(!check(&bad_digest, &signature, MessageType::Digest), "{algorithm:?}");
+            assert!(!check(message, &signature[1..], MessageType::Raw), "{algorithm:?}");
+        }
+    }
+
+    /// ECDSA on each curve, RAW and DIGEST, many keys, against the RustCrypto crates.
+    #[test]
+    fn ecdsa_matches_the_curve_crates_on_many_keys() {
+        use p256::ecdsa::signature::hazmat::PrehashSigner;
+        fn check(public: &PublicKey, algorithm: SigningAlgorithm, digest: &[u8], der: &[u8]) {
+            let (raw, dig) = (MessageType::Raw, MessageType::Digest);
+            assert!(public.verify(digest, der, algorithm, dig).unwrap());
+            assert!(!public.verify(b"not the message", der, algorithm, raw).unwrap());
+            let mut bad = digest.to_vec();
+            bad[0] ^= 0x80;
+            assert!(!public.verify(&bad, der, algorithm, dig).unwrap());
+            let mut bad_sig = der.to_vec();
+            let last = bad_sig.len() - 1;
+            bad_sig[last] ^= 1;
+            assert!(!public.verify(digest, &bad_sig, algorithm, dig).unwrap());
+        }
+        for round in 0u8..4 {
+            let message = [round; 40];
+            let k = p256::ecdsa::SigningKey::random(&mut OsRng);
+            let der = k.verifying_key().to_public_key_der().unwrap();
+            let public = PublicKey::from_spki_der(der.as_bytes()).unwrap();
+            let digest = Sha256::digest(message);
+            let sig: p256::ecdsa::Signature = k.sign_prehash(&digest).unwrap();
+            assert!(public
+                .verify(
+                    &message,
+                    sig.to_der().as_bytes(),
+                    SigningAlgorithm::EcdsaSha256,
+                    MessageType::Raw
+                )
+                .unwrap());
+            check(&public, SigningAlgorithm::EcdsaSha256, &digest, sig.to_der().as_bytes());
+
+            let k = p384::ecdsa::SigningKey::random(&mut OsRng);
+            let der = k.verifying_key().to_public_key_der().unwrap();
+            let public = PublicKey::from_spki_der(der.as_bytes()).unwrap();
+            let digest = Sha384::digest(message);
+            let sig: p384::ecdsa::Signature = k.sign_prehash(&digest).unwrap();
+            check(&public, SigningAlgorithm::EcdsaSha384, &digest, sig.to_der().as_bytes());
+
+            let k = p521::ecdsa::SigningKey::random(&mut OsRng);
+            let point = p521::ecdsa::VerifyingKey::from(&k).to_encoded_point(false);
+            let der = p521::PublicKey::from_sec1_bytes(point.as_bytes())
+                .unwrap()
+                .to_public_key_der()
+                .unwrap();
+            let public = PublicKey::from_spki_der(der.as_bytes()).unwrap();
+            let digest = Sha512::digest(message);
+            let sig: p521::ecdsa::Signature = k.sign_prehash(&digest).unwrap();
+            check(&public, SigningAlgorithm::EcdsaSha512, &digest, sig.to_der().as_bytes());
+        }
+    }
+
+    /// KMS's RSA rules on top of the crate's: 2048 to 4096 bits, odd modulus, odd exponent
+    /// of at least 3 (the moduli here need not be products of primes: only parsed).
+    #[test]
+    fn rsa_moduli_and_exponents_outside_kms_rules_are_rejected() {
+        let modulus = |bits: usize| {
+            let mut n = vec![0xff; bits.div_ceil(8)];
+            n[0] = 0xff >> (8 * n.len() - bits);
+            n
+        };
+        let parse = |n: &[u8], e: &[u8]| PublicKey::from_spki_der(&der::rsa_spki(n, e));
+        assert_eq!(parse(&modulus(2048), &[1, 0, 1]).unwrap().key_spec(), "RSA_2048");
+        assert_eq!(parse(&modulus(4096), &[3]).unwrap().key_spec(), "RSA_4096");
+        assert!(parse(&modulus(2047), &[1, 0, 1]).is_err());
+        assert!(parse(&modulus(4097), &[1, 0, 1]).is_err());
+        assert!(parse(&modulus(1024), &[1, 0, 1]).is_err());
+        let mut even = modulus(2048);
+        even[255] ^= 1;
+        assert!(parse(&even, &[1, 0, 1]).is_err());
+        for bad_e in [&[1u8][..], &[2], &[1, 0, 0], &[2, 0, 0, 0, 0, 1]] {
+            assert!(parse(&modulus(2048), bad_e).is_err(), "{bad_e:?}");
+        }
+    }
+
+    /// PSS signatures with a salt of another length than the hash (KMS always uses the
+    /// hash length) are rejected.
+    #[test]
+    fn pss_salt_must_be_as_long_as_the_hash() {
+        let (private, public) = rsa_key();
+        let digest = Sha256::digest(b"salted");
+        let verify = |sig: &[u8]| {
+            public
+                .verify(&digest, sig, SigningAlgorithm::RsassaPssSha256, MessageType::Digest)
+                .unwrap()
+        };
+        for (salt, ok) in [(32, true), (0, false), (20, false), (64, false)] {
+            let sig = private
+                .sign_with_rng(&mut OsRng, Pss::new_with_salt::<Sha256>(salt), &digest)
+                .unwrap();
+            assert_eq!(verify(&sig), ok, "salt {salt}");
+        }
+    }
+
+    /// A signature `s + n` (same value modulo `n`, still `k` bytes) is rejected: signatures
+    /// must be below the modulus.
+    #[test]
+    fn rsa_signatures_not_below_the_modulus_are_rejected() {
+        use rsa::traits::PublicKeyParts;
+        let (private, public) = rsa_key();
+        let k = private.size();
+        let mut found = 0;
+        for i in 0u32..2000 {
+            let digest = Sha256::digest(i.to_be_bytes());
+            let sig = private.sign(Pkcs1v15Sign::new::<Sha256>(), &digest).unwrap();
+            let big = (BigUint::from_bytes_be(&sig) + private.n()).to_bytes_be();
+            if big.len() != k {
+                continue;
+            }
+            let (raw, dig) = (&digest[..], MessageType::Digest);
+            let alg = SigningAlgorithm::RsassaPkcs1V15Sha256;
+            assert!(public.verify(raw, &sig, alg, dig).unwrap());
+            assert!(!public.verify(raw, &big, alg, dig).unwrap());
+            let pss = private.sign_with_rng(&mut OsRng, Pss::new::<Sha256>(), &digest).unwrap();
+            let big = (BigUint::from_bytes_be(&pss) + private.n()).to_bytes_be();
+            if big.len() == k {
+                let alg = SigningAlgorithm::RsassaPssSha256;
+                assert!(public.verify(raw, &pss, alg, dig).unwrap());
+                assert!(!public.verify(raw, &big, alg, dig).unwrap());
+                found += 1;
+            }
+            if found == 3 {
+                return;
+            }
+        }
+        panic!("no signature s with s + n below 2^(8k) in 2000 tries");
+    }
+
+    /// SPKI of an EC point on `curve_oid`, built by hand (short lengths only).
+    fn ec_spki(curve_oid: &[u8], point: &[u8]) -> Vec<u8> {
+        let ec_oid = [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+        let mut algorithm = vec![0x06, ec_oid.len() as u8];
+        algorithm.extend_from_slice(&ec_oid);
+        algorithm.extend_from_slice(&[0x06, curve_oid.len() as u8]);
+        algorithm.extend_from_slice(curve_oid);
+        let mut body = vec![0x30, algorithm.len() as u8];
+        body.extend_from_slice(&algorithm);
+        body.extend_from_slice(&[0x03, point.len() as u8 + 1, 0]);
+        body.extend_from_slice(point);
+        let mut out = vec![0x30, body.len() as u8];
+        out.extend_from_slice(&body);
+        out
+    }
+
+    /// Compressed points are taken (the crates decompress them); the identity and the
+    /// compact form are not, nor a point off the curve.
+    #[test]
+    fn ec_point_encodings() {
+        use p256::ecdsa::signature::hazmat::PrehashSigner;
+        let p256_oid = [0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07];
+        let p521_oid = [0x2b, 0x81, 0x04, 0x00, 0x23];
+        let digest = Sha256::digest(b"compressed");
+        let k = p256::ecdsa::SigningKey::random(&mut OsRng);
+        let sig: p256::ecdsa::Signature = k.sign_prehash(&digest).unwrap();
+        let compressed = k.verifying_key().to_encoded_point(true);
+        let uncompressed = k.verifying_key().to_encoded_point(false);
+        let public = PublicKey::from_spki_der(&ec_spki(&p256_oid, compressed.as_bytes())).unwrap();
+        let (alg, dig) = (SigningAlgorithm::EcdsaSha256, MessageType::Digest);
+        assert!(public.verify(&digest, sig.to_der().as_bytes(), alg, dig).unwrap());
+        // The same key in SPKI form from the crate (uncompressed) parses too.
+        let der = k.verifying_key().to_public_key_der().unwrap();
+        assert!(der.as_bytes().ends_with(uncompressed.as_bytes()));
+        assert!(PublicKey::from_spki_der(der.as_bytes()).is_ok());
+        // Identity, compact (0x05 || x), hybrid (0x06), a point off the curve, a P-256 point
+        // named as P-521.
+        let mut compact = compressed.as_bytes().to_vec();
+        compact[0] = 5;
+        let mut hybrid = uncompressed.as_bytes().to_vec();
+        hybrid[0] = 6;
+        let mut off = uncompressed.as_bytes().to_vec();
+        off[64] ^= 1;
+        for point in [&[0u8][..], &compact, &hybrid, &off, &uncompressed.as_bytes()[..64]] {
+            assert!(PublicKey::from_spki_der(&ec_spki(&p256_oid, point)).is_err(), "{point:?}");
+        }
+        assert!(PublicKey::from_spki_der(&ec_spki(&p521_oid, compressed.as_bytes())).is_err());
+        // A P-521 key compressed (67 bytes).
+        let k = p521::ecdsa::SigningKey::random(&mut OsRng);
+        let point = p521::ecdsa::VerifyingKey::from(&k).to_encoded_point(true);
+        let public = PublicKey::from_spki_der(&ec_spki(&p521_oid, point.as_bytes())).unwrap();
+        let digest = Sha512::digest(b"p521");
+        let sig: p521::ecdsa::Signature = k.sign_prehash(&digest).unwrap();
+        let (alg, der_sig) = (SigningAlgorithm::EcdsaSha512, sig.to_der());
+        assert!(public.verify(&digest, der_sig.as_bytes(), alg, dig).unwrap());
+    }
+
     #[test]
     fn garbage_keys_and_names_are_rejected() {
         assert!(PublicKey::from_spki_der(b"not a key").is_err());
@@ -492,5 +804,47 @@ mod tests {
         );
         assert!(MessageType::from_name("EXTERNAL_MU").is_err());
         assert!(EncryptionAlgorithm::from_name("SYMMETRIC_DEFAULT").is_err());
+    }
+
+    proptest::proptest! {
+        /// Parsers and verifiers never panic on arbitrary bytes.
+        #[test]
+        fn arbitrary_keys_and_signatures_never_panic(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..300),
+        ) {
+            let _ = PublicKey::from_spki_der(&bytes);
+            let _ = der::rsa_pkcs8_public_parts(&bytes);
+            let _ = der::parse_ecdsa_signature(&bytes, 66);
+            let (raw, dig) = (MessageType::Raw, MessageType::Digest);
+            for key in test_keys() {
+                for algorithm in key.signing_algorithms() {
+                    proptest::prop_assert!(!key.verify(&bytes, &bytes, algorithm, raw).unwrap());
+                    let digest = vec![7; algorithm.hash().len()];
+                    proptest::prop_assert!(!key.verify(&digest, &bytes, algorithm, dig).unwrap());
+                }
+            }
+        }
+    }
+
+    /// One key of each kind, made once.
+    fn test_keys() -> &'static [PublicKey] {
+        static KEYS: std::sync::OnceLock<Vec<PublicKey>> = std::sync::OnceLock::new();
+        KEYS.get_or_init(|| {
+            let rsa = RsaPrivateKey::new(&mut OsRng, 2048).unwrap().to_public_key();
+            let p256 = *p256::ecdsa::SigningKey::random(&mut OsRng).verifying_key();
+            let p384 = *p384::ecdsa::SigningKey::random(&mut OsRng).verifying_key();
+            let p521 = p521::ecdsa::SigningKey::random(&mut OsRng);
+            let p521 = p521::ecdsa::VerifyingKey::from(&p521).to_encoded_point(false);
+            let p521 = p521::PublicKey::from_sec1_bytes(p521.as_bytes()).unwrap();
+            [
+                rsa.to_public_key_der().unwrap(),
+                p256.to_public_key_der().unwrap(),
+                p384.to_public_key_der().unwrap(),
+                p521.to_public_key_der().unwrap(),
+            ]
+            .iter()
+            .map(|der| PublicKey::from_spki_der(der.as_bytes()).unwrap())
+            .collect()
+        })
     }
 }

@@ -10,8 +10,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use rsa::traits::PublicKeyParts;
-use rsa::RsaPublicKey;
 use sha2::{Digest, Sha384};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
@@ -23,7 +21,9 @@ use crate::keyring::kms::{
 };
 use crate::keyring::multi::combine_errors;
 use crate::keyring::raw_aes::data_key_or_generate;
-use crate::keyring::raw_rsa::{public_key_from_der, public_key_from_pem, RsaPadding};
+use crate::keyring::raw_rsa::{
+    public_key_from_der, public_key_from_pem, RsaEncryptKey, RsaPadding,
+};
 use crate::keyring::Keyring;
 use crate::kms::{DecryptRequest, KmsClient};
 use crate::materials::{
@@ -94,7 +94,7 @@ fn check_unsigned(suite: &AlgorithmSuite) -> Result<(), Error> {
 pub struct AwsKmsRsaKeyring {
     key_id: String,
     algorithm: KmsRsaEncryptionAlgorithm,
-    public_key: Option<RsaPublicKey>,
+    public_key: Option<Arc<dyn RsaEncryptKey>>,
     client: Option<Arc<dyn KmsClient>>,
     grant_tokens: Vec<String>,
 }
@@ -104,7 +104,7 @@ impl fmt::Debug for AwsKmsRsaKeyring {
         f.debug_struct("AwsKmsRsaKeyring")
             .field("key_id", &self.key_id)
             .field("algorithm", &self.algorithm)
-            .field("public_key_bits", &self.public_key.as_ref().map(|k| k.n().bits()))
+            .field("public_key_bits", &self.public_key.as_ref().map(|k| k.modulus_bits()))
             .field("has_client", &self.client.is_some())
             .field("grant_tokens", &self.grant_tokens.len())
             .finish()
@@ -139,7 +139,7 @@ impl AwsKmsRsaKeyring {
     /// # Errors
     /// [`Error::InvalidKey`] if it is not an RSA public key of at least 2048 bits.
     pub fn with_public_key_der(self, der: &[u8]) -> Result<Self, Error> {
-        self.with_public_key(public_key_from_der(der)?)
+        self.with_public_key_ops(Arc::new(public_key_from_der(der)?))
     }
 
     /// Sets the public key from a PEM `SubjectPublicKeyInfo` (`BEGIN PUBLIC KEY`).
@@ -147,14 +147,19 @@ impl AwsKmsRsaKeyring {
     /// # Errors
     /// As [`AwsKmsRsaKeyring::with_public_key_der`].
     pub fn with_public_key_pem(self, pem: &str) -> Result<Self, Error> {
-        self.with_public_key(public_key_from_pem(pem)?)
+        self.with_public_key_ops(Arc::new(public_key_from_pem(pem)?))
     }
 
-    fn with_public_key(mut self, key: RsaPublicKey) -> Result<Self, Error> {
+    /// Sets the public key as caller-provided key operations (kms-wasm passes a WebCrypto
+    /// key).
+    ///
+    /// # Errors
+    /// As [`AwsKmsRsaKeyring::with_public_key_der`].
+    pub fn with_public_key_ops(mut self, key: Arc<dyn RsaEncryptKey>) -> Result<Self, Error> {
         //= framework/aws-kms/aws-kms-rsa-keyring.md#initialization
         //# If provided the Public Key MUST have an RSA modulus bit length greater than or
         //# equal to 2048.
-        if key.n().bits() < MIN_MODULUS_BITS {
+        if key.modulus_bits() < MIN_MODULUS_BITS {
             return Err(Error::InvalidKey(
                 "the AWS KMS RSA keyring needs an RSA key of at least 2048 bits".into(),
             ));
@@ -212,7 +217,7 @@ impl Keyring for AwsKmsRsaKeyring {
         ));
         message.extend_from_slice(&digest);
         message.extend_from_slice(data_key.expose_secret());
-        let ciphertext = self.algorithm.padding().encrypt(public_key, &message)?;
+        let ciphertext = public_key.encrypt(self.algorithm.padding(), &message).await?;
         materials.encrypted_data_keys.push(EncryptedDataKey {
             provider_id: AWS_KMS_RSA_PROVIDER_ID.to_owned(),
             provider_info: self.key_id.as_bytes().to_vec(),

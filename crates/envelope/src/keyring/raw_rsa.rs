@@ -2,6 +2,7 @@
 //! an RSA key pair the caller holds.
 
 use std::fmt;
+use std::sync::Arc;
 
 use rand_core::OsRng;
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
@@ -17,6 +18,7 @@ use crate::keyring::Keyring;
 use crate::materials::{
     DecryptionMaterials, EncryptedDataKey, EncryptionMaterials, PlaintextDataKey,
 };
+use crate::MaybeSendSync;
 
 /// The RSA padding schemes the spec allows. OAEP always uses MGF1 with the same hash
 /// and no label.
@@ -46,7 +48,7 @@ impl RsaPadding {
     ];
 
     /// RSA-encrypts `message` with this padding.
-    pub(crate) fn encrypt(self, key: &RsaPublicKey, message: &[u8]) -> Result<Vec<u8>, Error> {
+    fn encrypt(self, key: &RsaPublicKey, message: &[u8]) -> Result<Vec<u8>, Error> {
         let mut rng = OsRng;
         let result = match self {
             RsaPadding::Pkcs1v15 => key.encrypt(&mut rng, Pkcs1v15Encrypt, message),
@@ -87,6 +89,61 @@ impl RsaPadding {
     }
 }
 
+/// An RSA public key that encrypts data keys: [`RsaPublicKey`] (the `rsa` crate), or
+/// WebCrypto in the kms-wasm package (which keeps the `rsa` crate out of its build).
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+pub trait RsaEncryptKey: MaybeSendSync {
+    /// The modulus length in bits.
+    fn modulus_bits(&self) -> usize;
+
+    /// RSA-encrypts `message` with `padding`.
+    ///
+    /// # Errors
+    /// [`Error::Keyring`] if encryption fails (e.g. the message is too long);
+    /// [`Error::ApiMisuse`] for a padding this key cannot do.
+    async fn encrypt(&self, padding: RsaPadding, message: &[u8]) -> Result<Vec<u8>, Error>;
+}
+
+/// An RSA private key that decrypts data keys: [`RsaPrivateKey`] (the `rsa` crate), or
+/// WebCrypto in the kms-wasm package.
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+pub trait RsaDecryptKey: MaybeSendSync {
+    /// RSA-decrypts `ciphertext` with `padding`; `None` on any failure (the cause is not
+    /// revealed).
+    async fn decrypt(&self, padding: RsaPadding, ciphertext: &[u8]) -> Option<Zeroizing<Vec<u8>>>;
+
+    /// The public half of this key, if this implementation can derive it.
+    fn public_key(&self) -> Option<Arc<dyn RsaEncryptKey>> {
+        None
+    }
+}
+
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+impl RsaEncryptKey for RsaPublicKey {
+    fn modulus_bits(&self) -> usize {
+        self.n().bits()
+    }
+
+    async fn encrypt(&self, padding: RsaPadding, message: &[u8]) -> Result<Vec<u8>, Error> {
+        padding.encrypt(self, message)
+    }
+}
+
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+impl RsaDecryptKey for RsaPrivateKey {
+    async fn decrypt(&self, padding: RsaPadding, ciphertext: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
+        padding.decrypt(self, ciphertext)
+    }
+
+    fn public_key(&self) -> Option<Arc<dyn RsaEncryptKey>> {
+        Some(Arc::new(self.to_public_key()))
+    }
+}
+
 /// Parses an X.509 `SubjectPublicKeyInfo` RSA public key from PEM (`BEGIN PUBLIC KEY`).
 pub(crate) fn public_key_from_pem(pem: &str) -> Result<RsaPublicKey, Error> {
     RsaPublicKey::from_public_key_pem(pem.trim())
@@ -121,8 +178,8 @@ pub struct RawRsaKeyring {
     key_namespace: String,
     key_name: String,
     padding: RsaPadding,
-    public_key: Option<RsaPublicKey>,
-    private_key: Option<RsaPrivateKey>,
+    public_key: Option<Arc<dyn RsaEncryptKey>>,
+    private_key: Option<Arc<dyn RsaDecryptKey>>,
 }
 
 impl fmt::Debug for RawRsaKeyring {
@@ -131,13 +188,34 @@ impl fmt::Debug for RawRsaKeyring {
             .field("key_namespace", &self.key_namespace)
             .field("key_name", &self.key_name)
             .field("padding", &self.padding)
-            .field("public_key_bits", &self.public_key.as_ref().map(|k| k.n().bits()))
+            .field("public_key_bits", &self.public_key.as_ref().map(|k| k.modulus_bits()))
             .field("has_private_key", &self.private_key.is_some())
             .finish()
     }
 }
 
 impl RawRsaKeyring {
+    /// A keyring over caller-provided key operations (kms-wasm passes WebCrypto keys).
+    ///
+    /// # Errors
+    /// [`Error::ApiMisuse`] if the namespace starts with `aws-kms` or neither key is given.
+    pub fn from_key_ops(
+        key_namespace: impl Into<String>,
+        key_name: impl Into<String>,
+        padding: RsaPadding,
+        public_key: Option<Arc<dyn RsaEncryptKey>>,
+        private_key: Option<Arc<dyn RsaDecryptKey>>,
+    ) -> Result<Self, Error> {
+        if public_key.is_none() && private_key.is_none() {
+            return Err(Error::ApiMisuse(
+                "the raw RSA keyring needs a public or private key".into(),
+            ));
+        }
+        let (key_namespace, key_name) = (key_namespace.into(), key_name.into());
+        check_raw_namespace(&key_namespace)?;
+        Ok(Self { key_namespace, key_name, padding, public_key, private_key })
+    }
+
     fn with_keys(
         key_namespace: String,
         key_name: String,
@@ -145,8 +223,9 @@ impl RawRsaKeyring {
         public_key: Option<RsaPublicKey>,
         private_key: Option<RsaPrivateKey>,
     ) -> Result<Self, Error> {
-        check_raw_namespace(&key_namespace)?;
-        Ok(Self { key_namespace, key_name, padding, public_key, private_key })
+        let public_key = public_key.map(|k| Arc::new(k) as Arc<dyn RsaEncryptKey>);
+        let private_key = private_key.map(|k| Arc::new(k) as Arc<dyn RsaDecryptKey>);
+        Self::from_key_ops(key_namespace, key_name, padding, public_key, private_key)
     }
 
     /// An encrypt-only keyring from a PEM `SubjectPublicKeyInfo` (`BEGIN PUBLIC KEY`).
@@ -218,7 +297,10 @@ impl RawRsaKeyring {
         let Some(private_key) = self.private_key.as_ref() else {
             return Err(Error::ApiMisuse("the raw RSA keyring has no private key".into()));
         };
-        self.public_key = Some(private_key.to_public_key());
+        let Some(public_key) = private_key.public_key() else {
+            return Err(Error::ApiMisuse("this private key cannot derive its public key".into()));
+        };
+        self.public_key = Some(public_key);
         Ok(self)
     }
 
@@ -263,7 +345,7 @@ impl Keyring for RawRsaKeyring {
             ));
         };
         let data_key = data_key_or_generate(&mut materials)?;
-        let ciphertext = self.padding.encrypt(public_key, data_key.expose_secret())?;
+        let ciphertext = public_key.encrypt(self.padding, data_key.expose_secret()).await?;
         materials.encrypted_data_keys.push(EncryptedDataKey {
             provider_id: self.key_namespace.clone(),
             provider_info: self.key_name.as_bytes().to_vec(),
@@ -295,7 +377,7 @@ impl Keyring for RawRsaKeyring {
             {
                 continue;
             }
-            let Some(mut key) = self.padding.decrypt(private_key, &edk.ciphertext) else {
+            let Some(mut key) = private_key.decrypt(self.padding, &edk.ciphertext).await else {
                 continue;
             };
             if key.len() != materials.suite.data_key_len() {
