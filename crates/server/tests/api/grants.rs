@@ -1,8 +1,6 @@
 //! Grants over the API: CreateGrant, ListGrants, ListRetirableGrants, RetireGrant and
 //! RevokeGrant, their errors, and the authorization a grant gives.
 
-use kms_server::config::Config;
-use kms_server::keystore::RootKeySource;
 use serde_json::{json, Value};
 
 use crate::common::{b64, two_accounts, Client, Harness, REGION};
@@ -683,15 +681,7 @@ async fn grants_survive_a_restart_and_die_with_their_key() {
         json!({"KeyId": key, "GranteePrincipal": user_arn(LOCAL, "a"), "Operations": ["Decrypt"]}),
     )
     .await;
-    let source = RootKeySource::DataDir(h.dir.path().to_owned());
-    let state = kms_server::open_sqlite_state(
-        h.dir.path(),
-        &Config::default_local(),
-        &source,
-        h.clock.clone(),
-    )
-    .await
-    .unwrap();
+    let state = h.reopen().await;
     let reopened = Client { state: state.clone(), ..root.clone() };
     let grants = list(&reopened, &key).await;
     assert_eq!(grants[0]["GrantId"], id);

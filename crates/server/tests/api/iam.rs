@@ -4,8 +4,6 @@
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use kms_server::config::Config;
-use kms_server::keystore::RootKeySource;
 
 use crate::common::{b64, between, query, Client, Harness, REGION};
 
@@ -51,15 +49,7 @@ async fn iam_users_and_keys_survive_a_restart() {
     assert_eq!(status, StatusCode::OK);
 
     // Reopen the same data directory: a new state loads the records from the store.
-    let source = RootKeySource::DataDir(h.dir.path().to_owned());
-    let state = kms_server::open_sqlite_state(
-        h.dir.path(),
-        &Config::default_local(),
-        &source,
-        h.clock.clone(),
-    )
-    .await
-    .unwrap();
+    let state = h.reopen().await;
     let (status, xml) =
         query(&state, &h.clock, (&id, &secret, None), "sts", &[("Action", "GetCallerIdentity")])
             .await;

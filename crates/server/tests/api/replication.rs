@@ -100,16 +100,8 @@ async fn pair() -> (Deployment, Deployment) {
     let (home_dir, away_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (home_key, away_key) = (public_key(home_dir.path()), public_key(away_dir.path()));
     let (home_address, away_address) = (free_address().await, free_address().await);
-    let open = |dir: tempfile::TempDir, config: Config| async move {
-        let clock = Arc::new(ManualClock::new(START_MS));
-        let source = RootKeySource::DataDir(dir.path().to_owned());
-        let state = kms_server::open_sqlite_state(dir.path(), &config, &source, clock.clone())
-            .await
-            .unwrap();
-        Harness { state, clock, dir }
-    };
-    let home = open(home_dir, config(HOME, AWAY, away_address, &away_key)).await;
-    let away = open(away_dir, config(AWAY, HOME, home_address, &home_key)).await;
+    let home = Harness::in_dir(home_dir, config(HOME, AWAY, away_address, &away_key)).await;
+    let away = Harness::in_dir(away_dir, config(AWAY, HOME, home_address, &home_key)).await;
     let (home, away) = (Deployment::new(home, home_address), Deployment::new(away, away_address));
     (home, away)
 }
