@@ -19,7 +19,7 @@ use kms_server::state::AppState;
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use crate::common::{Client, Harness, START_MS};
+use crate::common::{mac_here_verify_there, sign_here_verify_there, Client, Harness};
 
 const HOME: &str = "us-east-1";
 const AWAY: &str = "eu-west-1";
@@ -398,38 +398,9 @@ async fn asymmetric_and_hmac_key_pairs_reach_the_peer() {
         us.call("ReplicateKey", json!({"KeyId": id, "ReplicaRegion": AWAY})).await.ok();
         assert_eq!(deliver(&home.state, false).await.unwrap().delivered, 1);
         if usage == "SIGN_VERIFY" {
-            let signed = us
-                .call(
-                    "Sign",
-                    json!({"KeyId": id, "Message": message, "SigningAlgorithm": "ECDSA_SHA_384"}),
-                )
-                .await
-                .ok();
-            eu.call(
-                "Verify",
-                json!({"KeyId": id, "Message": message, "SigningAlgorithm": "ECDSA_SHA_384",
-                                    "Signature": signed["Signature"]}),
-            )
-            .await
-            .ok();
-            let here = us.call("GetPublicKey", json!({"KeyId": id})).await.ok();
-            let there = eu.call("GetPublicKey", json!({"KeyId": id})).await.ok();
-            assert_eq!(here["PublicKey"], there["PublicKey"]);
+            sign_here_verify_there(&us, &eu, &id, &message, "ECDSA_SHA_384").await;
         } else {
-            let mac = eu
-                .call(
-                    "GenerateMac",
-                    json!({"KeyId": id, "Message": message, "MacAlgorithm": "HMAC_SHA_384"}),
-                )
-                .await
-                .ok();
-            us.call(
-                "VerifyMac",
-                json!({"KeyId": id, "Message": message, "MacAlgorithm": "HMAC_SHA_384",
-                                       "Mac": mac["Mac"]}),
-            )
-            .await
-            .ok();
+            mac_here_verify_there(&eu, &us, &id, &message, "HMAC_SHA_384").await;
         }
     }
     home.shut_down().await;

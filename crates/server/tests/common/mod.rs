@@ -355,3 +355,38 @@ impl Harness {
         xml
     }
 }
+
+/// Signs `message` (base64) with `key` through `signer`, checks that `verifier` accepts the
+/// signature, and that both return the same public key (one key pair across Regions).
+pub async fn sign_here_verify_there(
+    signer: &Client,
+    verifier: &Client,
+    key: &str,
+    message: &str,
+    algorithm: &str,
+) {
+    let input = json!({"KeyId": key, "Message": message, "SigningAlgorithm": algorithm});
+    let signed = signer.call("Sign", input.clone()).await.ok();
+    let mut verify = input;
+    verify["Signature"] = signed["Signature"].clone();
+    verifier.call("Verify", verify).await.ok();
+    let here = signer.call("GetPublicKey", json!({"KeyId": key})).await.ok();
+    let there = verifier.call("GetPublicKey", json!({"KeyId": key})).await.ok();
+    assert_eq!(here["PublicKey"], there["PublicKey"]);
+}
+
+/// Makes a MAC of `message` (base64) with `key` through `maker` and checks that `verifier`
+/// accepts it.
+pub async fn mac_here_verify_there(
+    maker: &Client,
+    verifier: &Client,
+    key: &str,
+    message: &str,
+    algorithm: &str,
+) {
+    let input = json!({"KeyId": key, "Message": message, "MacAlgorithm": algorithm});
+    let mac = maker.call("GenerateMac", input.clone()).await.ok();
+    let mut verify = input;
+    verify["Mac"] = mac["Mac"].clone();
+    verifier.call("VerifyMac", verify).await.ok();
+}
