@@ -15,8 +15,6 @@ from typing import Any, Callable
 import pytest
 
 from kms_helpers import (
-    ACCOUNT_A,
-    ACCOUNT_B,
     DEFAULT_REGION,
     ISOLATED_AWS_ENV,
     REQUEST_IDS,
@@ -25,6 +23,7 @@ from kms_helpers import (
     audit_events,
     make_client,
     server_binary,
+    write_accounts_config,
 )
 
 CLI_TIMEOUT_S = 60
@@ -111,14 +110,7 @@ def other_key_id(kms) -> str:
 def two_account_server(server_bin, tmp_path_factory):
     """A second server configured with two accounts."""
     base = tmp_path_factory.mktemp("two-accounts")
-    config = base / "accounts.toml"
-    config.write_text(
-        "".join(
-            f'[[accounts]]\nid = "{a["id"]}"\nroot_access_key_id = "{a["access_key"]}"\n'
-            f'root_secret_access_key = "{a["secret"]}"\n\n'
-            for a in (ACCOUNT_A, ACCOUNT_B)
-        )
-    )
+    config = write_accounts_config(base / "accounts.toml")
     srv = _start(server_bin, base, config=config)
     yield srv
     assert srv.stop() == 0, srv.log_tail()
