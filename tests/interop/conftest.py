@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ from kms_helpers import (
     KmsServer,
     audit_cli,
     audit_events,
+    aws_cli_executable,
     make_client,
     server_binary,
     write_accounts_config,
@@ -132,23 +131,13 @@ class CliResult:
         return self.returncode == 0
 
 
-def _aws_executable() -> str:
-    beside = Path(sys.executable).parent / "aws"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("aws")
-    if not found:
-        pytest.skip("the AWS CLI is not installed")
-    return found
-
-
 @pytest.fixture(scope="session")
 def aws(endpoint) -> Callable[..., CliResult]:
     """aws(*args) runs `aws kms <args> --endpoint-url <server> --output json`.
 
     Keyword options: region, access_key, secret_key, endpoint_url, check (default True: a
     non-zero exit fails the test). Returns CliResult with parsed JSON output in `data`."""
-    executable = _aws_executable()
+    executable = aws_cli_executable()
 
     def run(
         *args: str,

@@ -7,9 +7,11 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.parse
 import uuid
@@ -245,6 +247,17 @@ def service_client(
         aws_session_token=session_token,
         config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, parameter_validation=validate),
     )
+
+
+def aws_cli_executable() -> str:
+    """The AWS CLI beside this Python (the repo's .venv) or on PATH; skips the test if none."""
+    beside = Path(sys.executable).parent / "aws"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("aws")
+    if not found:
+        pytest.skip("the AWS CLI is not installed")
+    return found
 
 
 def policy_doc(*statements: dict) -> str:

@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import boto3
 import pytest
@@ -23,6 +20,7 @@ from kms_helpers import (
     ISOLATED_AWS_ENV,
     KmsServer,
     audit_events,
+    aws_cli_executable,
     service_client,
     write_accounts_config,
 )
@@ -208,16 +206,6 @@ def test_a_kms_signature_is_not_a_cloudtrail_signature(trail):
     assert caught.value.response["Error"]["Code"] in {"InvalidSignatureException", "IncompleteSignatureException"}
 
 
-def _aws_cli() -> str:
-    beside = Path(sys.executable).parent / "aws"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("aws")
-    if not found:
-        pytest.skip("the AWS CLI is not installed")
-    return found
-
-
 def test_aws_cli_lookup_events(trail):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(ISOLATED_AWS_ENV)
@@ -228,7 +216,7 @@ def test_aws_cli_lookup_events(trail):
         "AWS_MAX_ATTEMPTS": "1",
     })
     proc = subprocess.run(
-        [_aws_cli(), "cloudtrail", "lookup-events", "--endpoint-url", trail["server"].endpoint,
+        [aws_cli_executable(), "cloudtrail", "lookup-events", "--endpoint-url", trail["server"].endpoint,
          "--lookup-attributes", "AttributeKey=EventName,AttributeValue=Decrypt",
          "--page-size", "2", "--output", "json"],
         env=env, capture_output=True, text=True, timeout=60, check=False,

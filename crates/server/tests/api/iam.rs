@@ -8,6 +8,8 @@ use axum::http::StatusCode;
 use crate::common::{b64, between, query, Client, Harness, REGION};
 
 const ROOT: (&str, &str, Option<&str>) = ("test", "test", None);
+/// A role trust policy letting the default account assume the role.
+const TRUST_ACCOUNT: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"000000000000"},"Action":"sts:AssumeRole"}}"#;
 
 #[tokio::test]
 async fn iam_users_and_keys_survive_a_restart() {
@@ -84,13 +86,16 @@ async fn errors_are_xml_with_iam_codes() {
 #[tokio::test]
 async fn assumed_role_credentials_expire() {
     let h = Harness::new().await;
-    let trust = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"000000000000"},"Action":"sts:AssumeRole"}}"#;
     let (status, xml) = query(
         &h.state,
         &h.clock,
         ROOT,
         "iam",
-        &[("Action", "CreateRole"), ("RoleName", "app"), ("AssumeRolePolicyDocument", trust)],
+        &[
+            ("Action", "CreateRole"),
+            ("RoleName", "app"),
+            ("AssumeRolePolicyDocument", TRUST_ACCOUNT),
+        ],
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{xml}");
@@ -319,13 +324,16 @@ async fn aws_userid_is_the_unique_id_of_users_and_role_sessions() {
             .await;
     let user_id = between(&xml, "UserId").to_owned();
     assert!(user_id.starts_with("AIDA"), "{xml}");
-    let trust = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"000000000000"},"Action":"sts:AssumeRole"}}"#;
     let (_, xml) = query(
         &h.state,
         &h.clock,
         ROOT,
         "iam",
-        &[("Action", "CreateRole"), ("RoleName", "app"), ("AssumeRolePolicyDocument", trust)],
+        &[
+            ("Action", "CreateRole"),
+            ("RoleName", "app"),
+            ("AssumeRolePolicyDocument", TRUST_ACCOUNT),
+        ],
     )
     .await;
     let role_id = between(&xml, "RoleId").to_owned();

@@ -8,7 +8,7 @@ use kms_server::jobs::run_due;
 use serde_json::{json, Value};
 
 use crate::common::{
-    b64, mac_here_verify_there, sign_here_verify_there, unb64, Client, Harness, START_MS,
+    b64, mac_here_verify_there, rotations, sign_here_verify_there, unb64, Client, Harness, START_MS,
 };
 
 const EU: &str = "eu-west-1";
@@ -201,13 +201,6 @@ async fn asymmetric_and_hmac_replicas_share_their_key_pairs() {
         create_mrk(&us, json!({"KeySpec": "HMAC_256", "KeyUsage": "GENERATE_VERIFY_MAC"})).await;
     replicate(&us, &mac_key, EU).await;
     mac_here_verify_there(&eu, &us, &mac_key, &message, "HMAC_SHA_256").await;
-}
-
-async fn rotations(c: &Client, id: &str) -> Value {
-    c.call("ListKeyRotations", json!({"KeyId": id, "IncludeKeyMaterial": "ALL_KEY_MATERIAL"}))
-        .await
-        .ok()["Rotations"]
-        .clone()
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ use kms_server::state::AppState;
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use crate::common::{mac_here_verify_there, sign_here_verify_there, Client, Harness};
+use crate::common::{mac_here_verify_there, rotations, sign_here_verify_there, Client, Harness};
 
 const HOME: &str = "us-east-1";
 const AWAY: &str = "eu-west-1";
@@ -104,13 +104,6 @@ async fn pair() -> (Deployment, Deployment) {
     let away = Harness::in_dir(away_dir, config(AWAY, HOME, home_address, &home_key)).await;
     let (home, away) = (Deployment::new(home, home_address), Deployment::new(away, away_address));
     (home, away)
-}
-
-async fn rotations(c: &Client, id: &str) -> serde_json::Value {
-    c.call("ListKeyRotations", json!({"KeyId": id, "IncludeKeyMaterial": "ALL_KEY_MATERIAL"}))
-        .await
-        .ok()["Rotations"]
-        .clone()
 }
 
 #[tokio::test]

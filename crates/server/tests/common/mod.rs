@@ -390,3 +390,11 @@ pub async fn mac_here_verify_there(
     verify["Mac"] = mac["Mac"].clone();
     verifier.call("VerifyMac", verify).await.ok();
 }
+
+/// ListKeyRotations for `id` with every key material listed; returns the `Rotations`.
+pub async fn rotations(c: &Client, id: &str) -> Value {
+    c.call("ListKeyRotations", json!({"KeyId": id, "IncludeKeyMaterial": "ALL_KEY_MATERIAL"}))
+        .await
+        .ok()["Rotations"]
+        .clone()
+}
