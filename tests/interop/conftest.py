@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,16 +13,16 @@ from typing import Any, Callable
 import pytest
 
 from kms_helpers import (
-    ACCOUNT_A,
-    ACCOUNT_B,
     DEFAULT_REGION,
     ISOLATED_AWS_ENV,
     REQUEST_IDS,
     KmsServer,
     audit_cli,
     audit_events,
+    aws_cli_executable,
     make_client,
     server_binary,
+    write_accounts_config,
 )
 
 CLI_TIMEOUT_S = 60
@@ -111,14 +109,7 @@ def other_key_id(kms) -> str:
 def two_account_server(server_bin, tmp_path_factory):
     """A second server configured with two accounts."""
     base = tmp_path_factory.mktemp("two-accounts")
-    config = base / "accounts.toml"
-    config.write_text(
-        "".join(
-            f'[[accounts]]\nid = "{a["id"]}"\nroot_access_key_id = "{a["access_key"]}"\n'
-            f'root_secret_access_key = "{a["secret"]}"\n\n'
-            for a in (ACCOUNT_A, ACCOUNT_B)
-        )
-    )
+    config = write_accounts_config(base / "accounts.toml")
     srv = _start(server_bin, base, config=config)
     yield srv
     assert srv.stop() == 0, srv.log_tail()
@@ -140,23 +131,13 @@ class CliResult:
         return self.returncode == 0
 
 
-def _aws_executable() -> str:
-    beside = Path(sys.executable).parent / "aws"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("aws")
-    if not found:
-        pytest.skip("the AWS CLI is not installed")
-    return found
-
-
 @pytest.fixture(scope="session")
 def aws(endpoint) -> Callable[..., CliResult]:
     """aws(*args) runs `aws kms <args> --endpoint-url <server> --output json`.
 
     Keyword options: region, access_key, secret_key, endpoint_url, check (default True: a
     non-zero exit fails the test). Returns CliResult with parsed JSON output in `data`."""
-    executable = _aws_executable()
+    executable = aws_cli_executable()
 
     def run(
         *args: str,

@@ -7,9 +7,11 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.parse
 import uuid
@@ -224,6 +226,55 @@ def make_client(
 
     client.meta.events.register("after-call.kms", remember)
     return client
+
+
+def service_client(
+    service: str,
+    endpoint: str,
+    access_key: str,
+    secret_key: str,
+    session_token: str | None = None,
+    validate: bool = True,
+):
+    """A boto3 client for any `service` (IAM, STS, CloudTrail, KMS) at `endpoint` in
+    us-east-1, without retries."""
+    return boto3.session.Session().client(
+        service,
+        endpoint_url=endpoint,
+        region_name=DEFAULT_REGION,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        aws_session_token=session_token,
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, parameter_validation=validate),
+    )
+
+
+def aws_cli_executable() -> str:
+    """The AWS CLI beside this Python (the repo's .venv) or on PATH; skips the test if none."""
+    beside = Path(sys.executable).parent / "aws"
+    if beside.exists():
+        return str(beside)
+    found = shutil.which("aws")
+    if not found:
+        pytest.skip("the AWS CLI is not installed")
+    return found
+
+
+def policy_doc(*statements: dict) -> str:
+    """A policy document (JSON text) holding `statements`."""
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def write_accounts_config(path: Path, accounts: tuple[dict, ...] = (ACCOUNT_A, ACCOUNT_B)) -> Path:
+    """Writes a server config declaring `accounts` (each with its root credentials) to `path`."""
+    path.write_text(
+        "".join(
+            f'[[accounts]]\nid = "{a["id"]}"\nroot_access_key_id = "{a["access_key"]}"\n'
+            f'root_secret_access_key = "{a["secret"]}"\n\n'
+            for a in accounts
+        )
+    )
+    return path
 
 
 # Every request id a boto3 client made here has received, by endpoint: the audit trail of

@@ -6,30 +6,13 @@ from __future__ import annotations
 
 import json
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from kms_helpers import ACCOUNT_A, ACCOUNT_B, key_arn, kms_error, make_client
+from kms_helpers import ACCOUNT_A, ACCOUNT_B, key_arn, kms_error, make_client, service_client
+from kms_helpers import policy_doc as doc
 
 A, B = ACCOUNT_A["id"], ACCOUNT_B["id"]
-
-
-def service_client(service, endpoint, access_key, secret_key, session_token=None):
-    return boto3.session.Session().client(
-        service,
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=access_key,
-        aws_secret_access_key=secret_key,
-        aws_session_token=session_token,
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
-    )
-
-
-def doc(*statements):
-    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
 
 
 def code_of(info):

@@ -6,30 +6,35 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import boto3
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from kms_helpers import ACCOUNT_A, ACCOUNT_B, ISOLATED_AWS_ENV, KmsServer, audit_events
+from kms_helpers import (
+    ACCOUNT_A,
+    ACCOUNT_B,
+    ISOLATED_AWS_ENV,
+    KmsServer,
+    audit_events,
+    aws_cli_executable,
+    service_client,
+    write_accounts_config,
+)
 
 REGION = "us-east-1"
 
 
 def _client(srv: KmsServer, service: str, account=ACCOUNT_A, access_key=None, secret_key=None):
-    return boto3.session.Session().client(
+    return service_client(
         service,
-        endpoint_url=srv.endpoint,
-        region_name=REGION,
-        aws_access_key_id=access_key or account["access_key"],
-        aws_secret_access_key=secret_key or account["secret"],
-        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}, parameter_validation=False),
+        srv.endpoint,
+        access_key or account["access_key"],
+        secret_key or account["secret"],
+        validate=False,
     )
 
 
@@ -37,14 +42,7 @@ def _client(srv: KmsServer, service: str, account=ACCOUNT_A, access_key=None, se
 def trail(server_bin, tmp_path_factory):
     """A server with two accounts; account A has made a known set of calls, account B one."""
     base = tmp_path_factory.mktemp("cloudtrail")
-    config = base / "accounts.toml"
-    config.write_text(
-        "".join(
-            f'[[accounts]]\nid = "{a["id"]}"\nroot_access_key_id = "{a["access_key"]}"\n'
-            f'root_secret_access_key = "{a["secret"]}"\n\n'
-            for a in (ACCOUNT_A, ACCOUNT_B)
-        )
-    )
+    config = write_accounts_config(base / "accounts.toml")
     srv = KmsServer(binary=server_bin, data_dir=base / "data", config=config).start()
     kms_a = _client(srv, "kms")
     key = kms_a.create_key(Description="looked up")["KeyMetadata"]
@@ -208,16 +206,6 @@ def test_a_kms_signature_is_not_a_cloudtrail_signature(trail):
     assert caught.value.response["Error"]["Code"] in {"InvalidSignatureException", "IncompleteSignatureException"}
 
 
-def _aws_cli() -> str:
-    beside = Path(sys.executable).parent / "aws"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("aws")
-    if not found:
-        pytest.skip("the AWS CLI is not installed")
-    return found
-
-
 def test_aws_cli_lookup_events(trail):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update(ISOLATED_AWS_ENV)
@@ -228,7 +216,7 @@ def test_aws_cli_lookup_events(trail):
         "AWS_MAX_ATTEMPTS": "1",
     })
     proc = subprocess.run(
-        [_aws_cli(), "cloudtrail", "lookup-events", "--endpoint-url", trail["server"].endpoint,
+        [aws_cli_executable(), "cloudtrail", "lookup-events", "--endpoint-url", trail["server"].endpoint,
          "--lookup-attributes", "AttributeKey=EventName,AttributeValue=Decrypt",
          "--page-size", "2", "--output", "json"],
         env=env, capture_output=True, text=True, timeout=60, check=False,

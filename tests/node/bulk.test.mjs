@@ -11,6 +11,7 @@ import { join } from 'node:path'
 import { randomBytes, createHash } from 'node:crypto'
 
 import { RawAesKeyring, encrypt, decrypt, encryptStream, decryptStream } from 'kms-wasm'
+import { collect, chunked } from './streams.mjs'
 
 const repo = process.env.KMS_WASM_REPO
 if (!repo) throw new Error('KMS_WASM_REPO is not set')
@@ -19,27 +20,6 @@ const esdk = createRequire(join(repo, 'tests/interop/esdk/package.json'))('@aws-
 const wrappingKey = randomBytes(32)
 const keyring = new RawAesKeyring({ keyNamespace: 'bulk', keyName: 'key', wrappingKey })
 const MODES = ['rust', 'webcrypto', 'auto']
-
-async function collect (readable) {
-  const parts = []
-  let n = 0
-  for await (const c of readable) { parts.push(c); n += c.length }
-  const out = new Uint8Array(n)
-  let at = 0
-  for (const p of parts) { out.set(p, at); at += p.length }
-  return out
-}
-
-function chunked (bytes, size) {
-  let at = 0
-  return new ReadableStream({
-    pull (controller) {
-      if (at >= bytes.length) { controller.close(); return }
-      controller.enqueue(bytes.slice(at, at + size))
-      at += size
-    }
-  })
-}
 
 const same = (a, b) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b)
 

@@ -8,6 +8,7 @@ import {
   CachingMaterialsManager, encrypt, decrypt, encryptStream, decryptStream
 } from 'kms-wasm'
 import { startServer, createKey, REGION, CREDENTIALS } from './server.mjs'
+import { collect, chunked } from './streams.mjs'
 
 let server, client, keyA, keyB
 
@@ -135,27 +136,6 @@ test('the caching materials manager saves KMS calls and reports stats', async ()
   assert.equal(cmm.stats().hits, 5)
   assert.throws(() => new CachingMaterialsManager({ keyring, maxAge: 0 }), (e) => e.code === 'ValidationException')
 })
-
-async function collect (readable) {
-  const parts = []
-  let n = 0
-  for await (const c of readable) { parts.push(c); n += c.length }
-  const out = new Uint8Array(n)
-  let at = 0
-  for (const p of parts) { out.set(p, at); at += p.length }
-  return out
-}
-
-function chunked (bytes, size) {
-  let at = 0
-  return new ReadableStream({
-    pull (controller) {
-      if (at >= bytes.length) { controller.close(); return }
-      controller.enqueue(bytes.slice(at, at + size))
-      at += size
-    }
-  })
-}
 
 test('streams round trip 8 MiB and interoperate with the one-shot API', async () => {
   const keyring = new KmsKeyring({ client, generatorKeyId: keyA })

@@ -9,20 +9,12 @@ use aes_gcm::aead::consts::U12;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::aes::Aes192;
 use aes_gcm::{Aes128Gcm, Aes256Gcm, AesGcm, Nonce};
-use common::{block_on, chunks, unicode_ec, TestCmm};
+use common::{block_on, chunks, policy_for, unicode_ec, TestCmm};
 use kms_envelope::client::{decrypt, DecryptConfig, EncryptConfig};
 use kms_envelope::stream::external::{FrameParams, SEALED_OVERHEAD_BYTES};
 use kms_envelope::stream::{Decryptor, Encryptor};
-use kms_envelope::suite::{AlgorithmSuite, CommitmentPolicy, ALL_SUITES, DEFAULT_SUITE};
+use kms_envelope::suite::{AlgorithmSuite, ALL_SUITES, DEFAULT_SUITE};
 use kms_envelope::Error;
-
-fn policy_for(suite: &AlgorithmSuite) -> CommitmentPolicy {
-    if suite.committing {
-        CommitmentPolicy::RequireEncryptRequireDecrypt
-    } else {
-        CommitmentPolicy::ForbidEncryptAllowDecrypt
-    }
-}
 
 fn plaintext(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 7 + i / 253) as u8).collect()

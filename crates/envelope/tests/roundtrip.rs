@@ -5,22 +5,12 @@
 
 mod common;
 
-use common::{block_on, chunks, ec, unicode_ec, TestCmm};
+use common::{block_on, chunks, ec, policy_for, unicode_ec, TestCmm};
 use kms_envelope::client::{decrypt, encrypt, DecryptConfig, EncryptConfig};
 use kms_envelope::format::{parse_message, HeaderLimits, ParsedBody};
 use kms_envelope::materials::{EncryptionContext, PUBLIC_KEY_CONTEXT_KEY};
 use kms_envelope::stream::{Decryptor, Encryptor};
-use kms_envelope::suite::{
-    AlgorithmSuite, CommitmentPolicy, MessageFormatVersion, ALL_SUITES, DEFAULT_SUITE,
-};
-
-fn policy_for(suite: &AlgorithmSuite) -> CommitmentPolicy {
-    if suite.committing {
-        CommitmentPolicy::RequireEncryptRequireDecrypt
-    } else {
-        CommitmentPolicy::ForbidEncryptAllowDecrypt
-    }
-}
+use kms_envelope::suite::{AlgorithmSuite, MessageFormatVersion, ALL_SUITES, DEFAULT_SUITE};
 
 fn plaintext(n: usize) -> Vec<u8> {
     (0..n).map(|i| (i * 31 + i / 251) as u8).collect()

@@ -301,6 +301,15 @@ impl Accounts {
     }
 }
 
+/// A request's headers as owned `(name, value)` pairs for signature checking; a value
+/// that is not UTF-8 is read lossily (and then fails the signature check).
+pub fn header_pairs(headers: &axum::http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -383,10 +383,7 @@ async fn serve(
     body: &Bytes,
     seen: &mut Seen,
 ) -> Result<Vec<u8>, KmsError> {
-    let header_list: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-        .collect();
+    let header_list = crate::auth::header_pairs(headers);
     let mut auth = state.accounts.authenticate(
         state.clock.now_ms(),
         "POST",

@@ -19,7 +19,7 @@ use kms_envelope::materials::{
     DecryptionMaterials, EncryptedDataKey, EncryptionContext, EncryptionMaterials,
     PlaintextDataKey, SigningKey, VerifyingKey, PUBLIC_KEY_CONTEXT_KEY,
 };
-use kms_envelope::suite::{AlgorithmSuite, SignatureAlgorithm};
+use kms_envelope::suite::{AlgorithmSuite, CommitmentPolicy, SignatureAlgorithm};
 use kms_envelope::Error;
 use rand_core::OsRng;
 
@@ -32,6 +32,16 @@ pub fn block_on<F: Future>(f: F) -> F::Output {
         if let Poll::Ready(v) = f.as_mut().poll(&mut cx) {
             return v;
         }
+    }
+}
+
+/// The commitment policy under which `suite` may encrypt: committing suites require
+/// commitment on both sides, the others need encryption without commitment allowed.
+pub fn policy_for(suite: &AlgorithmSuite) -> CommitmentPolicy {
+    if suite.committing {
+        CommitmentPolicy::RequireEncryptRequireDecrypt
+    } else {
+        CommitmentPolicy::ForbidEncryptAllowDecrypt
     }
 }
 

@@ -105,10 +105,7 @@ pub async fn serve(
     decisions: &DecisionLog,
 ) -> Served {
     let operation = target.strip_prefix(TARGET_PREFIX).unwrap_or_default().to_owned();
-    let header_list: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-        .collect();
+    let header_list = crate::auth::header_pairs(headers);
     let auth = match state.accounts.authenticate_for(
         state.clock.now_ms(),
         "POST",

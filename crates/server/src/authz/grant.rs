@@ -67,16 +67,8 @@ pub const CONSTRAINT_MAX_VALUE_CHARS: usize = 384;
 /// CreateGrant, DescribeKey and RetireGrant (AWS's "Grant operations" table).
 pub fn key_operations(key_spec: &str, key_usage: &str) -> &'static [&'static str] {
     match (key_spec, key_usage) {
-        ("SYMMETRIC_DEFAULT", _) => &[
-            "Decrypt",
-            "Encrypt",
-            "GenerateDataKey",
-            "GenerateDataKeyWithoutPlaintext",
-            "GenerateDataKeyPair",
-            "GenerateDataKeyPairWithoutPlaintext",
-            "ReEncryptFrom",
-            "ReEncryptTo",
-        ],
+        // A symmetric encryption key supports exactly the operations that take a context.
+        ("SYMMETRIC_DEFAULT", _) => CONTEXT_OPERATIONS,
         (_, "ENCRYPT_DECRYPT") => {
             &["Decrypt", "Encrypt", "ReEncryptFrom", "ReEncryptTo", "GetPublicKey"]
         }

@@ -271,10 +271,7 @@ pub async fn serve(
     call.action.clone_from(&action);
     call.parameters =
         params.0.iter().filter(|(name, _)| is_recorded_parameter(name)).cloned().collect();
-    let header_list: Vec<(String, String)> = headers
-        .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))
-        .collect();
+    let header_list = crate::auth::header_pairs(headers);
     let auth = state.accounts.authenticate_for(
         state.clock.now_ms(),
         "POST",

@@ -272,8 +272,8 @@ fn check_region_member(v: &mut Validator, member: &str, region: Option<&str>) {
     v.pattern(member, region, is_region_name(region), "^([a-z]+-){2,3}\\d+$");
 }
 
-/// The primary may be replicated into `region`.
-fn check_replicable(primary: &KeyRecord, region: &str, state: &AppState) -> Result<(), KmsError> {
+/// The key's multi-Region configuration, if it is an enabled primary key.
+fn enabled_primary(primary: &KeyRecord) -> Result<&MultiRegion, KmsError> {
     let Some(config) = &primary.multi_region else {
         return Err(not_primary(primary));
     };
@@ -281,6 +281,12 @@ fn check_replicable(primary: &KeyRecord, region: &str, state: &AppState) -> Resu
         return Err(not_primary(primary));
     }
     require_enabled(primary)?;
+    Ok(config)
+}
+
+/// The primary may be replicated into `region`.
+fn check_replicable(primary: &KeyRecord, region: &str, state: &AppState) -> Result<(), KmsError> {
+    let config = enabled_primary(primary)?;
     if region == primary.key.region {
         return Err(invalid(format!(
             "The replica Region must differ from the Region of the primary key ({region})."
@@ -387,13 +393,7 @@ pub async fn update_primary_region(
 
 /// The key is a usable primary with a replica in `region`.
 fn check_promotable(primary: &KeyRecord, region: &str) -> Result<(), KmsError> {
-    let Some(config) = &primary.multi_region else {
-        return Err(not_primary(primary));
-    };
-    if config.key_type != MultiRegionKeyType::Primary {
-        return Err(not_primary(primary));
-    }
-    require_enabled(primary)?;
+    let config = enabled_primary(primary)?;
     if region == primary.key.region {
         return Err(invalid(format!("{region} is already the primary Region of this key.")));
     }

@@ -1,14 +1,9 @@
 //! CloudTrail's LookupEvents over the router: what it finds, paging, time ranges, isolation
 //! between accounts, CloudTrail's error names, and that it is itself recorded.
 
-use std::sync::Arc;
-
-use axum::body::Body;
-use axum::http::Request;
 use serde_json::{json, Value};
-use tower::ServiceExt as _;
 
-use crate::common::{two_accounts, Client, Harness, Reply, START_MS};
+use crate::common::{send_signed, two_accounts, Client, Harness, Reply, START_MS};
 
 const TARGET: &str = "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101.LookupEvents";
 
@@ -20,25 +15,10 @@ async fn lookup_signed_for(client: &Client, service: &str, input: Value) -> Repl
         ("content-type".to_owned(), kms_api::CONTENT_TYPE.to_owned()),
         ("x-amz-target".to_owned(), TARGET.to_owned()),
     ];
-    let creds = kms_api::sigv4::Credentials {
-        access_key_id: &client.access_key,
-        secret_access_key: &client.secret,
-        session_token: None,
-    };
+    let creds = (client.access_key.as_str(), client.secret.as_str(), None);
     let at_s = kms_server::clock::Clock::now_ms(&*client.clock) / 1000;
-    let headers =
-        kms_api::sigv4::sign("POST", "/", "", &base, &body, &creds, &client.region, service, at_s)
-            .unwrap();
-    let mut request = Request::builder().method("POST").uri("/");
-    for (k, v) in headers {
-        request = request.header(k, v);
-    }
-    let response = kms_server::protocol::router(Arc::clone(&client.state))
-        .oneshot(request.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    let (status, _, bytes) =
+        send_signed(&client.state, &base, body, creds, &client.region, service, at_s).await;
     Reply { status, body: serde_json::from_slice(&bytes).unwrap() }
 }
 

@@ -7,7 +7,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use kms_server::clock::Clock;
 
-use crate::common::Harness;
+use crate::common::{sign_post, Harness};
 
 /// Serves on an ephemeral loopback port, makes signed calls over real TCP, and shuts down.
 #[tokio::test]
@@ -34,23 +34,14 @@ async fn serves_signed_requests_on_an_ephemeral_port_and_shuts_down() {
                 ("content-type".to_owned(), kms_api::CONTENT_TYPE.to_owned()),
                 ("x-amz-target".to_owned(), target.to_owned()),
             ];
-            let creds = kms_api::sigv4::Credentials {
-                access_key_id: "test",
-                secret_access_key: "test",
-                session_token: None,
-            };
-            let headers = kms_api::sigv4::sign(
-                "POST",
-                "/",
-                "",
+            let headers = sign_post(
                 &base,
                 body.as_bytes(),
-                &creds,
+                ("test", "test", None),
                 "us-east-1",
                 "kms",
                 now_s,
-            )
-            .unwrap();
+            );
             let mut request =
                 hyper::Request::builder().method("POST").uri(format!("http://{addr}/"));
             for (k, v) in headers {

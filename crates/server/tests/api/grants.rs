@@ -1,8 +1,6 @@
 //! Grants over the API: CreateGrant, ListGrants, ListRetirableGrants, RetireGrant and
 //! RevokeGrant, their errors, and the authorization a grant gives.
 
-use kms_server::config::Config;
-use kms_server::keystore::RootKeySource;
 use serde_json::{json, Value};
 
 use crate::common::{b64, two_accounts, Client, Harness, REGION};
@@ -22,6 +20,14 @@ async fn create_grant(c: &Client, input: Value) -> (String, String) {
     (id, token)
 }
 
+/// A fresh harness, its root client and a key the root created.
+async fn root_with_key() -> (Harness, Client, String) {
+    let h = Harness::new().await;
+    let root = h.client();
+    let key = root.create_key().await;
+    (h, root, key)
+}
+
 async fn list(c: &Client, key: &str) -> Vec<Value> {
     let out = c.call("ListGrants", json!({"KeyId": key})).await.ok();
     out["Grants"].as_array().unwrap().clone()
@@ -29,9 +35,7 @@ async fn list(c: &Client, key: &str) -> Vec<Value> {
 
 #[tokio::test]
 async fn create_grant_returns_an_id_and_token_and_list_grants_shows_it() {
-    let h = Harness::new().await;
-    let root = h.client();
-    let key = root.create_key().await;
+    let (_h, root, key) = root_with_key().await;
     let alice = user_arn(LOCAL, "alice");
     let (id, token) = create_grant(
         &root,
@@ -71,9 +75,7 @@ async fn create_grant_returns_an_id_and_token_and_list_grants_shows_it() {
 
 #[tokio::test]
 async fn list_grants_paginates() {
-    let h = Harness::new().await;
-    let root = h.client();
-    let key = root.create_key().await;
+    let (h, root, key) = root_with_key().await;
     let mut ids = Vec::new();
     for i in 0..5 {
         h.clock.advance_ms(1000);
@@ -105,9 +107,7 @@ async fn list_grants_paginates() {
 
 #[tokio::test]
 async fn a_grant_lets_a_user_without_any_policy_use_the_key_until_it_is_retired() {
-    let h = Harness::new().await;
-    let root = h.client();
-    let key = root.create_key().await;
+    let (_h, root, key) = root_with_key().await;
     let alice = root.iam_user("alice", None, &[]).await;
     let blob = root.encrypt(&key, b"secret", json!({})).await;
     alice.decrypt(&blob, json!({})).await.err("AccessDeniedException");
@@ -137,9 +137,7 @@ async fn a_grant_lets_a_user_without_any_policy_use_the_key_until_it_is_retired(
 
 #[tokio::test]
 async fn malformed_grant_tokens_are_refused_everywhere() {
-    let h = Harness::new().await;
-    let root = h.client();
-    let key = root.create_key().await;
+    let (_h, root, key) = root_with_key().await;
     let r = root
         .call("Encrypt", json!({"KeyId": key, "Plaintext": b64(b"x"), "GrantTokens": ["garbage"]}))
         .await
@@ -168,9 +166,7 @@ async fn malformed_grant_tokens_are_refused_everywhere() {
 
 #[tokio::test]
 async fn encryption_context_constraints_are_enforced() {
-    let h = Harness::new().await;
-    let root = h.client();
-    let key = root.create_key().await;
+    let (_h, root, key) = root_with_key().await;
     let alice = root.iam_user("alice", None, &[]).await;
     let bob = root.iam_user("bob", None, &[]).await;
     create_grant(
@@ -211,9 +207,7 @@ async fn encryption_context_constraints_are_enforced() {
 
 #[tokio::test]
 async fn a_name_makes_create_grant_idempotent() {
-    let h = Harness::new().await;
-    let root = h.client();
-    let key = root.create_key().await;
+    let (_h, root, key) = root_with_key().await;
     let input = json!({"KeyId": key, "GranteePrincipal": user_arn(LOCAL, "a"),
                        "Operations": ["Decrypt"], "Name": "retry-me"});
     let (id1, token1) = create_grant(&root, input.clone()).await;
@@ -232,9 +226,7 @@ async fn a_name_makes_create_grant_idempotent() {
 
 #[tokio::test]
 async fn create_grant_validates_its_input_as_aws_does() {
-    let h = Harness::new().await;
-    let root = h.client();
-    let key = root.create_key().await;
+    let (_h, root, key) = root_with_key().await;
     let grantee = user_arn(LOCAL, "a");
     let create = |input: Value| root.call("CreateGrant", input);
     let r = create(json!({"KeyId": key, "GranteePrincipal": grantee, "Operations": ["Fly"]}))
@@ -330,9 +322,7 @@ async fn grant_operations_must_suit_the_key_type() {
 
 #[tokio::test]
 async fn key_state_and_dry_run() {
-    let h = Harness::new().await;
-    let root = h.client();
-    let key = root.create_key().await;
+    let (_h, root, key) = root_with_key().await;
     let input = json!({"KeyId": key, "GranteePrincipal": user_arn(LOCAL, "a"),
                        "Operations": ["Decrypt"]});
     let mut dry = input.clone();
@@ -361,9 +351,7 @@ async fn key_state_and_dry_run() {
 
 #[tokio::test]
 async fn who_may_retire_a_grant() {
-    let h = Harness::new().await;
-    let root = h.client();
-    let key = root.create_key().await;
+    let (_h, root, key) = root_with_key().await;
     let grantee = root.iam_user("grantee", None, &[]).await;
     let retirer = root.iam_user("retirer", None, &[]).await;
     let stranger = root.iam_user("stranger", None, &[]).await;
@@ -397,9 +385,7 @@ async fn who_may_retire_a_grant() {
 
 #[tokio::test]
 async fn revoke_grant_needs_kms_revoke_grant() {
-    let h = Harness::new().await;
-    let root = h.client();
-    let key = root.create_key().await;
+    let (_h, root, key) = root_with_key().await;
     let alice = root.iam_user("alice", None, &[]).await;
     let (id, _) = create_grant(
         &root,
@@ -462,9 +448,7 @@ async fn list_retirable_grants_lists_the_principals_grants() {
 
 #[tokio::test]
 async fn a_constrained_grant_allows_decrypt_and_reencrypt_that_name_the_key() {
-    let h = Harness::new().await;
-    let root = h.client();
-    let key = root.create_key().await;
+    let (_h, root, key) = root_with_key().await;
     let alice = root.iam_user("alice", None, &[]).await;
     create_grant(
         &root,
@@ -548,9 +532,7 @@ async fn cross_account_grantees_need_no_iam_policy_but_an_account_grantee_delega
 
 #[tokio::test]
 async fn a_grant_with_create_grant_may_only_make_narrower_grants() {
-    let h = Harness::new().await;
-    let root = h.client();
-    let key = root.create_key().await;
+    let (_h, root, key) = root_with_key().await;
     let alice = root.iam_user("alice", None, &[]).await;
     create_grant(
         &root,
@@ -627,9 +609,7 @@ async fn grant_is_for_aws_resource_comes_from_the_service_tag() {
 
 #[tokio::test]
 async fn explain_access_and_the_audit_trail_name_the_grant_but_never_its_token() {
-    let h = Harness::new().await;
-    let root = h.client();
-    let key = root.create_key().await;
+    let (h, root, key) = root_with_key().await;
     let alice = root.iam_user("alice", None, &[]).await;
     let (id, token) = create_grant(
         &root,
@@ -675,23 +655,13 @@ async fn explain_access_and_the_audit_trail_name_the_grant_but_never_its_token()
 
 #[tokio::test]
 async fn grants_survive_a_restart_and_die_with_their_key() {
-    let h = Harness::new().await;
-    let root = h.client();
-    let key = root.create_key().await;
+    let (h, root, key) = root_with_key().await;
     let (id, _) = create_grant(
         &root,
         json!({"KeyId": key, "GranteePrincipal": user_arn(LOCAL, "a"), "Operations": ["Decrypt"]}),
     )
     .await;
-    let source = RootKeySource::DataDir(h.dir.path().to_owned());
-    let state = kms_server::open_sqlite_state(
-        h.dir.path(),
-        &Config::default_local(),
-        &source,
-        h.clock.clone(),
-    )
-    .await
-    .unwrap();
+    let state = h.reopen().await;
     let reopened = Client { state: state.clone(), ..root.clone() };
     let grants = list(&reopened, &key).await;
     assert_eq!(grants[0]["GrantId"], id);
@@ -707,9 +677,7 @@ async fn grants_survive_a_restart_and_die_with_their_key() {
 
 #[tokio::test]
 async fn an_iam_deny_of_retire_grant_wins_and_sees_the_constraint_type() {
-    let h = Harness::new().await;
-    let root = h.client();
-    let key = root.create_key().await;
+    let (_h, root, key) = root_with_key().await;
     let deny_equals = r#"{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"kms:RetireGrant","Resource":"*",
         "Condition":{"StringEquals":{"kms:GrantConstraintType":"EncryptionContextEquals"}}}}"#;
     let retirer = root.iam_user("retirer", Some(deny_equals), &[]).await;
@@ -732,9 +700,7 @@ async fn an_iam_deny_of_retire_grant_wins_and_sees_the_constraint_type() {
 
 #[tokio::test]
 async fn a_key_holds_at_most_50000_grants() {
-    let h = Harness::new().await;
-    let root = h.client();
-    let key = root.create_key().await;
+    let (h, root, key) = root_with_key().await;
     let (id, _) = create_grant(
         &root,
         json!({"KeyId": key, "GranteePrincipal": user_arn(LOCAL, "a"), "Operations": ["Decrypt"]}),

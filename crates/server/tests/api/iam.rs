@@ -4,12 +4,12 @@
 use std::sync::Arc;
 
 use axum::http::StatusCode;
-use kms_server::config::Config;
-use kms_server::keystore::RootKeySource;
 
 use crate::common::{b64, between, query, Client, Harness, REGION};
 
 const ROOT: (&str, &str, Option<&str>) = ("test", "test", None);
+/// A role trust policy letting the default account assume the role.
+const TRUST_ACCOUNT: &str = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"000000000000"},"Action":"sts:AssumeRole"}}"#;
 
 #[tokio::test]
 async fn iam_users_and_keys_survive_a_restart() {
@@ -51,15 +51,7 @@ async fn iam_users_and_keys_survive_a_restart() {
     assert_eq!(status, StatusCode::OK);
 
     // Reopen the same data directory: a new state loads the records from the store.
-    let source = RootKeySource::DataDir(h.dir.path().to_owned());
-    let state = kms_server::open_sqlite_state(
-        h.dir.path(),
-        &Config::default_local(),
-        &source,
-        h.clock.clone(),
-    )
-    .await
-    .unwrap();
+    let state = h.reopen().await;
     let (status, xml) =
         query(&state, &h.clock, (&id, &secret, None), "sts", &[("Action", "GetCallerIdentity")])
             .await;
@@ -94,13 +86,16 @@ async fn errors_are_xml_with_iam_codes() {
 #[tokio::test]
 async fn assumed_role_credentials_expire() {
     let h = Harness::new().await;
-    let trust = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"000000000000"},"Action":"sts:AssumeRole"}}"#;
     let (status, xml) = query(
         &h.state,
         &h.clock,
         ROOT,
         "iam",
-        &[("Action", "CreateRole"), ("RoleName", "app"), ("AssumeRolePolicyDocument", trust)],
+        &[
+            ("Action", "CreateRole"),
+            ("RoleName", "app"),
+            ("AssumeRolePolicyDocument", TRUST_ACCOUNT),
+        ],
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{xml}");
@@ -329,13 +324,16 @@ async fn aws_userid_is_the_unique_id_of_users_and_role_sessions() {
             .await;
     let user_id = between(&xml, "UserId").to_owned();
     assert!(user_id.starts_with("AIDA"), "{xml}");
-    let trust = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"000000000000"},"Action":"sts:AssumeRole"}}"#;
     let (_, xml) = query(
         &h.state,
         &h.clock,
         ROOT,
         "iam",
-        &[("Action", "CreateRole"), ("RoleName", "app"), ("AssumeRolePolicyDocument", trust)],
+        &[
+            ("Action", "CreateRole"),
+            ("RoleName", "app"),
+            ("AssumeRolePolicyDocument", TRUST_ACCOUNT),
+        ],
     )
     .await;
     let role_id = between(&xml, "RoleId").to_owned();

@@ -7,7 +7,9 @@ use kms_server::config::Config;
 use kms_server::jobs::run_due;
 use serde_json::{json, Value};
 
-use crate::common::{b64, unb64, Client, Harness, START_MS};
+use crate::common::{
+    b64, mac_here_verify_there, rotations, sign_here_verify_there, unb64, Client, Harness, START_MS,
+};
 
 const EU: &str = "eu-west-1";
 const ACCOUNT: &str = "000000000000";
@@ -193,44 +195,12 @@ async fn asymmetric_and_hmac_replicas_share_their_key_pairs() {
         create_mrk(&us, json!({"KeySpec": "ECC_NIST_P256", "KeyUsage": "SIGN_VERIFY"})).await;
     replicate(&us, &signer, EU).await;
     let message = b64(b"signed in one Region, verified in another");
-    let signed = us
-        .call(
-            "Sign",
-            json!({"KeyId": signer, "Message": message, "SigningAlgorithm": "ECDSA_SHA_256"}),
-        )
-        .await
-        .ok();
-    eu.call(
-        "Verify",
-        json!({"KeyId": signer, "Message": message, "SigningAlgorithm": "ECDSA_SHA_256",
-                            "Signature": signed["Signature"]}),
-    )
-    .await
-    .ok();
-    let public_us = us.call("GetPublicKey", json!({"KeyId": signer})).await.ok();
-    let public_eu = eu.call("GetPublicKey", json!({"KeyId": signer})).await.ok();
-    assert_eq!(public_us["PublicKey"], public_eu["PublicKey"]);
+    sign_here_verify_there(&us, &eu, &signer, &message, "ECDSA_SHA_256").await;
 
     let mac_key =
         create_mrk(&us, json!({"KeySpec": "HMAC_256", "KeyUsage": "GENERATE_VERIFY_MAC"})).await;
     replicate(&us, &mac_key, EU).await;
-    let mac = eu
-        .call(
-            "GenerateMac",
-            json!({"KeyId": mac_key, "Message": message, "MacAlgorithm": "HMAC_SHA_256"}),
-        )
-        .await
-        .ok();
-    us.call("VerifyMac", json!({"KeyId": mac_key, "Message": message, "MacAlgorithm": "HMAC_SHA_256", "Mac": mac["Mac"]}))
-        .await
-        .ok();
-}
-
-async fn rotations(c: &Client, id: &str) -> Value {
-    c.call("ListKeyRotations", json!({"KeyId": id, "IncludeKeyMaterial": "ALL_KEY_MATERIAL"}))
-        .await
-        .ok()["Rotations"]
-        .clone()
+    mac_here_verify_there(&eu, &us, &mac_key, &message, "HMAC_SHA_256").await;
 }
 
 #[tokio::test]

@@ -19,7 +19,7 @@ use kms_server::state::AppState;
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use crate::common::{Client, Harness, START_MS};
+use crate::common::{mac_here_verify_there, rotations, sign_here_verify_there, Client, Harness};
 
 const HOME: &str = "us-east-1";
 const AWAY: &str = "eu-west-1";
@@ -100,25 +100,10 @@ async fn pair() -> (Deployment, Deployment) {
     let (home_dir, away_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let (home_key, away_key) = (public_key(home_dir.path()), public_key(away_dir.path()));
     let (home_address, away_address) = (free_address().await, free_address().await);
-    let open = |dir: tempfile::TempDir, config: Config| async move {
-        let clock = Arc::new(ManualClock::new(START_MS));
-        let source = RootKeySource::DataDir(dir.path().to_owned());
-        let state = kms_server::open_sqlite_state(dir.path(), &config, &source, clock.clone())
-            .await
-            .unwrap();
-        Harness { state, clock, dir }
-    };
-    let home = open(home_dir, config(HOME, AWAY, away_address, &away_key)).await;
-    let away = open(away_dir, config(AWAY, HOME, home_address, &home_key)).await;
+    let home = Harness::in_dir(home_dir, config(HOME, AWAY, away_address, &away_key)).await;
+    let away = Harness::in_dir(away_dir, config(AWAY, HOME, home_address, &home_key)).await;
     let (home, away) = (Deployment::new(home, home_address), Deployment::new(away, away_address));
     (home, away)
-}
-
-async fn rotations(c: &Client, id: &str) -> serde_json::Value {
-    c.call("ListKeyRotations", json!({"KeyId": id, "IncludeKeyMaterial": "ALL_KEY_MATERIAL"}))
-        .await
-        .ok()["Rotations"]
-        .clone()
 }
 
 #[tokio::test]
@@ -406,38 +391,9 @@ async fn asymmetric_and_hmac_key_pairs_reach_the_peer() {
         us.call("ReplicateKey", json!({"KeyId": id, "ReplicaRegion": AWAY})).await.ok();
         assert_eq!(deliver(&home.state, false).await.unwrap().delivered, 1);
         if usage == "SIGN_VERIFY" {
-            let signed = us
-                .call(
-                    "Sign",
-                    json!({"KeyId": id, "Message": message, "SigningAlgorithm": "ECDSA_SHA_384"}),
-                )
-                .await
-                .ok();
-            eu.call(
-                "Verify",
-                json!({"KeyId": id, "Message": message, "SigningAlgorithm": "ECDSA_SHA_384",
-                                    "Signature": signed["Signature"]}),
-            )
-            .await
-            .ok();
-            let here = us.call("GetPublicKey", json!({"KeyId": id})).await.ok();
-            let there = eu.call("GetPublicKey", json!({"KeyId": id})).await.ok();
-            assert_eq!(here["PublicKey"], there["PublicKey"]);
+            sign_here_verify_there(&us, &eu, &id, &message, "ECDSA_SHA_384").await;
         } else {
-            let mac = eu
-                .call(
-                    "GenerateMac",
-                    json!({"KeyId": id, "Message": message, "MacAlgorithm": "HMAC_SHA_384"}),
-                )
-                .await
-                .ok();
-            us.call(
-                "VerifyMac",
-                json!({"KeyId": id, "Message": message, "MacAlgorithm": "HMAC_SHA_384",
-                                       "Mac": mac["Mac"]}),
-            )
-            .await
-            .ok();
+            mac_here_verify_there(&eu, &us, &id, &message, "HMAC_SHA_384").await;
         }
     }
     home.shut_down().await;

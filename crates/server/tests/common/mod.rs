@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::{HeaderMap, Request, StatusCode};
 use kms_server::clock::{Clock as _, ManualClock};
 use kms_server::config::Config;
 use kms_server::keystore::RootKeySource;
@@ -17,6 +17,59 @@ use tower::ServiceExt as _;
 /// 2026-01-01T00:00:00Z.
 pub const START_MS: i64 = 1_767_225_600_000;
 pub const REGION: &str = "us-east-1";
+
+/// Opens the SQLite-backed state in `dir` with its root key kept in the same directory.
+pub async fn open_state(
+    dir: &std::path::Path,
+    config: &Config,
+    clock: &Arc<ManualClock>,
+) -> Arc<AppState> {
+    let source = RootKeySource::DataDir(dir.to_owned());
+    kms_server::open_sqlite_state(dir, config, &source, clock.clone()).await.unwrap()
+}
+
+/// SigV4 headers for `POST /` with `base` headers and `body`, signed with
+/// `(access key id, secret, session token)` for `region` and `service` at `at_s`.
+pub fn sign_post(
+    base: &[(String, String)],
+    body: &[u8],
+    creds: (&str, &str, Option<&str>),
+    region: &str,
+    service: &str,
+    at_s: i64,
+) -> Vec<(String, String)> {
+    let creds = kms_api::sigv4::Credentials {
+        access_key_id: creds.0,
+        secret_access_key: creds.1,
+        session_token: creds.2,
+    };
+    kms_api::sigv4::sign("POST", "/", "", base, body, &creds, region, service, at_s).unwrap()
+}
+
+/// Signs `POST /` as [`sign_post`] does and sends it through the router; returns the
+/// response's status, headers and body.
+pub async fn send_signed(
+    state: &Arc<AppState>,
+    base: &[(String, String)],
+    body: Vec<u8>,
+    creds: (&str, &str, Option<&str>),
+    region: &str,
+    service: &str,
+    at_s: i64,
+) -> (StatusCode, HeaderMap, Vec<u8>) {
+    let headers = sign_post(base, &body, creds, region, service, at_s);
+    let mut request = Request::builder().method("POST").uri("/");
+    for (k, v) in headers {
+        request = request.header(k, v);
+    }
+    let response = kms_server::protocol::router(Arc::clone(state))
+        .oneshot(request.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    (status, headers, bytes.to_vec())
+}
 
 pub struct Harness {
     pub state: Arc<AppState>,
@@ -47,13 +100,20 @@ impl Harness {
     }
 
     pub async fn with_config(config: Config) -> Self {
-        let dir = tempfile::tempdir().unwrap();
+        Self::in_dir(tempfile::tempdir().unwrap(), config).await
+    }
+
+    /// A harness whose state lives in `dir`, opened with `config` at [`START_MS`].
+    pub async fn in_dir(dir: tempfile::TempDir, config: Config) -> Self {
         let clock = Arc::new(ManualClock::new(START_MS));
-        let source = RootKeySource::DataDir(dir.path().to_owned());
-        let state = kms_server::open_sqlite_state(dir.path(), &config, &source, clock.clone())
-            .await
-            .unwrap();
+        let state = open_state(dir.path(), &config, &clock).await;
         Self { state, clock, dir }
+    }
+
+    /// A fresh state over this harness's data directory (the default local config), as a
+    /// restarted server would load it.
+    pub async fn reopen(&self) -> Arc<AppState> {
+        open_state(self.dir.path(), &Config::default_local(), &self.clock).await
     }
 
     pub fn client(&self) -> Client {
@@ -138,25 +198,10 @@ impl Client {
             ("x-amz-target".to_owned(), target.to_owned()),
         ];
         base.extend(extra.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
-        let creds = kms_api::sigv4::Credentials {
-            access_key_id: &self.access_key,
-            secret_access_key: &self.secret,
-            session_token: None,
-        };
-        let headers =
-            kms_api::sigv4::sign("POST", "/", "", &base, &body, &creds, &self.region, "kms", at_s)
-                .unwrap();
-        let mut request = Request::builder().method("POST").uri("/");
-        for (k, v) in headers {
-            request = request.header(k, v);
-        }
-        let response = kms_server::protocol::router(Arc::clone(&self.state))
-            .oneshot(request.body(Body::from(body)).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        assert!(response.headers().contains_key("x-amzn-requestid"));
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let creds = (self.access_key.as_str(), self.secret.as_str(), None);
+        let (status, headers, bytes) =
+            send_signed(&self.state, &base, body, creds, &self.region, "kms", at_s).await;
+        assert!(headers.contains_key("x-amzn-requestid"));
         let body =
             if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap() };
         Reply { status, body }
@@ -220,34 +265,10 @@ pub async fn query(
         ("host".to_owned(), "iam.local".to_owned()),
         ("content-type".to_owned(), "application/x-www-form-urlencoded; charset=utf-8".to_owned()),
     ];
-    let signing = kms_api::sigv4::Credentials {
-        access_key_id: creds.0,
-        secret_access_key: creds.1,
-        session_token: creds.2,
-    };
-    let headers = kms_api::sigv4::sign(
-        "POST",
-        "/",
-        "",
-        &base,
-        body.as_bytes(),
-        &signing,
-        REGION,
-        service,
-        clock.now_ms() / 1000,
-    )
-    .unwrap();
-    let mut request = Request::builder().method("POST").uri("/");
-    for (k, v) in headers {
-        request = request.header(k, v);
-    }
-    let response = kms_server::protocol::router(Arc::clone(state))
-        .oneshot(request.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
-    let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-    (status, String::from_utf8(bytes.to_vec()).unwrap())
+    let at_s = clock.now_ms() / 1000;
+    let (status, _, bytes) =
+        send_signed(state, &base, body.into_bytes(), creds, REGION, service, at_s).await;
+    (status, String::from_utf8(bytes).unwrap())
 }
 
 pub fn between<'a>(xml: &'a str, element: &str) -> &'a str {
@@ -323,56 +344,57 @@ impl Harness {
         ])
         .await;
         let xml = self.iam(&[("Action", "CreateAccessKey"), ("UserName", name)]).await;
-        let element = |tag: &str| {
-            let open = format!("<{tag}>");
-            let start = xml.find(&open).unwrap() + open.len();
-            let end = xml[start..].find(&format!("</{tag}>")).unwrap() + start;
-            xml[start..end].to_owned()
-        };
-        self.client_as(&element("AccessKeyId"), &element("SecretAccessKey"), region)
+        self.client_as(between(&xml, "AccessKeyId"), between(&xml, "SecretAccessKey"), region)
     }
 
     /// An IAM query-protocol call as the default account's root; panics unless it succeeds.
     pub async fn iam(&self, params: &[(&str, &str)]) -> String {
-        let body: String = params
-            .iter()
-            .map(|(k, v)| format!("{k}={}", kms_server::iam::query::url_encode(v)))
-            .collect::<Vec<_>>()
-            .join("&");
-        let base = vec![
-            ("host".to_owned(), "iam.local".to_owned()),
-            ("content-type".to_owned(), "application/x-www-form-urlencoded".to_owned()),
-        ];
-        let creds = kms_api::sigv4::Credentials {
-            access_key_id: "test",
-            secret_access_key: "test",
-            session_token: None,
-        };
-        let at_s = kms_server::clock::Clock::now_ms(&*self.clock) / 1000;
-        let headers = kms_api::sigv4::sign(
-            "POST",
-            "/",
-            "",
-            &base,
-            body.as_bytes(),
-            &creds,
-            REGION,
-            "iam",
-            at_s,
-        )
-        .unwrap();
-        let mut request = Request::builder().method("POST").uri("/");
-        for (k, v) in headers {
-            request = request.header(k, v);
-        }
-        let response = kms_server::protocol::router(Arc::clone(&self.state))
-            .oneshot(request.body(Body::from(body)).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-        let xml = String::from_utf8(bytes.to_vec()).unwrap();
+        let (status, xml) =
+            query(&self.state, &self.clock, ("test", "test", None), "iam", params).await;
         assert_eq!(status, StatusCode::OK, "{xml}");
         xml
     }
+}
+
+/// Signs `message` (base64) with `key` through `signer`, checks that `verifier` accepts the
+/// signature, and that both return the same public key (one key pair across Regions).
+pub async fn sign_here_verify_there(
+    signer: &Client,
+    verifier: &Client,
+    key: &str,
+    message: &str,
+    algorithm: &str,
+) {
+    let input = json!({"KeyId": key, "Message": message, "SigningAlgorithm": algorithm});
+    let signed = signer.call("Sign", input.clone()).await.ok();
+    let mut verify = input;
+    verify["Signature"] = signed["Signature"].clone();
+    verifier.call("Verify", verify).await.ok();
+    let here = signer.call("GetPublicKey", json!({"KeyId": key})).await.ok();
+    let there = verifier.call("GetPublicKey", json!({"KeyId": key})).await.ok();
+    assert_eq!(here["PublicKey"], there["PublicKey"]);
+}
+
+/// Makes a MAC of `message` (base64) with `key` through `maker` and checks that `verifier`
+/// accepts it.
+pub async fn mac_here_verify_there(
+    maker: &Client,
+    verifier: &Client,
+    key: &str,
+    message: &str,
+    algorithm: &str,
+) {
+    let input = json!({"KeyId": key, "Message": message, "MacAlgorithm": algorithm});
+    let mac = maker.call("GenerateMac", input.clone()).await.ok();
+    let mut verify = input;
+    verify["Mac"] = mac["Mac"].clone();
+    verifier.call("VerifyMac", verify).await.ok();
+}
+
+/// ListKeyRotations for `id` with every key material listed; returns the `Rotations`.
+pub async fn rotations(c: &Client, id: &str) -> Value {
+    c.call("ListKeyRotations", json!({"KeyId": id, "IncludeKeyMaterial": "ALL_KEY_MATERIAL"}))
+        .await
+        .ok()["Rotations"]
+        .clone()
 }
