@@ -299,11 +299,36 @@ impl Accounts {
         })?;
         Ok(Authenticated { principal, region: auth.region })
     }
+
+    /// Authenticates an HTTP `POST` to `service` as [`Accounts::authenticate_for`] does, and
+    /// fills the principal's request environment: `aws:SourceIp` from `source_ip` and the
+    /// Region the request was signed for. This server speaks plain HTTP, so
+    /// `aws:SecureTransport` stays false.
+    ///
+    /// # Errors
+    /// As [`Accounts::authenticate_for`].
+    pub fn authenticate_post(
+        &self,
+        now_ms: i64,
+        uri: &axum::http::Uri,
+        headers: &axum::http::HeaderMap,
+        body: &[u8],
+        service: &str,
+        source_ip: Option<std::net::IpAddr>,
+    ) -> Result<Authenticated, KmsError> {
+        let query = uri.query().unwrap_or_default();
+        let header_list = header_pairs(headers);
+        let mut auth =
+            self.authenticate_for(now_ms, "POST", uri.path(), query, &header_list, body, service)?;
+        auth.principal.env.source_ip = source_ip;
+        auth.principal.env.region.clone_from(&auth.region);
+        Ok(auth)
+    }
 }
 
 /// A request's headers as owned `(name, value)` pairs for signature checking; a value
 /// that is not UTF-8 is read lossily (and then fails the signature check).
-pub fn header_pairs(headers: &axum::http::HeaderMap) -> Vec<(String, String)> {
+fn header_pairs(headers: &axum::http::HeaderMap) -> Vec<(String, String)> {
     headers
         .iter()
         .map(|(k, v)| (k.as_str().to_owned(), String::from_utf8_lossy(v.as_bytes()).into_owned()))

@@ -383,18 +383,15 @@ async fn serve(
     body: &Bytes,
     seen: &mut Seen,
 ) -> Result<Vec<u8>, KmsError> {
-    let header_list = crate::auth::header_pairs(headers);
-    let mut auth = state.accounts.authenticate(
-        state.clock.now_ms(),
-        "POST",
-        uri.path(),
-        uri.query().unwrap_or_default(),
-        &header_list,
+    let now_ms = state.clock.now_ms();
+    let auth = state.accounts.authenticate_post(
+        now_ms,
+        uri,
+        headers,
         body,
+        kms_api::SERVICE,
+        source_ip,
     )?;
-    // aws:SourceIp; this server speaks plain HTTP, so aws:SecureTransport stays false.
-    auth.principal.env.source_ip = source_ip;
-    auth.principal.env.region.clone_from(&auth.region);
     seen.principal = Some(auth.principal.clone());
     seen.region = Some(auth.region.clone());
     if !state.serves_region(&auth.region) {

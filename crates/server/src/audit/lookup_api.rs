@@ -105,25 +105,14 @@ pub async fn serve(
     decisions: &DecisionLog,
 ) -> Served {
     let operation = target.strip_prefix(TARGET_PREFIX).unwrap_or_default().to_owned();
-    let header_list = crate::auth::header_pairs(headers);
-    let auth = match state.accounts.authenticate_for(
-        state.clock.now_ms(),
-        "POST",
-        uri.path(),
-        uri.query().unwrap_or_default(),
-        &header_list,
-        body,
-        SERVICE,
-    ) {
-        Ok(mut auth) => {
-            auth.principal.env.source_ip = source_ip;
-            auth.principal.env.region.clone_from(&auth.region);
-            auth
-        }
-        Err(e) => {
-            return Served { operation, principal: None, region: None, outcome: Err(e.into()) }
-        }
-    };
+    let now_ms = state.clock.now_ms();
+    let auth =
+        match state.accounts.authenticate_post(now_ms, uri, headers, body, SERVICE, source_ip) {
+            Ok(auth) => auth,
+            Err(e) => {
+                return Served { operation, principal: None, region: None, outcome: Err(e.into()) }
+            }
+        };
     let outcome = match operation.as_str() {
         "LookupEvents" => lookup_events(state, &auth.principal, body, decisions).await,
         _ => Err(ApiError::new(

@@ -271,27 +271,17 @@ pub async fn serve(
     call.action.clone_from(&action);
     call.parameters =
         params.0.iter().filter(|(name, _)| is_recorded_parameter(name)).cloned().collect();
-    let header_list = crate::auth::header_pairs(headers);
-    let auth = state.accounts.authenticate_for(
-        state.clock.now_ms(),
-        "POST",
-        uri.path(),
-        uri.query().unwrap_or_default(),
-        &header_list,
-        body,
-        service,
-    );
-    let mut auth = match auth {
+    let now_ms = state.clock.now_ms();
+    let auth = state.accounts.authenticate_post(now_ms, uri, headers, body, service, source_ip);
+    let auth = match auth {
         Ok(a) => a,
         Err(e) => {
             let e = from_auth(&e);
             return call.failed(error_response(&e, xmlns, request_id), &e);
         }
     };
-    auth.principal.env.source_ip = source_ip;
     call.principal = Some(auth.principal.clone());
     call.region = Some(auth.region.clone());
-    auth.principal.env.region.clone_from(&auth.region);
     let ctx = QueryCtx { state, caller: &auth.principal, region: &auth.region };
     let outcome = if is_sts {
         sts::dispatch(&ctx, &action, &params).await
