@@ -124,12 +124,7 @@ impl ItemEncryptor {
         &self,
         #[wasm_bindgen(unchecked_param_type = "DynamoDbItem")] item: JsValue,
     ) -> Result<Promise, JsValue> {
-        let item = to_json(&item, "item")?;
-        let inner = self.inner.clone();
-        Ok(future_to_promise(async move {
-            let out = inner.encrypt_item(&item).await.map_err(|e| item_error(&e))?;
-            from_json(&out)
-        }))
+        self.one(item, true)
     }
 
     /// Decrypts one stored item; resolves to the plaintext item only if every check
@@ -139,12 +134,7 @@ impl ItemEncryptor {
         &self,
         #[wasm_bindgen(unchecked_param_type = "DynamoDbItem")] item: JsValue,
     ) -> Result<Promise, JsValue> {
-        let item = to_json(&item, "item")?;
-        let inner = self.inner.clone();
-        Ok(future_to_promise(async move {
-            let out = inner.decrypt_item(&item).await.map_err(|e| item_error(&e))?;
-            from_json(&out)
-        }))
+        self.one(item, false)
     }
 
     /// Encrypts many items in order: `{ items, keyringCalls, cacheHits, cacheMisses }`.
@@ -169,6 +159,20 @@ impl ItemEncryptor {
 }
 
 impl ItemEncryptor {
+    fn one(&self, item: JsValue, encrypt: bool) -> Result<Promise, JsValue> {
+        let item = to_json(&item, "item")?;
+        let inner = self.inner.clone();
+        Ok(future_to_promise(async move {
+            let out = if encrypt {
+                inner.encrypt_item(&item).await
+            } else {
+                inner.decrypt_item(&item).await
+            }
+            .map_err(|e| item_error(&e))?;
+            from_json(&out)
+        }))
+    }
+
     fn batch(&self, items: JsValue, encrypt: bool) -> Result<Promise, JsValue> {
         if !js_sys::Array::is_array(&items) {
             return Err(invalid("items must be an array of DynamoDB JSON items"));
