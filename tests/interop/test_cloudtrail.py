@@ -72,7 +72,7 @@ def test_boto3_lookup_events_by_event_name_newest_first(trail):
     assert [r["requestID"] for r in recorded] == list(reversed(trail["decrypt_ids"]))
     first = events[0]
     assert first["EventSource"] == "kms.amazonaws.com"
-    assert first["ReadOnly"] == "false"
+    assert first["ReadOnly"] == "true"  # CloudTrail marks cryptographic operations read-only
     assert first["AccessKeyId"] == ACCOUNT_A["access_key"]
     assert first["Username"] == "root"
     assert first["Resources"] == [{"ResourceType": "AWS::KMS::Key", "ResourceName": trail["key"]["Arn"]}]

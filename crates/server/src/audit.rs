@@ -16,6 +16,7 @@
 pub mod chain;
 pub mod event;
 pub mod ids;
+pub mod json_out;
 pub mod log;
 pub mod lookup;
 pub mod lookup_api;

@@ -18,6 +18,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+use crate::audit::log::Serving;
 use crate::audit::{self, AuditError, AuditLog};
 use crate::auth::Principal;
 use crate::authz::record::DecisionLog;
@@ -98,6 +99,9 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
         .to_owned();
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let mut seen = Seen::default();
+    // The trail, and this call's note that its record is coming (the writer waits a little
+    // for records of calls being served, so that one sync covers them).
+    let audit = state.audit.as_deref().map(|log| (log, log.serving()));
     let (bytes, outcome) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
         // IAM and STS speak the query protocol on the same endpoint.
         Ok(bytes) if crate::iam::query::is_query_request(&parts.headers) => {
@@ -112,10 +116,17 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
                 &mut call,
             )
             .await;
-            if let Some(audit) = &state.audit {
+            if let Some((log, serving)) = audit {
                 let source_ip = peer.map_or_else(|| "127.0.0.1".to_owned(), |ip| ip.to_string());
-                let recorded =
-                    record_query(audit, &call, time_ms, &parts.headers, &source_ip, &request_id);
+                let recorded = record_query(
+                    log,
+                    serving,
+                    &call,
+                    time_ms,
+                    &parts.headers,
+                    &source_ip,
+                    &request_id,
+                );
                 if let Err(error) = recorded.await {
                     tracing::error!(%error, "cannot write the audit trail");
                     return (StatusCode::INTERNAL_SERVER_ERROR, "audit trail unavailable")
@@ -128,6 +139,7 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
         Ok(bytes) if audit::lookup_api::is_cloudtrail(&operation) => {
             return serve_cloudtrail(
                 &state,
+                audit,
                 &parts,
                 peer,
                 &operation,
@@ -151,8 +163,8 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
             )),
         ),
     };
-    let outcome = match &state.audit {
-        Some(audit) => {
+    let outcome = match audit {
+        Some((log, serving)) => {
             let source_ip = peer.map_or_else(|| "127.0.0.1".to_owned(), |ip| ip.to_string());
             let operation = operation.rsplit('.').next().unwrap_or_default();
             let call = AuditedCall {
@@ -169,7 +181,7 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
                 },
                 request_id: &request_id,
             };
-            match record(audit, &call).await {
+            match record(log, serving, &call).await {
                 Ok(()) => outcome,
                 Err(e) => Err(ops::internal("cannot write the audit trail", e)),
             }
@@ -195,8 +207,10 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
 }
 
 /// Serves a CloudTrail call and records it like any other call.
+#[allow(clippy::too_many_arguments)] // the parts of one request, as `handle` has them
 async fn serve_cloudtrail(
     state: &AppState,
+    audit: Option<(&AuditLog, Serving<'_>)>,
     parts: &axum::http::request::Parts,
     peer: Option<IpAddr>,
     target: &str,
@@ -217,7 +231,7 @@ async fn serve_cloudtrail(
     .await;
     seen.principal = served.principal;
     seen.region = served.region;
-    if let Some(audit) = &state.audit {
+    if let Some((log, serving)) = audit {
         let source_ip = peer.map_or_else(|| "127.0.0.1".to_owned(), |ip| ip.to_string());
         let call = AuditedCall {
             time_ms,
@@ -233,7 +247,7 @@ async fn serve_cloudtrail(
             },
             request_id,
         };
-        if let Err(error) = record(audit, &call).await {
+        if let Err(error) = record(log, serving, &call).await {
             tracing::error!(%error, "cannot write the audit trail");
             let failed = audit::lookup_api::ApiError::internal("cannot write the audit trail");
             return with_headers(StatusCode::INTERNAL_SERVER_ERROR, failed.body(), request_id);
@@ -313,7 +327,11 @@ impl<'a> Caller<'a> {
 }
 
 /// Appends the call's record to the trail; returns once it is durable.
-async fn record(audit: &AuditLog, call: &AuditedCall<'_>) -> Result<(), AuditError> {
+async fn record(
+    audit: &AuditLog,
+    serving: Serving<'_>,
+    call: &AuditedCall<'_>,
+) -> Result<(), AuditError> {
     let (response, error) = match call.outcome {
         Ok(body) => (Some(body), None),
         Err(error) => (None, Some(error)),
@@ -337,12 +355,13 @@ async fn record(audit: &AuditLog, call: &AuditedCall<'_>) -> Result<(), AuditErr
         request_id: call.request_id,
         event_id: &event_id,
     });
-    audit.append(event, call.time_ms).await
+    audit.append_served(serving, event, call.time_ms).await
 }
 
 /// Appends an IAM or STS call's record to the trail; returns once it is durable.
 async fn record_query(
     audit: &AuditLog,
+    serving: Serving<'_>,
     call: &QueryCall,
     time_ms: i64,
     headers: &HeaderMap,
@@ -371,7 +390,7 @@ async fn record_query(
         request_id,
         event_id: &event_id,
     });
-    audit.append(event, time_ms).await
+    audit.append_served(serving, event, time_ms).await
 }
 
 async fn serve(

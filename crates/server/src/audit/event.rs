@@ -15,13 +15,13 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
-use serde::ser::{SerializeMap, Serializer};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+use super::json_out::{self, Object};
 use crate::auth::Principal;
-use crate::authz::record::Noted;
+use crate::authz::record::{Noted, NotedStatement};
 use crate::ciphertext::BlobHeader;
 
 /// CloudTrail's event version for records of this shape.
@@ -147,100 +147,11 @@ pub struct Call<'a> {
     pub event_id: &'a str,
 }
 
-/// One record as CloudTrail writes it, serialised in this field order.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Event<'a> {
-    event_version: &'static str,
-    user_identity: UserIdentity<'a>,
-    event_time: EventTime,
-    event_source: &'a str,
-    event_name: &'a str,
-    aws_region: &'a str,
-    #[serde(rename = "sourceIPAddress")]
-    source_ip_address: &'a str,
-    user_agent: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_code: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error_message: Option<&'a str>,
-    request_parameters: Option<Recorded<'a>>,
-    response_elements: Option<Recorded<'a>>,
-    #[serde(skip_serializing_if = "AdditionalEventData::is_empty")]
-    additional_event_data: AdditionalEventData<'a>,
-    #[serde(rename = "requestID")]
-    request_id: &'a str,
-    #[serde(rename = "eventID")]
-    event_id: &'a str,
-    read_only: bool,
-    resources: Vec<Resource<'a>>,
-    event_type: &'static str,
-    management_event: bool,
-    recipient_account_id: Option<&'a str>,
-    event_category: &'static str,
-}
-
-/// `userIdentity`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct UserIdentity<'a> {
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    principal_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    arn: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    account_id: Option<&'a str>,
-    access_key_id: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    user_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    session_context: Option<SessionContext>,
-}
-
-#[derive(Serialize)]
-struct SessionContext {
-    attributes: SessionAttributes,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SessionAttributes {
-    mfa_authenticated: &'static str,
-}
-
-/// `additionalEventData`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AdditionalEventData<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    key_material_version: Option<u32>,
-    #[serde(skip_serializing_if = "<[Noted]>::is_empty")]
-    authorization: &'a [Noted],
-}
-
-impl AdditionalEventData<'_> {
-    fn is_empty(&self) -> bool {
-        self.key_material_version.is_none() && self.authorization.is_empty()
-    }
-}
-
-/// An entry of `resources`.
-#[derive(Serialize)]
-struct Resource<'a> {
-    #[serde(rename = "accountId")]
-    account_id: &'a str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-    #[serde(rename = "ARN")]
-    arn: &'a str,
-}
-
-/// A typical event's size, to serialise without growing the buffer.
+/// A typical event's size, to write without growing the buffer.
 const TYPICAL_EVENT_BYTES: usize = 2048;
 
-/// Builds the CloudTrail-shaped event as one line of JSON text (UTF-8).
+/// Builds the CloudTrail-shaped event as one line of JSON text (UTF-8), members in
+/// CloudTrail's order.
 pub fn build(call: &Call<'_>) -> Vec<u8> {
     let request = call.request.and_then(Members::parse);
     let response = call.response.and_then(Members::parse);
@@ -250,69 +161,77 @@ pub fn build(call: &Call<'_>) -> Vec<u8> {
         .as_ref()
         .and_then(|r| r.string("CiphertextBlob"))
         .or_else(|| request.as_ref().and_then(|r| r.string("CiphertextBlob")));
-    let event = Event {
-        event_version: EVENT_VERSION,
-        user_identity: user_identity(call),
-        event_time: EventTime(call.time_ms),
-        event_source: call.event_source,
-        event_name: call.operation,
-        aws_region: call.region,
-        source_ip_address: call.source_ip,
-        user_agent: call.user_agent,
-        error_code: call.error.map(|(code, _)| code),
-        error_message: call.error.map(|(_, message)| message),
-        request_parameters: request.as_ref().and_then(Members::recorded),
-        response_elements: if NO_RESPONSE_ELEMENTS.contains(&call.operation) {
-            None
-        } else {
-            response.as_ref().and_then(Members::recorded)
-        },
-        additional_event_data: AdditionalEventData {
-            key_material_version: blob
-                .and_then(|b| decode_blob_header(&b))
-                .map(|h| h.material_version),
-            authorization: call.authorization,
-        },
-        request_id: call.request_id,
-        event_id: call.event_id,
-        read_only: is_read_only(call.operation),
-        resources: key_arn
-            .as_deref()
-            .map(|arn| Resource {
-                account_id: arn.split(':').nth(4).unwrap_or_default(),
-                kind: "AWS::KMS::Key",
-                arn,
-            })
-            .into_iter()
-            .collect(),
-        event_type: "AwsApiCall",
-        management_event: true,
-        recipient_account_id: key_account.or(call.principal.map(|p| p.account.as_str())),
-        event_category: "Management",
+    let key_material_version =
+        blob.and_then(|b| decode_blob_header(&b)).map(|h| h.material_version);
+    let request_parameters = request.as_ref().and_then(Members::recorded);
+    let response_elements = if NO_RESPONSE_ELEMENTS.contains(&call.operation) {
+        None
+    } else {
+        response.as_ref().and_then(Members::recorded)
     };
+
     let mut out = Vec::with_capacity(TYPICAL_EVENT_BYTES);
-    // A struct of strings, numbers and JSON values always serialises into a Vec.
-    let _ = serde_json::to_writer(&mut out, &event);
+    let mut event = Object::open(&mut out);
+    event.str("eventVersion", EVENT_VERSION);
+    event.object("userIdentity", |identity| user_identity(identity, call));
+    event.with("eventTime", |out| json_out::event_time(out, call.time_ms));
+    event.str("eventSource", call.event_source);
+    event.str("eventName", call.operation);
+    event.str("awsRegion", call.region);
+    event.str("sourceIPAddress", call.source_ip);
+    event.str("userAgent", call.user_agent);
+    event.opt_str("errorCode", call.error.map(|(code, _)| code));
+    event.opt_str("errorMessage", call.error.map(|(_, message)| message));
+    event.with("requestParameters", |out| recorded_or_null(out, request_parameters.as_ref()));
+    event.with("responseElements", |out| recorded_or_null(out, response_elements.as_ref()));
+    if key_material_version.is_some() || !call.authorization.is_empty() {
+        event.object("additionalEventData", |data| {
+            if let Some(version) = key_material_version {
+                data.u64("keyMaterialVersion", u64::from(version));
+            }
+            if !call.authorization.is_empty() {
+                data.with("authorization", |out| decisions(out, call.authorization));
+            }
+        });
+    }
+    event.str("requestID", call.request_id);
+    event.str("eventID", call.event_id);
+    event.bool("readOnly", is_read_only(call.operation));
+    event.with("resources", |out| {
+        out.push(b'[');
+        if let Some(arn) = key_arn.as_deref() {
+            let mut resource = Object::open(out);
+            resource.str("accountId", arn.split(':').nth(4).unwrap_or_default());
+            resource.str("type", "AWS::KMS::Key");
+            resource.str("ARN", arn);
+            resource.close();
+        }
+        out.push(b']');
+    });
+    event.str("eventType", "AwsApiCall");
+    event.bool("managementEvent", true);
+    event.str_or_null(
+        "recipientAccountId",
+        key_account.or(call.principal.map(|p| p.account.as_str())),
+    );
+    event.str("eventCategory", "Management");
+    event.close();
     out
 }
 
-/// Whether an operation only reads (CloudTrail's `readOnly`).
+/// Whether an operation only reads (CloudTrail's `readOnly`): descriptions and lists, and,
+/// as CloudTrail records them, the cryptographic operations.
 pub fn is_read_only(operation: &str) -> bool {
     ["Describe", "Get", "List", "Lookup"].iter().any(|prefix| operation.starts_with(prefix))
+        || NO_RESPONSE_ELEMENTS.contains(&operation)
 }
 
-/// `userIdentity`: who called, from the principal's ARN.
-fn user_identity<'a>(call: &Call<'a>) -> UserIdentity<'a> {
+/// `userIdentity`'s members: who called, from the principal's ARN.
+fn user_identity(identity: &mut Object<'_>, call: &Call<'_>) {
     let Some(p) = call.principal else {
-        return UserIdentity {
-            kind: "Unknown",
-            principal_id: None,
-            arn: None,
-            account_id: None,
-            access_key_id: call.access_key_id,
-            user_name: None,
-            session_context: None,
-        };
+        identity.str("type", "Unknown");
+        identity.str("accessKeyId", call.access_key_id);
+        return;
     };
     let resource = p.arn.split(':').nth(5).unwrap_or_default();
     let kind = if resource == "root" {
@@ -326,18 +245,93 @@ fn user_identity<'a>(call: &Call<'a>) -> UserIdentity<'a> {
     } else {
         "Unknown"
     };
-    UserIdentity {
-        kind,
-        principal_id: Some(if kind == "Root" { &p.account } else { resource }),
-        arn: Some(&p.arn),
-        account_id: Some(&p.account),
-        access_key_id: &p.access_key_id,
-        user_name: resource
-            .strip_prefix("user/")
-            .map(|name| name.rsplit('/').next().unwrap_or(name)),
-        session_context: (kind == "AssumedRole").then_some(SessionContext {
-            attributes: SessionAttributes { mfa_authenticated: "false" },
-        }),
+    identity.str("type", kind);
+    identity.str("principalId", if kind == "Root" { &p.account } else { resource });
+    identity.str("arn", &p.arn);
+    identity.str("accountId", &p.account);
+    identity.str("accessKeyId", &p.access_key_id);
+    identity.opt_str(
+        "userName",
+        resource.strip_prefix("user/").map(|name| name.rsplit('/').next().unwrap_or(name)),
+    );
+    if kind == "AssumedRole" {
+        identity.object("sessionContext", |context| {
+            context.object("attributes", |attributes| {
+                attributes.str("mfaAuthenticated", "false");
+            });
+        });
+    }
+}
+
+/// `additionalEventData.authorization`: why the call was allowed or denied.
+fn decisions(out: &mut Vec<u8>, noted: &[Noted]) {
+    out.push(b'[');
+    for (i, decision) in noted.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let mut d = Object::open(out);
+        d.str("action", &decision.action);
+        d.str("resource", &decision.resource);
+        d.bool("allowed", decision.allowed);
+        d.str("reason", &decision.reason);
+        d.with("decidingStatements", |out| statements(out, &decision.deciding_statements));
+        if !decision.statements_with_failed_conditions.is_empty() {
+            d.with("statementsWithFailedConditions", |out| {
+                statements(out, &decision.statements_with_failed_conditions);
+            });
+        }
+        d.opt_str("grantId", decision.grant_id.as_deref());
+        d.close();
+    }
+    out.push(b']');
+}
+
+fn statements(out: &mut Vec<u8>, statements: &[NotedStatement]) {
+    out.push(b'[');
+    for (i, statement) in statements.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let mut s = Object::open(out);
+        s.str("policy", &statement.policy);
+        s.u64("index", statement.index as u64);
+        s.str("effect", statement.effect);
+        s.opt_str("sid", statement.sid.as_deref());
+        s.opt_str("failedCondition", statement.failed_condition.as_deref());
+        s.close();
+    }
+    out.push(b']');
+}
+
+/// Recorded members as an object, or `null` if there are none.
+fn recorded_or_null(out: &mut Vec<u8>, recorded: Option<&Recorded<'_>>) {
+    let Some(recorded) = recorded else {
+        out.extend_from_slice(b"null");
+        return;
+    };
+    let mut object = Object::open(out);
+    for (name, member) in &recorded.0 {
+        object.with(&lower_camel(name), |out| match member {
+            Member::Raw(raw) => one_line(out, raw.get()),
+            // Serialising a JSON tree into a Vec cannot fail.
+            Member::Renamed(tree) => {
+                let _ = serde_json::to_writer(&mut *out, tree);
+            }
+        });
+    }
+    object.close();
+}
+
+/// Copies JSON text without its line breaks and tabs. In valid JSON these appear only as
+/// whitespace between tokens (inside strings they must be escaped), so the value is
+/// unchanged, and a record stays one line whatever the request's layout.
+fn one_line(out: &mut Vec<u8>, json: &str) {
+    let bytes = json.as_bytes();
+    if bytes.iter().any(|&b| matches!(b, b'\n' | b'\r' | b'\t')) {
+        out.extend(bytes.iter().filter(|&&b| !matches!(b, b'\n' | b'\r' | b'\t')));
+    } else {
+        out.extend_from_slice(bytes);
     }
 }
 
@@ -465,25 +459,6 @@ impl<'de> Deserialize<'de> for Name<'de> {
 /// Recorded members, in the order the body had them, under their AWS names.
 struct Recorded<'a>(Vec<(Cow<'a, str>, Member<'a>)>);
 
-/// A member name written in lowerCamelCase straight into the output.
-struct LowerCamel<'a>(&'a str);
-
-impl fmt::Display for LowerCamel<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut chars = self.0.chars();
-        if let Some(first) = chars.next() {
-            fmt::Write::write_char(f, first.to_ascii_lowercase())?;
-        }
-        f.write_str(chars.as_str())
-    }
-}
-
-impl Serialize for LowerCamel<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
 /// A recorded member's value: copied through, or rebuilt with lowerCamelCase names.
 enum Member<'a> {
     Raw(&'a RawValue),
@@ -503,20 +478,6 @@ impl<'a> Member<'a> {
     }
 }
 
-impl Serialize for Recorded<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.0.len()))?;
-        for (name, member) in &self.0 {
-            let name = LowerCamel(name);
-            match member {
-                Member::Raw(raw) => map.serialize_entry(&name, raw)?,
-                Member::Renamed(tree) => map.serialize_entry(&name, tree)?,
-            }
-        }
-        map.end()
-    }
-}
-
 /// Renames nested member names too, except inside maps of user data (encryption contexts).
 fn camel_keys(name: &str, value: &Value) -> Value {
     if name.contains("EncryptionContext") {
@@ -532,33 +493,20 @@ fn camel_keys(name: &str, value: &Value) -> Value {
 }
 
 fn lower_camel(name: &str) -> String {
-    LowerCamel(name).to_string()
+    let mut chars = name.chars();
+    chars.next().map_or_else(String::new, |first| {
+        let mut camel = String::with_capacity(name.len());
+        camel.push(first.to_ascii_lowercase());
+        camel.push_str(chars.as_str());
+        camel
+    })
 }
 
 /// `2026-12-05T06:00:00Z`.
 pub fn rfc3339(ms: i64) -> String {
-    EventTime(ms).to_string()
-}
-
-/// A time (milliseconds since the epoch) written as CloudTrail's `eventTime`, to the second,
-/// straight into the output.
-struct EventTime(i64);
-
-impl fmt::Display for EventTime {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let t = time::OffsetDateTime::from_unix_timestamp(self.0.div_euclid(1000))
-            .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-        let (year, month, day) = t.to_calendar_date();
-        let (hour, minute, second) = t.to_hms();
-        let month = u8::from(month);
-        write!(f, "{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
-    }
-}
-
-impl Serialize for EventTime {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
+    let mut out = Vec::with_capacity(22);
+    json_out::event_time(&mut out, ms);
+    String::from_utf8_lossy(out.get(1..out.len() - 1).unwrap_or_default()).into_owned()
 }
 
 #[cfg(test)]
@@ -654,13 +602,110 @@ mod tests {
         assert_eq!(event["userIdentity"]["userName"], "alice");
         assert_eq!(event["errorCode"], "AccessDeniedException");
         assert_eq!(event["eventTime"], "2025-12-05T06:10:00Z");
-        assert_eq!(event["readOnly"], false);
+        // CloudTrail marks the cryptographic operations read-only, key changes not.
+        assert_eq!(event["readOnly"], true);
+        c.operation = "ScheduleKeyDeletion";
+        assert_eq!(event_of(&c)["readOnly"], false);
+        c.operation = "Encrypt";
         c.principal = None;
         let event = event_of(&c);
         assert_eq!(event["userIdentity"]["type"], "Unknown");
         assert_eq!(event["userIdentity"]["accessKeyId"], "AKIAALICE");
         c.request = Some(b"not json");
         assert_eq!(event_of(&c)["requestParameters"], Value::Null);
+    }
+
+    #[test]
+    fn a_record_is_one_line_whatever_the_request_layout() {
+        let p = principal();
+        let request = b"{\n\t\"KeyId\": \"k\",\r\n \"EncryptionContext\": {\n  \"a b\": \"c\\nd\"\n },\n \"Tags\": [\n {\"TagKey\": \"t\",\n \"TagValue\": \"v\"}\n]\n}";
+        let mut c = call(&p, request, None);
+        c.operation = "CreateKey";
+        let event = event_of(&c);
+        assert_eq!(event["requestParameters"]["encryptionContext"]["a b"], "c\nd");
+        assert_eq!(event["requestParameters"]["tags"][0]["tagKey"], "t");
+    }
+
+    #[test]
+    fn every_event_member_is_written_in_cloudtrail_order() {
+        let p = Principal {
+            arn: "arn:aws:sts::111122223333:assumed-role/app/s1".into(),
+            ..principal()
+        };
+        let statement = NotedStatement {
+            policy: "key policy".into(),
+            index: 2,
+            effect: "Deny",
+            sid: Some("No \"quotes\"".into()),
+            failed_condition: Some("StringEquals kms:ViaService".into()),
+        };
+        let noted = [Noted {
+            action: "kms:Decrypt".into(),
+            resource: "*".into(),
+            allowed: false,
+            reason: "ExplicitDeny".into(),
+            deciding_statements: vec![statement.clone()],
+            statements_with_failed_conditions: vec![statement],
+            grant_id: Some("g1".into()),
+        }];
+        let mut c = call(&p, br#"{"KeyId":"arn:aws:kms:us-east-1:444455556666:key/k"}"#, None);
+        c.authorization = &noted;
+        c.error = Some(("AccessDeniedException", "line\nbreak"));
+        let text = String::from_utf8(build(&c)).unwrap();
+        let names: Vec<String> = serde_json::from_str::<serde_json::Map<String, Value>>(&text)
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        let mut in_text: Vec<(usize, &String)> =
+            names.iter().map(|n| (text.find(&format!("\"{n}\":")).unwrap(), n)).collect();
+        in_text.sort();
+        let order: Vec<&str> = in_text.iter().map(|(_, n)| n.as_str()).collect();
+        assert_eq!(
+            order,
+            [
+                "eventVersion",
+                "userIdentity",
+                "eventTime",
+                "eventSource",
+                "eventName",
+                "awsRegion",
+                "sourceIPAddress",
+                "userAgent",
+                "errorCode",
+                "errorMessage",
+                "requestParameters",
+                "responseElements",
+                "additionalEventData",
+                "requestID",
+                "eventID",
+                "readOnly",
+                "resources",
+                "eventType",
+                "managementEvent",
+                "recipientAccountId",
+                "eventCategory",
+            ]
+        );
+        let event: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(event["userIdentity"]["type"], "AssumedRole");
+        assert_eq!(event["userIdentity"]["principalId"], "assumed-role/app/s1");
+        assert_eq!(
+            event["userIdentity"]["sessionContext"]["attributes"]["mfaAuthenticated"],
+            "false"
+        );
+        assert_eq!(event["errorMessage"], "line\nbreak");
+        let decision = &event["additionalEventData"]["authorization"][0];
+        assert_eq!(decision["allowed"], false);
+        assert_eq!(decision["grantId"], "g1");
+        assert_eq!(decision["decidingStatements"][0]["sid"], "No \"quotes\"");
+        assert_eq!(decision["decidingStatements"][0]["index"], 2);
+        assert_eq!(
+            decision["statementsWithFailedConditions"][0]["failedCondition"],
+            "StringEquals kms:ViaService"
+        );
+        assert_eq!(event["resources"][0]["accountId"], "444455556666");
+        assert_eq!(event["recipientAccountId"], "444455556666");
     }
 
     #[test]
@@ -672,7 +717,9 @@ mod tests {
         })
         .to_string();
         let members = Members::parse(body.as_bytes()).unwrap();
-        let out = serde_json::to_value(members.recorded().unwrap()).unwrap();
+        let mut text = Vec::new();
+        recorded_or_null(&mut text, members.recorded().as_ref());
+        let out: Value = serde_json::from_slice(&text).unwrap();
         assert_eq!(out["tags"][0]["tagKey"], "A");
         assert_eq!(out["constraints"]["encryptionContextEquals"]["KeyName"], "v");
         assert_eq!(out["operations"][0], "Decrypt");

@@ -46,7 +46,8 @@ async fn lookup_events_finds_calls_newest_first_with_cloudtrail_members() {
     assert_eq!(names(&out), ["Decrypt"]);
     let event = &out["Events"][0];
     assert_eq!(event["EventSource"], "kms.amazonaws.com");
-    assert_eq!(event["ReadOnly"], "false");
+    // CloudTrail marks the cryptographic operations read-only.
+    assert_eq!(event["ReadOnly"], "true");
     assert_eq!(event["AccessKeyId"], "AKIDALICE");
     assert_eq!(event["Username"], "root");
     assert_eq!(event["EventTime"], START_MS / 1000 + 5);
