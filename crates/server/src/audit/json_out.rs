@@ -18,14 +18,17 @@ impl<'o> Object<'o> {
         Self { out, empty: true }
     }
 
-    /// Writes a member's name; its value must follow.
+    /// Writes a member's name; its value must follow. Names are this crate's own (CloudTrail's
+    /// member names and AWS's request member names), which need no escaping.
     fn name(&mut self, name: &str) {
+        debug_assert!(!any_needs_escape(name.as_bytes()), "member name {name:?} needs escaping");
         if !self.empty {
             self.out.push(b',');
         }
         self.empty = false;
-        string(self.out, name);
-        self.out.push(b':');
+        self.out.push(b'"');
+        self.out.extend_from_slice(name.as_bytes());
+        self.out.extend_from_slice(b"\":");
     }
 
     /// A string member.
