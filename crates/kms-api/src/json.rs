@@ -471,6 +471,38 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Appends `s` to `out` as a JSON string, escaped as serde_json escapes: `\"`, `\\`, the
+/// short escapes for control characters that have one, `\u00XX` for the others.
+pub fn write_string(out: &mut String, s: &str) {
+    out.push('"');
+    let mut run = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let escape = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[run..i]);
+        if escape.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push_str("\\u00");
+            out.push(char::from(HEX[usize::from(b >> 4)]));
+            out.push(char::from(HEX[usize::from(b & 15)]));
+        } else {
+            out.push_str(escape);
+        }
+        run = i + 1;
+    }
+    out.push_str(&s[run..]);
+    out.push('"');
+}
+
 /// Writes one JSON object, member by member, into zeroizing memory: request bodies may
 /// carry plaintext, so every buffer the body outgrows is wiped before it is freed.
 #[derive(Debug)]
@@ -507,38 +539,9 @@ impl ObjectWriter {
     }
 
     fn push_string(&mut self, s: &str) {
-        self.push(b"\"");
-        let mut run = 0;
-        for (i, b) in s.bytes().enumerate() {
-            let escape: &[u8] = match b {
-                b'"' => b"\\\"",
-                b'\\' => b"\\\\",
-                b'\n' => b"\\n",
-                b'\r' => b"\\r",
-                b'\t' => b"\\t",
-                0x08 => b"\\b",
-                0x0c => b"\\f",
-                0..=0x1f => b"",
-                _ => continue,
-            };
-            self.push(&s.as_bytes()[run..i]);
-            if escape.is_empty() {
-                const HEX: &[u8; 16] = b"0123456789abcdef";
-                self.push(&[
-                    b'\\',
-                    b'u',
-                    b'0',
-                    b'0',
-                    HEX[usize::from(b >> 4)],
-                    HEX[usize::from(b & 15)],
-                ]);
-            } else {
-                self.push(escape);
-            }
-            run = i + 1;
-        }
-        self.push(&s.as_bytes()[run..]);
-        self.push(b"\"");
+        let mut quoted = Zeroizing::new(String::with_capacity(s.len() + 2));
+        write_string(&mut quoted, s);
+        self.push(quoted.as_bytes());
     }
 
     fn key(&mut self, name: &str) {
