@@ -9,10 +9,10 @@ use js_sys::{Array, Promise, JSON};
 use kms_api::json::ObjectWriter;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
 
 use crate::client::KmsClient;
+use crate::convert::promise;
 use crate::error::invalid;
 
 /// The request body: the options object as JSON text (`{}` when absent). JavaScript's own
@@ -49,7 +49,7 @@ impl KmsClient {
     /// (parsed by JavaScript's `JSON.parse`; `null` for an empty body).
     fn json_call(&self, operation: &'static str, body: Zeroizing<Vec<u8>>) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let response = inner.call_raw(operation, &body).await.map_err(|e| e.to_js())?;
             if response.is_empty() {
                 return Ok(JsValue::NULL);

@@ -6,11 +6,11 @@ use js_sys::{Object, Promise};
 use kms_api::json::ObjectWriter;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
 
 use crate::convert::{
-    context_field, field, required_string, set, string_field, strings_field, to_uint8, uint_field,
+    context_field, field, promise, required_string, set, string_field, strings_field, to_uint8,
+    uint_field,
 };
 use crate::error::invalid;
 use crate::handle::{Handle, Shared};
@@ -96,7 +96,7 @@ impl KmsClient {
             request.string("KeySpec", spec);
         }
         let inner = self.inner.clone();
-        Ok(future_to_promise(async move {
+        Ok(promise(async move {
             let r = inner.call("GenerateDataKey", request).await.map_err(|e| e.to_js())?;
             let out = Object::new();
             set(&out, "keyId", &r.key_id.unwrap_or_default().into());
@@ -126,7 +126,7 @@ impl KmsClient {
             request.string("EncryptionAlgorithm", &algorithm);
         }
         let inner = self.inner.clone();
-        Ok(future_to_promise(async move {
+        Ok(promise(async move {
             let r = inner.call("Encrypt", request).await.map_err(|e| e.to_js())?;
             let out = Object::new();
             set(&out, "keyId", &r.key_id.unwrap_or_default().into());
@@ -154,7 +154,7 @@ impl KmsClient {
             request.string("EncryptionAlgorithm", &algorithm);
         }
         let inner = self.inner.clone();
-        Ok(future_to_promise(async move {
+        Ok(promise(async move {
             let r = inner.call("Decrypt", request).await.map_err(|e| e.to_js())?;
             let out = Object::new();
             set(&out, "keyId", &r.key_id.unwrap_or_default().into());
@@ -176,7 +176,7 @@ impl KmsClient {
         let options = options_or_undefined(options);
         let request = key_request(Some(&key_id), &Default::default(), &tokens(&options)?);
         let inner = self.inner.clone();
-        Ok(future_to_promise(async move {
+        Ok(promise(async move {
             let r = inner.call("GetPublicKey", request).await.map_err(|e| e.to_js())?;
             let spki = r.public_key.ok_or_else(|| invalid("the response has no PublicKey"))?;
             let key = PublicKey::from_kms(
@@ -200,7 +200,7 @@ impl KmsClient {
         let mut request = ObjectWriter::new();
         request.integer("NumberOfBytes", i64::from(number_of_bytes));
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let r = inner.call("GenerateRandom", request).await.map_err(|e| e.to_js())?;
             Ok(to_uint8(r.plaintext.unwrap_or_default().expose_secret()).into())
         })

@@ -11,9 +11,8 @@ use kms_envelope::item::ItemError;
 use kms_envelope::item::{BatchError, BatchStats, ItemEncryptor as Inner, ItemEncryptorConfig};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::future_to_promise;
 
-use crate::convert::set;
+use crate::convert::{promise, set};
 use crate::error::{invalid, kms_error, status_of};
 use crate::handle::{cmm_of, keyring_of};
 
@@ -165,7 +164,7 @@ impl ItemEncryptor {
     fn one(&self, item: JsValue, encrypt: bool) -> Result<Promise, JsValue> {
         let item = to_json(&item, "item")?;
         let inner = self.inner.clone();
-        Ok(future_to_promise(async move {
+        Ok(promise(async move {
             let out = if encrypt {
                 inner.encrypt_item_json(&item).await
             } else {
@@ -188,7 +187,7 @@ impl ItemEncryptor {
             .collect();
         let inner = self.inner.clone();
         let cmm = self.cmm.clone();
-        Ok(future_to_promise(async move {
+        Ok(promise(async move {
             let before = cmm.as_ref().and_then(counters_of);
             let (items, stats) =
                 inner.process_items_json(&items, encrypt).await.map_err(|e| batch_error(&e))?;
