@@ -5,40 +5,58 @@
 //! JavaScript v3 returns them); only the required arguments are checked here, the server
 //! validates the rest.
 
-use js_sys::{Promise, JSON};
-use serde_json::{Map, Value};
+use js_sys::{Array, Promise, JSON};
+use kms_api::json::ObjectWriter;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::future_to_promise;
+use zeroize::Zeroizing;
 
 use crate::client::KmsClient;
+use crate::convert::promise;
 use crate::error::invalid;
 
-/// An options object as a JSON map (`{}` when absent); it must be a plain object.
-fn options_map(options: Option<&JsValue>) -> Result<Map<String, Value>, JsValue> {
+/// The request body: the options object as JSON text (`{}` when absent). JavaScript's own
+/// `JSON.stringify` writes it; it must be a plain object.
+fn options_body(options: Option<&JsValue>) -> Result<Zeroizing<Vec<u8>>, JsValue> {
     let Some(options) = options.filter(|o| !o.is_undefined() && !o.is_null()) else {
-        return Ok(Map::new());
+        return Ok(ObjectWriter::new().finish());
     };
-    if !options.is_object() {
-        return Err(invalid("options must be an object"));
+    if !options.is_object() || Array::is_array(options) {
+        return Err(invalid("options must be a plain object"));
     }
     let text = JSON::stringify(options)
         .ok()
         .and_then(|s| s.as_string())
         .ok_or_else(|| invalid("options cannot be turned into JSON"))?;
-    match serde_json::from_str(&text) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(invalid("options must be a plain object")),
+    // An object's toJSON may return something else.
+    if !text.starts_with('{') {
+        return Err(invalid("options must be a plain object"));
     }
+    Ok(Zeroizing::new(text.into_bytes()))
+}
+
+/// A request of string members only.
+fn strings_body(members: &[(&str, &str)]) -> Zeroizing<Vec<u8>> {
+    let mut body = ObjectWriter::new();
+    for (name, value) in members {
+        body.string(name, value);
+    }
+    body.finish()
 }
 
 impl KmsClient {
-    /// Sends `operation` with `request`; resolves to the response object as AWS sends it.
-    fn json_call(&self, operation: &'static str, request: Map<String, Value>) -> Promise {
+    /// Sends `operation` with `body`; resolves to the response object as AWS sends it
+    /// (parsed by JavaScript's `JSON.parse`; `null` for an empty body).
+    fn json_call(&self, operation: &'static str, body: Zeroizing<Vec<u8>>) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
-            let response: Value = inner.call(operation, &request).await.map_err(|e| e.to_js())?;
-            JSON::parse(&response.to_string()).map_err(|_| invalid("the response is not JSON"))
+        promise(async move {
+            let response = inner.call_raw(operation, &body).await.map_err(|e| e.to_js())?;
+            if response.is_empty() {
+                return Ok(JsValue::NULL);
+            }
+            let text = std::str::from_utf8(&response)
+                .map_err(|_| invalid("the response is not UTF-8 text"))?;
+            JSON::parse(text).map_err(|_| invalid("the response is not JSON"))
         })
     }
 }
@@ -55,7 +73,7 @@ impl KmsClient {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] options: Option<JsValue>,
     ) -> Result<Promise, JsValue> {
-        Ok(self.json_call("CreateKey", options_map(options.as_ref())?))
+        Ok(self.json_call("CreateKey", options_body(options.as_ref())?))
     }
 
     /// KMS `CreateAlias`: points `aliasName` (`alias/...`) at `targetKeyId`.
@@ -65,10 +83,8 @@ impl KmsClient {
         #[wasm_bindgen(js_name = aliasName)] alias_name: String,
         #[wasm_bindgen(js_name = targetKeyId)] target_key_id: String,
     ) -> Promise {
-        let mut request = Map::new();
-        request.insert("AliasName".into(), alias_name.into());
-        request.insert("TargetKeyId".into(), target_key_id.into());
-        self.json_call("CreateAlias", request)
+        let body = strings_body(&[("AliasName", &alias_name), ("TargetKeyId", &target_key_id)]);
+        self.json_call("CreateAlias", body)
     }
 
     /// KMS `DescribeKey` (a key id, ARN, alias name or alias ARN): `{ KeyMetadata }`.
@@ -77,9 +93,7 @@ impl KmsClient {
         unchecked_return_type = "Promise<{ KeyMetadata: Record<string, unknown> & { KeyId: string, Arn: string, KeyState: string, Enabled: boolean } }>"
     )]
     pub fn describe_key(&self, #[wasm_bindgen(js_name = keyId)] key_id: String) -> Promise {
-        let mut request = Map::new();
-        request.insert("KeyId".into(), key_id.into());
-        self.json_call("DescribeKey", request)
+        self.json_call("DescribeKey", strings_body(&[("KeyId", &key_id)]))
     }
 
     /// KMS `ListAliases`: `{ Aliases, NextMarker?, Truncated }`. `options` is the AWS
@@ -92,22 +106,18 @@ impl KmsClient {
         &self,
         #[wasm_bindgen(unchecked_param_type = "Record<string, unknown>")] options: Option<JsValue>,
     ) -> Result<Promise, JsValue> {
-        Ok(self.json_call("ListAliases", options_map(options.as_ref())?))
+        Ok(self.json_call("ListAliases", options_body(options.as_ref())?))
     }
 
     /// KMS `EnableKey`.
     #[wasm_bindgen(js_name = enableKey, unchecked_return_type = "Promise<void>")]
     pub fn enable_key(&self, #[wasm_bindgen(js_name = keyId)] key_id: String) -> Promise {
-        let mut request = Map::new();
-        request.insert("KeyId".into(), key_id.into());
-        self.json_call("EnableKey", request)
+        self.json_call("EnableKey", strings_body(&[("KeyId", &key_id)]))
     }
 
     /// KMS `DisableKey`.
     #[wasm_bindgen(js_name = disableKey, unchecked_return_type = "Promise<void>")]
     pub fn disable_key(&self, #[wasm_bindgen(js_name = keyId)] key_id: String) -> Promise {
-        let mut request = Map::new();
-        request.insert("KeyId".into(), key_id.into());
-        self.json_call("DisableKey", request)
+        self.json_call("DisableKey", strings_body(&[("KeyId", &key_id)]))
     }
 }

@@ -3,21 +3,19 @@
 use std::sync::Arc;
 
 use js_sys::{Object, Promise};
-use kms_api::types as api;
-use kms_api::{Blob, SecretBlob};
-use serde::Deserialize;
+use kms_api::json::ObjectWriter;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
 
 use crate::convert::{
-    context_field, field, required_string, set, string_field, strings_field, to_uint8, uint_field,
+    context_field, field, promise, required_string, set, string_field, strings_field, to_uint8,
+    uint_field,
 };
 use crate::error::invalid;
 use crate::handle::{Handle, Shared};
 use crate::public_key::PublicKey;
-use crate::transport::{FetchKmsClient, DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BASE_MS};
+use crate::transport::{key_request, FetchKmsClient, DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BASE_MS};
 use crate::typings::{
     options_or_undefined, GenerateDataKeyOptions, GetPublicKeyOptions, KmsDecryptOptions,
     KmsEncryptOptions,
@@ -32,22 +30,6 @@ use crate::typings::{
 #[wasm_bindgen]
 pub struct KmsClient {
     pub(crate) inner: Arc<FetchKmsClient>,
-}
-
-/// `GetPublicKey` output (kept here: kms-api describes the server's symmetric operations).
-#[derive(Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct GetPublicKeyResponse {
-    key_id: Option<String>,
-    public_key: Option<Blob>,
-    key_spec: Option<String>,
-    key_usage: Option<String>,
-    encryption_algorithms: Option<Vec<String>>,
-    signing_algorithms: Option<Vec<String>>,
-}
-
-fn opt_vec<T>(v: Vec<T>) -> Option<Vec<T>> {
-    (!v.is_empty()).then_some(v)
 }
 
 #[wasm_bindgen]
@@ -106,18 +88,16 @@ impl KmsClient {
             (None, None) => Some("AES_256".to_owned()),
             (_, spec) => spec,
         };
-        let request = api::GenerateDataKeyRequest {
-            key_id: Some(key_id),
-            number_of_bytes,
-            key_spec,
-            encryption_context: opt_context(&options)?,
-            grant_tokens: opt_vec(strings_field(&options, "grantTokens")?),
-            ..Default::default()
-        };
+        let mut request = key_request(Some(&key_id), &context(&options)?, &tokens(&options)?);
+        if let Some(n) = number_of_bytes {
+            request.integer("NumberOfBytes", n);
+        }
+        if let Some(spec) = &key_spec {
+            request.string("KeySpec", spec);
+        }
         let inner = self.inner.clone();
-        Ok(future_to_promise(async move {
-            let r: api::GenerateDataKeyResponse =
-                inner.call("GenerateDataKey", &request).await.map_err(|e| e.to_js())?;
+        Ok(promise(async move {
+            let r = inner.call("GenerateDataKey", request).await.map_err(|e| e.to_js())?;
             let out = Object::new();
             set(&out, "keyId", &r.key_id.unwrap_or_default().into());
             let plaintext = r.plaintext.unwrap_or_default();
@@ -140,18 +120,14 @@ impl KmsClient {
     ) -> Result<Promise, JsValue> {
         let options = options_or_undefined(options);
         let plaintext = Zeroizing::new(plaintext);
-        let request = api::EncryptRequest {
-            key_id: Some(key_id),
-            plaintext: Some(SecretBlob::new(plaintext.to_vec())),
-            encryption_context: opt_context(&options)?,
-            grant_tokens: opt_vec(strings_field(&options, "grantTokens")?),
-            encryption_algorithm: string_field(&options, "encryptionAlgorithm")?,
-            ..Default::default()
-        };
+        let mut request = key_request(Some(&key_id), &context(&options)?, &tokens(&options)?);
+        request.base64("Plaintext", &plaintext);
+        if let Some(algorithm) = string_field(&options, "encryptionAlgorithm")? {
+            request.string("EncryptionAlgorithm", &algorithm);
+        }
         let inner = self.inner.clone();
-        Ok(future_to_promise(async move {
-            let r: api::EncryptResponse =
-                inner.call("Encrypt", &request).await.map_err(|e| e.to_js())?;
+        Ok(promise(async move {
+            let r = inner.call("Encrypt", request).await.map_err(|e| e.to_js())?;
             let out = Object::new();
             set(&out, "keyId", &r.key_id.unwrap_or_default().into());
             set(&out, "ciphertextBlob", &to_uint8(&r.ciphertext_blob.unwrap_or_default().0));
@@ -171,18 +147,15 @@ impl KmsClient {
         options: Option<KmsDecryptOptions>,
     ) -> Result<Promise, JsValue> {
         let options = options_or_undefined(options);
-        let request = api::DecryptRequest {
-            ciphertext_blob: Some(Blob(ciphertext_blob)),
-            key_id: string_field(&options, "keyId")?,
-            encryption_context: opt_context(&options)?,
-            grant_tokens: opt_vec(strings_field(&options, "grantTokens")?),
-            encryption_algorithm: string_field(&options, "encryptionAlgorithm")?,
-            ..Default::default()
-        };
+        let key_id = string_field(&options, "keyId")?;
+        let mut request = key_request(key_id.as_deref(), &context(&options)?, &tokens(&options)?);
+        request.base64("CiphertextBlob", &ciphertext_blob);
+        if let Some(algorithm) = string_field(&options, "encryptionAlgorithm")? {
+            request.string("EncryptionAlgorithm", &algorithm);
+        }
         let inner = self.inner.clone();
-        Ok(future_to_promise(async move {
-            let r: api::DecryptResponse =
-                inner.call("Decrypt", &request).await.map_err(|e| e.to_js())?;
+        Ok(promise(async move {
+            let r = inner.call("Decrypt", request).await.map_err(|e| e.to_js())?;
             let out = Object::new();
             set(&out, "keyId", &r.key_id.unwrap_or_default().into());
             let plaintext = r.plaintext.unwrap_or_default();
@@ -201,15 +174,10 @@ impl KmsClient {
         options: Option<GetPublicKeyOptions>,
     ) -> Result<Promise, JsValue> {
         let options = options_or_undefined(options);
-        let mut request = serde_json::Map::new();
-        request.insert("KeyId".into(), key_id.into());
-        if let Some(tokens) = opt_vec(strings_field(&options, "grantTokens")?) {
-            request.insert("GrantTokens".into(), tokens.into());
-        }
+        let request = key_request(Some(&key_id), &Default::default(), &tokens(&options)?);
         let inner = self.inner.clone();
-        Ok(future_to_promise(async move {
-            let r: GetPublicKeyResponse =
-                inner.call("GetPublicKey", &request).await.map_err(|e| e.to_js())?;
+        Ok(promise(async move {
+            let r = inner.call("GetPublicKey", request).await.map_err(|e| e.to_js())?;
             let spki = r.public_key.ok_or_else(|| invalid("the response has no PublicKey"))?;
             let key = PublicKey::from_kms(
                 &spki.0,
@@ -229,20 +197,20 @@ impl KmsClient {
         &self,
         #[wasm_bindgen(js_name = numberOfBytes)] number_of_bytes: u32,
     ) -> Promise {
-        let request = api::GenerateRandomRequest {
-            number_of_bytes: Some(i64::from(number_of_bytes)),
-            ..Default::default()
-        };
+        let mut request = ObjectWriter::new();
+        request.integer("NumberOfBytes", i64::from(number_of_bytes));
         let inner = self.inner.clone();
-        future_to_promise(async move {
-            let r: api::GenerateRandomResponse =
-                inner.call("GenerateRandom", &request).await.map_err(|e| e.to_js())?;
+        promise(async move {
+            let r = inner.call("GenerateRandom", request).await.map_err(|e| e.to_js())?;
             Ok(to_uint8(r.plaintext.unwrap_or_default().expose_secret()).into())
         })
     }
 }
 
-fn opt_context(options: &JsValue) -> Result<Option<api::EncryptionContext>, JsValue> {
-    let context = context_field(options, "encryptionContext")?;
-    Ok((!context.is_empty()).then_some(context))
+fn context(options: &JsValue) -> Result<kms_envelope::materials::EncryptionContext, JsValue> {
+    context_field(options, "encryptionContext")
+}
+
+fn tokens(options: &JsValue) -> Result<Vec<String>, JsValue> {
+    strings_field(options, "grantTokens")
 }

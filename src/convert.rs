@@ -1,12 +1,23 @@
 //! `JsValue` <-> Rust: option objects, byte arrays, encryption contexts, message headers.
 
-use js_sys::{Array, Object, Reflect, Uint8Array};
+use std::future::Future;
+use std::pin::Pin;
+
+use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
 use kms_envelope::format::{ContentType, MessageHeader};
 use kms_envelope::materials::EncryptionContext;
 use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
 
 use crate::error::invalid;
+
+/// A Promise of `future`. The future is boxed so the module holds one copy of
+/// wasm-bindgen-futures' promise machinery, not one per async method (about 1 KB each).
+pub(crate) fn promise(future: impl Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
+    let boxed: Pin<Box<dyn Future<Output = Result<JsValue, JsValue>>>> = Box::pin(future);
+    future_to_promise(boxed)
+}
 
 /// `object[key]`, or `None` when it is `undefined` or `null` (or `object` is not an object).
 pub(crate) fn field(object: &JsValue, key: &str) -> Option<JsValue> {

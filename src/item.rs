@@ -6,15 +6,13 @@
 
 use std::sync::Arc;
 
-use js_sys::{Function, Object, Promise, Reflect, JSON};
+use js_sys::{Array, Function, Object, Promise, Reflect, JSON};
 use kms_envelope::item::ItemError;
 use kms_envelope::item::{BatchError, BatchStats, ItemEncryptor as Inner, ItemEncryptorConfig};
-use serde_json::Value;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::future_to_promise;
 
-use crate::convert::set;
+use crate::convert::{promise, set};
 use crate::error::{invalid, kms_error, status_of};
 use crate::handle::{cmm_of, keyring_of};
 
@@ -32,38 +30,42 @@ fn batch_error(error: &BatchError) -> JsValue {
     js
 }
 
-/// `value` as JSON text: plain objects and arrays only (DynamoDB JSON has no numbers).
-fn to_json(value: &JsValue, what: &str) -> Result<Value, JsValue> {
+/// `value` as JSON text (JavaScript's `JSON.stringify`): objects only.
+fn to_json(value: &JsValue, what: &str) -> Result<String, JsValue> {
     if !value.is_object() {
         return Err(invalid(&format!("{what} must be an object in DynamoDB JSON")));
     }
-    let text = JSON::stringify(value)
-        .map_err(|_| invalid(&format!("{what} cannot be turned into JSON")))?
-        .as_string()
-        .ok_or_else(|| invalid(&format!("{what} cannot be turned into JSON")))?;
-    serde_json::from_str(&text).map_err(|e| invalid(&format!("{what}: {e}")))
+    JSON::stringify(value)
+        .ok()
+        .and_then(|s| s.as_string())
+        .ok_or_else(|| invalid(&format!("{what} cannot be turned into JSON")))
 }
 
-/// A JSON value as a fresh JavaScript value.
-fn from_json(value: &Value) -> Result<JsValue, JsValue> {
-    JSON::parse(&value.to_string()).map_err(|_| invalid("internal: JSON output did not parse"))
+/// JSON text as a fresh JavaScript value.
+fn from_json(text: &str) -> Result<JsValue, JsValue> {
+    JSON::parse(text).map_err(|_| invalid("internal: JSON output did not parse"))
 }
 
 /// The configuration object, with `attributeActions` accepted for the DB-ESDK's
-/// `attributeActionsOnEncrypt`.
+/// `attributeActionsOnEncrypt` (renamed on a shallow copy).
 fn config_of(config: &JsValue) -> Result<ItemEncryptorConfig, JsValue> {
-    let mut json = to_json(config, "config")?;
-    if let Some(object) = json.as_object_mut() {
-        if let Some(actions) = object.remove("attributeActions") {
-            if object.contains_key("attributeActionsOnEncrypt") {
+    let mut config = config.clone();
+    if config.is_object() {
+        let has = |k: &str| Reflect::has(&config, &k.into()).unwrap_or(false);
+        if has("attributeActions") {
+            if has("attributeActionsOnEncrypt") {
                 return Err(invalid(
                     "give attributeActions or attributeActionsOnEncrypt, not both",
                 ));
             }
-            object.insert("attributeActionsOnEncrypt".into(), actions);
+            let copy = Object::assign(&Object::new(), config.unchecked_ref());
+            let actions = Reflect::get(&copy, &"attributeActions".into())?;
+            Reflect::delete_property(&copy, &"attributeActions".into())?;
+            Reflect::set(&copy, &"attributeActionsOnEncrypt".into(), &actions)?;
+            config = copy.into();
         }
     }
-    ItemEncryptorConfig::from_json(&json.to_string()).map_err(|e| item_error(&e))
+    ItemEncryptorConfig::from_json(&to_json(&config, "config")?).map_err(|e| item_error(&e))
 }
 
 /// The counters of a `CachingMaterialsManager` (its JS `stats()`), if `value` is one.
@@ -162,11 +164,11 @@ impl ItemEncryptor {
     fn one(&self, item: JsValue, encrypt: bool) -> Result<Promise, JsValue> {
         let item = to_json(&item, "item")?;
         let inner = self.inner.clone();
-        Ok(future_to_promise(async move {
+        Ok(promise(async move {
             let out = if encrypt {
-                inner.encrypt_item(&item).await
+                inner.encrypt_item_json(&item).await
             } else {
-                inner.decrypt_item(&item).await
+                inner.decrypt_item_json(&item).await
             }
             .map_err(|e| item_error(&e))?;
             from_json(&out)
@@ -174,26 +176,29 @@ impl ItemEncryptor {
     }
 
     fn batch(&self, items: JsValue, encrypt: bool) -> Result<Promise, JsValue> {
-        if !js_sys::Array::is_array(&items) {
+        if !Array::is_array(&items) {
             return Err(invalid("items must be an array of DynamoDB JSON items"));
         }
-        let Value::Array(items) = to_json(&items, "items")? else {
-            return Err(invalid("items must be an array of DynamoDB JSON items"));
-        };
+        let items: Array = items.unchecked_into();
+        // Each item as its own JSON text; a non-object fails at its index in the batch.
+        let items: Vec<String> = items
+            .iter()
+            .map(|item| JSON::stringify(&item).ok().and_then(|s| s.as_string()).unwrap_or_default())
+            .collect();
         let inner = self.inner.clone();
         let cmm = self.cmm.clone();
-        Ok(future_to_promise(async move {
+        Ok(promise(async move {
             let before = cmm.as_ref().and_then(counters_of);
-            let output = if encrypt {
-                inner.encrypt_items(&items).await
-            } else {
-                inner.decrypt_items(&items).await
-            }
-            .map_err(|e| batch_error(&e))?;
+            let (items, stats) =
+                inner.process_items_json(&items, encrypt).await.map_err(|e| batch_error(&e))?;
             let after = cmm.as_ref().and_then(counters_of);
             let result = Object::new();
-            set(&result, "items", &from_json(&Value::Array(output.items))?);
-            report(&result, output.stats, before.zip(after));
+            let out = Array::new();
+            for item in &items {
+                out.push(&from_json(item)?);
+            }
+            set(&result, "items", &out);
+            report(&result, stats, before.zip(after));
             Ok(result.into())
         }))
     }

@@ -4,17 +4,15 @@
 
 use async_trait::async_trait;
 use js_sys::{Function, Object, Promise, Uint8Array};
+use kms_api::client::{parse_error_body, parse_response, ClientResponse};
+use kms_api::json::ObjectWriter;
 use kms_api::sigv4::{self, Credentials};
-use kms_api::types as api;
-use kms_api::{Blob, SecretBlob};
 use kms_envelope::kms::{
     DecryptRequest, DecryptResponse, EncryptRequest, EncryptResponse, GenerateDataKeyRequest,
     GenerateDataKeyResponse, KmsClient, KmsClientError,
 };
 use kms_envelope::materials::PlaintextDataKey;
 use rand_core::{OsRng, RngCore};
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -141,33 +139,35 @@ impl FetchKmsClient {
         })
     }
 
-    /// Calls `operation` with `request`, retrying throttling and 5xx responses.
-    pub(crate) async fn call<Req: Serialize, Resp: DeserializeOwned>(
+    /// Calls `operation` with the JSON `body`, retrying throttling and 5xx responses;
+    /// returns the response body.
+    pub(crate) async fn call_raw(
         &self,
         operation: &str,
-        request: &Req,
-    ) -> Result<Resp, CallError> {
-        let body = Zeroizing::new(
-            serde_json::to_vec(request)
-                .map_err(|e| CallError::new("SerializationException", e.to_string(), 0))?,
-        );
+        body: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CallError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.send_once(operation, &body).await {
-                Ok(bytes) => {
-                    // Operations without output (CreateAlias, ...) send an empty body.
-                    let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
-                    return serde_json::from_slice(bytes).map_err(|e| {
-                        CallError::new("SerializationException", format!("bad response: {e}"), 0)
-                    });
-                }
+            match self.send_once(operation, body).await {
+                Ok(bytes) => return Ok(bytes),
                 Err(e) if e.is_retryable() && attempt < self.max_attempts => {
                     sleep_ms(self.backoff_ms(attempt)).await;
                 }
                 Err(e) => return Err(e),
             }
         }
+    }
+
+    /// Calls `operation` with the request in `body`; decodes the members a client reads.
+    pub(crate) async fn call(
+        &self,
+        operation: &str,
+        body: ObjectWriter,
+    ) -> Result<ClientResponse, CallError> {
+        let bytes = self.call_raw(operation, &body.finish()).await?;
+        parse_response(&bytes)
+            .map_err(|e| CallError::new("SerializationException", format!("bad response: {e}"), 0))
     }
 
     /// Full jitter: a random wait in `[0, min(cap, base * 2^(attempt-1))]`.
@@ -241,7 +241,7 @@ impl FetchKmsClient {
 
 /// `{"__type": "...", "message": "..."}`, or a generic error for anything else.
 fn parse_error(body: &[u8], status: u16) -> CallError {
-    match serde_json::from_slice::<kms_api::error::ErrorBody>(body) {
+    match parse_error_body(body) {
         Ok(b) => {
             let code = b.error_type.rsplit('#').next().unwrap_or(&b.error_type);
             let code = code.split(':').next().unwrap_or(code);
@@ -263,14 +263,23 @@ async fn sleep_ms(ms: u32) {
     let _ = JsFuture::from(promise).await;
 }
 
-fn context_option(
+/// The members every data-key request shares: key, context and grant tokens.
+pub(crate) fn key_request(
+    key_id: Option<&str>,
     context: &kms_envelope::materials::EncryptionContext,
-) -> Option<api::EncryptionContext> {
-    (!context.is_empty()).then(|| context.clone())
-}
-
-fn tokens_option(tokens: &[String]) -> Option<Vec<String>> {
-    (!tokens.is_empty()).then(|| tokens.to_vec())
+    grant_tokens: &[String],
+) -> ObjectWriter {
+    let mut body = ObjectWriter::new();
+    if let Some(key_id) = key_id {
+        body.string("KeyId", key_id);
+    }
+    if !context.is_empty() {
+        body.string_map("EncryptionContext", context);
+    }
+    if !grant_tokens.is_empty() {
+        body.strings("GrantTokens", grant_tokens);
+    }
+    body
 }
 
 fn missing(member: &str) -> KmsClientError {
@@ -286,15 +295,11 @@ impl KmsClient for FetchKmsClient {
         &self,
         request: GenerateDataKeyRequest<'_>,
     ) -> Result<GenerateDataKeyResponse, KmsClientError> {
-        let body = api::GenerateDataKeyRequest {
-            key_id: Some(request.key_id.to_owned()),
-            number_of_bytes: Some(request.number_of_bytes as i64),
-            encryption_context: context_option(request.encryption_context),
-            grant_tokens: tokens_option(request.grant_tokens),
-            ..Default::default()
-        };
-        let r: api::GenerateDataKeyResponse = self.call("GenerateDataKey", &body).await?;
-        let plaintext: SecretBlob = r.plaintext.ok_or_else(|| missing("Plaintext"))?;
+        let mut body =
+            key_request(Some(request.key_id), request.encryption_context, request.grant_tokens);
+        body.integer("NumberOfBytes", request.number_of_bytes as i64);
+        let r = self.call("GenerateDataKey", body).await?;
+        let plaintext = r.plaintext.ok_or_else(|| missing("Plaintext"))?;
         Ok(GenerateDataKeyResponse {
             key_id: r.key_id.ok_or_else(|| missing("KeyId"))?,
             plaintext: PlaintextDataKey::new(plaintext.expose_secret().to_vec()),
@@ -306,14 +311,10 @@ impl KmsClient for FetchKmsClient {
         &self,
         request: EncryptRequest<'_>,
     ) -> Result<EncryptResponse, KmsClientError> {
-        let body = api::EncryptRequest {
-            key_id: Some(request.key_id.to_owned()),
-            plaintext: Some(SecretBlob::new(request.plaintext.to_vec())),
-            encryption_context: context_option(request.encryption_context),
-            grant_tokens: tokens_option(request.grant_tokens),
-            ..Default::default()
-        };
-        let r: api::EncryptResponse = self.call("Encrypt", &body).await?;
+        let mut body =
+            key_request(Some(request.key_id), request.encryption_context, request.grant_tokens);
+        body.base64("Plaintext", request.plaintext);
+        let r = self.call("Encrypt", body).await?;
         Ok(EncryptResponse {
             key_id: r.key_id.ok_or_else(|| missing("KeyId"))?,
             ciphertext_blob: r.ciphertext_blob.ok_or_else(|| missing("CiphertextBlob"))?.0,
@@ -324,16 +325,14 @@ impl KmsClient for FetchKmsClient {
         &self,
         request: DecryptRequest<'_>,
     ) -> Result<DecryptResponse, KmsClientError> {
-        let body = api::DecryptRequest {
-            key_id: request.key_id.map(str::to_owned),
-            ciphertext_blob: Some(Blob(request.ciphertext_blob.to_vec())),
-            encryption_context: context_option(request.encryption_context),
-            grant_tokens: tokens_option(request.grant_tokens),
-            encryption_algorithm: request.encryption_algorithm.map(str::to_owned),
-            ..Default::default()
-        };
-        let r: api::DecryptResponse = self.call("Decrypt", &body).await?;
-        let plaintext: SecretBlob = r.plaintext.ok_or_else(|| missing("Plaintext"))?;
+        let mut body =
+            key_request(request.key_id, request.encryption_context, request.grant_tokens);
+        body.base64("CiphertextBlob", request.ciphertext_blob);
+        if let Some(algorithm) = request.encryption_algorithm {
+            body.string("EncryptionAlgorithm", algorithm);
+        }
+        let r = self.call("Decrypt", body).await?;
+        let plaintext = r.plaintext.ok_or_else(|| missing("Plaintext"))?;
         Ok(DecryptResponse {
             key_id: r.key_id.ok_or_else(|| missing("KeyId"))?,
             plaintext: PlaintextDataKey::new(plaintext.expose_secret().to_vec()),

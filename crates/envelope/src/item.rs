@@ -244,8 +244,9 @@ impl ItemEncryptor {
     /// # Errors
     /// As [`ItemEncryptor::encrypt_item`], and [`ItemError::InvalidItem`] for bad JSON.
     pub async fn encrypt_item_json(&self, item: &str) -> Result<String, ItemError> {
-        let out = self.encrypt_item(&parse_json(item)?).await?;
-        Ok(out.to_string())
+        let parsed = value::item_from_json_text(item)?;
+        let encrypted = self.encrypt_parsed(parsed).await?;
+        Ok(value::item_to_json_text(&encrypted))
     }
 
     /// [`ItemEncryptor::decrypt_item`] on JSON text.
@@ -253,11 +254,8 @@ impl ItemEncryptor {
     /// # Errors
     /// As [`ItemEncryptor::decrypt_item`], and [`ItemError::InvalidItem`] for bad JSON.
     pub async fn decrypt_item_json(&self, item: &str) -> Result<String, ItemError> {
-        let out = self.decrypt_item(&parse_json(item)?).await?;
-        Ok(out.to_string())
+        let parsed = value::item_from_json_text(item)?;
+        let decrypted = self.decrypt_parsed(parsed).await?;
+        Ok(value::item_to_json_text(&decrypted))
     }
-}
-
-fn parse_json(text: &str) -> Result<Value, ItemError> {
-    serde_json::from_str(text).map_err(|e| ItemError::InvalidItem(format!("item JSON: {e}")))
 }

@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 use base64::Engine as _;
 use item_common::*;
 use kms_envelope::fuzzing;
-use kms_envelope::item::value::{item_from_json, AttributeValue};
+use kms_envelope::item::value::{
+    item_from_json, item_from_json_text, item_to_json, item_to_json_text, AttributeValue,
+};
 use kms_envelope::item::{
     CryptoAction, ItemEncryptor, ItemEncryptorConfig, ItemSuite, KeyringContext, FOOTER_ATTRIBUTE,
     HEADER_ATTRIBUTE,
@@ -101,6 +103,20 @@ fn item_and_config() -> impl Strategy<Value = (Value, ItemEncryptorConfig)> {
             }
             (serde_json::to_value(item).unwrap(), config)
         })
+}
+
+proptest! {
+    /// The JSON text written without serde is the text serde_json writes for the same item,
+    /// and reads back (also pretty-printed) to the same item.
+    #[test]
+    fn item_json_text_matches_serde_json(value in attribute_value(), name in "[a-z\"\\\\]{1,4}") {
+        let item = item_from_json(&json!({ name: value })).unwrap();
+        let text = item_to_json_text(&item);
+        prop_assert_eq!(&text, &item_to_json(&item).to_string());
+        prop_assert_eq!(&item_from_json_text(&text).unwrap(), &item);
+        let pretty = serde_json::to_string_pretty(&item_to_json(&item)).unwrap();
+        prop_assert_eq!(item_from_json_text(&pretty).unwrap(), item);
+    }
 }
 
 proptest! {

@@ -4,11 +4,15 @@
 //! - [`error`]: the exception codes, their HTTP statuses and the wire error body.
 //! - [`sigv4`]: AWS Signature Version 4, signing and verification.
 //! - [`blob`]: base64 blobs, with a zeroizing variant for plaintext.
+//! - [`json`] and [`client`]: a small JSON reader and writer, and the responses a light
+//!   client (the wasm package) reads with them, so it carries no serde code.
 //!
 //! Compiles for native targets and for `wasm32-unknown-unknown`.
 
 pub mod blob;
+pub mod client;
 pub mod error;
+pub mod json;
 pub mod sigv4;
 pub mod types;
 

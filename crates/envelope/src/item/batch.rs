@@ -112,18 +112,9 @@ impl ItemEncryptor {
     /// # Errors
     /// [`BatchError`] at the first item that fails; nothing is returned for the others.
     pub async fn encrypt_items(&self, items: &[Value]) -> Result<BatchOutput, BatchError> {
-        let before = self.snapshot();
-        let mut out = Vec::with_capacity(items.len());
-        for (index, item) in items.iter().enumerate() {
-            let encrypted = async {
-                let parsed = value::item_from_json(item)?;
-                self.encrypt_parsed(parsed).await
-            }
-            .await
-            .map_err(|error| BatchError { index, error })?;
-            out.push(value::item_to_json(&encrypted));
-        }
-        Ok(BatchOutput { stats: self.stats_since(before, out.len()), items: out })
+        let parsed = items.iter().map(value::item_from_json);
+        let (items, stats) = self.run_batch(parsed, true).await?;
+        Ok(BatchOutput { items: items.iter().map(value::item_to_json).collect(), stats })
     }
 
     /// Decrypts `items` in order. Nothing is returned unless every item verifies.
@@ -131,18 +122,48 @@ impl ItemEncryptor {
     /// # Errors
     /// [`BatchError`] at the first item that fails.
     pub async fn decrypt_items(&self, items: &[Value]) -> Result<BatchOutput, BatchError> {
+        let parsed = items.iter().map(value::item_from_json);
+        let (items, stats) = self.run_batch(parsed, false).await?;
+        Ok(BatchOutput { items: items.iter().map(value::item_to_json).collect(), stats })
+    }
+
+    /// [`ItemEncryptor::encrypt_items`] (`encrypt`) or [`ItemEncryptor::decrypt_items`] on
+    /// items as JSON text; returns the output items as JSON text.
+    ///
+    /// # Errors
+    /// As those, and [`ItemError::InvalidItem`] (at its index) for bad JSON.
+    pub async fn process_items_json(
+        &self,
+        items: &[String],
+        encrypt: bool,
+    ) -> Result<(Vec<String>, BatchStats), BatchError> {
+        let parsed = items.iter().map(|text| value::item_from_json_text(text));
+        let (items, stats) = self.run_batch(parsed, encrypt).await?;
+        Ok((items.iter().map(value::item_to_json_text).collect(), stats))
+    }
+
+    /// Encrypts or decrypts parsed items in order, stopping at the first failure.
+    async fn run_batch(
+        &self,
+        items: impl Iterator<Item = Result<value::Item, ItemError>>,
+        encrypt: bool,
+    ) -> Result<(Vec<value::Item>, BatchStats), BatchError> {
         let before = self.snapshot();
-        let mut out = Vec::with_capacity(items.len());
-        for (index, item) in items.iter().enumerate() {
-            let decrypted = async {
-                let parsed = value::item_from_json(item)?;
-                self.decrypt_parsed(parsed).await
+        let mut out = Vec::with_capacity(items.size_hint().0);
+        for (index, item) in items.enumerate() {
+            let done = async {
+                if encrypt {
+                    self.encrypt_parsed(item?).await
+                } else {
+                    self.decrypt_parsed(item?).await
+                }
             }
             .await
             .map_err(|error| BatchError { index, error })?;
-            out.push(value::item_to_json(&decrypted));
+            out.push(done);
         }
-        Ok(BatchOutput { stats: self.stats_since(before, out.len()), items: out })
+        let stats = self.stats_since(before, out.len());
+        Ok((out, stats))
     }
 
     fn snapshot(&self) -> BatchStats {

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+use kms_api::json::{Kind, Reader};
 use serde::{Deserialize, Serialize};
 
 use crate::item::{ItemError, RESERVED_ATTRIBUTE_PREFIX};
@@ -163,8 +164,7 @@ impl ItemEncryptorConfig {
     /// # Errors
     /// [`ItemError::InvalidConfig`] if the JSON does not describe a configuration.
     pub fn from_json(text: &str) -> Result<Self, ItemError> {
-        serde_json::from_str(text)
-            .map_err(|e| ItemError::InvalidConfig(format!("configuration JSON: {e}")))
+        read_config(text).map_err(|e| ItemError::InvalidConfig(format!("configuration JSON: {e}")))
     }
 
     /// Checks every rule and resolves the key actions.
@@ -310,6 +310,108 @@ impl ResolvedConfig {
     }
 }
 
+/// Reads a configuration as its serde form would (camelCase members, `logicalTableName`
+/// for `tableName`, unknown or repeated members refused, `null` only for optional ones),
+/// with the small JSON reader so the wasm build carries no serde code.
+fn read_config(text: &str) -> Result<ItemEncryptorConfig, String> {
+    let mut r = Reader::new(text);
+    let mut table_name = None;
+    let mut partition_key_name = None;
+    let mut config = ItemEncryptorConfig::new("", "");
+    let mut seen: Vec<&'static str> = Vec::new();
+    r.begin_object().map_err(|e| e.to_string())?;
+    while let Some(key) = r.next_key().map_err(|e| e.to_string())? {
+        let name: &'static str = match &*key {
+            "tableName" | "logicalTableName" => "tableName",
+            "partitionKeyName" => "partitionKeyName",
+            "sortKeyName" => "sortKeyName",
+            "attributeActionsOnEncrypt" => "attributeActionsOnEncrypt",
+            "defaultAction" => "defaultAction",
+            "allowedUnsignedAttributes" => "allowedUnsignedAttributes",
+            "allowedUnsignedAttributePrefix" => "allowedUnsignedAttributePrefix",
+            "algorithmSuite" => "algorithmSuite",
+            "keyringContext" => "keyringContext",
+            other => return Err(format!("unknown field `{other}`")),
+        };
+        if seen.contains(&name) {
+            return Err(format!("duplicate field `{name}`"));
+        }
+        seen.push(name);
+        let r = &mut r;
+        match name {
+            "tableName" => table_name = Some(string(r)?),
+            "partitionKeyName" => partition_key_name = Some(string(r)?),
+            "sortKeyName" => config.sort_key_name = optional(r, string)?,
+            "attributeActionsOnEncrypt" => {
+                r.begin_object().map_err(|e| e.to_string())?;
+                while let Some(attribute) = r.next_key().map_err(|e| e.to_string())? {
+                    let action = action(r)?;
+                    config.attribute_actions_on_encrypt.insert(attribute.into_owned(), action);
+                }
+            }
+            "defaultAction" => config.default_action = optional(r, action)?,
+            "allowedUnsignedAttributes" => {
+                r.begin_array().map_err(|e| e.to_string())?;
+                while r.next_element().map_err(|e| e.to_string())? {
+                    config.allowed_unsigned_attributes.push(string(r)?);
+                }
+            }
+            "allowedUnsignedAttributePrefix" => {
+                config.allowed_unsigned_attribute_prefix = optional(r, string)?;
+            }
+            "algorithmSuite" => {
+                config.algorithm_suite = match string(r)?.as_str() {
+                    "ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY_ECDSA_P384_SYMSIG_HMAC_SHA384" => {
+                        ItemSuite::EcdsaP384HmacSha384
+                    }
+                    "ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY_SYMSIG_HMAC_SHA384" => {
+                        ItemSuite::HmacSha384
+                    }
+                    other => return Err(format!("unknown variant `{other}`")),
+                }
+            }
+            _ => {
+                config.keyring_context = match string(r)?.as_str() {
+                    "ITEM" => KeyringContext::Item,
+                    "TABLE" => KeyringContext::Table,
+                    other => return Err(format!("unknown variant `{other}`")),
+                }
+            }
+        }
+    }
+    r.end().map_err(|e| e.to_string())?;
+    config.table_name = table_name.ok_or("missing field `tableName`")?;
+    config.partition_key_name = partition_key_name.ok_or("missing field `partitionKeyName`")?;
+    Ok(config)
+}
+
+fn string(r: &mut Reader<'_>) -> Result<String, String> {
+    if r.peek().map_err(|e| e.to_string())? != Kind::String {
+        return Err(r.error_here("expected a string").to_string());
+    }
+    r.string().map(|s| s.into_owned()).map_err(|e| e.to_string())
+}
+
+fn optional<T>(
+    r: &mut Reader<'_>,
+    read: fn(&mut Reader<'_>) -> Result<T, String>,
+) -> Result<Option<T>, String> {
+    if r.null().map_err(|e| e.to_string())? {
+        return Ok(None);
+    }
+    read(r).map(Some)
+}
+
+fn action(r: &mut Reader<'_>) -> Result<CryptoAction, String> {
+    Ok(match string(r)?.as_str() {
+        "ENCRYPT_AND_SIGN" => CryptoAction::EncryptAndSign,
+        "SIGN_ONLY" => CryptoAction::SignOnly,
+        "SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT" => CryptoAction::SignAndIncludeInEncryptionContext,
+        "DO_NOTHING" => CryptoAction::DoNothing,
+        other => return Err(format!("unknown variant `{other}`")),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -336,5 +438,25 @@ mod tests {
             r#"{"tableName":"t","partitionKeyName":"p","x":1}"#
         )
         .is_err());
+    }
+
+    /// Members, values and shapes the generated configurations draw from.
+    const CONFIG_TEXT: &str = concat!(
+        r#"\{(("(tableName|logicalTableName|partitionKeyName|sortKeyName|defaultAction|"#,
+        r#"allowedUnsignedAttributePrefix|algorithmSuite|keyringContext|x)":"#,
+        r#"("t"|null|1|"SIGN_ONLY"|"TABLE"|"ITEM"|"#,
+        r#""ALG_AES_256_GCM_HKDF_SHA512_COMMIT_KEY_SYMSIG_HMAC_SHA384")|"#,
+        r#""attributeActionsOnEncrypt":\{("a":"(DO_NOTHING|ENCRYPT_AND_SIGN|x)",?){0,2}\}|"#,
+        r#""allowedUnsignedAttributes":\[("u",?){0,2}\]),?){0,5}\}"#
+    );
+
+    proptest::proptest! {
+        /// The hand-written reader agrees with the serde form on every text.
+        #[test]
+        fn reads_configurations_as_serde_does(text in CONFIG_TEXT) {
+            let mine = read_config(&text).ok();
+            let theirs = serde_json::from_str::<ItemEncryptorConfig>(&text).ok();
+            proptest::prop_assert_eq!(mine, theirs, "{}", text);
+        }
     }
 }

@@ -60,7 +60,7 @@ pub(crate) fn item_context(
         }
     } else {
         let mut names: Vec<&str> = context_attributes.to_vec();
-        names.sort_unstable();
+        crate::item::value::sort_with(&mut names, Ord::cmp);
         let mut legend = String::with_capacity(names.len());
         for name in names {
             let value = get(name)?;

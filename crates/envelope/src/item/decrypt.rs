@@ -42,7 +42,7 @@ impl ItemEncryptor {
             .filter(|name| !config.is_allowed_unsigned(name))
             .map(|name| (canonical_path(table, name), name.clone()))
             .collect();
-        signed.sort();
+        crate::item::value::sort_with(&mut signed, Ord::cmp);
         // A signed attribute added or removed changes the count; a rename moves it.
         if signed.len() != header.legend.len() {
             return Err(ItemError::DecryptionFailed);

@@ -55,7 +55,7 @@ impl ItemEncryptor {
                 });
             }
         }
-        signed.sort_by(|a, b| a.path.cmp(&b.path));
+        crate::item::value::sort_with(&mut signed, |a, b| a.path.cmp(&b.path));
         let legend: Vec<u8> = signed
             .iter()
             .map(|s| match s.action {

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use kms_api::json::{write_string, JsonError, Kind, Reader as JsonReader};
 use serde_json::{Map, Value};
 
 use crate::codec::Reader;
@@ -116,88 +117,131 @@ impl AttributeValue {
     /// more than one type, a bad number, base64 or `NULL` value, an empty or duplicated
     /// set, nesting deeper than 32.
     pub fn from_json(value: &Value) -> Result<Self, ItemError> {
-        Self::from_json_at(value, 0)
+        Self::from_json_text(&value.to_string())
     }
 
-    fn from_json_at(value: &Value, depth: usize) -> Result<Self, ItemError> {
+    /// [`AttributeValue::from_json`] on JSON text.
+    ///
+    /// # Errors
+    /// As [`AttributeValue::from_json`], and [`ItemError::InvalidItem`] for bad JSON.
+    pub fn from_json_text(text: &str) -> Result<Self, ItemError> {
+        let mut r = JsonReader::new(text);
+        let value = Self::read_json(&mut r, 0)?;
+        r.end()?;
+        Ok(value)
+    }
+
+    fn read_json(r: &mut JsonReader<'_>, depth: usize) -> Result<Self, ItemError> {
         if depth > NESTING_MAX_DEPTH {
             return Err(invalid("maps and lists nest deeper than 32 levels"));
         }
-        let object =
-            value.as_object().ok_or_else(|| invalid("an attribute value must be an object"))?;
-        let mut entries = object.iter();
-        let (kind, inner) = match (entries.next(), entries.next()) {
-            (Some(entry), None) => entry,
-            _ => return Err(invalid("an attribute value must have exactly one type key")),
-        };
-        let text = |what: &str| {
-            inner.as_str().ok_or_else(|| invalid(&format!("a {what} value must be a JSON string")))
-        };
-        let array = |what: &str| {
-            inner.as_array().ok_or_else(|| invalid(&format!("a {what} value must be a JSON array")))
-        };
-        Ok(match kind.as_str() {
-            "S" => Self::S(text("S")?.to_owned()),
-            "N" => Self::N(normalize_number(text("N")?)?),
-            "B" => Self::B(decode_base64(text("B")?)?),
-            "BOOL" => Self::Bool(
-                inner.as_bool().ok_or_else(|| invalid("a BOOL value must be true or false"))?,
-            ),
-            "NULL" => match inner {
-                Value::Bool(true) => Self::Null,
+        if r.peek()? != Kind::Object {
+            return Err(invalid("an attribute value must be an object"));
+        }
+        r.begin_object()?;
+        let one_key = || invalid("an attribute value must have exactly one type key");
+        let kind = r.next_key()?.ok_or_else(one_key)?;
+        let value = match &*kind {
+            "S" => Self::S(json_text(r, "S")?),
+            "N" => Self::N(normalize_number(&json_text(r, "N")?)?),
+            "B" => Self::B(decode_base64(&json_text(r, "B")?)?),
+            "BOOL" => match r.peek()? {
+                Kind::Bool => Self::Bool(r.bool()?),
+                _ => return Err(invalid("a BOOL value must be true or false")),
+            },
+            "NULL" => match r.peek()? {
+                Kind::Bool if r.bool()? => Self::Null,
                 _ => return Err(invalid("a NULL value must be true")),
             },
             "M" => {
-                let map =
-                    inner.as_object().ok_or_else(|| invalid("an M value must be an object"))?;
+                if r.peek()? != Kind::Object {
+                    return Err(invalid("an M value must be an object"));
+                }
+                r.begin_object()?;
                 let mut out = BTreeMap::new();
-                for (k, v) in map {
-                    check_map_key(k)?;
-                    out.insert(k.clone(), Self::from_json_at(v, depth + 1)?);
+                while let Some(k) = r.next_key()? {
+                    check_map_key(&k)?;
+                    let v = Self::read_json(r, depth + 1)?;
+                    out.insert(k.into_owned(), v);
                 }
                 Self::M(out)
             }
-            "L" => Self::L(
-                array("L")?
-                    .iter()
-                    .map(|v| Self::from_json_at(v, depth + 1))
-                    .collect::<Result<_, _>>()?,
-            ),
-            "SS" => {
-                let members = array("SS")?
-                    .iter()
-                    .map(|v| {
-                        v.as_str()
-                            .map(str::to_owned)
-                            .ok_or_else(|| invalid("SS members must be strings"))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                Self::Ss(canonical_set(members, |a: &String, b: &String| cmp_utf16(a, b), "SS")?)
+            "L" => {
+                json_array(r, "L")?;
+                let mut out = Vec::new();
+                while r.next_element()? {
+                    out.push(Self::read_json(r, depth + 1)?);
+                }
+                Self::L(out)
             }
-            "NS" => {
-                let members = array("NS")?
-                    .iter()
-                    .map(|v| {
-                        v.as_str()
-                            .ok_or_else(|| invalid("NS members must be strings"))
-                            .and_then(normalize_number)
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                Self::Ns(canonical_set(members, |a: &String, b: &String| cmp_utf16(a, b), "NS")?)
-            }
-            "BS" => {
-                let members = array("BS")?
-                    .iter()
-                    .map(|v| {
-                        v.as_str()
-                            .ok_or_else(|| invalid("BS members must be strings"))
-                            .and_then(decode_base64)
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                Self::Bs(canonical_set(members, Ord::cmp, "BS")?)
+            "SS" | "NS" | "BS" => {
+                json_array(r, &kind)?;
+                let mut members = Vec::new();
+                while r.next_element()? {
+                    if r.peek()? != Kind::String {
+                        return Err(invalid(&format!("{kind} members must be strings")));
+                    }
+                    members.push(r.string()?.into_owned());
+                }
+                match &*kind {
+                    "SS" => Self::Ss(canonical_set(members, |a, b| cmp_utf16(a, b), "SS")?),
+                    "NS" => {
+                        let members = members
+                            .iter()
+                            .map(|m| normalize_number(m))
+                            .collect::<Result<_, _>>()?;
+                        Self::Ns(canonical_set(members, |a, b| cmp_utf16(a, b), "NS")?)
+                    }
+                    _ => {
+                        let members =
+                            members.iter().map(|m| decode_base64(m)).collect::<Result<_, _>>()?;
+                        Self::Bs(canonical_set(members, Ord::cmp, "BS")?)
+                    }
+                }
             }
             other => return Err(invalid(&format!("unknown attribute type {other:?}"))),
-        })
+        };
+        if r.next_key()?.is_some() {
+            return Err(one_key());
+        }
+        Ok(value)
+    }
+
+    /// Appends the DynamoDB JSON form to `out` (what [`AttributeValue::to_json`] holds).
+    pub fn write_json(&self, out: &mut String) {
+        out.push_str("{\"");
+        out.push_str(self.type_name());
+        out.push_str("\":");
+        let list = |out: &mut String, members: &mut dyn Iterator<Item = String>| {
+            out.push('[');
+            for (i, m) in members.enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(out, &m);
+            }
+            out.push(']');
+        };
+        match self {
+            Self::S(s) | Self::N(s) => write_string(out, s),
+            Self::B(b) => write_string(out, &BASE64.encode(b)),
+            Self::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Self::Null => out.push_str("true"),
+            Self::M(m) => write_json_map(out, m),
+            Self::L(l) => {
+                out.push('[');
+                for (i, v) in l.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    v.write_json(out);
+                }
+                out.push(']');
+            }
+            Self::Ss(s) | Self::Ns(s) => list(out, &mut s.iter().cloned()),
+            Self::Bs(s) => list(out, &mut s.iter().map(|b| BASE64.encode(b))),
+        }
+        out.push('}');
     }
 
     /// The DynamoDB JSON form, such as `{"S": "x"}` (binary as standard base64).
@@ -251,7 +295,7 @@ impl AttributeValue {
             Self::M(map) => {
                 put_len(out, map.len());
                 let mut keys: Vec<&String> = map.keys().collect();
-                keys.sort_by(|a, b| cmp_utf16(a, b));
+                sort_with(&mut keys, |a, b| cmp_utf16(a, b));
                 for key in keys {
                     out.extend_from_slice(&type_id::S.to_be_bytes());
                     put_len(out, key.len());
@@ -395,22 +439,77 @@ impl zeroize::Zeroize for AttributeValue {
 /// # Errors
 /// [`ItemError::InvalidItem`] if it is not an object, a name is empty, or a value is invalid.
 pub fn item_from_json(item: &Value) -> Result<Item, ItemError> {
-    let object = item.as_object().ok_or_else(|| invalid("an item must be a JSON object"))?;
+    item_from_json_text(&item.to_string())
+}
+
+/// [`item_from_json`] on JSON text.
+///
+/// # Errors
+/// As [`item_from_json`], and [`ItemError::InvalidItem`] for bad JSON.
+pub fn item_from_json_text(text: &str) -> Result<Item, ItemError> {
+    let mut r = JsonReader::new(text);
+    if r.peek()? != Kind::Object {
+        return Err(invalid("an item must be a JSON object"));
+    }
+    r.begin_object()?;
     let mut out = Item::new();
-    for (name, value) in object {
+    while let Some(name) = r.next_key()? {
         if name.is_empty() {
             return Err(invalid("attribute names must not be empty"));
         }
-        let parsed = AttributeValue::from_json(value)
+        let parsed = AttributeValue::read_json(&mut r, 0)
             .map_err(|e| prefix_error(e, &format!("attribute {name:?}: ")))?;
-        out.insert(name.clone(), parsed);
+        out.insert(name.into_owned(), parsed);
     }
+    r.end()?;
     Ok(out)
 }
 
 /// Writes an item as DynamoDB JSON.
 pub fn item_to_json(item: &Item) -> Value {
     Value::Object(item.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
+}
+
+/// Writes an item as DynamoDB JSON text (the text of [`item_to_json`]).
+pub fn item_to_json_text(item: &Item) -> String {
+    let mut out = String::new();
+    write_json_map(&mut out, item);
+    out
+}
+
+fn write_json_map(out: &mut String, map: &BTreeMap<String, AttributeValue>) {
+    out.push('{');
+    for (i, (k, v)) in map.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_string(out, k);
+        out.push(':');
+        v.write_json(out);
+    }
+    out.push('}');
+}
+
+/// A string value of a `what` attribute.
+fn json_text(r: &mut JsonReader<'_>, what: &str) -> Result<String, ItemError> {
+    if r.peek()? != Kind::String {
+        return Err(invalid(&format!("a {what} value must be a JSON string")));
+    }
+    Ok(r.string()?.into_owned())
+}
+
+/// Opens the array value of a `what` attribute.
+fn json_array(r: &mut JsonReader<'_>, what: &str) -> Result<(), ItemError> {
+    if r.peek()? != Kind::Array {
+        return Err(invalid(&format!("a {what} value must be a JSON array")));
+    }
+    Ok(r.begin_array()?)
+}
+
+impl From<JsonError> for ItemError {
+    fn from(e: JsonError) -> Self {
+        ItemError::InvalidItem(format!("item JSON: {e}"))
+    }
 }
 
 /// Normalises a DynamoDB number as DynamoDB does: no exponent, no leading zeros, no
@@ -504,15 +603,32 @@ pub fn cmp_utf16(a: &str, b: &str) -> Ordering {
     a.encode_utf16().cmp(b.encode_utf16())
 }
 
+/// Sorts `items` by `cmp`, stably, through one shared sort of indices: every element and
+/// comparison type given to the standard sort is a separate copy of it in the wasm module
+/// (kilobytes each), and items are few.
+pub(crate) fn sort_with<T>(items: &mut Vec<T>, cmp: impl Fn(&T, &T) -> Ordering) {
+    let order = sorted_indices(items.len(), &|i, j| cmp(&items[i], &items[j]));
+    let mut slots: Vec<Option<T>> = items.drain(..).map(Some).collect();
+    // `order` is a permutation of the indices, so every slot is taken exactly once.
+    items.extend(order.into_iter().filter_map(|i| slots[i].take()));
+}
+
+/// The indices `0..len` in the stable order of `cmp` (the one sort instance).
+fn sorted_indices(len: usize, cmp: &dyn Fn(usize, usize) -> Ordering) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..len).collect();
+    order.sort_by(|&i, &j| cmp(i, j));
+    order
+}
+
 fn canonical_set<T>(
     mut members: Vec<T>,
-    cmp: impl Fn(&T, &T) -> Ordering,
+    cmp: fn(&T, &T) -> Ordering,
     kind: &str,
 ) -> Result<Vec<T>, ItemError> {
     if members.is_empty() {
         return Err(invalid(&format!("an {kind} set must not be empty")));
     }
-    members.sort_by(&cmp);
+    sort_with(&mut members, cmp);
     if members.windows(2).any(|w| cmp(&w[0], &w[1]) == Ordering::Equal) {
         return Err(invalid(&format!("an {kind} set must not contain duplicates")));
     }
@@ -587,6 +703,18 @@ fn prefix_error(e: ItemError, prefix: &str) -> ItemError {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn sort_with_is_a_stable_sort() {
+        let mut pairs = vec![(3, 'a'), (1, 'b'), (3, 'c'), (2, 'd'), (1, 'e'), (0, 'f')];
+        let mut expected = pairs.clone();
+        expected.sort_by_key(|p| p.0);
+        sort_with(&mut pairs, |a, b| a.0.cmp(&b.0));
+        assert_eq!(pairs, expected);
+        let mut empty: Vec<u8> = Vec::new();
+        sort_with(&mut empty, Ord::cmp);
+        assert!(empty.is_empty());
+    }
 
     #[test]
     fn numbers_normalise_as_dynamodb_does() {
