@@ -29,6 +29,7 @@ pub mod keyring;
 pub mod kms;
 pub mod materials;
 pub mod public_key;
+pub mod signature;
 pub mod stream;
 pub mod suite;
 pub mod vectors;
