@@ -236,7 +236,7 @@ fn rsa_key(n: &[u8], e: &[u8]) -> Result<Key, Error> {
     }
     let odd = |v: &[u8]| v.last().is_some_and(|b| b & 1 == 1);
     let e_bits = bit_len(e);
-    if !odd(n) || !odd(e) || e_bits < 2 || e_bits > RSA_MAX_EXPONENT_BITS || n[0] == 0 {
+    if !odd(n) || !odd(e) || !(2..=RSA_MAX_EXPONENT_BITS).contains(&e_bits) || n[0] == 0 {
         return Err(Error::InvalidKey("invalid RSA public key".into()));
     }
     Ok(Key::Rsa { n: n.to_vec(), e: e.to_vec(), bits })
