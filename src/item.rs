@@ -162,7 +162,10 @@ impl ItemEncryptor {
     fn one(&self, item: JsValue, encrypt: bool) -> Result<Promise, JsValue> {
         let item = to_json(&item, "item")?;
         let inner = self.inner.clone();
+        let signed = !encrypt || inner.config().algorithm_suite.suite().is_signed();
         Ok(future_to_promise(async move {
+            // Signed suites sign and verify in the EC module (ec.rs).
+            crate::ec::ensure_if(signed).await?;
             let out = if encrypt {
                 inner.encrypt_item(&item).await
             } else {
@@ -182,7 +185,9 @@ impl ItemEncryptor {
         };
         let inner = self.inner.clone();
         let cmm = self.cmm.clone();
+        let signed = !encrypt || inner.config().algorithm_suite.suite().is_signed();
         Ok(future_to_promise(async move {
+            crate::ec::ensure_if(signed).await?;
             let before = cmm.as_ref().and_then(counters_of);
             let output = if encrypt {
                 inner.encrypt_items(&items).await
