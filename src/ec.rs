@@ -42,19 +42,21 @@ extern "C" {
     fn public_key(this: &EcModule, handle: u32) -> Result<Vec<u8>, JsValue>;
     #[wasm_bindgen(method, catch, js_name = signPrehash)]
     fn sign_prehash(this: &EcModule, handle: u32, prehash: &[u8]) -> Result<Vec<u8>, JsValue>;
-    #[wasm_bindgen(method)]
-    fn free(this: &EcModule, handle: u32) -> bool;
-    #[wasm_bindgen(method, js_name = checkPoint)]
-    fn check_point(this: &EcModule, curve: u16, point: &[u8]) -> bool;
-    #[wasm_bindgen(method, js_name = verifyEcdsa)]
+    // All `catch`: an exception from the other module (a trap) must not unwind through
+    // this one's frames.
+    #[wasm_bindgen(method, catch)]
+    fn free(this: &EcModule, handle: u32) -> Result<bool, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = checkPoint)]
+    fn check_point(this: &EcModule, curve: u16, point: &[u8]) -> Result<bool, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = verifyEcdsa)]
     fn verify_ecdsa(
         this: &EcModule,
         curve: u16,
         point: &[u8],
         prehash: &[u8],
         signature: &[u8],
-    ) -> bool;
-    #[wasm_bindgen(method, js_name = verifyRsa)]
+    ) -> Result<bool, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = verifyRsa)]
     fn verify_rsa(
         this: &EcModule,
         n: &[u8],
@@ -62,7 +64,7 @@ extern "C" {
         algorithm: &str,
         digest: &[u8],
         signature: &[u8],
-    ) -> bool;
+    ) -> Result<bool, JsValue>;
 }
 
 thread_local! {
@@ -123,6 +125,10 @@ fn curve_bits(curve: NamedCurve) -> u16 {
     }
 }
 
+fn failed(what: &str) -> Error {
+    Error::InvalidKey(format!("{what} failed in the EC module"))
+}
+
 fn not_loaded() -> Error {
     Error::ApiMisuse("the kms-wasm EC module is not loaded".into())
 }
@@ -170,7 +176,7 @@ impl SignatureBackend for JsBackend {
     }
 
     fn check_point(&self, curve: NamedCurve, point: &[u8]) -> Option<bool> {
-        with_ec(|ec| ec.check_point(curve_bits(curve), point)).ok()
+        with_ec(|ec| ec.check_point(curve_bits(curve), point).unwrap_or(false)).ok()
     }
 
     fn verify_ecdsa(
@@ -180,7 +186,8 @@ impl SignatureBackend for JsBackend {
         prehash: &[u8],
         signature: &[u8],
     ) -> Result<bool, Error> {
-        with_ec(|ec| ec.verify_ecdsa(curve_bits(curve), point, prehash, signature))
+        with_ec(|ec| ec.verify_ecdsa(curve_bits(curve), point, prehash, signature))?
+            .map_err(|_| failed("ECDSA verification"))
     }
 
     fn verify_rsa(
@@ -191,7 +198,8 @@ impl SignatureBackend for JsBackend {
         digest: &[u8],
         signature: &[u8],
     ) -> Result<bool, Error> {
-        with_ec(|ec| ec.verify_rsa(n, e, algorithm.as_str(), digest, signature))
+        with_ec(|ec| ec.verify_rsa(n, e, algorithm.as_str(), digest, signature))?
+            .map_err(|_| failed("RSA verification"))
     }
 }
 
