@@ -254,3 +254,49 @@ impl VerifyingKey {
 pub(crate) fn fixed_signature(curve: NamedCurve, der_signature: &[u8]) -> Option<Vec<u8>> {
     der::parse_ecdsa_signature(der_signature, scalar_len(curve))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn sec1_forms_by_curve() {
+        assert!(is_sec1_form(NamedCurve::P256, &[2; 33]));
+        assert!(is_sec1_form(NamedCurve::P384, &[4; 97]));
+        assert!(is_sec1_form(NamedCurve::P521, &[3; 67]));
+        assert!(!is_sec1_form(NamedCurve::P256, &[2; 49]), "P-384 length on P-256");
+        assert!(!is_sec1_form(NamedCurve::P256, &[0]), "identity");
+        assert!(!is_sec1_form(NamedCurve::P256, &[5; 33]));
+        assert!(!is_sec1_form(NamedCurve::P256, &[]));
+    }
+
+    #[test]
+    fn keys_sign_verify_and_refuse_what_does_not_fit() {
+        for algorithm in [SignatureAlgorithm::EcdsaP256Sha256, SignatureAlgorithm::EcdsaP384Sha384]
+        {
+            let key = SigningKey::generate(algorithm).unwrap();
+            let len = scalar_len(curve_of(algorithm));
+            assert_eq!(key.public_key().len(), len + 1);
+            let public = VerifyingKey::from_sec1(algorithm, key.public_key()).unwrap();
+            assert_eq!(public, key.verifying_key());
+            let prehash = vec![9u8; len];
+            let signature = key.sign_prehash(&prehash).unwrap();
+            assert!(public.verify_prehash(&prehash, &signature).unwrap());
+            assert!(!public.verify_prehash(&vec![8u8; len], &signature).unwrap());
+            assert!(key.sign_prehash(&prehash[1..]).is_err(), "a hash of the wrong length");
+            // Off the curve: the key's x with y = 1 (on the curve with probability ~2^-256).
+            let mut off = vec![4u8];
+            off.extend_from_slice(&key.public_key()[1..]);
+            off.extend(std::iter::repeat_n(0u8, len - 1));
+            off.push(1);
+            assert!(VerifyingKey::from_sec1(algorithm, &off).is_err());
+            assert!(VerifyingKey::from_sec1(algorithm, &key.public_key()[1..]).is_err());
+        }
+        let p256 = SigningKey::generate(SignatureAlgorithm::EcdsaP256Sha256).unwrap();
+        let signer: Arc<dyn EcdsaSigner> =
+            Arc::from(RustCrypto.generate_signing_key(NamedCurve::P256).unwrap());
+        assert!(SigningKey::from_signer(SignatureAlgorithm::EcdsaP384Sha384, signer).is_err());
+        assert!(format!("{p256:?}").contains("redacted"));
+    }
+}
