@@ -102,8 +102,8 @@ pub(crate) async fn ensure() -> Result<(), JsValue> {
         )
     })?;
     EC.with(|ec| *ec.borrow_mut() = Some(exports.unchecked_into()));
-    // A second install (another module instance in this thread) is refused and harmless:
-    // every JsBackend reads the same thread-local module.
+    // Calls that awaited the same load all get here; installs after the first are refused,
+    // harmlessly (JsBackend reads the thread-local module).
     let _ = signature::install(Box::new(JsBackend));
     Ok(())
 }
