@@ -164,7 +164,10 @@ impl ItemEncryptor {
     fn one(&self, item: JsValue, encrypt: bool) -> Result<Promise, JsValue> {
         let item = to_json(&item, "item")?;
         let inner = self.inner.clone();
+        let signed = !encrypt || inner.config().algorithm_suite.suite().is_signed();
         Ok(promise(async move {
+            // Signed suites sign and verify in the EC module (ec.rs).
+            crate::ec::ensure_if(signed).await?;
             let out = if encrypt {
                 inner.encrypt_item_json(&item).await
             } else {
@@ -187,7 +190,9 @@ impl ItemEncryptor {
             .collect();
         let inner = self.inner.clone();
         let cmm = self.cmm.clone();
+        let signed = !encrypt || inner.config().algorithm_suite.suite().is_signed();
         Ok(promise(async move {
+            crate::ec::ensure_if(signed).await?;
             let before = cmm.as_ref().and_then(counters_of);
             let (items, stats) =
                 inner.process_items_json(&items, encrypt).await.map_err(|e| batch_error(&e))?;

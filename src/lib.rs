@@ -13,6 +13,9 @@
 //!   (admin.rs): CreateKey, CreateAlias, DescribeKey, ListAliases, EnableKey, DisableKey.
 //! - `PublicKey`, `publicKeyEncrypt`, `verify` (public_key.rs), with WebCrypto for RSA-OAEP
 //!   and `RAW` verification (subtle.rs).
+//! - The EC module (ec.rs): a second WebAssembly module (`kms_wasm_ec`, crate
+//!   `kms-wasm-ec`) with the ECDSA and RSA arithmetic, loaded only for signed suites and
+//!   `DIGEST` verification; `ecModuleLoaded()` tells whether it has been.
 
 // kms-envelope shares keyrings and materials managers as `Arc<dyn ..>`; on wasm32 they are
 // deliberately not `Send + Sync` (JavaScript is single-threaded), which this lint flags.
@@ -28,6 +31,8 @@ mod cache;
 mod client;
 #[cfg(target_arch = "wasm32")]
 mod convert;
+#[cfg(target_arch = "wasm32")]
+mod ec;
 #[cfg(target_arch = "wasm32")]
 mod error;
 #[cfg(target_arch = "wasm32")]
@@ -57,6 +62,7 @@ mod typings;
 pub use crate::{
     cache::CachingMaterialsManager,
     client::KmsClient,
+    ec::ec_module_loaded,
     item::ItemEncryptor,
     keyring::{KmsKeyring, KmsRsaKeyring, MultiKeyring, RawAesKeyring, RawRsaKeyring},
     message::{decrypt, encrypt},

@@ -9,6 +9,7 @@ use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::convert::{context_field, field, header_to_js, set, string_field, uint_field};
+use crate::ec;
 use crate::error::{from_envelope, invalid};
 use crate::handle::cmm_of;
 use crate::js_bytes::{pieces, wipe, JsParts, SecretBuf, Snapshot};
@@ -101,7 +102,11 @@ pub fn encrypt(
     config.plaintext_length_bound = Some(u64::from(plaintext.len()));
     let context = context_field(&options, "encryptionContext")?;
     let mut bulk = Bulk::new(BulkMode::from_options(&options)?)?;
+    let signed =
+        config.suite.unwrap_or_else(|| config.commitment_policy.default_suite()).is_signed();
     Ok(future_to_promise(async move {
+        // Signed suites: the signing key is made and used in the EC module.
+        ec::ensure_if(signed).await?;
         let mut encryptor =
             Encryptor::new(cmm.as_ref(), context, &config).await.map_err(from_envelope)?;
         let header = header_to_js(encryptor.header());
@@ -141,8 +146,13 @@ pub fn decrypt(
         // Wiped if anything fails.
         let mut plaintext = JsParts::plaintext();
         let mut out = SecretBuf::default();
+        let mut peek = ec::SignedPeek::default();
         for (start, end) in pieces(ciphertext.len()) {
             let piece = ciphertext.read(start, end);
+            // A signed message's signature is checked in the EC module.
+            if !ec::ec_module_loaded() {
+                ec::ensure_if(peek.feed(&piece) == Some(true)).await?;
+            }
             bulk.decrypt(&mut decryptor, &piece, &mut out).await?;
             // One path per piece: Rust output or WebCrypto output, never both.
             plaintext.push_bytes(&out);

@@ -1,7 +1,9 @@
 //! `PublicKey`, `publicKeyEncrypt` and `verify`: local operations with the public half of a
 //! KMS asymmetric key. WebCrypto encrypts (RSA-OAEP) and verifies `RAW` messages;
-//! kms-envelope's `public_key` module (the RustCrypto `rsa`/`p256`/`p384`/`p521` crates)
-//! verifies `DIGEST` messages (and `RAW` ones where the runtime has no WebCrypto). Both calls return Promises.
+//! kms-envelope's `public_key` module verifies `DIGEST` messages (and `RAW` ones where the
+//! runtime has no WebCrypto), its arithmetic (the RustCrypto `rsa`/`p256`/`p384`/`p521`
+//! crates) running in the EC module, loaded on first need (ec.rs). Both calls return
+//! Promises.
 
 use js_sys::{Array, Object, Promise, Uint8Array};
 use kms_envelope::der;
@@ -13,6 +15,7 @@ use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
 
 use crate::convert::to_uint8;
+use crate::ec;
 use crate::error::{from_envelope, kms_error};
 use crate::subtle;
 
@@ -229,12 +232,12 @@ async fn verify_with(
     key.check_signing_algorithm(algorithm).map_err(from_envelope)?;
     let (Some(subtle), Some((import, verify, ecdsa_len))) = (subtle, web_algorithm(algorithm))
     else {
-        return key.verify(message, signature, algorithm, message_type).map_err(from_envelope);
+        return verify_in_ec_module(key, message, signature, algorithm, message_type).await;
     };
     let Ok(crypto_key) = subtle::import(&subtle, "spki", spki, &import, "verify").await else {
         // Some runtimes refuse encodings kms-envelope takes (compressed EC points): the
         // key parsed there, so its verifier decides.
-        return key.verify(message, signature, algorithm, message_type).map_err(from_envelope);
+        return verify_in_ec_module(key, message, signature, algorithm, message_type).await;
     };
     let signature = match ecdsa_len {
         None => signature.to_vec(),
@@ -244,6 +247,18 @@ async fn verify_with(
         },
     };
     Ok(subtle::verify_with(&subtle, &verify, &crypto_key, &signature, message).await)
+}
+
+/// kms-envelope's verifier, whose arithmetic runs in the EC module (loaded first).
+async fn verify_in_ec_module(
+    key: &pk::PublicKey,
+    message: &[u8],
+    signature: &[u8],
+    algorithm: SigningAlgorithm,
+    message_type: MessageType,
+) -> Result<bool, JsValue> {
+    ec::ensure().await?;
+    key.verify(message, signature, algorithm, message_type).map_err(from_envelope)
 }
 
 /// Checks KMS's limits, then RSA-OAEP encrypts with WebCrypto.

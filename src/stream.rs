@@ -17,6 +17,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::convert::{context_field, field, header_to_js, set};
+use crate::ec;
 use crate::error::{from_envelope, invalid};
 use crate::handle::cmm_of;
 use crate::js_bytes::{pieces, wipe, JsParts, SecretBuf, Snapshot};
@@ -124,6 +125,9 @@ pub fn encrypt_stream(
         future_to_promise(async move {
             let (cmm, context, config, on_header, bulk) =
                 setup.ok_or_else(|| invalid("the stream already started"))?;
+            let suite = config.suite.unwrap_or_else(|| config.commitment_policy.default_suite());
+            // Signed suites: the signing key is made and used in the EC module.
+            ec::ensure_if(suite.is_signed()).await?;
             let encryptor =
                 Encryptor::new(cmm.as_ref(), context, &config).await.map_err(from_envelope)?;
             report_header(&on_header, encryptor.header());
@@ -192,12 +196,14 @@ pub fn decrypt_stream(
     let state: Rc<RefCell<Option<(Decryptor<'static>, Bulk)>>> =
         Rc::new(RefCell::new(Some((Decryptor::new_shared(cmm, &config), bulk))));
     let reported = Rc::new(RefCell::new(false));
+    let peek = Rc::new(RefCell::new(ec::SignedPeek::default()));
 
     let transform_state = state.clone();
     let transform = Closure::new(move |chunk: JsValue, controller: JsValue| {
         let state = transform_state.clone();
         let on_header = on_header.clone();
         let reported = reported.clone();
+        let peek = peek.clone();
         future_to_promise(async move {
             let input = Snapshot::new(&chunk, "each chunk", false)?;
             // Taken out for the await: the stream never runs two transforms at once.
@@ -207,6 +213,11 @@ pub fn decrypt_stream(
             let mut out = SecretBuf::default();
             for (start, end) in pieces(input.len()) {
                 let piece = input.read(start, end);
+                // A signed message's signature is checked in the EC module.
+                if !ec::ec_module_loaded() {
+                    let signed = peek.borrow_mut().feed(&piece) == Some(true);
+                    ec::ensure_if(signed).await?;
+                }
                 bulk.decrypt(&mut decryptor, &piece, &mut out).await?;
                 if !*reported.borrow() {
                     if let Some(header) = decryptor.header() {

@@ -4,9 +4,9 @@
 //! messages. Native code that is constant time where it matters, and the RSA crates stay
 //! out of the WebAssembly module.
 //!
-//! What WebCrypto cannot do stays in Rust: verification of a precomputed `DIGEST`
-//! (kms-envelope's verifier over the RustCrypto `rsa`/`p256`/`p384`/`p521` crates) and the
-//! ECDSA P-384 signatures of the signed suites.
+//! What WebCrypto cannot do stays in Rust, in the lazily loaded EC module (ec.rs):
+//! verification of a precomputed `DIGEST` (the RustCrypto `rsa`/`p256`/`p384`/`p521`
+//! crates) and the ECDSA signatures of the signed suites.
 //! WebCrypto has no RSAES-PKCS1-v1_5 encryption, so the raw RSA keyring refuses that
 //! padding here (as `@aws-crypto/client-browser` does).
 

@@ -1,9 +1,12 @@
 //! wasm-bindgen-test under Node: the exported API called from Rust, as JS would call it.
+//! The test runner's output holds this module only, not the EC module (kms_wasm_ec): the
+//! signed suites are tested against the npm package (tests/node, tests/browser); here
+//! they must fail cleanly.
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used)]
 
 use js_sys::{Object, Reflect, Uint8Array};
-use kms_wasm::{decrypt, encrypt, verify, RawAesKeyring};
+use kms_wasm::{decrypt, ec_module_loaded, encrypt, verify, RawAesKeyring};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -36,14 +39,15 @@ fn keyring(key: u8) -> JsValue {
 #[wasm_bindgen_test]
 async fn raw_aes_round_trip_and_wrong_key_fails() {
     let ring = keyring(1);
-    let context = object(&[("encryptionContext", object(&[("k", "v".into())]))]);
+    let context =
+        object(&[("encryptionContext", object(&[("k", "v".into())])), ("suiteId", 0x0478.into())]);
     let out = JsFuture::from(
         encrypt(ring.clone(), bytes(b"wasm test"), Some(context.unchecked_into())).unwrap(),
     )
     .await
     .unwrap();
     let header = get(&out, "messageHeader");
-    assert_eq!(get(&header, "suiteId").as_f64(), Some(f64::from(0x0578)));
+    assert_eq!(get(&header, "suiteId").as_f64(), Some(f64::from(0x0478)));
     let ct = get(&out, "result").unchecked_into::<Uint8Array>().to_vec();
 
     let back = JsFuture::from(decrypt(ring, bytes(&ct), None).unwrap()).await.unwrap();
@@ -53,6 +57,14 @@ async fn raw_aes_round_trip_and_wrong_key_fails() {
     let err = JsFuture::from(decrypt(keyring(2), bytes(&ct), None).unwrap()).await.unwrap_err();
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("NoDecryptableDataKey"));
     assert_eq!(get(&err, "name").as_string().as_deref(), Some("KmsError"));
+}
+
+#[wasm_bindgen_test]
+async fn signed_suites_without_the_ec_module_fail_with_a_code() {
+    let err =
+        JsFuture::from(encrypt(keyring(1), bytes(b"signed"), None).unwrap()).await.unwrap_err();
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("EcModuleUnavailable"));
+    assert!(!ec_module_loaded());
 }
 
 #[wasm_bindgen_test]

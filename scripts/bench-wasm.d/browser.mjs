@@ -49,16 +49,18 @@ window.ready = true
 
 const files = {
   '/sdk.js': join(work, 'sdk.js'),
-  '/measure.js': join(repo, 'scripts/bench-wasm.d/measure.js'),
-  '/web/kms_wasm.js': join(repo, 'pkg/web/kms_wasm.js'),
-  '/web/kms_wasm_bg.wasm': join(repo, 'pkg/web/kms_wasm_bg.wasm')
+  '/measure.js': join(repo, 'scripts/bench-wasm.d/measure.js')
 }
 const types = { '.js': 'text/javascript', '.wasm': 'application/wasm' }
 const srv = createServer(async (req, res) => {
   const path = new URL(req.url, 'http://x').pathname
   if (path === '/') return res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE)
-  if (!files[path]) return res.writeHead(404).end()
-  res.writeHead(200, { 'content-type': types[extname(path)] }).end(await readFile(files[path]))
+  // The web build: both modules' glue and .wasm, and the snippet that loads the EC module.
+  const file = files[path] ?? (path.startsWith('/web/') && !path.includes('..')
+    ? join(repo, 'pkg', path) : null)
+  const body = file && await readFile(file).catch(() => null)
+  if (!body) return res.writeHead(404).end()
+  res.writeHead(200, { 'content-type': types[extname(path)] }).end(body)
 })
 srv.listen(0, '127.0.0.1')
 await once(srv, 'listening')

@@ -1,7 +1,9 @@
 // The web build in headless Chromium (Debian's /usr/bin/chromium via playwright-core):
 // the page, served from one loopback origin, talks to kms-server on another (so every KMS
 // call needs a CORS preflight), round-trips encrypt/decrypt with the KMS keyring, streams a
-// 64 MiB Blob through encryptStream/decryptStream, and verifies signatures.
+// 64 MiB Blob through encryptStream/decryptStream, and verifies signatures. The EC module
+// (kms_wasm_ec: signed suites, DIGEST verification) must not be fetched by unsigned
+// messages and RAW verification, and must be fetched once when first needed.
 //
 //   node tests/browser/e2e.spec.mjs    (KMS_SERVER_BIN and AWS_CLI as for tests/node;
 //                                       KMS_WASM_WEB_DIR: the web build, default pkg/web)
@@ -23,6 +25,19 @@ const TYPES = { '.js': 'text/javascript', '.wasm': 'application/wasm', '.html': 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>kms-wasm e2e</title>
 <script type="module">
 import init, * as kms from '/web/kms_wasm.js'
+window.unsigned = async ({ signatures }) => {
+  await init()
+  const raw = new kms.RawAesKeyring({ keyNamespace: 'e2e', keyName: 'lazy', wrappingKey: crypto.getRandomValues(new Uint8Array(32)) })
+  const data = crypto.getRandomValues(new Uint8Array(5000))
+  const ct = (await kms.encrypt(raw, data, { suiteId: 0x0478 })).result
+  const back = (await kms.decrypt(raw, ct)).plaintext
+  if (back.length !== data.length || back.some((v, i) => v !== data[i])) throw new Error('unsigned round trip')
+  const b64 = (s) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0))
+  for (const s of signatures) {
+    if (!await kms.verify(b64(s.spki), b64(s.message), b64(s.signature), s.algorithm, 'RAW')) throw new Error('RAW ' + s.algorithm)
+  }
+  return kms.ecModuleLoaded()
+}
 window.run = async ({ endpoint, region, credentials, keyArn, signatures }) => {
   await init()
   const log = []
@@ -91,6 +106,7 @@ window.run = async ({ endpoint, region, credentials, keyArn, signatures }) => {
     if (e.code !== 'UnrecognizedClientException' || e.status !== 400) throw e
     log.push('KmsError ' + e.code)
   }
+  if (!kms.ecModuleLoaded()) throw new Error('the EC module was not loaded')
   return log
 }
 window.ready = true
@@ -117,9 +133,13 @@ function signatures () {
   }))
 }
 
+/** Every path the page fetched, in order. */
+const fetched = []
+
 async function servePage () {
   const srv = createServer(async (req, res) => {
     const path = new URL(req.url, 'http://x').pathname
+    fetched.push(path)
     try {
       if (path === '/') {
         res.writeHead(200, { 'content-type': TYPES['.html'] }).end(PAGE)
@@ -155,10 +175,22 @@ try {
   tab.on('pageerror', (e) => errors.push(String(e)))
   await tab.goto(`http://127.0.0.1:${page.address().port}/`)
   await tab.waitForFunction(() => window.ready === true)
+  const sigs = signatures()
+  const ecFetches = () => fetched.filter((p) => p.includes('kms_wasm_ec')).sort()
+  const loadedEarly = await tab.evaluate((args) => window.unsigned(args), { signatures: sigs })
+  if (loadedEarly || ecFetches().length) {
+    throw new Error('unsigned messages and RAW verification loaded the EC module: ' + ecFetches())
+  }
+  console.log('ok - unsigned round trip and RAW verification without the EC module')
   const log = await tab.evaluate((args) => window.run(args), {
-    endpoint: kmsServer.endpoint, region: REGION, credentials: CREDENTIALS, keyArn, signatures: signatures()
+    endpoint: kmsServer.endpoint, region: REGION, credentials: CREDENTIALS, keyArn, signatures: sigs
   })
   if (errors.length) throw new Error(errors.join('\n'))
+  const ec = ecFetches()
+  if (ec.join() !== ['/web/kms_wasm_ec.js', '/web/kms_wasm_ec_bg.wasm'].join()) {
+    throw new Error('the EC module should be fetched once, was: ' + ec)
+  }
+  console.log('ok - EC module fetched once, on first need')
   for (const line of log) console.log(`ok - ${line}`)
   console.log('browser e2e: PASS')
 } finally {

@@ -2,7 +2,7 @@
 // the Node and browser flavours of the exports map: the README's usage must compile.
 import {
   KmsClient, KmsKeyring, RawAesKeyring, MultiKeyring, CachingMaterialsManager, PublicKey,
-  encrypt, decrypt, encryptStream, decryptStream, verify, publicKeyEncrypt,
+  encrypt, decrypt, encryptStream, decryptStream, verify, publicKeyEncrypt, ecModuleLoaded,
   type KmsError, type MessageHeader
 } from 'kms-wasm'
 
@@ -22,7 +22,7 @@ export async function usage (keyArn: string, file: Blob): Promise<void> {
   sealed.pipeThrough(decryptStream(keyring, { onMessageHeader: (h) => h.suiteId }))
   const key: PublicKey = await client.getPublicKey(keyArn)
   const ok: boolean = await key.verify(plaintext, plaintext, 'ECDSA_SHA_256', 'RAW') &&
-    await verify(key.spki, plaintext, plaintext, 'ECDSA_SHA_384', 'DIGEST')
+    await verify(key.spki, plaintext, plaintext, 'ECDSA_SHA_384', 'DIGEST') && ecModuleLoaded()
   const ct: Uint8Array = await publicKeyEncrypt(key.spki, plaintext, 'RSAES_OAEP_SHA_256')
   const ct2: Uint8Array = await key.encrypt(plaintext, 'RSAES_OAEP_SHA_1')
   const dk = await client.generateDataKey(keyArn)

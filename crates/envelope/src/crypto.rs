@@ -11,12 +11,10 @@ use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::aes::Aes192;
 use aes_gcm::{Aes128Gcm, Aes256Gcm, AesGcm, Nonce, Tag};
 use hkdf::Hkdf;
-use p256::ecdsa::signature::{DigestSigner, DigestVerifier};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use crate::der;
 use crate::error::Error;
 use crate::materials::{SigningKey, VerifyingKey};
 use crate::suite::{
@@ -230,38 +228,35 @@ impl SignatureHasher {
         }
     }
 
-    /// Signs the hashed bytes; returns the DER-encoded signature (encoded by
-    /// [`crate::der`], which keeps the `der` crate out of the WebAssembly build).
-    pub(crate) fn sign(self, key: &SigningKey) -> Result<Vec<u8>, Error> {
-        let fail = |_| Error::InvalidKey("ECDSA signing failed".into());
-        match (self, key) {
-            (SignatureHasher::P256(h), SigningKey::P256(k)) => {
-                let sig: p256::ecdsa::Signature = k.try_sign_digest(h).map_err(fail)?;
-                Ok(der::encode_ecdsa_signature(&sig.to_bytes()))
-            }
-            (SignatureHasher::P384(h), SigningKey::P384(k)) => {
-                let sig: p384::ecdsa::Signature = k.try_sign_digest(h).map_err(fail)?;
-                Ok(der::encode_ecdsa_signature(&sig.to_bytes()))
-            }
-            _ => Err(Error::InvalidKey("the signing key does not match the suite".into())),
+    /// The algorithm this hash is for.
+    fn algorithm(&self) -> SignatureAlgorithm {
+        match self {
+            SignatureHasher::P256(_) => SignatureAlgorithm::EcdsaP256Sha256,
+            SignatureHasher::P384(_) => SignatureAlgorithm::EcdsaP384Sha384,
         }
+    }
+
+    /// The finalized hash.
+    fn finish(self) -> Vec<u8> {
+        match self {
+            SignatureHasher::P256(h) => h.finalize().to_vec(),
+            SignatureHasher::P384(h) => h.finalize().to_vec(),
+        }
+    }
+
+    /// Signs the hashed bytes with the signature backend's key; returns the DER-encoded
+    /// signature.
+    pub(crate) fn sign(self, key: &SigningKey) -> Result<Vec<u8>, Error> {
+        if key.algorithm() != self.algorithm() {
+            return Err(Error::InvalidKey("the signing key does not match the suite".into()));
+        }
+        key.sign_prehash(&self.finish())
     }
 
     /// Verifies a DER-encoded signature over the hashed bytes.
     pub(crate) fn verify(self, key: &VerifyingKey, signature: &[u8]) -> Result<(), Error> {
-        let ok = match (self, key) {
-            (SignatureHasher::P256(h), VerifyingKey::P256(k)) => {
-                der::parse_ecdsa_signature(signature, 32)
-                    .and_then(|r_s| p256::ecdsa::Signature::from_slice(&r_s).ok())
-                    .is_some_and(|s| k.verify_digest(h, &s).is_ok())
-            }
-            (SignatureHasher::P384(h), VerifyingKey::P384(k)) => {
-                der::parse_ecdsa_signature(signature, 48)
-                    .and_then(|r_s| p384::ecdsa::Signature::from_slice(&r_s).ok())
-                    .is_some_and(|s| k.verify_digest(h, &s).is_ok())
-            }
-            _ => false,
-        };
+        let ok =
+            key.algorithm() == self.algorithm() && key.verify_prehash(&self.finish(), signature)?;
         if ok {
             Ok(())
         } else {
@@ -361,12 +356,15 @@ mod tests {
 
     #[test]
     fn signatures_verify_and_reject_changes() {
-        let sk = p384::ecdsa::SigningKey::from_slice(&[9; 48]).unwrap();
-        let vk = VerifyingKey::P384(*sk.verifying_key());
+        let sk = SigningKey::generate(SignatureAlgorithm::EcdsaP384Sha384).unwrap();
+        let vk = sk.verifying_key();
         let mut h = SignatureHasher::new(SignatureAlgorithm::EcdsaP384Sha384);
         h.update(b"header");
         h.update(b"body");
-        let sig = h.clone().sign(&SigningKey::P384(sk)).unwrap();
+        let sig = h.clone().sign(&sk).unwrap();
+        let p256 = SigningKey::generate(SignatureAlgorithm::EcdsaP256Sha256).unwrap();
+        assert!(h.clone().sign(&p256).is_err());
+        assert!(h.clone().verify(&p256.verifying_key(), &sig).is_err());
         assert_eq!(sig[0], 0x30);
         h.clone().verify(&vk, &sig).unwrap();
         let mut other = h.clone();

@@ -13,6 +13,8 @@
 //! - `format`: header, frames and footer; `stream`: incremental encrypt and decrypt.
 //! - [`item`]: DynamoDB item encryption after the AWS Database Encryption SDK
 //!   (`docs/item-format.md`).
+//! - [`signature`]: the ECDSA and RSA signature arithmetic behind a trait (RustCrypto by
+//!   default natively; kms-wasm injects its lazily loaded EC module).
 
 pub mod cache;
 pub mod client;
@@ -29,6 +31,7 @@ pub mod keyring;
 pub mod kms;
 pub mod materials;
 pub mod public_key;
+pub mod signature;
 pub mod stream;
 pub mod suite;
 pub mod vectors;

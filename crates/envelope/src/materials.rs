@@ -7,7 +7,7 @@ use std::fmt;
 use zeroize::Zeroizing;
 
 use crate::error::Error;
-use crate::suite::{AlgorithmSuite, SignatureAlgorithm};
+use crate::suite::AlgorithmSuite;
 
 /// An encryption context: string pairs bound to the message as authenticated data.
 /// `BTreeMap<String, _>` keeps keys sorted by their UTF-8 bytes, as the format requires.
@@ -63,42 +63,7 @@ impl fmt::Debug for PlaintextDataKey {
     }
 }
 
-/// The private key that signs a message's footer. Its scalar is zeroized on drop.
-#[derive(Clone)]
-pub enum SigningKey {
-    /// ECDSA P-256.
-    P256(p256::ecdsa::SigningKey),
-    /// ECDSA P-384.
-    P384(p384::ecdsa::SigningKey),
-}
-
-impl fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            SigningKey::P256(_) => f.write_str("SigningKey::P256(<redacted>)"),
-            SigningKey::P384(_) => f.write_str("SigningKey::P384(<redacted>)"),
-        }
-    }
-}
-
-/// The public key that verifies a message's footer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum VerifyingKey {
-    /// ECDSA P-256.
-    P256(p256::ecdsa::VerifyingKey),
-    /// ECDSA P-384.
-    P384(p384::ecdsa::VerifyingKey),
-}
-
-impl VerifyingKey {
-    /// The algorithm this key verifies.
-    pub fn algorithm(&self) -> SignatureAlgorithm {
-        match self {
-            VerifyingKey::P256(_) => SignatureAlgorithm::EcdsaP256Sha256,
-            VerifyingKey::P384(_) => SignatureAlgorithm::EcdsaP384Sha384,
-        }
-    }
-}
+pub use crate::signature::{SigningKey, VerifyingKey};
 
 /// What a message is encrypted with, as assembled by a materials manager and keyrings.
 #[derive(Debug)]

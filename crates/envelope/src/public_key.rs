@@ -6,13 +6,11 @@
 //! ECDSA signatures are DER X9.62, and a `DIGEST` message must be exactly as long as the
 //! algorithm's hash.
 
-use rsa::signature::hazmat::PrehashVerifier;
-use rsa::traits::PublicKeyParts;
-use rsa::{BigUint, RsaPublicKey};
 use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use crate::der::{self, NamedCurve, Spki};
 use crate::error::Error;
+use crate::signature;
 
 /// The smallest RSA modulus KMS uses (`RSA_2048`), in bits.
 pub const RSA_MIN_MODULUS_BITS: usize = 2048;
@@ -189,20 +187,28 @@ impl EncryptionAlgorithm {
 
 /// A parsed public key of one of the KMS key specs this module handles.
 ///
-/// The arithmetic is the RustCrypto crates' (`rsa`, `p256`, `p384`, `p521`); this module
-/// parses the DER itself ([`crate::der`]) and adds the rules KMS keys follow that the
-/// crates leave open: RSA moduli of 2048 to 4096 bits with an odd modulus and exponent,
-/// PSS salts exactly as long as the hash, and EC points only in the uncompressed or
-/// compressed SEC1 forms.
+/// This module parses the DER itself ([`crate::der`]) and checks the rules KMS keys
+/// follow: RSA moduli of 2048 to 4096 bits with an odd modulus and exponent, EC points only
+/// in the uncompressed or compressed SEC1 forms and on the curve (checked by the
+/// [`signature`] backend; in kms-wasm before its EC module is loaded only the form is
+/// checked at parse time, the curve before each verification). The arithmetic of
+/// verification is the signature backend's (natively the RustCrypto `rsa`, `p256`, `p384`
+/// and `p521` crates).
 #[derive(Clone)]
 pub struct PublicKey(Key);
 
 #[derive(Clone)]
 enum Key {
-    Rsa(RsaPublicKey),
-    P256(p256::ecdsa::VerifyingKey),
-    P384(p384::ecdsa::VerifyingKey),
-    P521(p521::ecdsa::VerifyingKey),
+    /// Big-endian modulus and exponent without leading zeros, and the modulus's bit length.
+    Rsa {
+        n: Vec<u8>,
+        e: Vec<u8>,
+        bits: usize,
+    },
+    Ec {
+        curve: NamedCurve,
+        point: Vec<u8>,
+    },
 }
 
 impl std::fmt::Debug for PublicKey {
@@ -216,9 +222,12 @@ fn bit_len(be: &[u8]) -> usize {
     be.first().map_or(0, |&top| 8 * be.len() - top.leading_zeros() as usize)
 }
 
+/// The largest RSA public exponent accepted, as the `rsa` crate bounds it: 2^33 - 1.
+const RSA_MAX_EXPONENT_BITS: usize = 33;
+
 /// The RSA key (`n`, `e`) if KMS could have made it: a modulus of 2048 to 4096 bits, both
-/// odd, an exponent of at least 3 (the `rsa` crate also bounds it by 2^33 - 1).
-fn rsa_key(n: &[u8], e: &[u8]) -> Result<RsaPublicKey, Error> {
+/// odd, an exponent of at least 3 and below 2^33.
+fn rsa_key(n: &[u8], e: &[u8]) -> Result<Key, Error> {
     let bits = bit_len(n);
     if !(RSA_MIN_MODULUS_BITS..=RSA_MAX_MODULUS_BITS).contains(&bits) {
         return Err(Error::InvalidKey(format!(
@@ -226,64 +235,22 @@ fn rsa_key(n: &[u8], e: &[u8]) -> Result<RsaPublicKey, Error> {
         )));
     }
     let odd = |v: &[u8]| v.last().is_some_and(|b| b & 1 == 1);
-    if !odd(n) || !odd(e) || bit_len(e) < 2 {
+    let e_bits = bit_len(e);
+    if !odd(n) || !odd(e) || !(2..=RSA_MAX_EXPONENT_BITS).contains(&e_bits) || n[0] == 0 {
         return Err(Error::InvalidKey("invalid RSA public key".into()));
     }
-    RsaPublicKey::new(BigUint::from_bytes_be(n), BigUint::from_bytes_be(e))
-        .map_err(|_| Error::InvalidKey("invalid RSA public key".into()))
+    Ok(Key::Rsa { n: n.to_vec(), e: e.to_vec(), bits })
 }
 
 /// The EC key on `curve` from a SEC1 point, uncompressed (`04`) or compressed (`02`/`03`);
-/// the crates also take the identity and "compact" forms, which no KMS key has.
+/// the identity and "compact" forms, which no KMS key has, are refused.
 fn ec_key(curve: NamedCurve, point: &[u8]) -> Result<Key, Error> {
-    let invalid = || Error::InvalidKey("invalid EC public key point".into());
-    if !matches!(point.first(), Some(2..=4)) {
-        return Err(invalid());
+    let on_curve = signature::is_sec1_form(curve, point)
+        && signature::backend().ok().and_then(|b| b.check_point(curve, point)) != Some(false);
+    if !on_curve {
+        return Err(Error::InvalidKey("invalid EC public key point".into()));
     }
-    let key = match curve {
-        NamedCurve::P256 => p256::ecdsa::VerifyingKey::from_sec1_bytes(point).map(Key::P256),
-        NamedCurve::P384 => p384::ecdsa::VerifyingKey::from_sec1_bytes(point).map(Key::P384),
-        NamedCurve::P521 => p521::ecdsa::VerifyingKey::from_sec1_bytes(point).map(Key::P521),
-    };
-    key.map_err(|_| invalid())
-}
-
-/// RSASSA-PSS with MGF1 over the same hash and a salt exactly as long as the hash (what
-/// KMS uses). The signature must be `k` bytes (checked by the crate) and below the modulus
-/// (checked here: the crate's `SignatureScheme` path for PSS does not).
-///
-/// `RsaPublicKey::verify` rather than `pss::VerifyingKey`: the latter boxes the crate's
-/// error into `signature::Error`, which links the `der`/`pkcs1`/`pkcs8` error formatting
-/// into the WebAssembly build for nothing.
-fn verify_pss<D: Digest + sha2::digest::DynDigest + Send + Sync + 'static>(
-    key: &RsaPublicKey,
-    digest: &[u8],
-    signature: &[u8],
-) -> bool {
-    BigUint::from_bytes_be(signature) < *key.n()
-        && key.verify(rsa::Pss::new::<D>(), digest, signature).is_ok()
-}
-
-/// RSASSA-PKCS1-v1_5 with the `DigestInfo` of `D`; the crate checks the signature's length
-/// and that it is below the modulus.
-fn verify_pkcs1v15<D: Digest + sha2::digest::const_oid::AssociatedOid>(
-    key: &RsaPublicKey,
-    digest: &[u8],
-    signature: &[u8],
-) -> bool {
-    key.verify(rsa::Pkcs1v15Sign::new::<D>(), digest, signature).is_ok()
-}
-
-/// ECDSA over a DER signature ([`der::parse_ecdsa_signature`], strict DER), turned into
-/// the curve's `r || s` form; the crates reject `r` or `s` of zero or not below the order.
-fn verify_ecdsa<S, K>(key: &K, scalar_len: usize, digest: &[u8], signature: &[u8]) -> bool
-where
-    S: for<'a> TryFrom<&'a [u8]>,
-    K: PrehashVerifier<S>,
-{
-    der::parse_ecdsa_signature(signature, scalar_len)
-        .and_then(|r_s| S::try_from(r_s.as_slice()).ok())
-        .is_some_and(|s| key.verify_prehash(digest, &s).is_ok())
+    Ok(Key::Ec { curve, point: point.to_vec() })
 }
 
 impl PublicKey {
@@ -300,34 +267,34 @@ impl PublicKey {
             )
         };
         match der::parse_spki(der).ok_or_else(unsupported)? {
-            Spki::Rsa { n, e } => Ok(PublicKey(Key::Rsa(rsa_key(&n, &e)?))),
+            Spki::Rsa { n, e } => Ok(PublicKey(rsa_key(&n, &e)?)),
             Spki::Ec { curve, point } => Ok(PublicKey(ec_key(curve, &point)?)),
         }
     }
 
     /// Whether this is an RSA key (which can encrypt).
     pub fn is_rsa(&self) -> bool {
-        matches!(self.0, Key::Rsa(_))
+        matches!(self.0, Key::Rsa { .. })
     }
 
     /// The KMS key spec: `RSA_2048`, `RSA_3072`, `RSA_4096`, `ECC_NIST_P256`, ...; RSA keys
     /// of other sizes are named `RSA_<bits>`.
     pub fn key_spec(&self) -> String {
         match &self.0 {
-            Key::Rsa(key) => format!("RSA_{}", key.n().bits()),
-            Key::P256(_) => "ECC_NIST_P256".into(),
-            Key::P384(_) => "ECC_NIST_P384".into(),
-            Key::P521(_) => "ECC_NIST_P521".into(),
+            Key::Rsa { bits, .. } => format!("RSA_{bits}"),
+            Key::Ec { curve: NamedCurve::P256, .. } => "ECC_NIST_P256".into(),
+            Key::Ec { curve: NamedCurve::P384, .. } => "ECC_NIST_P384".into(),
+            Key::Ec { curve: NamedCurve::P521, .. } => "ECC_NIST_P521".into(),
         }
     }
 
     /// The signing algorithms KMS allows for this key spec.
     pub fn signing_algorithms(&self) -> Vec<SigningAlgorithm> {
         match &self.0 {
-            Key::Rsa(_) => SigningAlgorithm::ALL[..6].to_vec(),
-            Key::P256(_) => vec![SigningAlgorithm::EcdsaSha256],
-            Key::P384(_) => vec![SigningAlgorithm::EcdsaSha384],
-            Key::P521(_) => vec![SigningAlgorithm::EcdsaSha512],
+            Key::Rsa { .. } => SigningAlgorithm::ALL[..6].to_vec(),
+            Key::Ec { curve: NamedCurve::P256, .. } => vec![SigningAlgorithm::EcdsaSha256],
+            Key::Ec { curve: NamedCurve::P384, .. } => vec![SigningAlgorithm::EcdsaSha384],
+            Key::Ec { curve: NamedCurve::P521, .. } => vec![SigningAlgorithm::EcdsaSha512],
         }
     }
 
@@ -338,8 +305,8 @@ impl PublicKey {
     /// [`Error::ApiMisuse`] if this is not an RSA key.
     pub fn max_plaintext_len(&self, algorithm: EncryptionAlgorithm) -> Result<usize, Error> {
         match &self.0 {
-            Key::Rsa(key) => Ok(key.size() - 2 * algorithm.hash_len() - 2),
-            Key::P256(_) | Key::P384(_) | Key::P521(_) => Err(Error::ApiMisuse(format!(
+            Key::Rsa { bits, .. } => Ok(bits.div_ceil(8) - 2 * algorithm.hash_len() - 2),
+            Key::Ec { .. } => Err(Error::ApiMisuse(format!(
                 "key spec {} cannot encrypt; only RSA keys can",
                 self.key_spec()
             ))),
@@ -381,11 +348,13 @@ impl PublicKey {
         plaintext: &[u8],
         algorithm: EncryptionAlgorithm,
     ) -> Result<Vec<u8>, Error> {
-        use rsa::Oaep;
+        use rsa::{BigUint, Oaep, RsaPublicKey};
         self.check_plaintext(plaintext, algorithm)?;
-        let Key::Rsa(key) = &self.0 else {
+        let Key::Rsa { n, e, .. } = &self.0 else {
             return Err(Error::ApiMisuse("only RSA keys can encrypt".into()));
         };
+        let key = RsaPublicKey::new(BigUint::from_bytes_be(n), BigUint::from_bytes_be(e))
+            .map_err(|_| Error::InvalidKey("invalid RSA public key".into()))?;
         let mut rng = rand_core::OsRng;
         let result = match algorithm {
             EncryptionAlgorithm::RsaesOaepSha1 => {
@@ -423,7 +392,7 @@ impl PublicKey {
                 )))
             }
         };
-        Ok(self.verify_prehash(&digest, signature, algorithm))
+        self.verify_prehash(&digest, signature, algorithm)
     }
 
     /// Checks that KMS allows `algorithm` for this key spec.
@@ -442,22 +411,17 @@ impl PublicKey {
     }
 
     /// Verifies `signature` over `digest` (already checked: as long as the algorithm's
-    /// hash, an algorithm KMS allows for this key spec).
-    fn verify_prehash(&self, digest: &[u8], signature: &[u8], algorithm: SigningAlgorithm) -> bool {
-        use SigningAlgorithm as A;
+    /// hash, an algorithm KMS allows for this key spec) with the signature backend.
+    fn verify_prehash(
+        &self,
+        digest: &[u8],
+        signature: &[u8],
+        algorithm: SigningAlgorithm,
+    ) -> Result<bool, Error> {
+        let backend = signature::backend()?;
         match &self.0 {
-            Key::Rsa(key) => match algorithm {
-                A::RsassaPssSha256 => verify_pss::<Sha256>(key, digest, signature),
-                A::RsassaPssSha384 => verify_pss::<Sha384>(key, digest, signature),
-                A::RsassaPssSha512 => verify_pss::<Sha512>(key, digest, signature),
-                A::RsassaPkcs1V15Sha256 => verify_pkcs1v15::<Sha256>(key, digest, signature),
-                A::RsassaPkcs1V15Sha384 => verify_pkcs1v15::<Sha384>(key, digest, signature),
-                A::RsassaPkcs1V15Sha512 => verify_pkcs1v15::<Sha512>(key, digest, signature),
-                A::EcdsaSha256 | A::EcdsaSha384 | A::EcdsaSha512 => false,
-            },
-            Key::P256(key) => verify_ecdsa::<p256::ecdsa::Signature, _>(key, 32, digest, signature),
-            Key::P384(key) => verify_ecdsa::<p384::ecdsa::Signature, _>(key, 48, digest, signature),
-            Key::P521(key) => verify_ecdsa::<p521::ecdsa::Signature, _>(key, 66, digest, signature),
+            Key::Rsa { n, e, .. } => backend.verify_rsa(n, e, algorithm, digest, signature),
+            Key::Ec { curve, point } => backend.verify_ecdsa(*curve, point, digest, signature),
         }
     }
 }
@@ -708,6 +672,7 @@ mod tests {
     #[test]
     fn rsa_signatures_not_below_the_modulus_are_rejected() {
         use rsa::traits::PublicKeyParts;
+        use rsa::BigUint;
         let (private, public) = rsa_key();
         let k = private.size();
         let mut found = 0;

@@ -6,8 +6,6 @@ use std::sync::Arc;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
-use rand_core::{OsRng, RngCore};
-use zeroize::Zeroizing;
 
 use crate::cmm::{
     CryptographicMaterialsManager, DecryptMaterialsRequest, EncryptionMaterialsRequest,
@@ -19,10 +17,6 @@ use crate::materials::{
     PUBLIC_KEY_CONTEXT_KEY,
 };
 use crate::suite::{AlgorithmSuite, SignatureAlgorithm};
-
-/// How many fresh random scalars to try before giving up on making a signing key. A random
-/// 32- or 48-byte string is out of range with probability below 2^-32 per try.
-const SIGNING_KEY_ATTEMPTS: usize = 8;
 
 /// The default materials manager, over one keyring.
 pub struct DefaultCmm {
@@ -284,35 +278,16 @@ fn check_decryption_materials(
     Ok(())
 }
 
-/// A fresh signing key for `algorithm`, from the operating system's (or the browser's) RNG.
+/// A fresh signing key for `algorithm`, from the signature backend (its RNG is the
+/// operating system's or the browser's).
 fn generate_signing_key(algorithm: SignatureAlgorithm) -> Result<SigningKey, Error> {
-    for _ in 0..SIGNING_KEY_ATTEMPTS {
-        let key = match algorithm {
-            SignatureAlgorithm::EcdsaP256Sha256 => {
-                let mut scalar = Zeroizing::new([0u8; 32]);
-                OsRng.try_fill_bytes(scalar.as_mut()).map_err(|_| Error::Random)?;
-                p256::ecdsa::SigningKey::from_slice(scalar.as_ref()).ok().map(SigningKey::P256)
-            }
-            SignatureAlgorithm::EcdsaP384Sha384 => {
-                let mut scalar = Zeroizing::new([0u8; 48]);
-                OsRng.try_fill_bytes(scalar.as_mut()).map_err(|_| Error::Random)?;
-                p384::ecdsa::SigningKey::from_slice(scalar.as_ref()).ok().map(SigningKey::P384)
-            }
-        };
-        if let Some(key) = key {
-            return Ok(key);
-        }
-    }
-    Err(Error::Random)
+    SigningKey::generate(algorithm)
 }
 
 /// The context value for a signing key: base64 of the compressed SEC1 public point, as the
 /// official SDKs write it.
 fn encode_public_key(key: &SigningKey) -> String {
-    match key {
-        SigningKey::P256(k) => BASE64.encode(k.verifying_key().to_encoded_point(true).as_bytes()),
-        SigningKey::P384(k) => BASE64.encode(k.verifying_key().to_encoded_point(true).as_bytes()),
-    }
+    BASE64.encode(key.public_key())
 }
 
 /// Parses the `aws-crypto-public-key` value for `algorithm`.
@@ -320,15 +295,8 @@ fn decode_public_key(algorithm: SignatureAlgorithm, encoded: &str) -> Result<Ver
     let bytes = BASE64
         .decode(encoded)
         .map_err(|_| Error::InvalidKey(format!("{PUBLIC_KEY_CONTEXT_KEY} is not base64")))?;
-    let bad_point = || Error::InvalidKey(format!("{PUBLIC_KEY_CONTEXT_KEY} is not a valid point"));
-    match algorithm {
-        SignatureAlgorithm::EcdsaP256Sha256 => p256::ecdsa::VerifyingKey::from_sec1_bytes(&bytes)
-            .map(VerifyingKey::P256)
-            .map_err(|_| bad_point()),
-        SignatureAlgorithm::EcdsaP384Sha384 => p384::ecdsa::VerifyingKey::from_sec1_bytes(&bytes)
-            .map(VerifyingKey::P384)
-            .map_err(|_| bad_point()),
-    }
+    VerifyingKey::from_sec1(algorithm, &bytes)
+        .map_err(|_| Error::InvalidKey(format!("{PUBLIC_KEY_CONTEXT_KEY} is not a valid point")))
 }
 
 #[cfg(test)]
@@ -343,10 +311,7 @@ mod tests {
             let encoded = encode_public_key(&key);
             let decoded = decode_public_key(algorithm, &encoded).unwrap();
             assert_eq!(decoded.algorithm(), algorithm);
-            let expected = match &key {
-                SigningKey::P256(k) => VerifyingKey::P256(*k.verifying_key()),
-                SigningKey::P384(k) => VerifyingKey::P384(*k.verifying_key()),
-            };
+            let expected = key.verifying_key();
             assert_eq!(decoded, expected);
         }
     }

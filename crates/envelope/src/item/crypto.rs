@@ -8,18 +8,19 @@
 use aes::cipher::{BlockEncrypt, KeyInit};
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
-use p384::ecdsa::signature::{DigestSigner, DigestVerifier};
 use sha2::{Digest, Sha384, Sha512};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
 use crate::codec::put_u64;
 use crate::crypto::ContentKey;
+use crate::der;
 use crate::item::header::{
     COMMITMENT_LEN_BYTES, MESSAGE_ID_LEN_BYTES, SIGNATURE_LEN_BYTES, TAG_LEN_BYTES,
 };
 use crate::item::ItemError;
 use crate::materials::{SigningKey, VerifyingKey};
+use crate::suite::SignatureAlgorithm;
 use crate::suite::{IV_LEN_BYTES, TAG_LEN_BYTES as GCM_TAG_LEN_BYTES};
 
 /// HKDF info label of the field root key (spec).
@@ -217,18 +218,18 @@ impl CanonicalRecord {
         self.0.clone().finalize().into()
     }
 
-    /// ECDSA P-384 over the record; the fixed-length `r || s` form.
+    /// ECDSA P-384 over the record (through the signature backend); the fixed-length
+    /// `r || s` form.
     pub(crate) fn sign(self, key: &SigningKey) -> Result<[u8; SIGNATURE_LEN_BYTES], ItemError> {
-        let SigningKey::P384(key) = key else {
-            return Err(ItemError::Envelope(crate::Error::InvalidKey(
-                "items are signed with ECDSA P-384".into(),
-            )));
-        };
-        let signature: p384::ecdsa::Signature = key.try_sign_digest(self.0).map_err(|_| {
-            ItemError::Envelope(crate::Error::InvalidKey("ECDSA signing failed".into()))
-        })?;
+        let fail = |what: &str| ItemError::Envelope(crate::Error::InvalidKey(what.into()));
+        if key.algorithm() != SignatureAlgorithm::EcdsaP384Sha384 {
+            return Err(fail("items are signed with ECDSA P-384"));
+        }
+        let der = key.sign_prehash(&self.hash()).map_err(ItemError::Envelope)?;
+        let r_s = der::parse_ecdsa_signature(&der, SIGNATURE_LEN_BYTES / 2)
+            .ok_or_else(|| fail("ECDSA signing failed"))?;
         let mut out = [0u8; SIGNATURE_LEN_BYTES];
-        out.copy_from_slice(&signature.to_bytes());
+        out.copy_from_slice(&r_s);
         Ok(out)
     }
 
@@ -238,12 +239,15 @@ impl CanonicalRecord {
         key: Option<&VerifyingKey>,
         signature: &[u8; SIGNATURE_LEN_BYTES],
     ) -> Result<(), ItemError> {
-        let Some(VerifyingKey::P384(key)) = key else {
+        let Some(key) = key.filter(|k| k.algorithm() == SignatureAlgorithm::EcdsaP384Sha384) else {
             return Err(ItemError::DecryptionFailed);
         };
-        let signature = p384::ecdsa::Signature::from_slice(signature)
-            .map_err(|_| ItemError::DecryptionFailed)?;
-        key.verify_digest(self.0, &signature).map_err(|_| ItemError::DecryptionFailed)
+        let der = der::encode_ecdsa_signature(signature);
+        match key.verify_prehash(&self.hash(), &der) {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ItemError::DecryptionFailed),
+            Err(e) => Err(ItemError::Envelope(e)),
+        }
     }
 }
 

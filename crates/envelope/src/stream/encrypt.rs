@@ -560,11 +560,7 @@ impl FrameWriter {
 }
 
 fn signing_key_matches(key: &SigningKey, alg: crate::suite::SignatureAlgorithm) -> bool {
-    use crate::suite::SignatureAlgorithm::{EcdsaP256Sha256, EcdsaP384Sha384};
-    matches!(
-        (key, alg),
-        (SigningKey::P256(_), EcdsaP256Sha256) | (SigningKey::P384(_), EcdsaP384Sha384)
-    )
+    key.algorithm() == alg
 }
 
 fn random_message_id(suite: &AlgorithmSuite) -> Result<MessageId, Error> {

@@ -19,9 +19,8 @@ use kms_envelope::materials::{
     DecryptionMaterials, EncryptedDataKey, EncryptionContext, EncryptionMaterials,
     PlaintextDataKey, SigningKey, VerifyingKey, PUBLIC_KEY_CONTEXT_KEY,
 };
-use kms_envelope::suite::{AlgorithmSuite, CommitmentPolicy, SignatureAlgorithm};
+use kms_envelope::suite::{AlgorithmSuite, CommitmentPolicy};
 use kms_envelope::Error;
-use rand_core::OsRng;
 
 /// Runs a future that never waits on anything outside itself (our materials managers
 /// are synchronous underneath).
@@ -82,10 +81,7 @@ pub struct TestCmm {
 
 pub fn public_key_b64(key: &SigningKey) -> String {
     let b64 = base64::engine::general_purpose::STANDARD;
-    match key {
-        SigningKey::P256(k) => b64.encode(k.verifying_key().to_encoded_point(true).as_bytes()),
-        SigningKey::P384(k) => b64.encode(k.verifying_key().to_encoded_point(true).as_bytes()),
-    }
+    b64.encode(key.public_key())
 }
 
 pub fn verifying_key_from_context(
@@ -99,14 +95,7 @@ pub fn verifying_key_from_context(
         (None, Some(_)) | (Some(_), None) => Err(Error::EncryptionContext("public key".into())),
         (Some(alg), Some(v)) => {
             let bytes = base64::engine::general_purpose::STANDARD.decode(v).map_err(|_| bad())?;
-            Ok(Some(match alg {
-                SignatureAlgorithm::EcdsaP256Sha256 => VerifyingKey::P256(
-                    p256::ecdsa::VerifyingKey::from_sec1_bytes(&bytes).map_err(|_| bad())?,
-                ),
-                SignatureAlgorithm::EcdsaP384Sha384 => VerifyingKey::P384(
-                    p384::ecdsa::VerifyingKey::from_sec1_bytes(&bytes).map_err(|_| bad())?,
-                ),
-            }))
+            Ok(Some(VerifyingKey::from_sec1(alg, &bytes).map_err(|_| bad())?))
         }
     }
 }
@@ -155,14 +144,7 @@ impl CryptographicMaterialsManager for TestCmm {
         if ec.contains_key(PUBLIC_KEY_CONTEXT_KEY) {
             return Err(Error::EncryptionContext("reserved key".into()));
         }
-        let signing_key = suite.signature.map(|alg| match alg {
-            SignatureAlgorithm::EcdsaP256Sha256 => {
-                SigningKey::P256(p256::ecdsa::SigningKey::random(&mut OsRng))
-            }
-            SignatureAlgorithm::EcdsaP384Sha384 => {
-                SigningKey::P384(p384::ecdsa::SigningKey::random(&mut OsRng))
-            }
-        });
+        let signing_key = suite.signature.map(|alg| SigningKey::generate(alg).unwrap());
         if let Some(key) = &signing_key {
             ec.insert(PUBLIC_KEY_CONTEXT_KEY.to_string(), public_key_b64(key));
         }
