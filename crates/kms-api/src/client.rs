@@ -37,13 +37,21 @@ pub struct ClientResponse {
 }
 
 /// Stores `value` in `slot`, refusing a member seen before.
-fn once<T>(reader: &Reader<'_>, slot: &mut Option<T>, value: Option<T>) -> Result<(), JsonError> {
-    if slot.is_some() && value.is_some() {
+/// Stores `value` for the member numbered `member`, refusing a member that appears twice
+/// (even as `null` the first time), as serde's derived readers do.
+fn once<T>(
+    reader: &Reader<'_>,
+    seen: &mut u16,
+    member: u16,
+    slot: &mut Option<T>,
+    value: Option<T>,
+) -> Result<(), JsonError> {
+    let bit = 1 << member;
+    if *seen & bit != 0 {
         return Err(reader.error_here("duplicate member"));
     }
-    if value.is_some() {
-        *slot = value;
-    }
+    *seen |= bit;
+    *slot = value;
     Ok(())
 }
 
@@ -88,44 +96,45 @@ pub fn parse_response(body: &[u8]) -> Result<ClientResponse, JsonError> {
         return Ok(out);
     }
     let mut r = Reader::from_bytes(body)?;
+    let mut seen = 0;
     r.begin_object()?;
     while let Some(key) = r.next_key()? {
         match &*key {
             "KeyId" => {
                 let v = opt_string(&mut r)?;
-                once(&r, &mut out.key_id, v)?;
+                once(&r, &mut seen, 0, &mut out.key_id, v)?;
             }
             "Plaintext" => {
                 let v = opt_base64(&mut r)?.map(SecretBlob::new);
-                once(&r, &mut out.plaintext, v)?;
+                once(&r, &mut seen, 1, &mut out.plaintext, v)?;
             }
             "CiphertextBlob" => {
                 let v = opt_base64(&mut r)?.map(Blob);
-                once(&r, &mut out.ciphertext_blob, v)?;
+                once(&r, &mut seen, 2, &mut out.ciphertext_blob, v)?;
             }
             "EncryptionAlgorithm" => {
                 let v = opt_string(&mut r)?;
-                once(&r, &mut out.encryption_algorithm, v)?;
+                once(&r, &mut seen, 3, &mut out.encryption_algorithm, v)?;
             }
             "PublicKey" => {
                 let v = opt_base64(&mut r)?.map(Blob);
-                once(&r, &mut out.public_key, v)?;
+                once(&r, &mut seen, 4, &mut out.public_key, v)?;
             }
             "KeySpec" => {
                 let v = opt_string(&mut r)?;
-                once(&r, &mut out.key_spec, v)?;
+                once(&r, &mut seen, 5, &mut out.key_spec, v)?;
             }
             "KeyUsage" => {
                 let v = opt_string(&mut r)?;
-                once(&r, &mut out.key_usage, v)?;
+                once(&r, &mut seen, 6, &mut out.key_usage, v)?;
             }
             "EncryptionAlgorithms" => {
                 let v = opt_strings(&mut r)?;
-                once(&r, &mut out.encryption_algorithms, v)?;
+                once(&r, &mut seen, 7, &mut out.encryption_algorithms, v)?;
             }
             "SigningAlgorithms" => {
                 let v = opt_strings(&mut r)?;
-                once(&r, &mut out.signing_algorithms, v)?;
+                once(&r, &mut seen, 8, &mut out.signing_algorithms, v)?;
             }
             _ => r.skip()?,
         }
@@ -143,15 +152,16 @@ pub fn parse_error_body(body: &[u8]) -> Result<ErrorBody, JsonError> {
     r.begin_object()?;
     let mut error_type = None;
     let mut message = None;
+    let mut seen = 0;
     while let Some(key) = r.next_key()? {
         match &*key {
             "__type" => {
                 let v = Some(r.string()?.into_owned());
-                once(&r, &mut error_type, v)?;
+                once(&r, &mut seen, 0, &mut error_type, v)?;
             }
             "message" | "Message" => {
                 let v = opt_string(&mut r)?;
-                once(&r, &mut message, v)?;
+                once(&r, &mut seen, 1, &mut message, v)?;
             }
             _ => r.skip()?,
         }
@@ -168,6 +178,13 @@ mod tests {
     use super::*;
     use crate::types;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_member_named_twice_is_refused_even_after_null() {
+        assert!(parse_response(br#"{"CiphertextBlob":null,"CiphertextBlob":"AAEC"}"#).is_err());
+        assert!(parse_response(br#"{"KeyId":"a","KeyId":"a"}"#).is_err());
+        assert!(parse_error_body(br#"{"__type":"X","message":"a","Message":"b"}"#).is_err());
+    }
 
     #[test]
     fn reads_a_generate_data_key_response() {
