@@ -51,7 +51,8 @@ fn from_json(text: &str) -> Result<JsValue, JsValue> {
 fn config_of(config: &JsValue) -> Result<ItemEncryptorConfig, JsValue> {
     let mut config = config.clone();
     if config.is_object() {
-        let has = |k: &str| Reflect::has(&config, &k.into()).unwrap_or(false);
+        // Own properties only: one inherited from Object.prototype must not choose actions.
+        let has = |k: &str| config.unchecked_ref::<Object>().has_own_property(&k.into());
         if has("attributeActions") {
             if has("attributeActionsOnEncrypt") {
                 return Err(invalid(

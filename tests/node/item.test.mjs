@@ -149,6 +149,23 @@ test('tampering is refused: a flipped byte, a renamed, added, removed or swapped
   assert.deepEqual(back.x_note, { S: 'edited' })
 })
 
+test('an attributeActions inherited from Object.prototype chooses nothing', async () => {
+  const { attributeActions, ...config } = CONFIG
+  Object.defineProperty(Object.prototype, 'attributeActions', {
+    value: { ...attributeActions, s: 'SIGN_ONLY' }, configurable: true, enumerable: false, writable: true
+  })
+  try {
+    // Without own attribute actions the configuration is refused (pk and sk need SIGN_ONLY),
+    // rather than taking the inherited ones that would store `s` in the clear.
+    assert.throws(() => new ItemEncryptor(config, rawKeyring()), (e) => e.code === 'ValidationException')
+    const enc = new ItemEncryptor({ ...config, attributeActionsOnEncrypt: attributeActions }, rawKeyring())
+    const stored = await enc.encryptItem(everyType())
+    assert.deepEqual(Object.keys(stored.s), ['B'])
+  } finally {
+    delete Object.prototype.attributeActions
+  }
+})
+
 test('bad configurations and items are ValidationException', async () => {
   assert.throws(() => new ItemEncryptor({ ...CONFIG, attributeActions: { pk: 'ENCRYPT_AND_SIGN' } }, rawKeyring()),
     (e) => e.name === 'KmsError' && e.code === 'ValidationException' && /pk/.test(e.message))

@@ -539,7 +539,9 @@ impl ObjectWriter {
     }
 
     fn push_string(&mut self, s: &str) {
-        let mut quoted = Zeroizing::new(String::with_capacity(s.len() + 2));
+        // Room for the worst case (every byte escaped as `\u00XX`), so the string never
+        // reallocates and leaves an unwiped copy behind.
+        let mut quoted = Zeroizing::new(String::with_capacity(s.len() * 6 + 2));
         write_string(&mut quoted, s);
         self.push(quoted.as_bytes());
     }

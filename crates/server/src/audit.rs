@@ -196,6 +196,24 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn records_of_served_calls_are_written_while_other_calls_are_still_served() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path(), &keystore()).unwrap();
+        // A call that never appends (a client that stopped mid-call) holds batches open only
+        // for the bounded linger: the others' records are still written.
+        let stalled = log.serving();
+        for i in 1..=3 {
+            log.append_served(log.serving(), event(i, "arn:k1"), i * 1000).await.unwrap();
+        }
+        let abandoned = log.serving();
+        drop(abandoned);
+        drop(stalled);
+        log.seal(4000).await.unwrap();
+        let report = verify(dir.path(), &keystore()).unwrap();
+        assert_eq!(report, VerifyReport { records: 3, digests: 1, unsigned_tail: 0 });
+    }
+
+    #[tokio::test]
     async fn an_incomplete_last_line_is_cut_off_at_start_and_ignored_by_readers() {
         let dir = trail(3).await;
         let path = segment_path(&dir);

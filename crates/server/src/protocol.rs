@@ -88,6 +88,19 @@ fn with_headers(status: StatusCode, body: Vec<u8>, request_id: &str) -> Response
 }
 
 async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Response {
+    // Each call runs in a task of its own: a client that goes away mid-call must not cancel
+    // it between a committed change and that change's audit record.
+    match tokio::spawn(handle_call(state, request)).await {
+        Ok(response) => response,
+        Err(failed) => {
+            tracing::error!(error = %failed, "a request task failed");
+            let error = KmsError::new(ErrorCode::KMSInternalException, "internal error".to_owned());
+            error_response(&error, &audit::ids::new_id())
+        }
+    }
+}
+
+async fn handle_call(state: Arc<AppState>, request: Request) -> Response {
     let (parts, body) = request.into_parts();
     let request_id = audit::ids::new_id();
     let time_ms = state.clock.now_ms();
@@ -99,10 +112,12 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
         .to_owned();
     let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
     let mut seen = Seen::default();
+    let body = axum::body::to_bytes(body, MAX_BODY_BYTES).await;
     // The trail, and this call's note that its record is coming (the writer waits a little
-    // for records of calls being served, so that one sync covers them).
+    // for records of calls being served, so that one sync covers them). Taken once the body
+    // is in, so a client that sends it slowly holds no batch open.
     let audit = state.audit.as_deref().map(|log| (log, log.serving()));
-    let (bytes, outcome) = match axum::body::to_bytes(body, MAX_BODY_BYTES).await {
+    let (bytes, outcome) = match body {
         // IAM and STS speak the query protocol on the same endpoint.
         Ok(bytes) if crate::iam::query::is_query_request(&parts.headers) => {
             let mut call = QueryCall::default();
@@ -210,7 +225,7 @@ async fn handle(State(state): State<Arc<AppState>>, request: Request) -> Respons
 #[allow(clippy::too_many_arguments)] // the parts of one request, as `handle` has them
 async fn serve_cloudtrail(
     state: &AppState,
-    audit: Option<(&AuditLog, Serving<'_>)>,
+    audit: Option<(&AuditLog, Serving)>,
     parts: &axum::http::request::Parts,
     peer: Option<IpAddr>,
     target: &str,
@@ -329,7 +344,7 @@ impl<'a> Caller<'a> {
 /// Appends the call's record to the trail; returns once it is durable.
 async fn record(
     audit: &AuditLog,
-    serving: Serving<'_>,
+    serving: Serving,
     call: &AuditedCall<'_>,
 ) -> Result<(), AuditError> {
     let (response, error) = match call.outcome {
@@ -361,7 +376,7 @@ async fn record(
 /// Appends an IAM or STS call's record to the trail; returns once it is durable.
 async fn record_query(
     audit: &AuditLog,
-    serving: Serving<'_>,
+    serving: Serving,
     call: &QueryCall,
     time_ms: i64,
     headers: &HeaderMap,

@@ -18,10 +18,10 @@ use kms_envelope::Error;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsError;
 
-/// The live signing keys by handle. Handles are never reused.
+/// The live signing keys by handle. Handles are random (other code in the same JavaScript
+/// realm cannot name a live key by counting) and never reused while their key lives.
 #[derive(Default)]
 struct Keys {
-    next: u32,
     keys: BTreeMap<u32, Box<dyn EcdsaSigner>>,
 }
 
@@ -48,11 +48,12 @@ fn generate_key(curve_bits: u16) -> Result<u32, Error> {
     let signer = RustCrypto.generate_signing_key(curve(curve_bits)?)?;
     KEYS.with(|k| {
         let mut keys = k.borrow_mut();
-        keys.next = keys
-            .next
-            .checked_add(1)
-            .ok_or_else(|| Error::ApiMisuse("out of signing key handles".into()))?;
-        let handle = keys.next;
+        let handle = loop {
+            let candidate = rand_core::RngCore::next_u32(&mut rand_core::OsRng);
+            if candidate != 0 && !keys.keys.contains_key(&candidate) {
+                break candidate;
+            }
+        };
         keys.keys.insert(handle, signer);
         Ok(handle)
     })

@@ -318,6 +318,7 @@ fn recorded_or_null(out: &mut Vec<u8>, recorded: Option<&Recorded<'_>>) {
             Member::Renamed(tree) => {
                 let _ = serde_json::to_writer(&mut *out, tree);
             }
+            Member::Unreadable => out.extend_from_slice(b"null"),
         });
     }
     object.close();
@@ -463,17 +464,27 @@ struct Recorded<'a>(Vec<(Cow<'a, str>, Member<'a>)>);
 enum Member<'a> {
     Raw(&'a RawValue),
     Renamed(Value),
+    /// Not JSON every reader accepts: recorded as `null`.
+    Unreadable,
 }
 
 impl<'a> Member<'a> {
     fn of(name: &str, value: &'a RawValue) -> Self {
-        // Only objects have member names to rename; encryption contexts keep their keys.
-        if name.contains("EncryptionContext") || !value.get().contains('{') {
+        let text = value.get();
+        // Strings without escapes (ids, names, specs) are copied as they are.
+        if text.len() >= 2 && text.starts_with('"') && text.ends_with('"') && !text.contains('\\') {
             return Member::Raw(value);
         }
-        match serde_json::from_str::<Value>(value.get()) {
+        // Anything else is read in full first, so that what is copied is JSON that every
+        // reader accepts: serde_json refuses lone surrogates, numbers out of range and nesting
+        // deeper than 128, which a raw copy would carry into the record.
+        match serde_json::from_str::<Value>(text) {
+            // Encryption contexts keep their keys; scalars have none to rename.
+            Ok(_) if name.contains("EncryptionContext") || !text.contains('{') => {
+                Member::Raw(value)
+            }
             Ok(tree) => Member::Renamed(camel_keys(name, &tree)),
-            Err(_) => Member::Raw(value),
+            Err(_) => Member::Unreadable,
         }
     }
 }
@@ -624,6 +635,24 @@ mod tests {
         let event = event_of(&c);
         assert_eq!(event["requestParameters"]["encryptionContext"]["a b"], "c\nd");
         assert_eq!(event["requestParameters"]["tags"][0]["tagKey"], "t");
+    }
+
+    #[test]
+    fn members_strict_readers_refuse_are_recorded_as_null() {
+        let p = principal();
+        let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+        let request = format!(
+            r#"{{"KeyId":"\ud800","Description":1e999999,"Tags":{deep},"KeySpec":"AES_256","Limit":7}}"#
+        );
+        let mut c = call(&p, request.as_bytes(), None);
+        c.operation = "CreateKey";
+        let event = event_of(&c);
+        let recorded = &event["requestParameters"];
+        assert_eq!(recorded["keyId"], Value::Null);
+        assert_eq!(recorded["description"], Value::Null);
+        assert_eq!(recorded["tags"], Value::Null);
+        assert_eq!(recorded["keySpec"], "AES_256");
+        assert_eq!(recorded["limit"], 7);
     }
 
     #[test]

@@ -44,24 +44,30 @@ enum Op {
 struct Request {
     op: Op,
     reply: oneshot::Sender<Result<(), AuditError>>,
+    /// The call's [`Serving`] note, dropped by the writer as it takes the request.
+    serving: Option<Serving>,
 }
 
 /// The append-only trail.
 pub struct AuditLog {
-    writer: mpsc::Sender<Request>,
+    /// Unbounded, so that queuing a record is synchronous and cannot be cut short by a
+    /// cancelled caller; the queue is bounded in practice by the calls in flight, each of
+    /// which waits for its record.
+    writer: mpsc::UnboundedSender<Request>,
     dir: PathBuf,
     /// Calls being served whose records are not queued yet.
     serving: Arc<AtomicUsize>,
 }
 
-/// A call being served whose record is not queued yet (from [`AuditLog::serving`]). While any
-/// exist, the writer holds its batch open a little for their records.
+/// A call being served whose record the writer has not taken yet (from
+/// [`AuditLog::serving`]). While any exist, the writer holds its batch open a little for their
+/// records.
 #[must_use = "dropping it at once tells the writer no record is coming"]
-pub struct Serving<'a> {
-    count: &'a AtomicUsize,
+pub struct Serving {
+    count: Arc<AtomicUsize>,
 }
 
-impl Drop for Serving<'_> {
+impl Drop for Serving {
     fn drop(&mut self) {
         self.count.fetch_sub(1, Ordering::Relaxed);
     }
@@ -93,7 +99,7 @@ impl AuditLog {
         segment_max_bytes: u64,
     ) -> Result<Self, AuditError> {
         let writer = Writer::open(dir, signer, segment_max_bytes)?;
-        let (sender, requests) = mpsc::channel(4 * BATCH_MAX);
+        let (sender, requests) = mpsc::unbounded_channel();
         let serving = Arc::new(AtomicUsize::new(0));
         let others = Arc::clone(&serving);
         thread::Builder::new()
@@ -105,9 +111,9 @@ impl AuditLog {
 
     /// Notes that a call is being served and will append its record: hand the result to
     /// [`AuditLog::append_served`].
-    pub fn serving(&self) -> Serving<'_> {
+    pub fn serving(&self) -> Serving {
         self.serving.fetch_add(1, Ordering::Relaxed);
-        Serving { count: &self.serving }
+        Serving { count: Arc::clone(&self.serving) }
     }
 
     /// Appends one event (CloudTrail JSON as UTF-8, one line) made at `time_ms`; returns once
@@ -119,14 +125,14 @@ impl AuditLog {
         self.send(Op::Append { body, time_ms }, None).await
     }
 
-    /// [`AuditLog::append`] for the call `serving` notes; it stops counting once the record
-    /// is queued.
+    /// [`AuditLog::append`] for the call `serving` notes; it stops counting once the writer
+    /// takes the record.
     ///
     /// # Errors
     /// As [`AuditLog::append`].
     pub async fn append_served(
         &self,
-        serving: Serving<'_>,
+        serving: Serving,
         body: Vec<u8>,
         time_ms: i64,
     ) -> Result<(), AuditError> {
@@ -141,10 +147,11 @@ impl AuditLog {
         self.send(Op::Seal { now_ms }, None).await
     }
 
-    async fn send(&self, op: Op, serving: Option<Serving<'_>>) -> Result<(), AuditError> {
+    async fn send(&self, op: Op, serving: Option<Serving>) -> Result<(), AuditError> {
         let (reply, outcome) = oneshot::channel();
-        self.writer.send(Request { op, reply }).await.map_err(|_| AuditError::Closed)?;
-        drop(serving);
+        // Queued synchronously: once this future is first polled the record will be written,
+        // even if the caller stops waiting.
+        self.writer.send(Request { op, reply, serving }).map_err(|_| AuditError::Closed)?;
         outcome.await.map_err(|_| AuditError::Closed)?
     }
 
@@ -157,10 +164,16 @@ impl AuditLog {
     }
 }
 
-/// Holds `batch` open while calls being served may still add to it: until none is left,
-/// the batch is full, or [`LINGER`] has passed.
-fn linger(requests: &mut mpsc::Receiver<Request>, batch: &mut Vec<Request>, serving: &AtomicUsize) {
+/// Holds `batch` open while other calls being served may still add to it: until none is
+/// left, the batch is full, or [`LINGER`] has passed. The calls in the batch stop counting
+/// as they are taken.
+fn linger(
+    requests: &mut mpsc::UnboundedReceiver<Request>,
+    batch: &mut Vec<Request>,
+    serving: &AtomicUsize,
+) {
     let opened = Instant::now();
+    batch.iter_mut().for_each(|request| drop(request.serving.take()));
     while batch.len() < BATCH_MAX && serving.load(Ordering::Relaxed) > 0 {
         let left = LINGER.saturating_sub(opened.elapsed());
         if left.is_zero() {
@@ -169,7 +182,10 @@ fn linger(requests: &mut mpsc::Receiver<Request>, batch: &mut Vec<Request>, serv
         thread::sleep(left.min(LINGER_STEP));
         while batch.len() < BATCH_MAX {
             match requests.try_recv() {
-                Ok(request) => batch.push(request),
+                Ok(mut request) => {
+                    drop(request.serving.take());
+                    batch.push(request);
+                }
                 Err(_) => break,
             }
         }
@@ -271,7 +287,7 @@ impl Writer {
         })
     }
 
-    fn run(mut self, mut requests: mpsc::Receiver<Request>, serving: &AtomicUsize) {
+    fn run(mut self, mut requests: mpsc::UnboundedReceiver<Request>, serving: &AtomicUsize) {
         let mut batch = Vec::with_capacity(BATCH_MAX);
         while requests.blocking_recv_many(&mut batch, BATCH_MAX) > 0 {
             linger(&mut requests, &mut batch, serving);
