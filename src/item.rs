@@ -52,7 +52,7 @@ fn config_of(config: &JsValue) -> Result<ItemEncryptorConfig, JsValue> {
     let mut config = config.clone();
     if config.is_object() {
         // Own properties only: one inherited from Object.prototype must not choose actions.
-        let has = |k: &str| config.unchecked_ref::<Object>().has_own_property(&k.into());
+        let has = |k: &str| Object::has_own(config.unchecked_ref::<Object>(), &k.into());
         if has("attributeActions") {
             if has("attributeActionsOnEncrypt") {
                 return Err(invalid(
