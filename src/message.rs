@@ -6,9 +6,8 @@ use kms_envelope::suite::{AlgorithmSuite, CommitmentPolicy};
 use kms_envelope::{Decryptor, Encryptor};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::future_to_promise;
 
-use crate::convert::{context_field, field, header_to_js, set, string_field, uint_field};
+use crate::convert::{context_field, field, header_to_js, promise, set, string_field, uint_field};
 use crate::ec;
 use crate::error::{from_envelope, invalid};
 use crate::handle::cmm_of;
@@ -104,7 +103,7 @@ pub fn encrypt(
     let mut bulk = Bulk::new(BulkMode::from_options(&options)?)?;
     let signed =
         config.suite.unwrap_or_else(|| config.commitment_policy.default_suite()).is_signed();
-    Ok(future_to_promise(async move {
+    Ok(promise(async move {
         // Signed suites: the signing key is made and used in the EC module.
         ec::ensure_if(signed).await?;
         let mut encryptor =
@@ -141,7 +140,7 @@ pub fn decrypt(
     let cmm = cmm_of(&keyring_or_cmm)?;
     let config = decrypt_config(&options)?;
     let mut bulk = Bulk::new(BulkMode::from_options(&options)?)?;
-    Ok(future_to_promise(async move {
+    Ok(promise(async move {
         let mut decryptor = Decryptor::new(cmm.as_ref(), &config);
         // Wiped if anything fails.
         let mut plaintext = JsParts::plaintext();

@@ -11,10 +11,9 @@ use kms_envelope::keyring::raw_rsa::{RsaEncryptKey, RsaPadding};
 use kms_envelope::public_key::{self as pk, EncryptionAlgorithm, MessageType, SigningAlgorithm};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
-use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
 
-use crate::convert::to_uint8;
+use crate::convert::{promise, to_uint8};
 use crate::ec;
 use crate::error::{from_envelope, kms_error};
 use crate::subtle;
@@ -149,7 +148,7 @@ impl PublicKey {
         let (key, spki) = (self.inner.clone(), self.spki.clone());
         let (message, signature) = (message.to_vec(), signature.to_vec());
         let algorithm = signing_algorithm.to_owned();
-        future_to_promise(async move {
+        promise(async move {
             allowed?;
             let ok =
                 verify_with(&key, &spki, &message, &signature, &algorithm, message_type).await?;
@@ -169,7 +168,7 @@ impl PublicKey {
         let plaintext = Zeroizing::new(plaintext);
         let allowed = self.check_allowed(&self.encryption_algorithms, algorithm, "Encrypt");
         let (key, spki, algorithm) = (self.inner.clone(), self.spki.clone(), algorithm.to_owned());
-        future_to_promise(async move {
+        promise(async move {
             allowed?;
             encrypt_with(&key, &spki, plaintext, &algorithm).await
         })
@@ -295,7 +294,7 @@ pub fn public_key_encrypt(
     let plaintext = Zeroizing::new(plaintext);
     let key = pk::PublicKey::from_spki_der(spki_der).map_err(from_envelope);
     let (spki, algorithm) = (spki_der.to_vec(), algorithm.to_owned());
-    future_to_promise(async move { encrypt_with(&key?, &spki, plaintext, &algorithm).await })
+    promise(async move { encrypt_with(&key?, &spki, plaintext, &algorithm).await })
 }
 
 /// Verifies a KMS signature: RSASSA_PSS_SHA_256/384/512, RSASSA_PKCS1_V1_5_SHA_256/384/512,
@@ -313,7 +312,7 @@ pub fn verify(
     let key = pk::PublicKey::from_spki_der(spki_der).map_err(from_envelope);
     let (spki, message, signature) = (spki_der.to_vec(), message.to_vec(), signature.to_vec());
     let algorithm = signing_algorithm.to_owned();
-    future_to_promise(async move {
+    promise(async move {
         let ok = verify_with(&key?, &spki, &message, &signature, &algorithm, message_type).await?;
         Ok(ok.into())
     })

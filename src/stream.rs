@@ -14,9 +14,8 @@ use kms_envelope::{Decryptor, Encryptor};
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::future_to_promise;
 
-use crate::convert::{context_field, field, header_to_js, set};
+use crate::convert::{context_field, field, header_to_js, promise, set};
 use crate::ec;
 use crate::error::{from_envelope, invalid};
 use crate::handle::cmm_of;
@@ -122,7 +121,7 @@ pub fn encrypt_stream(
     let start = Closure::new(move |_controller: JsValue| {
         let setup = setup.borrow_mut().take();
         let state = start_state.clone();
-        future_to_promise(async move {
+        promise(async move {
             let (cmm, context, config, on_header, bulk) =
                 setup.ok_or_else(|| invalid("the stream already started"))?;
             let suite = config.suite.unwrap_or_else(|| config.commitment_policy.default_suite());
@@ -139,7 +138,7 @@ pub fn encrypt_stream(
     let transform_state = state.clone();
     let transform = Closure::new(move |chunk: JsValue, controller: JsValue| {
         let state = transform_state.clone();
-        future_to_promise(async move {
+        promise(async move {
             let input = Snapshot::new(&chunk, "each chunk", true)?;
             // Taken out for the await: the stream never runs two transforms at once. On
             // failure it is not put back, so the stream stays failed.
@@ -159,7 +158,7 @@ pub fn encrypt_stream(
 
     let flush = Closure::new(move |controller: JsValue| {
         let state = state.clone();
-        future_to_promise(async move {
+        promise(async move {
             let (encryptor, mut bulk) =
                 state.borrow_mut().take().ok_or_else(|| invalid("the stream has ended"))?;
             let mut message = JsParts::ciphertext();
@@ -204,7 +203,7 @@ pub fn decrypt_stream(
         let on_header = on_header.clone();
         let reported = reported.clone();
         let peek = peek.clone();
-        future_to_promise(async move {
+        promise(async move {
             let input = Snapshot::new(&chunk, "each chunk", false)?;
             // Taken out for the await: the stream never runs two transforms at once.
             let (mut decryptor, mut bulk) =
