@@ -143,10 +143,13 @@ mod tests {
 
     /// An event of second `n`, about key `key`.
     fn event(n: i64, key: &str) -> Vec<u8> {
+        let mut time = Vec::new();
+        json_out::rfc3339(&mut time, n * 1000);
+        let time = String::from_utf8(time).unwrap();
         serde_json::json!({
             "userIdentity": {"type": "Root", "arn": format!("arn:aws:iam::{ACCOUNT}:root"),
                 "accountId": ACCOUNT, "accessKeyId": "test"},
-            "eventTime": event::rfc3339(n * 1000),
+            "eventTime": time,
             "eventSource": "kms.amazonaws.com",
             "eventName": if n % 2 == 0 { "Encrypt" } else { "Decrypt" },
             "eventID": format!("e-{n}"),

@@ -379,6 +379,12 @@ fn decode_blob_header(base64_blob: &str) -> Option<BlobHeader> {
     BlobHeader::decode(&bytes[..n]).ok()
 }
 
+/// The contents of `json` if it is a string literal without escapes.
+fn unescaped_string(json: &str) -> Option<&str> {
+    let inner = json.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.contains('\\')).then_some(inner)
+}
+
 /// The top-level members of a JSON object body, each kept as borrowed raw JSON.
 struct Members<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 
@@ -397,9 +403,9 @@ impl<'a> Members<'a> {
         let raw = self.raw(name)?;
         let text = raw.get();
         // Strings without escapes (every id, ARN and base64 blob) are borrowed as they are.
-        match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
-            Some(inner) if !inner.contains('\\') => Some(Cow::Borrowed(inner)),
-            _ => serde_json::from_str::<String>(text).ok().map(Cow::Owned),
+        match unescaped_string(text) {
+            Some(inner) => Some(Cow::Borrowed(inner)),
+            None => serde_json::from_str::<String>(text).ok().map(Cow::Owned),
         }
     }
 
@@ -472,7 +478,7 @@ impl<'a> Member<'a> {
     fn of(name: &str, value: &'a RawValue) -> Self {
         let text = value.get();
         // Strings without escapes (ids, names, specs) are copied as they are.
-        if text.len() >= 2 && text.starts_with('"') && text.ends_with('"') && !text.contains('\\') {
+        if unescaped_string(text).is_some() {
             return Member::Raw(value);
         }
         // Anything else is read in full first, so that what is copied is JSON that every
@@ -511,13 +517,6 @@ fn lower_camel(name: &str) -> String {
         camel.push_str(chars.as_str());
         camel
     })
-}
-
-/// `2026-12-05T06:00:00Z`.
-pub fn rfc3339(ms: i64) -> String {
-    let mut out = Vec::with_capacity(22);
-    json_out::event_time(&mut out, ms);
-    String::from_utf8_lossy(out.get(1..out.len() - 1).unwrap_or_default()).into_owned()
 }
 
 #[cfg(test)]

@@ -148,11 +148,18 @@ fn needs_escape(b: u8) -> bool {
 /// Writes `ms` (milliseconds since the epoch) as CloudTrail's `eventTime`, quoted:
 /// `"2026-12-05T06:00:00Z"`, to the second.
 pub fn event_time(out: &mut Vec<u8>, ms: i64) {
+    out.push(b'"');
+    rfc3339(out, ms);
+    out.push(b'"');
+}
+
+/// Writes `ms` (milliseconds since the epoch) in RFC 3339 to the second, UTC:
+/// `2026-12-05T06:00:00Z`.
+pub fn rfc3339(out: &mut Vec<u8>, ms: i64) {
     let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
         .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     let (year, month, day) = t.to_calendar_date();
     let (hour, minute, second) = t.to_hms();
-    out.push(b'"');
     // Years of the range `from_unix_timestamp` accepts for realistic clocks have four digits;
     // others are written as they are.
     match u16::try_from(year) {
@@ -174,7 +181,7 @@ pub fn event_time(out: &mut Vec<u8>, ms: i64) {
     digits(out, u16::from(minute));
     out.push(b':');
     digits(out, u16::from(second));
-    out.extend_from_slice(b"Z\"");
+    out.push(b'Z');
 }
 
 /// Two decimal digits of `n` (< 100).
