@@ -278,3 +278,40 @@ def test_aws_cli_iam_and_sts(endpoint):
     )["Credentials"]
     me = aws("sts", "get-caller-identity", access_key=creds["AccessKeyId"], secret_key=creds["SecretAccessKey"], token=creds["SessionToken"])
     assert me["Arn"] == f"arn:aws:sts::{A}:assumed-role/cli-role/cli"
+
+
+def test_a_role_tagged_as_an_integrated_service_uses_the_aws_managed_key(endpoint, iam_a, kms_a):
+    """kms:ViaService from real calls: a role tagged kms-server:aws-service=ec2.amazonaws.com
+    calls as EC2 does for EBS, so alias/aws/ebs (whose policy allows the account only through
+    ec2.<region>.amazonaws.com) works for it and not for an untagged role; CloudTrail's
+    LookupEvents names the service in userIdentity.invokedBy."""
+    kms_a.describe_key(KeyId="alias/aws/ebs")  # creates the AWS managed key
+    trust = doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{A}:root"}, "Action": "sts:AssumeRole"})
+    sts_root = service_client("sts", endpoint, ACCOUNT_A["access_key"], ACCOUNT_A["secret"])
+
+    def session_of(role, tags):
+        iam_a.create_role(RoleName=role, AssumeRolePolicyDocument=trust, Tags=tags)
+        creds = sts_root.assume_role(RoleArn=f"arn:aws:iam::{A}:role/{role}", RoleSessionName="vol")["Credentials"]
+        return make_client(
+            endpoint,
+            access_key=creds["AccessKeyId"],
+            secret_key=creds["SecretAccessKey"],
+            session_token=creds["SessionToken"],
+        )
+
+    ebs = session_of("ebs-service", [{"Key": "kms-server:aws-service", "Value": "ec2.amazonaws.com"}])
+    blob = ebs.encrypt(KeyId="alias/aws/ebs", Plaintext=b"volume key")["CiphertextBlob"]
+    assert ebs.decrypt(CiphertextBlob=blob)["Plaintext"] == b"volume key"
+    other = session_of("s3-service", [{"Key": "kms-server:aws-service", "Value": "s3.amazonaws.com"}])
+    with kms_error("AccessDeniedException"):
+        other.decrypt(CiphertextBlob=blob)
+    plain = session_of("app-role", [])
+    with kms_error("AccessDeniedException"):
+        plain.encrypt(KeyId="alias/aws/ebs", Plaintext=b"x")
+
+    trail = service_client("cloudtrail", endpoint, ACCOUNT_A["access_key"], ACCOUNT_A["secret"])
+    events = trail.lookup_events(LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "Decrypt"}])["Events"]
+    by_role = [json.loads(e["CloudTrailEvent"]) for e in events if "assumed-role/" in json.loads(e["CloudTrailEvent"])["userIdentity"].get("arn", "")]
+    invoked = {e["userIdentity"]["arn"].split("/")[1]: e["userIdentity"].get("invokedBy") for e in by_role}
+    assert invoked.get("ebs-service") == "ec2.amazonaws.com"
+    assert invoked.get("s3-service") == "s3.amazonaws.com"

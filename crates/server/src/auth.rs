@@ -55,7 +55,32 @@ pub enum PrincipalKind {
     },
 }
 
+/// The IAM tag that marks a user or role as a principal through which an integrated service
+/// calls (value: the service, e.g. `ec2.amazonaws.com`). This server has no AWS services of
+/// its own; the tag is its way to say "this caller is the service", which AWS knows from how
+/// the request reached it. Only the account's IAM administrators can set it.
+pub const AWS_SERVICE_TAG: &str = "kms-server:aws-service";
+
 impl Principal {
+    /// Whether the principal is tagged as an integrated service's ([`AWS_SERVICE_TAG`]):
+    /// `kms:GrantIsForAWSResource`.
+    pub fn is_integrated_service(&self) -> bool {
+        self.identity.tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(AWS_SERVICE_TAG))
+    }
+
+    /// The service host this principal calls for: the first label of its
+    /// [`AWS_SERVICE_TAG`] value (`ec2.amazonaws.com` → `ec2`), if it has one.
+    /// Its calls carry `kms:ViaService` = `<host>.<region>.amazonaws.com`, and their audit
+    /// records `userIdentity.invokedBy` = `<host>.amazonaws.com`.
+    pub fn integrated_service(&self) -> Option<&str> {
+        let (_, value) =
+            self.identity.tags.iter().find(|(k, _)| k.eq_ignore_ascii_case(AWS_SERVICE_TAG))?;
+        let host = value.split('.').next().unwrap_or_default();
+        let valid = !host.is_empty()
+            && host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        valid.then_some(host)
+    }
+
     /// An account's root principal.
     pub fn root(account: &str, access_key_id: &str, now_ms: i64) -> Self {
         Self {

@@ -261,6 +261,9 @@ fn user_identity(identity: &mut Object<'_>, call: &Call<'_>) {
             });
         });
     }
+    if let Some(host) = p.integrated_service() {
+        identity.str("invokedBy", &format!("{host}.amazonaws.com"));
+    }
 }
 
 /// `additionalEventData.authorization`: why the call was allowed or denied.
@@ -623,6 +626,19 @@ mod tests {
         assert_eq!(event["userIdentity"]["accessKeyId"], "AKIAALICE");
         c.request = Some(b"not json");
         assert_eq!(event_of(&c)["requestParameters"], Value::Null);
+    }
+
+    #[test]
+    fn calls_by_an_integrated_service_name_it_in_invoked_by() {
+        let mut p = principal();
+        let request = br#"{"KeyId": "k"}"#;
+        assert!(event_of(&call(&p, request, None))["userIdentity"].get("invokedBy").is_none());
+        p.identity = std::sync::Arc::new(crate::authz::context::IdentityInfo {
+            tags: vec![("kms-server:aws-service".into(), "ec2.amazonaws.com".into())],
+            ..Default::default()
+        });
+        let event = event_of(&call(&p, request, None));
+        assert_eq!(event["userIdentity"]["invokedBy"], "ec2.amazonaws.com");
     }
 
     #[test]

@@ -264,7 +264,18 @@ impl<'a> Context<'a> {
             "kms:bypasspolicylockoutsafetycheck" => {
                 facts.bypass_lockout.map(|b| one(if b { "true" } else { "false" }))?
             }
-            "kms:viaservice" => facts.via_service.and_then(one),
+            // Given by the operation (ExplainAccess), else the caller's integrated service
+            // in the Region of the key (or of the request).
+            "kms:viaservice" => match facts.via_service {
+                Some(service) => one(service),
+                None => {
+                    let host = caller.integrated_service()?;
+                    let region = key_record.map_or(caller.env.region.as_str(), |r| &r.key.region);
+                    (!region.is_empty())
+                        .then(|| format!("{host}.{region}.amazonaws.com"))
+                        .and_then(owned)
+                }
+            },
             "kms:wrappingalgorithm" => facts.wrapping_algorithm.and_then(one),
             "kms:wrappingkeyspec" => facts.wrapping_key_spec.and_then(one),
             "kms:expirationmodel" => facts.expiration_model.and_then(one),

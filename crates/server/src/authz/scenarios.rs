@@ -307,6 +307,33 @@ fn via_service_condition_refuses_direct_calls() {
 }
 
 #[test]
+fn via_service_comes_from_a_principal_tagged_as_an_integrated_service() {
+    let policy = key_policy(&format!(
+        r#"{{"Effect":"Allow","Principal":{{"AWS":"*"}},"Action":"kms:Decrypt","Resource":"*",
+             "Condition":{{"StringEquals":{{"kms:ViaService":"ec2.us-east-1.amazonaws.com","kms:CallerAccount":"{A}"}}}}}}"#
+    ));
+    let k = key(A, &policy);
+    let tagged = |account: &str, value: &str| {
+        let mut p = user(account, "ebs-service", &[]);
+        p.identity = Arc::new(IdentityInfo {
+            tags: vec![("kms-server:aws-service".into(), value.into())],
+            ..IdentityInfo::clone(&p.identity)
+        });
+        p
+    };
+    assert!(allowed(&tagged(A, "ec2.amazonaws.com"), Action::Decrypt, &k));
+    assert!(!allowed(&tagged(A, "s3.amazonaws.com"), Action::Decrypt, &k), "another service");
+    assert!(!allowed(&tagged(A, ""), Action::Decrypt, &k), "no service named");
+    assert!(!allowed(&tagged(A, "EC2..x"), Action::Decrypt, &k), "not a host name");
+    assert!(!allowed(&tagged(B, "ec2.amazonaws.com"), Action::Decrypt, &k), "another account");
+    assert!(!allowed(&user(A, "alice", &[]), Action::Decrypt, &k), "untagged");
+    // The Region is the key's: a key in eu-west-1 is used through ec2.eu-west-1.
+    let mut eu = key(A, &policy);
+    eu.key.region = "eu-west-1".into();
+    assert!(!allowed(&tagged(A, "ec2.amazonaws.com"), Action::Decrypt, &eu));
+}
+
+#[test]
 fn caller_account_condition_limits_a_wildcard_principal() {
     let policy = key_policy(&format!(
         r#"{{"Effect":"Allow","Principal":"*","Action":"kms:Encrypt","Resource":"*",

@@ -42,8 +42,6 @@ use crate::store::StoreError;
 
 /// Most grants on one key (AWS's default quota).
 pub const GRANTS_PER_KEY_MAX: usize = 50_000;
-/// The IAM tag that marks a principal as an integrated service's (`kms:GrantIsForAWSResource`).
-pub const AWS_SERVICE_TAG: &str = "kms-server:aws-service";
 
 const PRINCIPAL_PATTERN: &str = "^[\\w+=,.@:/-]+$";
 const GRANT_NAME_PATTERN: &str = "^[a-zA-Z0-9:/_-]+$";
@@ -96,7 +94,7 @@ fn unsupported_service_principal() -> KmsError {
 
 /// `kms:GrantIsForAWSResource` for the caller.
 fn for_aws_resource(ctx: &Ctx<'_>) -> bool {
-    ctx.caller.identity.tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(AWS_SERVICE_TAG))
+    ctx.caller.is_integrated_service()
 }
 
 fn invalid_grant_id(grant_id: &str) -> KmsError {

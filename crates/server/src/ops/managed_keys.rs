@@ -11,8 +11,9 @@
 //! changing rotation, is denied by that policy (`AccessDeniedException`), as for AWS.
 //!
 //! A direct call carries no `kms:ViaService`, so the key cannot be used for cryptography
-//! directly, exactly as with AWS; `KmsServerExtensions.ExplainAccess` can show what a call
-//! through the service would be allowed to do.
+//! directly, exactly as with AWS. Calls by a principal tagged as an integrated service's
+//! ([`crate::auth::AWS_SERVICE_TAG`]) carry that service's; `KmsServerExtensions.ExplainAccess`
+//! can show what a call through the service would be allowed to do.
 
 use std::sync::Arc;
 
