@@ -315,3 +315,66 @@ def test_a_role_tagged_as_an_integrated_service_uses_the_aws_managed_key(endpoin
     invoked = {e["userIdentity"]["arn"].split("/")[1]: e["userIdentity"].get("invokedBy") for e in by_role}
     assert invoked.get("ebs-service") == "ec2.amazonaws.com"
     assert invoked.get("s3-service") == "s3.amazonaws.com"
+
+
+def test_session_tags_become_principal_tags(endpoint, iam_a, kms_a):
+    """AssumeRole Tags: need sts:TagSession in the trust policy, override the role's own tags
+    in aws:PrincipalTag, are checked against AWS's limits, and transitive ones carry over to
+    a chained session, which may not pass them again."""
+    key = kms_a.create_key()["KeyMetadata"]["KeyId"]
+    root = f"arn:aws:iam::{A}:root"
+    abac = doc(
+        {"Effect": "Allow", "Action": "kms:Encrypt", "Resource": "*",
+         "Condition": {"StringEquals": {"aws:PrincipalTag/project": "alpha"}}},
+        {"Effect": "Allow", "Action": "sts:AssumeRole", "Resource": f"arn:aws:iam::{A}:role/abac-*"},
+    )
+    both = doc({"Effect": "Allow", "Principal": {"AWS": root}, "Action": ["sts:AssumeRole", "sts:TagSession"]})
+    iam_a.create_role(RoleName="abac-1", AssumeRolePolicyDocument=both, Tags=[{"Key": "Project", "Value": "beta"}])
+    iam_a.put_role_policy(RoleName="abac-1", PolicyName="abac", PolicyDocument=abac)
+    no_tagging = doc({"Effect": "Allow", "Principal": {"AWS": root}, "Action": "sts:AssumeRole"})
+    iam_a.create_role(RoleName="abac-untaggable", AssumeRolePolicyDocument=no_tagging)
+    chained_trust = doc({"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{A}:role/abac-1"},
+                         "Action": ["sts:AssumeRole", "sts:TagSession"]})
+    iam_a.create_role(RoleName="abac-2", AssumeRolePolicyDocument=chained_trust)
+    iam_a.put_role_policy(RoleName="abac-2", PolicyName="abac", PolicyDocument=abac)
+    sts_root = service_client("sts", endpoint, ACCOUNT_A["access_key"], ACCOUNT_A["secret"])
+
+    def clients(creds):
+        args = (endpoint, creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+        return make_client(args[0], access_key=args[1], secret_key=args[2], session_token=args[3]), service_client("sts", *args)
+
+    def assume(sts, role, **kwargs):
+        return sts.assume_role(RoleArn=f"arn:aws:iam::{A}:role/{role}", RoleSessionName="abac", **kwargs)["Credentials"]
+
+    # The role's own tag says beta: denied. A session tag (keys are case-insensitive) overrides it.
+    plain, _ = clients(assume(sts_root, "abac-1"))
+    with kms_error("AccessDeniedException"):
+        plain.encrypt(KeyId=key, Plaintext=b"x")
+    tagged, sts_tagged = clients(assume(
+        sts_root, "abac-1", Tags=[{"Key": "project", "Value": "alpha"}], TransitiveTagKeys=["project"]))
+    tagged.encrypt(KeyId=key, Plaintext=b"x")
+
+    # Tagging needs sts:TagSession; limits and duplicate keys are refused.
+    with pytest.raises(ClientError) as info:
+        assume(sts_root, "abac-untaggable", Tags=[{"Key": "project", "Value": "alpha"}])
+    assert code_of(info) == "AccessDenied" and "sts:TagSession" in str(info.value)
+    assume(sts_root, "abac-untaggable")
+    too_many = [{"Key": f"k{i}", "Value": "v"} for i in range(51)]
+    for bad in (too_many, [{"Key": "a", "Value": "1"}, {"Key": "A", "Value": "2"}], [{"Key": "aws:x", "Value": "1"}]):
+        with pytest.raises(ClientError) as info:
+            assume(sts_root, "abac-1", Tags=bad)
+        assert code_of(info) == "ValidationError"
+    with pytest.raises(ClientError) as info:
+        assume(sts_root, "abac-1", Tags=[{"Key": "a", "Value": "1"}], TransitiveTagKeys=["b"])
+    assert code_of(info) == "ValidationError"
+
+    # Role chaining: the transitive tag carries over and cannot be passed again.
+    chained, _ = clients(assume(sts_tagged, "abac-2"))
+    chained.encrypt(KeyId=key, Plaintext=b"x")
+    with pytest.raises(ClientError) as info:
+        assume(sts_tagged, "abac-2", Tags=[{"Key": "Project", "Value": "gamma"}])
+    assert code_of(info) == "ValidationError"
+    # A session of the untagged chain has no such tag.
+    unchained, _ = clients(assume(clients(assume(sts_root, "abac-1"))[1], "abac-2"))
+    with kms_error("AccessDeniedException"):
+        unchained.encrypt(KeyId=key, Plaintext=b"x")

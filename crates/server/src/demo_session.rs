@@ -24,7 +24,7 @@ use serde::Serialize;
 
 use crate::authz::condition::format_date;
 use crate::iam::query::QueryError;
-use crate::iam::sts::{issue_session, IssuedSession};
+use crate::iam::sts::{issue_session, IssuedSession, SessionTags};
 use crate::iam::{random_id, Role};
 use crate::state::AppState;
 
@@ -125,7 +125,14 @@ impl DemoSession {
             .ok_or_else(|| QueryError::no_such_entity("the demo role was deleted"))?;
         let session_name = random_id("demo-", 8)
             .map_err(|e| QueryError::internal("random generator failed", e))?;
-        issue_session(state, &role, &session_name.to_ascii_lowercase(), SESSION_S).await
+        issue_session(
+            state,
+            &role,
+            &session_name.to_ascii_lowercase(),
+            SESSION_S,
+            SessionTags::default(),
+        )
+        .await
     }
 }
 

@@ -97,6 +97,13 @@ pub enum KeyOwner {
         token_sha256: String,
         /// When the credentials expire, milliseconds since the epoch.
         expires_ms: i64,
+        /// Session tags (AssumeRole `Tags`, and transitive tags inherited from the calling
+        /// session): they override the role's tags of the same key in `aws:PrincipalTag`.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        tags: Vec<(String, String)>,
+        /// The session tags a session assumed with these credentials inherits.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        transitive_tag_keys: Vec<String>,
     },
 }
 
@@ -158,6 +165,17 @@ pub enum DirectoryError {
 const USER: &str = "user";
 const ROLE: &str = "role";
 const ACCESS_KEY: &str = "access_key";
+
+/// Puts session tags over `tags` (a role's): a session tag replaces the role tag whose key
+/// matches it case-insensitively, as AWS documents.
+pub fn merge_session_tags(tags: &mut Vec<(String, String)>, session: &[(String, String)]) {
+    for (key, value) in session {
+        match tags.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
+            Some(slot) => *slot = (key.clone(), value.clone()),
+            None => tags.push((key.clone(), value.clone())),
+        }
+    }
+}
 
 fn identity_of(
     unique_id: &str,
@@ -264,10 +282,17 @@ impl Directory {
                 };
                 (principal, None)
             }
-            KeyOwner::Session { role, session_name, token_sha256, expires_ms } => {
+            KeyOwner::Session { role, session_name, token_sha256, expires_ms, tags, .. } => {
                 let found = inner.roles.get(&(key.account.clone(), role.clone()))?;
-                let identity =
+                let role_identity =
                     inner.identities.get(&(ROLE.to_owned(), key.account.clone(), role.clone()))?;
+                let identity = if tags.is_empty() {
+                    Arc::clone(role_identity)
+                } else {
+                    let mut identity = IdentityInfo::clone(role_identity);
+                    merge_session_tags(&mut identity.tags, tags);
+                    Arc::new(identity)
+                };
                 let mut hash = [0u8; 32];
                 hex::decode_to_slice(token_sha256, &mut hash).ok()?;
                 let principal = Principal {
@@ -281,13 +306,27 @@ impl Directory {
                         role_arn: found.arn(),
                         session_name: session_name.clone(),
                     },
-                    identity: Arc::clone(identity),
+                    identity,
                     env,
                 };
                 (principal, Some((hash, *expires_ms)))
             }
         };
         Some(Credential { secret: secret.clone(), session, principal })
+    }
+
+    /// The session tags of temporary credentials and which of them are transitive (empty for
+    /// other keys).
+    pub fn session_tags(&self, access_key_id: &str) -> (Vec<(String, String)>, Vec<String>) {
+        match self.read().keys.get(access_key_id) {
+            Some((
+                AccessKeyRecord {
+                    owner: KeyOwner::Session { tags, transitive_tag_keys, .. }, ..
+                },
+                _,
+            )) => (tags.clone(), transitive_tag_keys.clone()),
+            _ => (Vec::new(), Vec::new()),
+        }
     }
 
     /// The principal an ARN names, as it would sign requests: an account root, a user,
@@ -534,4 +573,31 @@ pub fn random_secret(len: usize) -> Result<Secret, aws_lc_rs::error::Unspecified
     aws_lc_rs::rand::fill(&mut bytes)?;
     let text: String = bytes.iter().map(|b| char::from(ALPHABET[usize::from(b % 64)])).collect();
     Ok(Secret::new(text))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_tags_replace_role_tags_of_the_same_key_whatever_its_case() {
+        let mut tags = vec![("Project".to_owned(), "beta".to_owned()), ("team".into(), "x".into())];
+        merge_session_tags(
+            &mut tags,
+            &[("project".into(), "alpha".into()), ("cc".into(), "1".into())],
+        );
+        assert_eq!(
+            tags,
+            [("project", "alpha"), ("team", "x"), ("cc", "1")]
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        );
+    }
+
+    #[test]
+    fn sessions_stored_before_session_tags_still_load() {
+        let old =
+            r#"{"Session":{"role":"r","session_name":"s","token_sha256":"00","expires_ms":5}}"#;
+        let owner: KeyOwner = serde_json::from_str(old).unwrap();
+        assert!(matches!(owner, KeyOwner::Session { ref tags, .. } if tags.is_empty()));
+    }
 }

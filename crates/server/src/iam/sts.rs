@@ -102,24 +102,46 @@ async fn assume_role(ctx: &QueryCtx<'_>, p: &Params) -> Result<String, QueryErro
     };
     let trust = Policy::parse(&role.trust_policy, PolicyKind::Trust)
         .map_err(|e| QueryError::internal("stored trust policy does not parse", e))?;
+    let passed = passed_session_tags(p)?;
     let facts = RequestFacts {
         external_id,
         role_session_name: Some(session_name),
         ..RequestFacts::default()
     };
-    let decision = evaluate_named(
-        ctx.caller,
-        "sts:AssumeRole",
-        &role.arn(),
-        Some(ResourcePolicy { account: &role.account, policy: &trust }),
-        None,
-        &facts,
-    );
-    if !decision.allowed {
-        tracing::info!(caller = %ctx.caller.arn, role = %role.arn(), reason = ?decision.reason, "AssumeRole denied");
+    let decide = |action: &str, facts: &RequestFacts<'_>| {
+        let decision = evaluate_named(
+            ctx.caller,
+            action,
+            &role.arn(),
+            Some(ResourcePolicy { account: &role.account, policy: &trust }),
+            None,
+            facts,
+        );
+        if !decision.allowed {
+            tracing::info!(caller = %ctx.caller.arn, role = %role.arn(), reason = ?decision.reason, "{action} denied");
+        }
+        decision.allowed
+    };
+    if !decide("sts:AssumeRole", &facts) {
         return Err(denied());
     }
-    let session = issue_session(ctx.state, &role, session_name, duration_s).await?;
+    // Passing session tags needs sts:TagSession too, decided with the tags as
+    // aws:RequestTag/<k> and aws:TagKeys.
+    if !passed.tags.is_empty() {
+        let tag_facts = RequestFacts {
+            request_tags: Some(&passed.tags),
+            tag_keys: Some(passed.tags.iter().map(|(k, _)| k.as_str()).collect()),
+            ..facts.clone()
+        };
+        if !decide("sts:TagSession", &tag_facts) {
+            return Err(QueryError::access_denied(format!(
+                "User: {} is not authorized to perform: sts:TagSession on resource: {role_arn}",
+                ctx.caller.arn
+            )));
+        }
+    }
+    let tags = with_inherited_tags(ctx, passed)?;
+    let session = issue_session(ctx.state, &role, session_name, duration_s, tags).await?;
     Ok(format!(
         "<Credentials>{}{}{}{}</Credentials><AssumedRoleUser>{}{}</AssumedRoleUser>",
         element("AccessKeyId", &session.access_key_id),
@@ -129,6 +151,96 @@ async fn assume_role(ctx: &QueryCtx<'_>, p: &Params) -> Result<String, QueryErro
         element("AssumedRoleId", &session.assumed_role_id),
         element("Arn", &session.arn),
     ))
+}
+
+/// Most session tags one AssumeRole may pass (AWS's limit).
+pub const SESSION_TAGS_MAX: usize = 50;
+
+/// The session tags of a new session.
+#[derive(Debug, Clone, Default)]
+pub struct SessionTags {
+    /// Key and value of each tag.
+    pub tags: Vec<(String, String)>,
+    /// The keys that sessions assumed from this one inherit.
+    pub transitive_keys: Vec<String>,
+}
+
+fn tag_validation(message: String) -> QueryError {
+    QueryError::validation(message)
+}
+
+/// AssumeRole's `Tags` and `TransitiveTagKeys`, checked against AWS's limits: at most 50
+/// tags, keys of 1-128 and values of up to 256 characters, no key twice (keys are
+/// case-insensitive), no `aws:` prefix, and transitive keys among the tags.
+fn passed_session_tags(p: &Params) -> Result<SessionTags, QueryError> {
+    let tags = p.tags("Tags");
+    if tags.len() > SESSION_TAGS_MAX {
+        return Err(tag_validation(format!(
+            "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to {SESSION_TAGS_MAX}"
+        )));
+    }
+    let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
+    for (i, (key, value)) in tags.iter().enumerate() {
+        let key_len = key.chars().count();
+        if key_len == 0 || key_len > 128 || value.chars().count() > 256 {
+            return Err(tag_validation(format!(
+                "Invalid session tag '{key}': keys are 1 to 128 characters, values up to 256"
+            )));
+        }
+        if !key.chars().all(allowed) || !value.chars().all(allowed) {
+            return Err(tag_validation(format!(
+                "Invalid session tag '{key}': keys and values may hold letters, digits, spaces and _.:/=+-@ only"
+            )));
+        }
+        if key.to_ascii_lowercase().starts_with("aws:") {
+            return Err(tag_validation("Session tag keys beginning with aws: are reserved".into()));
+        }
+        if tags[..i].iter().any(|(k, _)| k.eq_ignore_ascii_case(key)) {
+            return Err(tag_validation(format!(
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive: {key}"
+            )));
+        }
+    }
+    let mut transitive_keys = Vec::new();
+    for n in 1.. {
+        let Some(key) = p.get(&format!("TransitiveTagKeys.member.{n}")) else { break };
+        let Some((tagged, _)) = tags.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) else {
+            return Err(tag_validation(format!(
+                "The transitive tag key {key} is not among the session tags passed"
+            )));
+        };
+        transitive_keys.push(tagged.clone());
+    }
+    Ok(SessionTags { tags, transitive_keys })
+}
+
+/// Adds the transitive tags of the calling session (role chaining) to the passed ones, which
+/// may not set any of them again.
+fn with_inherited_tags(ctx: &QueryCtx<'_>, passed: SessionTags) -> Result<SessionTags, QueryError> {
+    if !matches!(ctx.caller.kind, PrincipalKind::AssumedRole { .. }) {
+        return Ok(passed);
+    }
+    let (caller_tags, caller_transitive) =
+        ctx.state.accounts.iam.session_tags(&ctx.caller.access_key_id);
+    let mut out = passed;
+    for key in &caller_transitive {
+        let Some((_, value)) = caller_tags.iter().find(|(k, _)| k == key) else { continue };
+        if out.tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(key)) {
+            return Err(tag_validation(format!(
+                "The session tag {key} is inherited from the calling session as a transitive tag and cannot be passed again"
+            )));
+        }
+        out.tags.push((key.clone(), value.clone()));
+        out.transitive_keys.push(key.clone());
+    }
+    if out.tags.len() > SESSION_TAGS_MAX {
+        return Err(QueryError::new(
+            400,
+            "PackedPolicyTooLarge",
+            "Packed size of session tags consumes more than the allotted space",
+        ));
+    }
+    Ok(out)
 }
 
 /// Temporary credentials just issued for a role session.
@@ -157,6 +269,7 @@ pub async fn issue_session(
     role: &super::Role,
     session_name: &str,
     duration_s: i64,
+    tags: SessionTags,
 ) -> Result<IssuedSession, QueryError> {
     let random = |prefix| {
         random_id(prefix, 16).map_err(|e| QueryError::internal("random generator failed", e))
@@ -177,6 +290,8 @@ pub async fn issue_session(
             session_name: session_name.to_owned(),
             token_sha256: hex::encode(token_hash.as_ref()),
             expires_ms,
+            tags: tags.tags,
+            transitive_tag_keys: tags.transitive_keys,
         },
         sealed_secret: String::new(),
         status: "Active".to_owned(),
