@@ -9,8 +9,10 @@
 //! - Keyrings (keyring.rs), `CachingMaterialsManager` (cache.rs).
 //! - `encrypt` / `decrypt` (message.rs), `encryptStream` / `decryptStream` (stream.rs); their
 //!   bulk AES-GCM runs in WebCrypto when that is faster (subtle_aead.rs).
-//! - `ItemEncryptor` (item.rs): DynamoDB item encryption; `KmsClient` key set-up calls
-//!   (admin.rs): CreateKey, CreateAlias, DescribeKey, ListAliases, EnableKey, DisableKey.
+//! - With feature `full` only (the `kms-wasm/full` build, scripts/build-wasm):
+//!   `ItemEncryptor` (item.rs), DynamoDB item encryption, and the `KmsClient` key set-up
+//!   calls (admin.rs): CreateKey, CreateAlias, DescribeKey, ListAliases, EnableKey,
+//!   DisableKey. The client build leaves them out (42 KB gzipped).
 //! - `PublicKey`, `publicKeyEncrypt`, `verify` (public_key.rs), with WebCrypto for RSA-OAEP
 //!   and `RAW` verification (subtle.rs).
 //! - The EC module (ec.rs): a second WebAssembly module (`kms_wasm_ec`, crate
@@ -23,7 +25,7 @@
 
 use wasm_bindgen::prelude::wasm_bindgen;
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "full"))]
 mod admin;
 #[cfg(target_arch = "wasm32")]
 mod cache;
@@ -37,7 +39,7 @@ mod ec;
 mod error;
 #[cfg(target_arch = "wasm32")]
 mod handle;
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", feature = "full"))]
 mod item;
 #[cfg(target_arch = "wasm32")]
 mod js_bytes;
@@ -58,12 +60,13 @@ mod transport;
 #[cfg(target_arch = "wasm32")]
 mod typings;
 
+#[cfg(all(target_arch = "wasm32", feature = "full"))]
+pub use crate::item::ItemEncryptor;
 #[cfg(target_arch = "wasm32")]
 pub use crate::{
     cache::CachingMaterialsManager,
     client::KmsClient,
     ec::ec_module_loaded,
-    item::ItemEncryptor,
     keyring::{KmsKeyring, KmsRsaKeyring, MultiKeyring, RawAesKeyring, RawRsaKeyring},
     message::{decrypt, encrypt},
     public_key::{public_key_encrypt, verify, PublicKey},

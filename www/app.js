@@ -3,7 +3,7 @@
 // calls of a batch with and without the caching materials manager.
 import init, {
   KmsClient, KmsKeyring, CachingMaterialsManager, ItemEncryptor
-} from '/pkg/web/kms_wasm.js'
+} from '/pkg/web/kms_wasm_full.js'
 import { explain } from './errors.js'
 
 const ACTIONS = ['ENCRYPT_AND_SIGN', 'SIGN_ONLY', 'SIGN_AND_INCLUDE_IN_ENCRYPTION_CONTEXT', 'DO_NOTHING']

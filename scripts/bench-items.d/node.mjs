@@ -33,7 +33,7 @@ for (;;) {
 const endpoint = `http://${(await readFile(ready, 'utf8')).trim()}`
 let context
 try {
-  const kmsNode = createRequire(import.meta.url)(join(repo, 'pkg/node/kms_wasm.js'))
+  const kmsNode = createRequire(import.meta.url)(join(repo, 'pkg/node/kms_wasm_full.js'))
   const client = new kmsNode.KmsClient({ endpoint, region, credentials })
   const keyArn = (await client.createKey({})).KeyMetadata.Arn
   const cases = suites.flatMap((suite) => [true, false].map((cached) =>

@@ -70,7 +70,7 @@ const server = await startDemoServer(dir)
 let context
 try {
   // Static serving: content types, the API still at POST /, no traversal.
-  const wasm = await fetch(`${server.origin}/pkg/web/kms_wasm_bg.wasm`)
+  const wasm = await fetch(`${server.origin}/pkg/web/kms_wasm_full_bg.wasm`)
   assert.equal(wasm.headers.get('content-type'), 'application/wasm')
   const js = await fetch(`${server.origin}/app.js`)
   assert.equal(js.headers.get('content-type'), 'text/javascript; charset=utf-8')

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 
 import {
   ItemEncryptor, RawAesKeyring, KmsClient, KmsKeyring, CachingMaterialsManager
-} from 'kms-wasm'
+} from 'kms-wasm/full'
 import { startServer, createKey, REGION, CREDENTIALS } from './server.mjs'
 
 const CONFIG = {

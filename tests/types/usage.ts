@@ -5,6 +5,9 @@ import {
   encrypt, decrypt, encryptStream, decryptStream, verify, publicKeyEncrypt, ecModuleLoaded,
   type KmsError, type MessageHeader
 } from 'kms-wasm'
+import {
+  ItemEncryptor, KmsClient as FullClient, KmsKeyring as FullKeyring, type DynamoDbItem
+} from 'kms-wasm/full'
 
 export async function usage (keyArn: string, file: Blob): Promise<void> {
   const client = new KmsClient({ endpoint: 'http://127.0.0.1:7080', region: 'us-east-1',
@@ -28,4 +31,16 @@ export async function usage (keyArn: string, file: Blob): Promise<void> {
   const dk = await client.generateDataKey(keyArn)
   try { await client.generateRandom(stats) } catch (e) { console.log((e as KmsError).code, ok, ct, ct2, dk.keyId) }
   aes.free()
+}
+
+// kms-wasm/full: the client plus ItemEncryptor and the KmsClient key set-up calls.
+export async function fullUsage (): Promise<void> {
+  const client = new FullClient({ endpoint: 'http://127.0.0.1:7080', region: 'us-east-1',
+    credentials: { accessKeyId: 'test', secretAccessKey: 'test' } })
+  const keyId: string = (await client.createKey({ Description: 'items' })).KeyMetadata.KeyId
+  const items = new ItemEncryptor(
+    { tableName: 't', partitionKeyName: 'pk', attributeActions: { pk: 'SIGN_ONLY', ssn: 'ENCRYPT_AND_SIGN' } },
+    new FullKeyring({ client, generatorKeyId: keyId, keyIds: [] }))
+  const stored: DynamoDbItem = await items.encryptItem({ pk: { S: '1' }, ssn: { S: '123' } })
+  console.log(await items.decryptItem(stored))
 }
