@@ -360,7 +360,9 @@ def test_session_tags_become_principal_tags(endpoint, iam_a, kms_a):
     assert code_of(info) == "AccessDenied" and "sts:TagSession" in str(info.value)
     assume(sts_root, "abac-untaggable")
     too_many = [{"Key": f"k{i}", "Value": "v"} for i in range(51)]
-    for bad in (too_many, [{"Key": "a", "Value": "1"}, {"Key": "A", "Value": "2"}], [{"Key": "aws:x", "Value": "1"}]):
+    for bad in (too_many, [{"Key": "a", "Value": "1"}, {"Key": "A", "Value": "2"}], [{"Key": "aws:x", "Value": "1"}],
+                # A session cannot make itself an integrated service's principal.
+                [{"Key": "KMS-Server:aws-service", "Value": "ec2.amazonaws.com"}]):
         with pytest.raises(ClientError) as info:
             assume(sts_root, "abac-1", Tags=bad)
         assert code_of(info) == "ValidationError"

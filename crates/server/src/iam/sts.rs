@@ -192,8 +192,14 @@ fn passed_session_tags(p: &Params) -> Result<SessionTags, QueryError> {
                 "Invalid session tag '{key}': keys and values may hold letters, digits, spaces and _.:/=+-@ only"
             )));
         }
-        if key.to_ascii_lowercase().starts_with("aws:") {
-            return Err(tag_validation("Session tag keys beginning with aws: are reserved".into()));
+        // `kms-server:` tags are set on users and roles by IAM administrators (e.g.
+        // `kms-server:aws-service`, which makes a principal an integrated service's): a
+        // session must not give itself one.
+        let lower = key.to_ascii_lowercase();
+        if lower.starts_with("aws:") || lower.starts_with("kms-server:") {
+            return Err(tag_validation(format!(
+                "Session tag keys beginning with aws: or kms-server: are reserved: {key}"
+            )));
         }
         if tags[..i].iter().any(|(k, _)| k.eq_ignore_ascii_case(key)) {
             return Err(tag_validation(format!(
