@@ -13,6 +13,7 @@
 //!   (admin.rs): CreateKey, CreateAlias, DescribeKey, ListAliases, EnableKey, DisableKey.
 //! - `PublicKey`, `publicKeyEncrypt`, `verify` (public_key.rs), with WebCrypto for RSA-OAEP
 //!   and `RAW` verification (subtle.rs).
+//! - WebCrypto ECDSA for the footers of signed one-shot messages (websign.rs).
 //! - The EC module (ec.rs): a second WebAssembly module (`kms_wasm_ec`, crate
 //!   `kms-wasm-ec`) with the ECDSA and RSA arithmetic, loaded only for signed suites and
 //!   `DIGEST` verification; `ecModuleLoaded()` tells whether it has been.
@@ -57,6 +58,8 @@ mod subtle_aead;
 mod transport;
 #[cfg(target_arch = "wasm32")]
 mod typings;
+#[cfg(target_arch = "wasm32")]
+mod websign;
 
 #[cfg(target_arch = "wasm32")]
 pub use crate::{

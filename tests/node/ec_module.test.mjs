@@ -1,6 +1,8 @@
 // The EC module (kms_wasm_ec: ECDSA/RSA arithmetic) is loaded only when needed: never for
-// unsigned suites or WebCrypto-backed operations; on first use by a signed suite (encrypt
-// or decrypt, one-shot or streaming) or a DIGEST verification. Each case runs in a fresh
+// unsigned suites or WebCrypto-backed operations (including signed one-shot encryption,
+// which signs with WebCrypto); on first use by a signed stream's encryption, a signed
+// decryption (one-shot or streaming), signed one-shot encryption where WebCrypto has no
+// ECDSA, or a DIGEST verification. Each case runs in a fresh
 // Node process, so that nothing loaded it before.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -75,18 +77,41 @@ test('decrypting a signed message loads the EC module first, and the signature i
   }
 })
 
-test('encrypting with a signed suite (default or 0x0378, one-shot or stream) loads it', () => {
+test('signed one-shot encryption signs with WebCrypto, without the EC module; a signed stream loads it', () => {
   const r = fresh(`
     const pt = new TextEncoder().encode('x'.repeat(10000))
     const before = k.ecModuleLoaded()
     const [a, b] = await Promise.all([k.encrypt(keyring, pt), k.encrypt(keyring, pt, { suiteId: 0x0378, commitmentPolicy: 'FORBID_ENCRYPT_ALLOW_DECRYPT' })])
+    const afterOneShot = k.ecModuleLoaded()
     const s = await collect(chunked(pt, 999).pipeThrough(k.encryptStream(keyring, { suiteId: 0x0214, commitmentPolicy: 'FORBID_ENCRYPT_ALLOW_DECRYPT' })))
+    const afterStream = k.ecModuleLoaded()
     const allow = { commitmentPolicy: 'REQUIRE_ENCRYPT_ALLOW_DECRYPT' }
     const back = [await k.decrypt(keyring, a.result), await k.decrypt(keyring, b.result, allow),
       await k.decrypt(keyring, s, allow)]
-    out({ before, suites: [a.messageHeader.suiteId, b.messageHeader.suiteId], same: back.every((d) => text(d.plaintext) === text(pt)), after: k.ecModuleLoaded() })
+    out({ before, afterOneShot, afterStream, suites: [a.messageHeader.suiteId, b.messageHeader.suiteId], same: back.every((d) => text(d.plaintext) === text(pt)) })
   `)
-  assert.deepEqual(r, { before: false, suites: [0x0578, 0x0378], same: true, after: true })
+  assert.deepEqual(r, { before: false, afterOneShot: false, afterStream: true, suites: [0x0578, 0x0378], same: true })
+})
+
+test('without WebCrypto ECDSA (missing, or refusing the curve) signed one-shot encryption uses the EC module', () => {
+  const cases = {
+    // No WebCrypto at all (bulk AES-GCM then stays in Rust too).
+    missing: "Object.defineProperty(globalThis, 'crypto', { value: undefined, configurable: true })",
+    // WebCrypto without P-384 ECDSA key generation.
+    refusing: "const g = crypto.subtle.generateKey.bind(crypto.subtle); crypto.subtle.generateKey = (alg, ...rest) => alg.name === 'ECDSA' ? Promise.reject(new Error('no')) : g(alg, ...rest)"
+  }
+  for (const [what, setup] of Object.entries(cases)) {
+    const r = fresh(`
+      ${setup}
+      const pt = new TextEncoder().encode('fallback '.repeat(500))
+      const before = k.ecModuleLoaded()
+      const { result } = await k.encrypt(keyring, pt)
+      const after = k.ecModuleLoaded()
+      const back = await k.decrypt(keyring, result)
+      out({ before, after, same: text(back.plaintext) === text(pt) })
+    `)
+    assert.deepEqual(r, { before: false, after: true, same: true }, what)
+  }
 })
 
 test('DIGEST verification loads it and verifies ECDSA and RSA signatures', () => {

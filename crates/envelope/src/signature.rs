@@ -414,10 +414,7 @@ mod tests {
         let scalar = [7u8; 48];
         let signer = RustCrypto.signing_key_from_scalar(NamedCurve::P384, &scalar).unwrap();
         let expected = p384::ecdsa::SigningKey::from_slice(&scalar).unwrap();
-        assert_eq!(
-            signer.public_key(),
-            expected.verifying_key().to_encoded_point(true).as_bytes()
-        );
+        assert_eq!(signer.public_key(), expected.verifying_key().to_encoded_point(true).as_bytes());
         let key = SigningKey::from_signer(SignatureAlgorithm::EcdsaP384Sha384, Arc::from(signer))
             .unwrap();
         let signature = key.sign_prehash(&[3; 48]).unwrap();
