@@ -23,7 +23,7 @@ mod decrypt;
 mod encrypt;
 pub mod external;
 
-pub use decrypt::Decryptor;
+pub use decrypt::{DetachedSignature, Decryptor};
 pub use encrypt::Encryptor;
 
 use crate::format::MessageHeader;
