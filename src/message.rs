@@ -165,16 +165,21 @@ pub fn decrypt(
     let cmm = cmm_of(&keyring_or_cmm)?;
     let config = decrypt_config(&options)?;
     let mut bulk = Bulk::new(BulkMode::from_options(&options)?)?;
+    // Where WebCrypto exists it verifies a signed message's footer (websign.rs).
+    let web_verify = crate::subtle::subtle().is_some();
     Ok(promise(async move {
         let mut decryptor = Decryptor::new(cmm.as_ref(), &config);
+        if web_verify {
+            decryptor.detach_signature().map_err(from_envelope)?;
+        }
         // Wiped if anything fails.
         let mut plaintext = JsParts::plaintext();
         let mut out = SecretBuf::default();
         let mut peek = ec::SignedPeek::default();
         for (start, end) in pieces(ciphertext.len()) {
             let piece = ciphertext.read(start, end);
-            // A signed message's signature is checked in the EC module.
-            if !ec::ec_module_loaded() {
+            // Without WebCrypto a signed message's signature is checked in the EC module.
+            if !web_verify && !ec::ec_module_loaded() {
                 ec::ensure_if(peek.feed(&piece) == Some(true)).await?;
             }
             bulk.decrypt(&mut decryptor, &piece, &mut out).await?;
@@ -183,7 +188,19 @@ pub fn decrypt(
             wipe(&mut out);
             bulk.move_released(&mut plaintext);
         }
-        let info = decryptor.finish(&mut out).map_err(from_envelope)?;
+        let (info, detached) = decryptor.finish_detached(&mut out).map_err(from_envelope)?;
+        if let Some(detached) = detached {
+            // The footer is the last 2 + signature bytes (the decryptor refuses anything
+            // after it).
+            let signed_len = ciphertext.len().saturating_sub(2 + detached.signature.len() as u32);
+            if !websign::verify_footer(&detached, &ciphertext.view(0, signed_len)).await? {
+                if let Some(held) = bulk.take_held() {
+                    held.fill(0, 0, held.length());
+                }
+                // `plaintext` and `out` are wiped as they drop.
+                return Err(from_envelope(kms_envelope::Error::DecryptionFailed));
+            }
+        }
         // The signature has verified: the held final piece may go.
         plaintext.push_bytes(&out);
         if let Some(held) = bulk.take_held() {

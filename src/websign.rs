@@ -30,6 +30,10 @@
 //!
 //! Where WebCrypto is missing or refuses the curve, [`prepare`] returns `None` and the
 //! caller uses the EC module as before.
+//!
+//! One-shot `decrypt` of a signed message works the same way round: the decryptor leaves
+//! the footer to [`verify_footer`], which has WebCrypto verify `header || body` with the
+//! `aws-crypto-public-key` point; no plaintext is returned before it has verified.
 
 use std::any::Any;
 use std::cell::{Cell, RefCell};
@@ -39,9 +43,10 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll};
 
 use js_sys::{Array, ArrayBuffer, Object, Promise, Reflect, Uint8Array};
-use kms_envelope::der::NamedCurve;
+use kms_envelope::der::{self, NamedCurve};
 use kms_envelope::materials::SigningKey;
 use kms_envelope::signature::{self, curve_of, scalar_len, EcdsaSigner};
+use kms_envelope::stream::DetachedSignature;
 use kms_envelope::suite::SignatureAlgorithm;
 use kms_envelope::Error;
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -66,6 +71,18 @@ extern "C" {
 
     #[wasm_bindgen(method, catch, js_name = exportKey)]
     fn export_key(this: &Subtle, format: &str, key: &JsValue) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(method, catch, js_name = verify)]
+    fn verify_signature(
+        this: &Subtle,
+        algorithm: &Object,
+        key: &JsValue,
+        signature: &Uint8Array,
+        data: &Uint8Array,
+    ) -> Result<Promise, JsValue>;
+
+    #[wasm_bindgen(method, catch)]
+    fn digest(this: &Subtle, algorithm: &str, data: &Uint8Array) -> Result<Promise, JsValue>;
 
     #[wasm_bindgen(method, catch)]
     fn sign(
@@ -263,6 +280,47 @@ pub(crate) async fn append_footer(
     whole.set(&body, 0);
     whole.subarray(body.length(), whole.length()).copy_from(&footer);
     Ok(whole)
+}
+
+/// Verifies a signed message's footer (left to the caller by the decryptor) over
+/// `signed` (`header || body`) with WebCrypto: the key imported from its SEC1 point
+/// (`raw`; Chromium and Node take compressed points), the DER signature turned into
+/// `r || s`. Where WebCrypto refuses the key, WebCrypto hashes and the EC module verifies
+/// the prehash, as it does for streams. `false` for any signature or key that does not
+/// verify.
+///
+/// # Errors
+/// A `KmsError` if WebCrypto is gone or the EC module is needed and cannot be loaded.
+pub(crate) async fn verify_footer(
+    detached: &DetachedSignature,
+    signed: &Uint8Array,
+) -> Result<bool, JsValue> {
+    let subtle =
+        subtle().ok_or_else(|| from_envelope(Error::ApiMisuse("WebCrypto is gone".into())))?;
+    let algorithm_of_key = detached.key.algorithm();
+    let curve = curve_of(algorithm_of_key);
+    let hash = hash_name(algorithm_of_key);
+    let Some(r_s) = der::parse_ecdsa_signature(&detached.signature, scalar_len(curve)) else {
+        return Ok(false);
+    };
+    let params = algorithm("ECDSA", &[("namedCurve", curve_name(curve).into())]);
+    let imported =
+        crate::subtle::import(&subtle, "raw", detached.key.as_sec1(), &params, "verify").await;
+    if let Ok(key) = imported {
+        let params = algorithm("ECDSA", &[("hash", hash.into())]);
+        let r_s = Uint8Array::from(r_s.as_slice());
+        let verified = JsFuture::from(subtle.verify_signature(&params, &key, &r_s, signed)?).await;
+        return Ok(verified.is_ok_and(|v| v.as_bool() == Some(true)));
+    }
+    // WebCrypto refused the point (a runtime without compressed points, or a point off the
+    // curve): the EC module decides.
+    ec::ensure().await?;
+    let digest = JsFuture::from(subtle.digest(hash, signed)?).await?;
+    let prehash = digest
+        .dyn_ref::<ArrayBuffer>()
+        .map(|b| Uint8Array::new(b).to_vec())
+        .ok_or_else(|| from_envelope(Error::ApiMisuse("WebCrypto returned no digest".into())))?;
+    detached.key.verify_prehash(&prehash, &detached.signature).map_err(from_envelope)
 }
 
 /// Makes a WebCrypto signing key able to sign a prehash (streams): its scalar goes to the

@@ -1,8 +1,8 @@
 // The EC module (kms_wasm_ec: ECDSA/RSA arithmetic) is loaded only when needed: never for
 // unsigned suites or WebCrypto-backed operations (including signed one-shot encryption,
-// which signs with WebCrypto); on first use by a signed stream's encryption, a signed
-// decryption (one-shot or streaming), signed one-shot encryption where WebCrypto has no
-// ECDSA, or a DIGEST verification. Each case runs in a fresh
+// and decryption, which sign and verify with WebCrypto); on first use by a signed stream
+// (encryption or decryption), a signed one-shot call where WebCrypto has no ECDSA, or a
+// DIGEST verification. Each case runs in a fresh
 // Node process, so that nothing loaded it before.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -53,13 +53,24 @@ test('unsigned suites, RAW verification and publicKeyEncrypt never load the EC m
   assert.deepEqual(r, { before: false, same: true, ok: true, ct: 256, after: false })
 })
 
-test('decrypting a signed message loads the EC module first, and the signature is checked', async () => {
+test('signed messages: one-shot decryption verifies with WebCrypto, streamed decryption loads the EC module; the signature is checked', async () => {
   const { result } = await encrypt(keyring(), new TextEncoder().encode('signed hello'))
   const hex = Buffer.from(result).toString('hex')
   const tampered = Buffer.from(result)
   tampered[tampered.length - 5] ^= 1
-  for (const [message, streaming] of [[hex, false], [hex, true], [tampered.toString('hex'), false]]) {
+  const NO_WEBCRYPTO = "Object.defineProperty(globalThis, 'crypto', { value: undefined, configurable: true })"
+  // WebCrypto that will not import an ECDSA point: the EC module verifies what WebCrypto hashed.
+  const NO_POINT = "const i = crypto.subtle.importKey.bind(crypto.subtle); crypto.subtle.importKey = (f, d, alg, ...rest) => alg.name === 'ECDSA' ? Promise.reject(new Error('no')) : i(f, d, alg, ...rest)"
+  const cases = [
+    // [message, streaming, runtime set-up, EC module loaded after]
+    [hex, false, '', false], [tampered.toString('hex'), false, '', false],
+    [hex, true, '', true], [tampered.toString('hex'), true, '', true],
+    [hex, false, NO_WEBCRYPTO, true], [tampered.toString('hex'), false, NO_WEBCRYPTO, true],
+    [hex, false, NO_POINT, true], [tampered.toString('hex'), false, NO_POINT, true]
+  ]
+  for (const [message, streaming, setup, loaded] of cases) {
     const r = fresh(`
+      ${setup}
       const ct = Buffer.from(${JSON.stringify(message)}, 'hex')
       const before = k.ecModuleLoaded()
       let plaintext = null; let code = null
@@ -70,10 +81,11 @@ test('decrypting a signed message loads the EC module first, and the signature i
       } catch (e) { code = e.code }
       out({ before, plaintext, code, after: k.ecModuleLoaded() })
     `)
-    assert.equal(r.before, false)
-    assert.equal(r.after, true)
-    if (message === hex) assert.deepEqual([r.plaintext, r.code], ['signed hello', null])
-    else assert.deepEqual([r.plaintext, r.code], [null, 'DecryptionFailed'])
+    const what = `${message === hex ? 'intact' : 'tampered'}, ${streaming ? 'stream' : 'one-shot'}, ${setup.slice(0, 30)}`
+    assert.equal(r.before, false, what)
+    assert.equal(r.after, loaded, what)
+    if (message === hex) assert.deepEqual([r.plaintext, r.code], ['signed hello', null], what)
+    else assert.deepEqual([r.plaintext, r.code], [null, 'DecryptionFailed'], what)
   }
 })
 

@@ -4,7 +4,7 @@
 // footer over header || body), by kms-wasm (one-shot and streamed) and by the AWS
 // Encryption SDK for JavaScript (@aws-crypto/client-node); tampering is refused. The caching
 // materials manager hands the same signing key to a one-shot call and a stream, in either
-// order. KMS_WASM_REPO: the repository (for tests/interop/esdk/node_modules).
+// order; one-shot decryption verifies footers (client-node's too) with WebCrypto. KMS_WASM_REPO: the repository (for tests/interop/esdk/node_modules).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
@@ -142,5 +142,29 @@ test('concurrent signed one-shot calls each get their own key', async () => {
   assert.equal(keys.size, 8)
   for (const { result } of results) {
     assert.ok(Buffer.from((await sdk.require.decrypt(theirs, result)).plaintext).equals(data))
+  }
+})
+
+test('one-shot decryption verifies client-node signatures with WebCrypto; tampering is refused', async () => {
+  const { AlgorithmSuiteIdentifier } = esdkJs
+  const keyring = ours()
+  const suites = [
+    [AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA512_COMMIT_KEY_ECDSA_P384, sdk.require],
+    [AlgorithmSuiteIdentifier.ALG_AES256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384, buildClient(CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT)],
+    [AlgorithmSuiteIdentifier.ALG_AES128_GCM_IV12_TAG16_HKDF_SHA256_ECDSA_P256, buildClient(CommitmentPolicy.FORBID_ENCRYPT_ALLOW_DECRYPT)]
+  ]
+  for (const [suiteId, client] of suites) {
+    for (const size of [0, 5000]) {
+      const data = randomBytes(size)
+      const { result } = await client.encrypt(theirs, data, { suiteId, frameLength: 1024, encryptionContext: { x: 'y' } })
+      const { plaintext, messageHeader } = await decrypt(keyring, result, ALLOW)
+      assert.equal(messageHeader.suiteId, suiteId)
+      assert.ok(Buffer.from(plaintext).equals(data), `suite ${suiteId.toString(16)}, ${size} bytes`)
+      for (const at of [result.length - 1, result.length - 30]) {
+        const bad = Buffer.from(result)
+        bad[at] ^= 1
+        await assert.rejects(decrypt(keyring, bad, ALLOW), (e) => e.code === 'DecryptionFailed', `byte ${at}`)
+      }
+    }
   }
 })
