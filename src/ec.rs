@@ -7,9 +7,9 @@
 //! exports; [`JsBackend`] then forwards kms-envelope's [`SignatureBackend`] to them, with
 //! bytes only. ECDSA private keys stay in the EC module behind numeric handles.
 //!
-//! Needed by: encryption with a signed suite (one-shot calls only where WebCrypto cannot
-//! make and use the signing key, see websign.rs), decryption of a signed message (before its
-//! signature is checked), items (signed suites), and `DIGEST` verification.
+//! Needed by: encryption and decryption with a signed suite in streams (one-shot calls
+//! only where WebCrypto cannot sign or verify, see websign.rs), items (signed suites), and
+//! `DIGEST` verification.
 
 use std::cell::RefCell;
 
