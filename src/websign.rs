@@ -211,7 +211,8 @@ pub(crate) async fn prepare(
         id
     });
     KEYS.with(|k| k.borrow_mut().push((id, private)));
-    // Any point we return must be accepted by the backend as the suite's key.
+    // The default materials manager asks the installed backend for the key; that backend
+    // (ec.rs) takes the offered one, and needs no EC module for it.
     ec::install_backend();
     Some(Box::new(WebSigner { id, algorithm, public: point, ec_handle: AtomicU32::new(0) }))
 }
