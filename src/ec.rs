@@ -7,8 +7,9 @@
 //! exports; [`JsBackend`] then forwards kms-envelope's [`SignatureBackend`] to them, with
 //! bytes only. ECDSA private keys stay in the EC module behind numeric handles.
 //!
-//! Needed by: encryption with a signed suite, decryption of a signed message (before its
-//! signature is checked), items (signed suites), and `DIGEST` verification.
+//! Needed by: encryption and decryption with a signed suite in streams (one-shot calls
+//! only where WebCrypto cannot sign or verify, see websign.rs), items (signed suites), and
+//! `DIGEST` verification.
 
 use std::cell::RefCell;
 
@@ -42,6 +43,8 @@ extern "C" {
     fn public_key(this: &EcModule, handle: u32) -> Result<Vec<u8>, JsValue>;
     #[wasm_bindgen(method, catch, js_name = signPrehash)]
     fn sign_prehash(this: &EcModule, handle: u32, prehash: &[u8]) -> Result<Vec<u8>, JsValue>;
+    #[wasm_bindgen(method, catch, js_name = importScalar)]
+    fn import_scalar(this: &EcModule, curve: u16, scalar: &[u8]) -> Result<u32, JsValue>;
     // All `catch`: an exception from the other module (a trap) must not unwind through
     // this one's frames.
     #[wasm_bindgen(method, catch)]
@@ -102,10 +105,41 @@ pub(crate) async fn ensure() -> Result<(), JsValue> {
         )
     })?;
     EC.with(|ec| *ec.borrow_mut() = Some(exports.unchecked_into()));
-    // Calls that awaited the same load all get here; installs after the first are refused,
-    // harmlessly (JsBackend reads the thread-local module).
-    let _ = signature::install(Box::new(JsBackend));
+    install_backend();
     Ok(())
+}
+
+/// Installs [`JsBackend`] as kms-envelope's signature backend, whether or not the EC module
+/// is loaded yet (it reads the module when called; WebCrypto keys need no module). Calls
+/// after the first are refused by kms-envelope, harmlessly.
+pub(crate) fn install_backend() {
+    let _ = signature::install(Box::new(JsBackend));
+}
+
+/// Signs a prehash with the EC module's key behind `handle`; the DER signature.
+///
+/// # Errors
+/// [`Error::ApiMisuse`] if the module is not loaded, [`Error::InvalidKey`] if signing fails.
+pub(crate) fn sign_prehash(handle: u32, prehash: &[u8]) -> Result<Vec<u8>, Error> {
+    with_ec(|ec| ec.sign_prehash(handle, prehash))?
+        .map_err(|_| Error::InvalidKey("ECDSA signing failed".into()))
+}
+
+/// Gives the EC module a private scalar (the caller wipes its copy; the module wipes its
+/// own when the key is freed); the new key's handle.
+///
+/// # Errors
+/// [`Error::ApiMisuse`] if the module is not loaded, [`Error::InvalidKey`] if the module
+/// refuses the scalar.
+pub(crate) fn import_scalar(curve: NamedCurve, scalar: &[u8]) -> Result<u32, Error> {
+    with_ec(|ec| ec.import_scalar(curve_bits(curve), scalar))?
+        .map_err(|_| Error::InvalidKey("the EC module refused the private key".into()))
+}
+
+/// Frees (and wipes) the EC module's key behind `handle`; nothing if the module is not
+/// loaded (it never unloads, so the key cannot exist then).
+pub(crate) fn free_key(handle: u32) {
+    let _ = with_ec(|ec| ec.free(handle));
 }
 
 /// Loads the EC module if `signed`.
@@ -149,8 +183,7 @@ struct JsSigner {
 
 impl Drop for JsSigner {
     fn drop(&mut self) {
-        // Nothing to free if the module is gone (it never unloads).
-        let _ = with_ec(|ec| ec.free(self.handle));
+        free_key(self.handle);
     }
 }
 
@@ -160,13 +193,17 @@ impl EcdsaSigner for JsSigner {
     }
 
     fn sign_prehash(&self, prehash: &[u8]) -> Result<Vec<u8>, Error> {
-        with_ec(|ec| ec.sign_prehash(self.handle, prehash))?
-            .map_err(|_| Error::InvalidKey("ECDSA signing failed".into()))
+        sign_prehash(self.handle, prehash)
     }
 }
 
 impl SignatureBackend for JsBackend {
+    /// The WebCrypto key a one-shot `encrypt` offers (websign.rs), else a key made in the
+    /// EC module.
     fn generate_signing_key(&self, curve: NamedCurve) -> Result<Box<dyn EcdsaSigner>, Error> {
+        if let Some(offered) = crate::websign::take_offered(curve) {
+            return Ok(offered);
+        }
         let failed = |_| Error::Random;
         let handle = with_ec(|ec| ec.generate(curve_bits(curve)))?.map_err(failed)?;
         // Owned from here: dropped (and freed) if the public key cannot be read.

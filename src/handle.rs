@@ -61,6 +61,12 @@ pub(crate) fn keyring_of(value: &JsValue, what: &str) -> Result<Arc<dyn Keyring>
     }
 }
 
+/// Whether `value` is a materials manager (a `CachingMaterialsManager`) rather than a
+/// keyring: its materials may outlive the call.
+pub(crate) fn is_caching_cmm(value: &JsValue) -> bool {
+    matches!(shared_of(value), Some(Shared::Cmm(_)))
+}
+
 /// A materials manager from a keyring (wrapped in the default CMM) or a materials manager.
 pub(crate) fn cmm_of(value: &JsValue) -> Result<Arc<dyn CryptographicMaterialsManager>, JsValue> {
     match shared_of(value) {

@@ -42,6 +42,11 @@ impl Snapshot {
         self.array.length()
     }
 
+    /// Bytes `start..end` as a view of this snapshot (JavaScript memory, no copy).
+    pub(crate) fn view(&self, start: u32, end: u32) -> Uint8Array {
+        self.array.subarray(start, end)
+    }
+
     /// A copy of bytes `start..end` in wasm memory (written once: no zero-filling first).
     pub(crate) fn read(&self, start: u32, end: u32) -> Vec<u8> {
         self.array.subarray(start, end).to_vec()

@@ -15,6 +15,7 @@
 //!   DisableKey. The client build leaves them out (42 KB gzipped).
 //! - `PublicKey`, `publicKeyEncrypt`, `verify` (public_key.rs), with WebCrypto for RSA-OAEP
 //!   and `RAW` verification (subtle.rs).
+//! - WebCrypto ECDSA for the footers of signed one-shot messages (websign.rs).
 //! - The EC module (ec.rs): a second WebAssembly module (`kms_wasm_ec`, crate
 //!   `kms-wasm-ec`) with the ECDSA and RSA arithmetic, loaded only for signed suites and
 //!   `DIGEST` verification; `ecModuleLoaded()` tells whether it has been.
@@ -59,6 +60,8 @@ mod subtle_aead;
 mod transport;
 #[cfg(target_arch = "wasm32")]
 mod typings;
+#[cfg(target_arch = "wasm32")]
+mod websign;
 
 #[cfg(all(target_arch = "wasm32", feature = "full"))]
 pub use crate::item::ItemEncryptor;

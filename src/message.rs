@@ -10,10 +10,11 @@ use wasm_bindgen::JsValue;
 use crate::convert::{context_field, field, header_to_js, promise, set, string_field, uint_field};
 use crate::ec;
 use crate::error::{from_envelope, invalid};
-use crate::handle::cmm_of;
+use crate::handle::{cmm_of, is_caching_cmm};
 use crate::js_bytes::{pieces, wipe, JsParts, SecretBuf, Snapshot};
 use crate::subtle_aead::{Bulk, BulkMode};
 use crate::typings::{options_or_undefined, DecryptOptions, EncryptOptions};
+use crate::websign;
 
 /// `commitmentPolicy`: `REQUIRE_ENCRYPT_REQUIRE_DECRYPT` (default),
 /// `REQUIRE_ENCRYPT_ALLOW_DECRYPT` or `FORBID_ENCRYPT_ALLOW_DECRYPT`.
@@ -85,6 +86,7 @@ pub(crate) fn decrypt_config(options: &JsValue) -> Result<DecryptConfig, JsValue
 /// Options: `encryptionContext`, `suiteId` (default `0x0578`), `frameLength` (default 4096),
 /// `commitmentPolicy` (default `REQUIRE_ENCRYPT_REQUIRE_DECRYPT`), `maxEncryptedDataKeys`,
 /// `bulkCrypto` (`"auto"`: WebCrypto for large messages where it exists, `"rust"`, `"webcrypto"`).
+/// Signed suites sign with WebCrypto where it exists (the EC module is then not loaded).
 #[wasm_bindgen(
     unchecked_return_type = "Promise<{ result: Uint8Array, messageHeader: MessageHeader }>"
 )]
@@ -101,13 +103,32 @@ pub fn encrypt(
     config.plaintext_length_bound = Some(u64::from(plaintext.len()));
     let context = context_field(&options, "encryptionContext")?;
     let mut bulk = Bulk::new(BulkMode::from_options(&options)?)?;
-    let signed =
-        config.suite.unwrap_or_else(|| config.commitment_policy.default_suite()).is_signed();
+    let signature =
+        config.suite.unwrap_or_else(|| config.commitment_policy.default_suite()).signature;
+    // Cached materials may go to a stream later, which needs the scalar (websign.rs).
+    let extractable = is_caching_cmm(&keyring_or_cmm);
     Ok(promise(async move {
-        // Signed suites: the signing key is made and used in the EC module.
-        ec::ensure_if(signed).await?;
-        let mut encryptor =
-            Encryptor::new(cmm.as_ref(), context, &config).await.map_err(from_envelope)?;
+        // Signed suites: a WebCrypto key where possible, else the EC module's.
+        let web_key = match signature {
+            Some(algorithm) => websign::prepare(algorithm, extractable).await,
+            None => None,
+        };
+        ec::ensure_if(signature.is_some() && web_key.is_none()).await?;
+        let mut encryptor = websign::offer(web_key, Encryptor::new(cmm.as_ref(), context, &config))
+            .await
+            .map_err(from_envelope)?;
+        // A WebCrypto key signs the whole message at the end; any other key (cached
+        // materials from a stream, or no WebCrypto) signs the running hash as before.
+        let web_signature = match encryptor.signing_key() {
+            Some(key) if websign::is_web(key) => {
+                encryptor.detach_signature().map_err(from_envelope)?
+            }
+            Some(_) => {
+                ec::ensure().await?;
+                None
+            }
+            None => None,
+        };
         let header = header_to_js(encryptor.header());
         let mut message = JsParts::ciphertext();
         for (start, end) in pieces(plaintext.len()) {
@@ -115,8 +136,12 @@ pub fn encrypt(
             bulk.encrypt(&mut encryptor, &piece, &mut message).await?;
         }
         bulk.finish_encrypt(encryptor, &mut message).await?;
+        let whole = match web_signature {
+            Some(key) => websign::append_footer(&key, message).await?,
+            None => message.join(),
+        };
         let result = Object::new();
-        set(&result, "result", &message.join());
+        set(&result, "result", &whole);
         set(&result, "messageHeader", &header);
         Ok(result.into())
     }))
@@ -140,16 +165,21 @@ pub fn decrypt(
     let cmm = cmm_of(&keyring_or_cmm)?;
     let config = decrypt_config(&options)?;
     let mut bulk = Bulk::new(BulkMode::from_options(&options)?)?;
+    // Where WebCrypto exists it verifies a signed message's footer (websign.rs).
+    let web_verify = crate::subtle::subtle().is_some();
     Ok(promise(async move {
         let mut decryptor = Decryptor::new(cmm.as_ref(), &config);
+        if web_verify {
+            decryptor.detach_signature().map_err(from_envelope)?;
+        }
         // Wiped if anything fails.
         let mut plaintext = JsParts::plaintext();
         let mut out = SecretBuf::default();
         let mut peek = ec::SignedPeek::default();
         for (start, end) in pieces(ciphertext.len()) {
             let piece = ciphertext.read(start, end);
-            // A signed message's signature is checked in the EC module.
-            if !ec::ec_module_loaded() {
+            // Without WebCrypto a signed message's signature is checked in the EC module.
+            if !web_verify && !ec::ec_module_loaded() {
                 ec::ensure_if(peek.feed(&piece) == Some(true)).await?;
             }
             bulk.decrypt(&mut decryptor, &piece, &mut out).await?;
@@ -158,7 +188,19 @@ pub fn decrypt(
             wipe(&mut out);
             bulk.move_released(&mut plaintext);
         }
-        let info = decryptor.finish(&mut out).map_err(from_envelope)?;
+        let (info, detached) = decryptor.finish_detached(&mut out).map_err(from_envelope)?;
+        if let Some(detached) = detached {
+            // The footer is the last 2 + signature bytes (the decryptor refuses anything
+            // after it).
+            let signed_len = ciphertext.len().saturating_sub(2 + detached.signature.len() as u32);
+            if !websign::verify_footer(&detached, &ciphertext.view(0, signed_len)).await? {
+                if let Some(held) = bulk.take_held() {
+                    held.fill(0, 0, held.length());
+                }
+                // `plaintext` and `out` are wiped as they drop.
+                return Err(from_envelope(kms_envelope::Error::DecryptionFailed));
+            }
+        }
         // The signature has verified: the held final piece may go.
         plaintext.push_bytes(&out);
         if let Some(held) = bulk.take_held() {

@@ -23,6 +23,7 @@ use crate::js_bytes::{pieces, wipe, JsParts, SecretBuf, Snapshot};
 use crate::message::{decrypt_config, encrypt_config};
 use crate::subtle_aead::{Bulk, BulkMode};
 use crate::typings::{options_or_undefined, DecryptStreamOptions, EncryptStreamOptions};
+use crate::websign;
 
 #[wasm_bindgen]
 extern "C" {
@@ -129,6 +130,9 @@ pub fn encrypt_stream(
             ec::ensure_if(suite.is_signed()).await?;
             let encryptor =
                 Encryptor::new(cmm.as_ref(), context, &config).await.map_err(from_envelope)?;
+            // Cached materials may hold a WebCrypto key made by a one-shot `encrypt`: the
+            // stream signs a running hash, so that key goes to the EC module too.
+            websign::prepare_prehash(encryptor.signing_key()).await?;
             report_header(&on_header, encryptor.header());
             *state.borrow_mut() = Some((encryptor, bulk));
             done()

@@ -1,7 +1,8 @@
 //! wasm-bindgen-test under Node: the exported API called from Rust, as JS would call it.
-//! The test runner's output holds this module only, not the EC module (kms_wasm_ec): the
-//! signed suites are tested against the npm package (tests/node, tests/browser); here
-//! they must fail cleanly.
+//! The test runner's output holds this module only, not the EC module (kms_wasm_ec): what
+//! needs it (signed streams, DIGEST verification) is tested against the npm package
+//! (tests/node, tests/browser); here it must fail cleanly. Signed one-shot calls need only
+//! WebCrypto.
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used)]
 
@@ -60,9 +61,32 @@ async fn raw_aes_round_trip_and_wrong_key_fails() {
 }
 
 #[wasm_bindgen_test]
-async fn signed_suites_without_the_ec_module_fail_with_a_code() {
-    let err =
-        JsFuture::from(encrypt(keyring(1), bytes(b"signed"), None).unwrap()).await.unwrap_err();
+async fn signed_one_shot_calls_use_webcrypto_and_the_ec_module_is_only_needed_elsewhere() {
+    // The default suite (ECDSA P-384): WebCrypto signs and verifies one-shot messages.
+    let out = JsFuture::from(encrypt(keyring(1), bytes(b"signed"), None).unwrap()).await.unwrap();
+    let back = JsFuture::from(decrypt(keyring(1), get(&out, "result"), None).unwrap());
+    let plaintext = get(&back.await.unwrap(), "plaintext").unchecked_into::<Uint8Array>();
+    assert_eq!(plaintext.to_vec(), b"signed");
+    let mut tampered = get(&out, "result").unchecked_into::<Uint8Array>().to_vec();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    let err = JsFuture::from(decrypt(keyring(1), bytes(&tampered), None).unwrap()).await;
+    assert_eq!(get(&err.unwrap_err(), "code").as_string().as_deref(), Some("DecryptionFailed"));
+    assert!(!ec_module_loaded());
+
+    // DIGEST verification needs the EC module, which this runner's output does not hold.
+    let context = get(&get(&out, "messageHeader"), "encryptionContext");
+    let point = get(&context, "aws-crypto-public-key").as_string().unwrap();
+    let atob = get(&js_sys::global(), "atob").unchecked_into::<js_sys::Function>();
+    let point = atob.call1(&JsValue::NULL, &point.into()).unwrap().as_string().unwrap();
+    let mut spki = vec![
+        0x30, 0x46, 0x30, 0x10, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x05,
+        0x2b, 0x81, 0x04, 0x00, 0x22, 0x03, 0x32, 0x00,
+    ];
+    spki.extend(point.chars().map(|c| c as u8));
+    let signature = [0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01];
+    let digest = verify(&spki, &[0; 48], &signature, "ECDSA_SHA_384", Some("DIGEST".into()));
+    let err = JsFuture::from(digest).await.unwrap_err();
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("EcModuleUnavailable"));
     assert!(!ec_module_loaded());
 }

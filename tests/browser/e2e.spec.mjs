@@ -2,8 +2,9 @@
 // the page, served from one loopback origin, talks to kms-server on another (so every KMS
 // call needs a CORS preflight), round-trips encrypt/decrypt with the KMS keyring, streams a
 // 64 MiB Blob through encryptStream/decryptStream, and verifies signatures. The EC module
-// (kms_wasm_ec: signed suites, DIGEST verification) must not be fetched by unsigned
-// messages and RAW verification, and must be fetched once when first needed.
+// (kms_wasm_ec: signed streams, DIGEST verification) must not be fetched by unsigned
+// messages, RAW verification and signed one-shot encryption and decryption (WebCrypto
+// ECDSA), and must be fetched once when first needed.
 //
 //   node tests/browser/e2e.spec.mjs    (KMS_SERVER_BIN and AWS_CLI as for tests/node;
 //                                       KMS_WASM_WEB_DIR: the web build, default pkg/web)
@@ -36,6 +37,15 @@ window.unsigned = async ({ signatures }) => {
   for (const s of signatures) {
     if (!await kms.verify(b64(s.spki), b64(s.message), b64(s.signature), s.algorithm, 'RAW')) throw new Error('RAW ' + s.algorithm)
   }
+  // The default suite (0x0578, ECDSA P-384): one-shot calls sign and verify with WebCrypto
+  // (Chromium imports the compressed point), so the EC module stays unloaded.
+  const signed = await kms.encrypt(raw, data)
+  if (signed.messageHeader.suiteId !== 0x0578) throw new Error('not the signed default suite')
+  const signedBack = (await kms.decrypt(raw, signed.result)).plaintext
+  if (signedBack.length !== data.length || signedBack.some((v, i) => v !== data[i])) throw new Error('WebCrypto-signed round trip')
+  const tamperedFooter = signed.result.slice()
+  tamperedFooter[tamperedFooter.length - 1] ^= 1
+  if (await kms.decrypt(raw, tamperedFooter).then(() => 'accepted', (e) => e.code) !== 'DecryptionFailed') throw new Error('tampered footer accepted')
   return kms.ecModuleLoaded()
 }
 window.run = async ({ endpoint, region, credentials, keyArn, signatures }) => {
@@ -179,9 +189,9 @@ try {
   const ecFetches = () => fetched.filter((p) => p.includes('kms_wasm_ec')).sort()
   const loadedEarly = await tab.evaluate((args) => window.unsigned(args), { signatures: sigs })
   if (loadedEarly || ecFetches().length) {
-    throw new Error('unsigned messages and RAW verification loaded the EC module: ' + ecFetches())
+    throw new Error('unsigned messages, RAW verification and signed one-shot calls loaded the EC module: ' + ecFetches())
   }
-  console.log('ok - unsigned round trip and RAW verification without the EC module')
+  console.log('ok - unsigned round trip, RAW verification and signed one-shot round trip (WebCrypto ECDSA, tampered footer refused) without the EC module')
   const log = await tab.evaluate((args) => window.run(args), {
     endpoint: kmsServer.endpoint, region: REGION, credentials: CREDENTIALS, keyArn, signatures: sigs
   })

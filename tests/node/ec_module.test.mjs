@@ -1,6 +1,8 @@
 // The EC module (kms_wasm_ec: ECDSA/RSA arithmetic) is loaded only when needed: never for
-// unsigned suites or WebCrypto-backed operations; on first use by a signed suite (encrypt
-// or decrypt, one-shot or streaming) or a DIGEST verification. Each case runs in a fresh
+// unsigned suites or WebCrypto-backed operations (including signed one-shot encryption,
+// and decryption, which sign and verify with WebCrypto); on first use by a signed stream
+// (encryption or decryption), a signed one-shot call where WebCrypto has no ECDSA, or a
+// DIGEST verification. Each case runs in a fresh
 // Node process, so that nothing loaded it before.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -51,13 +53,24 @@ test('unsigned suites, RAW verification and publicKeyEncrypt never load the EC m
   assert.deepEqual(r, { before: false, same: true, ok: true, ct: 256, after: false })
 })
 
-test('decrypting a signed message loads the EC module first, and the signature is checked', async () => {
+test('signed messages: one-shot decryption verifies with WebCrypto, streamed decryption loads the EC module; the signature is checked', async () => {
   const { result } = await encrypt(keyring(), new TextEncoder().encode('signed hello'))
   const hex = Buffer.from(result).toString('hex')
   const tampered = Buffer.from(result)
   tampered[tampered.length - 5] ^= 1
-  for (const [message, streaming] of [[hex, false], [hex, true], [tampered.toString('hex'), false]]) {
+  const NO_WEBCRYPTO = "Object.defineProperty(globalThis, 'crypto', { value: undefined, configurable: true })"
+  // WebCrypto that will not import an ECDSA point: the EC module verifies what WebCrypto hashed.
+  const NO_POINT = "const i = crypto.subtle.importKey.bind(crypto.subtle); crypto.subtle.importKey = (f, d, alg, ...rest) => alg.name === 'ECDSA' ? Promise.reject(new Error('no')) : i(f, d, alg, ...rest)"
+  const cases = [
+    // [message, streaming, runtime set-up, EC module loaded after]
+    [hex, false, '', false], [tampered.toString('hex'), false, '', false],
+    [hex, true, '', true], [tampered.toString('hex'), true, '', true],
+    [hex, false, NO_WEBCRYPTO, true], [tampered.toString('hex'), false, NO_WEBCRYPTO, true],
+    [hex, false, NO_POINT, true], [tampered.toString('hex'), false, NO_POINT, true]
+  ]
+  for (const [message, streaming, setup, loaded] of cases) {
     const r = fresh(`
+      ${setup}
       const ct = Buffer.from(${JSON.stringify(message)}, 'hex')
       const before = k.ecModuleLoaded()
       let plaintext = null; let code = null
@@ -68,25 +81,49 @@ test('decrypting a signed message loads the EC module first, and the signature i
       } catch (e) { code = e.code }
       out({ before, plaintext, code, after: k.ecModuleLoaded() })
     `)
-    assert.equal(r.before, false)
-    assert.equal(r.after, true)
-    if (message === hex) assert.deepEqual([r.plaintext, r.code], ['signed hello', null])
-    else assert.deepEqual([r.plaintext, r.code], [null, 'DecryptionFailed'])
+    const what = `${message === hex ? 'intact' : 'tampered'}, ${streaming ? 'stream' : 'one-shot'}, ${setup.slice(0, 30)}`
+    assert.equal(r.before, false, what)
+    assert.equal(r.after, loaded, what)
+    if (message === hex) assert.deepEqual([r.plaintext, r.code], ['signed hello', null], what)
+    else assert.deepEqual([r.plaintext, r.code], [null, 'DecryptionFailed'], what)
   }
 })
 
-test('encrypting with a signed suite (default or 0x0378, one-shot or stream) loads it', () => {
+test('signed one-shot encryption signs with WebCrypto, without the EC module; a signed stream loads it', () => {
   const r = fresh(`
     const pt = new TextEncoder().encode('x'.repeat(10000))
     const before = k.ecModuleLoaded()
     const [a, b] = await Promise.all([k.encrypt(keyring, pt), k.encrypt(keyring, pt, { suiteId: 0x0378, commitmentPolicy: 'FORBID_ENCRYPT_ALLOW_DECRYPT' })])
+    const afterOneShot = k.ecModuleLoaded()
     const s = await collect(chunked(pt, 999).pipeThrough(k.encryptStream(keyring, { suiteId: 0x0214, commitmentPolicy: 'FORBID_ENCRYPT_ALLOW_DECRYPT' })))
+    const afterStream = k.ecModuleLoaded()
     const allow = { commitmentPolicy: 'REQUIRE_ENCRYPT_ALLOW_DECRYPT' }
     const back = [await k.decrypt(keyring, a.result), await k.decrypt(keyring, b.result, allow),
       await k.decrypt(keyring, s, allow)]
-    out({ before, suites: [a.messageHeader.suiteId, b.messageHeader.suiteId], same: back.every((d) => text(d.plaintext) === text(pt)), after: k.ecModuleLoaded() })
+    out({ before, afterOneShot, afterStream, suites: [a.messageHeader.suiteId, b.messageHeader.suiteId], same: back.every((d) => text(d.plaintext) === text(pt)) })
   `)
-  assert.deepEqual(r, { before: false, suites: [0x0578, 0x0378], same: true, after: true })
+  assert.deepEqual(r, { before: false, afterOneShot: false, afterStream: true, suites: [0x0578, 0x0378], same: true })
+})
+
+test('without WebCrypto ECDSA (missing, or refusing the curve) signed one-shot encryption uses the EC module', () => {
+  const cases = {
+    // No WebCrypto at all (bulk AES-GCM then stays in Rust too).
+    missing: "Object.defineProperty(globalThis, 'crypto', { value: undefined, configurable: true })",
+    // WebCrypto without P-384 ECDSA key generation.
+    refusing: "const g = crypto.subtle.generateKey.bind(crypto.subtle); crypto.subtle.generateKey = (alg, ...rest) => alg.name === 'ECDSA' ? Promise.reject(new Error('no')) : g(alg, ...rest)"
+  }
+  for (const [what, setup] of Object.entries(cases)) {
+    const r = fresh(`
+      ${setup}
+      const pt = new TextEncoder().encode('fallback '.repeat(500))
+      const before = k.ecModuleLoaded()
+      const { result } = await k.encrypt(keyring, pt)
+      const after = k.ecModuleLoaded()
+      const back = await k.decrypt(keyring, result)
+      out({ before, after, same: text(back.plaintext) === text(pt) })
+    `)
+    assert.deepEqual(r, { before: false, after: true, same: true }, what)
+  }
 })
 
 test('DIGEST verification loads it and verifies ECDSA and RSA signatures', () => {

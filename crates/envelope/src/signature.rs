@@ -11,6 +11,7 @@
 //! Everything that crosses the trait is bytes: SEC1 points, DER signatures, big-endian
 //! RSA integers. Private keys never leave their backend; [`EcdsaSigner`] is a handle.
 
+use std::any::Any;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
@@ -75,6 +76,13 @@ pub trait EcdsaSigner: Send + Sync {
     /// # Errors
     /// [`Error::InvalidKey`] if signing fails.
     fn sign_prehash(&self, prehash: &[u8]) -> Result<Vec<u8>, Error>;
+
+    /// The signer as `Any`, for a caller that signs some messages another way with the
+    /// same key (kms-wasm signs one-shot messages with WebCrypto and needs its `CryptoKey`).
+    /// `None` (the default) for signers that only sign prehashes.
+    fn as_any(&self) -> Option<&dyn Any> {
+        None
+    }
 }
 
 static INSTALLED: OnceLock<Box<dyn SignatureBackend>> = OnceLock::new();
@@ -191,6 +199,11 @@ impl SigningKey {
         self.signer.public_key()
     }
 
+    /// The backend's signer behind this key.
+    pub fn signer(&self) -> &dyn EcdsaSigner {
+        self.signer.as_ref()
+    }
+
     /// The matching verification key.
     pub fn verifying_key(&self) -> VerifyingKey {
         VerifyingKey { algorithm: self.algorithm, point: self.public_key().to_vec() }
@@ -250,6 +263,29 @@ impl VerifyingKey {
     }
 }
 
+/// A message footer (a `u16` length, then the DER `ECDSA-Sig-Value`) from a signature
+/// given as the fixed-length `r || s` of `algorithm`'s curve (IEEE P1363, the form
+/// WebCrypto returns): minimal DER integers, with a leading zero byte where the high bit
+/// is set.
+///
+/// # Errors
+/// [`Error::InvalidKey`] if `r_s` is not twice the curve's scalar length or `r` or `s` is
+/// zero.
+pub fn footer_from_fixed(algorithm: SignatureAlgorithm, r_s: &[u8]) -> Result<Vec<u8>, Error> {
+    let len = scalar_len(curve_of(algorithm));
+    let (r, s) = r_s.split_at(r_s.len().min(len));
+    let zero = |v: &[u8]| v.iter().all(|&b| b == 0);
+    if r_s.len() != 2 * len || zero(r) || zero(s) {
+        return Err(Error::InvalidKey("not an ECDSA signature of the suite's curve".into()));
+    }
+    let mut footer = Vec::with_capacity(2 + 8 + 2 * len);
+    crate::codec::Codec::encode(
+        &crate::format::Footer { signature: &der::encode_ecdsa_signature(r_s) },
+        &mut footer,
+    )?;
+    Ok(footer)
+}
+
 /// `der::parse_ecdsa_signature` for a curve: the fixed-length `r || s` of a DER signature.
 pub(crate) fn fixed_signature(curve: NamedCurve, der_signature: &[u8]) -> Option<Vec<u8>> {
     der::parse_ecdsa_signature(der_signature, scalar_len(curve))
@@ -298,5 +334,93 @@ mod tests {
             Arc::from(RustCrypto.generate_signing_key(NamedCurve::P256).unwrap());
         assert!(SigningKey::from_signer(SignatureAlgorithm::EcdsaP384Sha384, signer).is_err());
         assert!(format!("{p256:?}").contains("redacted"));
+    }
+
+    /// The DER length of one INTEGER holding the unsigned big-endian `v`, worked out
+    /// independently of the encoder: leading zeros dropped (one zero byte kept for zero),
+    /// one zero byte added when the high bit is set.
+    fn integer_len(v: &[u8]) -> usize {
+        let stripped = &v[v.iter().take_while(|&&b| b == 0).count()..];
+        let high = stripped.first().is_some_and(|&b| b & 0x80 != 0);
+        2 + stripped.len().max(1) + usize::from(high)
+    }
+
+    /// `r_s` with `r` or `s` forced into the interesting shapes: high bit set, leading zero
+    /// bytes (so the minimal encoding is shorter), or a single non-zero byte.
+    fn shaped(mut r_s: Vec<u8>, shape_r: u8, shape_s: u8) -> Vec<u8> {
+        for (half, shape) in [(0usize, shape_r), (1, shape_s)] {
+            let v = &mut r_s[half * 48..(half + 1) * 48];
+            match shape % 5 {
+                0 => v[0] |= 0x80,
+                1 => v[..3].fill(0),
+                2 => {
+                    v[0] = 0;
+                    v[1] |= 0x80;
+                }
+                3 => {
+                    v[..47].fill(0);
+                    v[47] |= 1;
+                }
+                _ => {}
+            }
+            if v.iter().all(|&b| b == 0) {
+                v[47] = 1;
+            }
+        }
+        r_s
+    }
+
+    proptest::proptest! {
+        /// WebCrypto's `r || s` to the footer and back, against kms-envelope's strict DER
+        /// reader and, where the values are valid P-384 scalars, the p384 crate's DER parser.
+        #[test]
+        fn fixed_signatures_round_trip_through_the_footer(
+            r_s in proptest::collection::vec(proptest::num::u8::ANY, 96),
+            shape_r in 0u8..5,
+            shape_s in 0u8..5,
+        ) {
+            let r_s = shaped(r_s, shape_r, shape_s);
+            let footer = footer_from_fixed(SignatureAlgorithm::EcdsaP384Sha384, &r_s).unwrap();
+            let der = &footer[2..];
+            proptest::prop_assert_eq!(usize::from(u16::from_be_bytes([footer[0], footer[1]])), der.len());
+            let body = integer_len(&r_s[..48]) + integer_len(&r_s[48..]);
+            proptest::prop_assert_eq!(der.len(), 2 + body, "minimal DER");
+            proptest::prop_assert_eq!(der::parse_ecdsa_signature(der, 48), Some(r_s.clone()));
+            if let Ok(expected) = p384::ecdsa::Signature::from_slice(&r_s) {
+                let parsed = p384::ecdsa::Signature::from_der(der).unwrap();
+                proptest::prop_assert_eq!(parsed, expected);
+            }
+        }
+    }
+
+    #[test]
+    fn footers_refuse_what_is_not_a_signature_of_the_curve() {
+        let p384 = SignatureAlgorithm::EcdsaP384Sha384;
+        assert!(footer_from_fixed(p384, &[1; 64]).is_err(), "a P-256 length");
+        assert!(footer_from_fixed(p384, &[1; 97]).is_err());
+        let mut zero_r = vec![0u8; 96];
+        zero_r[95] = 1;
+        assert!(footer_from_fixed(p384, &zero_r).is_err());
+        let mut zero_s = vec![0u8; 96];
+        zero_s[0] = 1;
+        assert!(footer_from_fixed(p384, &zero_s).is_err());
+        let p256 = footer_from_fixed(SignatureAlgorithm::EcdsaP256Sha256, &[0x80; 64]).unwrap();
+        assert_eq!(p256[..2], [0, 72]);
+        assert_eq!(p256[2..6], [0x30, 70, 2, 33]);
+    }
+
+    #[test]
+    fn imported_scalars_sign_like_the_generated_key() {
+        let scalar = [7u8; 48];
+        let signer = RustCrypto.signing_key_from_scalar(NamedCurve::P384, &scalar).unwrap();
+        let expected = p384::ecdsa::SigningKey::from_slice(&scalar).unwrap();
+        assert_eq!(signer.public_key(), expected.verifying_key().to_encoded_point(true).as_bytes());
+        let key = SigningKey::from_signer(SignatureAlgorithm::EcdsaP384Sha384, Arc::from(signer))
+            .unwrap();
+        let signature = key.sign_prehash(&[3; 48]).unwrap();
+        assert!(key.verifying_key().verify_prehash(&[3; 48], &signature).unwrap());
+        assert!(RustCrypto.signing_key_from_scalar(NamedCurve::P384, &[0; 48]).is_err());
+        assert!(RustCrypto.signing_key_from_scalar(NamedCurve::P384, &[7; 47]).is_err());
+        assert!(RustCrypto.signing_key_from_scalar(NamedCurve::P521, &[7; 66]).is_err());
     }
 }

@@ -23,7 +23,7 @@ mod decrypt;
 mod encrypt;
 pub mod external;
 
-pub use decrypt::Decryptor;
+pub use decrypt::{Decryptor, DetachedSignature};
 pub use encrypt::Encryptor;
 
 use crate::format::MessageHeader;

@@ -17,6 +17,7 @@ use kms_envelope::signature::{EcdsaSigner, RustCrypto, SignatureBackend};
 use kms_envelope::Error;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsError;
+use zeroize::Zeroizing;
 
 /// The live signing keys by handle. Handles are random (other code in the same JavaScript
 /// realm cannot name a live key by counting) and never reused while their key lives.
@@ -45,7 +46,11 @@ fn js(error: Error) -> JsError {
 
 /// Creates a signing key and keeps it; returns its handle.
 fn generate_key(curve_bits: u16) -> Result<u32, Error> {
-    let signer = RustCrypto.generate_signing_key(curve(curve_bits)?)?;
+    keep(RustCrypto.generate_signing_key(curve(curve_bits)?)?)
+}
+
+/// Keeps `signer` under a fresh handle.
+fn keep(signer: Box<dyn EcdsaSigner>) -> Result<u32, Error> {
     KEYS.with(|k| {
         let mut keys = k.borrow_mut();
         let handle = loop {
@@ -84,6 +89,18 @@ fn free_key(handle: u32) -> bool {
 #[wasm_bindgen]
 pub fn generate(curve: u16) -> Result<u32, JsError> {
     generate_key(curve).map_err(js)
+}
+
+/// Keeps a signing key made elsewhere (a WebCrypto key's exported scalar, big-endian, on
+/// P-256 or P-384: `curve` 256 or 384); returns its handle. The scalar is wiped here once
+/// the key is made; the key's own copy when it is freed.
+#[wasm_bindgen(js_name = importScalar)]
+pub fn import_scalar(curve_bits: u16, scalar: Vec<u8>) -> Result<u32, JsError> {
+    let scalar = Zeroizing::new(scalar);
+    curve(curve_bits)
+        .and_then(|c| RustCrypto.signing_key_from_scalar(c, &scalar))
+        .and_then(keep)
+        .map_err(js)
 }
 
 /// The compressed SEC1 public point of the key behind `handle`.
@@ -151,6 +168,17 @@ mod tests {
         assert!(generate_key(521).is_err(), "no signed suite uses P-521");
         assert!(generate_key(1).is_err());
         assert!(free_key(other));
+    }
+
+    #[test]
+    fn imported_scalars_become_keys() {
+        let handle = import_scalar(384, vec![7u8; 48]).unwrap();
+        let expected = RustCrypto.signing_key_from_scalar(NamedCurve::P384, &[7u8; 48]).unwrap();
+        let point = with_key(handle, |k| Ok(k.public_key().to_vec())).unwrap();
+        assert_eq!(point, expected.public_key());
+        let der = with_key(handle, |k| k.sign_prehash(&[5u8; 48])).unwrap();
+        assert!(verify_ecdsa(384, &point, &[5u8; 48], &der));
+        assert!(free_key(handle));
     }
 
     #[test]

@@ -68,6 +68,44 @@ fn random_key<const N: usize, K>(from_slice: impl Fn(&[u8]) -> Option<K>) -> Res
     Err(Error::Random)
 }
 
+impl RustCrypto {
+    /// A signing key from its private scalar (big-endian, the curve's scalar length), as
+    /// exported by another implementation (a WebCrypto JWK's `d`). The scalar is copied
+    /// into the curve crate's key, which zeroizes it on drop; the caller wipes its own copy.
+    ///
+    /// # Errors
+    /// [`Error::InvalidKey`] if the scalar has the wrong length or is not a valid private
+    /// key (zero, or not below the order); [`Error::ApiMisuse`] for P-521.
+    pub fn signing_key_from_scalar(
+        &self,
+        curve: NamedCurve,
+        scalar: &[u8],
+    ) -> Result<Box<dyn EcdsaSigner>, Error> {
+        let invalid = || Error::InvalidKey("not a private key of the curve".into());
+        let key = match curve {
+            NamedCurve::P256 if scalar.len() == 32 => {
+                Key::P256(p256::ecdsa::SigningKey::from_slice(scalar).map_err(|_| invalid())?)
+            }
+            NamedCurve::P384 if scalar.len() == 48 => {
+                Key::P384(p384::ecdsa::SigningKey::from_slice(scalar).map_err(|_| invalid())?)
+            }
+            NamedCurve::P521 => return Err(Error::ApiMisuse("no signed suite uses P-521".into())),
+            _ => return Err(invalid()),
+        };
+        Ok(Box::new(Signer::new(key)))
+    }
+}
+
+impl Signer {
+    fn new(key: Key) -> Self {
+        let public = match &key {
+            Key::P256(k) => k.verifying_key().to_encoded_point(true).as_bytes().to_vec(),
+            Key::P384(k) => k.verifying_key().to_encoded_point(true).as_bytes().to_vec(),
+        };
+        Signer { key, public }
+    }
+}
+
 /// ECDSA over a DER signature turned into the curve's `r || s`; the crates reject `r` or
 /// `s` of zero or not below the order, and points not on the curve.
 fn verify_ec<S, K>(key: Option<K>, curve: NamedCurve, prehash: &[u8], signature: &[u8]) -> bool
@@ -120,11 +158,7 @@ impl SignatureBackend for RustCrypto {
                 return Err(Error::ApiMisuse("no signed suite uses P-521".into()));
             }
         };
-        let public = match &key {
-            Key::P256(k) => k.verifying_key().to_encoded_point(true).as_bytes().to_vec(),
-            Key::P384(k) => k.verifying_key().to_encoded_point(true).as_bytes().to_vec(),
-        };
-        Ok(Box::new(Signer { key, public }))
+        Ok(Box::new(Signer::new(key)))
     }
 
     fn check_point(&self, curve: NamedCurve, point: &[u8]) -> Option<bool> {

@@ -38,6 +38,19 @@ pub struct Decryptor<'a> {
     /// `buf` must reach this length before parsing is worth retrying.
     need: usize,
     failed: bool,
+    /// The caller verifies the signature itself ([`Decryptor::detach_signature`]).
+    detached: bool,
+}
+
+/// A signed message's footer, left to the caller by [`Decryptor::detach_signature`]: the
+/// DER `signature` over every byte of the message before the footer (`header || body`),
+/// to verify with `key` and the suite's hash.
+#[derive(Debug, Clone)]
+pub struct DetachedSignature {
+    /// The verification key from the materials (`aws-crypto-public-key`).
+    pub key: VerifyingKey,
+    /// The footer's DER ECDSA signature.
+    pub signature: Vec<u8>,
 }
 
 /// The materials manager, borrowed or shared.
@@ -78,6 +91,10 @@ struct Session {
     external_key: Option<ContentKeyBytes>,
     /// Whether the suite signs: the final plaintext waits for the signature.
     verifier_expected: bool,
+    /// The verification key, when the caller verifies (detached): nothing is hashed here.
+    detached_key: Option<VerifyingKey>,
+    /// The footer read in detached mode.
+    detached_footer: Option<DetachedSignature>,
     /// The next frame whose plaintext goes out (1 for a non-framed body).
     next_release: u32,
     /// Frames handed out to an external AES-GCM whose plaintext has not come back.
@@ -117,7 +134,27 @@ impl<'a> Decryptor<'a> {
             buf: Vec::new(),
             need: 1,
             failed: false,
+            detached: false,
         }
+    }
+
+    /// Leaves the signature check to the caller, for a caller that holds the whole message
+    /// and verifies it elsewhere (kms-wasm: WebCrypto hashes and verifies `header || body`
+    /// in one call). Nothing is hashed here; [`Decryptor::finish`] then refuses signed
+    /// messages and [`Decryptor::finish_detached`] returns the footer with the plaintext
+    /// held back for it. Plaintext is not authenticated by the signature until the caller
+    /// has verified it: release nothing before.
+    ///
+    /// # Errors
+    /// [`Error::ApiMisuse`] once the header has been read.
+    pub fn detach_signature(&mut self) -> Result<(), Error> {
+        if self.state != State::Header || self.session.is_some() {
+            return Err(Error::ApiMisuse(
+                "the signature can only be detached before the header is read".into(),
+            ));
+        }
+        self.detached = true;
+        Ok(())
     }
 
     /// A decryptor that owns a share of `cmm`, so it can outlive the caller's borrow (for
@@ -247,15 +284,34 @@ impl<'a> Decryptor<'a> {
     /// # Errors
     /// [`Error::Malformed`] with [`Malformed::Truncated`] if the message is incomplete;
     /// [`Error::ApiMisuse`] if an earlier call failed.
-    pub fn finish(mut self, out: &mut Vec<u8>) -> Result<MessageInfo, Error> {
+    pub fn finish(self, out: &mut Vec<u8>) -> Result<MessageInfo, Error> {
+        match self.finish_detached(out)? {
+            (info, None) => Ok(info),
+            (_, Some(_)) => {
+                Err(Error::ApiMisuse("a detached signature: use finish_detached".into()))
+            }
+        }
+    }
+
+    /// As [`Decryptor::finish`], after [`Decryptor::detach_signature`]: also returns the
+    /// footer of a signed message, which the caller must verify before releasing any of
+    /// the plaintext (including what this appends to `out`).
+    ///
+    /// # Errors
+    /// As [`Decryptor::finish`].
+    pub fn finish_detached(
+        mut self,
+        out: &mut Vec<u8>,
+    ) -> Result<(MessageInfo, Option<DetachedSignature>), Error> {
         self.check_usable()?;
         self.check_no_frames_out()?;
         match (self.state, self.session.take()) {
             (State::Done, Some(mut session)) => {
+                let detached = session.detached_footer.take();
                 out.extend_from_slice(&session.held);
                 session.held.zeroize();
                 let Session { header, encryption_context, .. } = *session;
-                Ok(MessageInfo { suite: header.suite, encryption_context, header })
+                Ok((MessageInfo { suite: header.suite, encryption_context, header }, detached))
             }
             _ => Err(Malformed::Truncated.into()),
         }
@@ -360,7 +416,10 @@ impl<'a> Decryptor<'a> {
         }
     }
 
-    fn begin_body(&mut self, session: Session) {
+    fn begin_body(&mut self, mut session: Session) {
+        if self.detached {
+            session.detached_key = session.verifier.take().map(|(_, key)| key);
+        }
         self.session = Some(Box::new(session));
         self.state = State::Body;
     }
@@ -431,7 +490,7 @@ impl Session {
         sink: &mut Sink<'_, '_>,
     ) -> Result<State, UnitError> {
         let message_id = self.header.message_id.as_bytes();
-        let signed = self.verifier.is_some();
+        let signed = self.verifier_expected;
         let (seq, iv, aad, ciphertext, tag, is_last) = match &mut self.frames {
             Some(frames) => {
                 let frame = frames.read_next(r)?;
@@ -532,6 +591,11 @@ impl Session {
     /// Reads the footer and verifies the signature.
     fn read_footer(&mut self, r: &mut Reader<'_>) -> Result<State, UnitError> {
         let footer = Footer::read(r)?;
+        if let Some(key) = self.detached_key.take() {
+            let signature = footer.signature.to_vec();
+            self.detached_footer = Some(DetachedSignature { key, signature });
+            return Ok(State::Done);
+        }
         let Some((hasher, key)) = self.verifier.take() else {
             return Err(Error::ApiMisuse("no signature expected".into()).into());
         };
@@ -623,5 +687,7 @@ async fn start_session(
         next_release: 1,
         unreleased: 0,
         verifier_expected: suite.is_signed(),
+        detached_key: None,
+        detached_footer: None,
     })
 }

@@ -199,6 +199,33 @@ impl Encryptor {
         self.header.suite
     }
 
+    /// The key that signs the footer (signed suites), unless
+    /// [`Encryptor::detach_signature`] took it.
+    pub fn signing_key(&self) -> Option<&SigningKey> {
+        self.writer.signer.as_ref().map(|(_, key)| key)
+    }
+
+    /// Leaves the footer to the caller, for a caller that holds the whole message and signs
+    /// it elsewhere (kms-wasm: WebCrypto signs `header || body` in one call, hashing it
+    /// natively). From here the message is hashed nowhere and [`Encryptor::finish`] writes
+    /// no footer: the caller signs every byte written (header and frames) with the
+    /// returned key's algorithm and appends the footer
+    /// ([`crate::signature::footer_from_fixed`] builds it); a message without it does not
+    /// decrypt. Returns the signing key, or `None` for a suite that does not sign.
+    ///
+    /// # Errors
+    /// [`Error::ApiMisuse`] once the header has been written (the bytes already out would
+    /// be hashed by neither side), or if an earlier call failed.
+    pub fn detach_signature(&mut self) -> Result<Option<SigningKey>, Error> {
+        self.check_usable()?;
+        if self.header_bytes.is_none() {
+            return Err(Error::ApiMisuse(
+                "the signature can only be detached before the header is written".into(),
+            ));
+        }
+        Ok(self.writer.signer.take().map(|(_, key)| key))
+    }
+
     /// The full encryption context the message is bound to, including pairs that are
     /// authenticated but not stored.
     pub fn encryption_context(&self) -> &EncryptionContext {
