@@ -56,29 +56,36 @@ pub enum PrincipalKind {
 }
 
 /// The IAM tag that marks a user or role as a principal through which an integrated service
-/// calls (value: the service, e.g. `ec2.amazonaws.com`). This server has no AWS services of
-/// its own; the tag is its way to say "this caller is the service", which AWS knows from how
-/// the request reached it. Only the account's IAM administrators can set it.
+/// calls (value: the service, `<service>.amazonaws.com`, e.g. `ec2.amazonaws.com`). This server
+/// has no AWS services of its own; the tag is its way to say "this caller is the service",
+/// which AWS knows from how the request reached it. Only an account's root user can set or
+/// remove it (`iam::api`), and a session cannot give it to itself (`iam::sts`).
 pub const AWS_SERVICE_TAG: &str = "kms-server:aws-service";
 
+/// The service host an [`AWS_SERVICE_TAG`] value names: `ec2` for `ec2.amazonaws.com`.
+/// `None` for anything else.
+pub fn service_host_of_tag(value: &str) -> Option<&str> {
+    let host = value.strip_suffix(".amazonaws.com")?;
+    let valid = !host.is_empty()
+        && host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    valid.then_some(host)
+}
+
 impl Principal {
-    /// Whether the principal is tagged as an integrated service's ([`AWS_SERVICE_TAG`]):
+    /// Whether the principal is an integrated service's ([`Principal::integrated_service`]):
     /// `kms:GrantIsForAWSResource`.
     pub fn is_integrated_service(&self) -> bool {
-        self.identity.tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(AWS_SERVICE_TAG))
+        self.integrated_service().is_some()
     }
 
-    /// The service host this principal calls for: the first label of its
-    /// [`AWS_SERVICE_TAG`] value (`ec2.amazonaws.com` → `ec2`), if it has one.
-    /// Its calls carry `kms:ViaService` = `<host>.<region>.amazonaws.com`, and their audit
-    /// records `userIdentity.invokedBy` = `<host>.amazonaws.com`.
+    /// The service host this principal calls for, from its [`AWS_SERVICE_TAG`]
+    /// (`ec2.amazonaws.com` → `ec2`), if it has a valid one. Its calls carry
+    /// `kms:ViaService` = `<host>.<region>.amazonaws.com`, and their audit records
+    /// `userIdentity.invokedBy` = `<host>.amazonaws.com`.
     pub fn integrated_service(&self) -> Option<&str> {
         let (_, value) =
             self.identity.tags.iter().find(|(k, _)| k.eq_ignore_ascii_case(AWS_SERVICE_TAG))?;
-        let host = value.split('.').next().unwrap_or_default();
-        let valid = !host.is_empty()
-            && host.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        valid.then_some(host)
+        service_host_of_tag(value)
     }
 
     /// An account's root principal.

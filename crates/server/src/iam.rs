@@ -167,9 +167,13 @@ const ROLE: &str = "role";
 const ACCESS_KEY: &str = "access_key";
 
 /// Puts session tags over `tags` (a role's): a session tag replaces the role tag whose key
-/// matches it case-insensitively, as AWS documents.
+/// matches it case-insensitively, as AWS documents. Reserved keys (`aws:`, `kms-server:`),
+/// which AssumeRole refuses, are skipped here too.
 pub fn merge_session_tags(tags: &mut Vec<(String, String)>, session: &[(String, String)]) {
-    for (key, value) in session {
+    let reserved = |key: &str| {
+        key.to_ascii_lowercase().starts_with("aws:") || query::is_reserved_server_tag(key)
+    };
+    for (key, value) in session.iter().filter(|(k, _)| !reserved(k)) {
         match tags.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(key)) {
             Some(slot) => *slot = (key.clone(), value.clone()),
             None => tags.push((key.clone(), value.clone())),
@@ -584,7 +588,11 @@ mod tests {
         let mut tags = vec![("Project".to_owned(), "beta".to_owned()), ("team".into(), "x".into())];
         merge_session_tags(
             &mut tags,
-            &[("project".into(), "alpha".into()), ("cc".into(), "1".into())],
+            &[
+                ("project".into(), "alpha".into()),
+                ("cc".into(), "1".into()),
+                ("KMS-SERVER:aws-service".into(), "ec2.amazonaws.com".into()),
+            ],
         );
         assert_eq!(
             tags,

@@ -135,6 +135,8 @@ pub struct RequestFacts<'a> {
     pub valid_to_s: Option<i64>,
     /// `sts:RoleSessionName` (AssumeRole).
     pub role_session_name: Option<&'a str>,
+    /// `sts:TransitiveTagKeys` (AssumeRole with session tags).
+    pub transitive_tag_keys: Option<Vec<&'a str>>,
 }
 
 /// The properties of a key in a CreateKey request.
@@ -293,6 +295,10 @@ impl<'a> Context<'a> {
             }
             "sts:externalid" => facts.external_id.and_then(one),
             "sts:rolesessionname" => facts.role_session_name.and_then(one),
+            "sts:transitivetagkeys" => facts
+                .transitive_tag_keys
+                .as_ref()
+                .map(|keys| ContextValue::Many(keys.iter().map(|k| Cow::Borrowed(*k)).collect())),
             "kms:keyspec" | "kms:customermasterkeyspec" => match (new_key, key_record) {
                 (Some(n), _) => one(n.key_spec),
                 (None, Some(r)) => one(&r.key_spec),

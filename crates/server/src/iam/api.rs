@@ -4,9 +4,12 @@
 
 use std::collections::BTreeMap;
 
-use super::query::{element, members, tags_xml, url_encode, Params, QueryCtx, QueryError};
+use super::query::{
+    element, is_reserved_server_tag, members, tag_chars_ok, tags_xml, url_encode, Params, QueryCtx,
+    QueryError,
+};
 use super::{random_id, random_secret, AccessKeyRecord, KeyOwner, Role, User};
-use crate::auth::PrincipalKind;
+use crate::auth::{service_host_of_tag, PrincipalKind, AWS_SERVICE_TAG};
 use crate::authz::condition::format_date;
 use crate::authz::context::RequestFacts;
 use crate::authz::evaluate::evaluate_named;
@@ -43,6 +46,7 @@ pub async fn dispatch(ctx: &QueryCtx<'_>, action: &str, p: &Params) -> Result<St
             delete_policy(ctx, p, action == "DeleteUserPolicy").await
         }
         "TagUser" | "TagRole" => tag(ctx, p, action == "TagUser").await,
+        "UntagUser" | "UntagRole" => untag(ctx, p, action == "UntagUser").await,
         "" => Err(QueryError::new(400, "MissingAction", "Missing Action")),
         other => Err(QueryError::new(
             400,
@@ -58,9 +62,51 @@ fn account<'a>(ctx: &QueryCtx<'a>) -> &'a str {
 
 /// Checks `iam:<action>` on `resource` against the caller's identity policies.
 fn authorize(ctx: &QueryCtx<'_>, action: &str, resource: &str) -> Result<(), QueryError> {
+    authorize_with(ctx, action, resource, &RequestFacts::default())
+}
+
+/// [`authorize`] for a request that sets tags (`aws:RequestTag/<k>`, `aws:TagKeys`), which
+/// also needs the account root for this server's own `kms-server:` tags.
+fn authorize_tagging(
+    ctx: &QueryCtx<'_>,
+    action: &str,
+    resource: &str,
+    tags: &[(String, String)],
+) -> Result<(), QueryError> {
+    let facts = RequestFacts {
+        request_tags: Some(tags),
+        tag_keys: Some(tags.iter().map(|(k, _)| k.as_str()).collect()),
+        ..RequestFacts::default()
+    };
+    authorize_with(ctx, action, resource, &facts)?;
+    reserved_tags_need_root(ctx, tags.iter().map(|(k, _)| k.as_str()))
+}
+
+/// `kms-server:` tags (e.g. the one that makes a principal an integrated service's) are set
+/// and removed by the account root only, whatever IAM policies allow.
+fn reserved_tags_need_root<'a>(
+    ctx: &QueryCtx<'_>,
+    mut keys: impl Iterator<Item = &'a str>,
+) -> Result<(), QueryError> {
+    match keys.find(|k| is_reserved_server_tag(k)) {
+        Some(key) if !matches!(ctx.caller.kind, PrincipalKind::Root) => {
+            Err(QueryError::access_denied(format!(
+                "User: {} is not authorized to set or remove the tag {key}: kms-server: tags are set by the account's root user only",
+                ctx.caller.arn
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn authorize_with(
+    ctx: &QueryCtx<'_>,
+    action: &str,
+    resource: &str,
+    facts: &RequestFacts<'_>,
+) -> Result<(), QueryError> {
     let name = format!("iam:{action}");
-    let decision =
-        evaluate_named(ctx.caller, &name, resource, None, None, &RequestFacts::default());
+    let decision = evaluate_named(ctx.caller, &name, resource, None, None, facts);
     if decision.allowed {
         Ok(())
     } else {
@@ -102,14 +148,29 @@ fn check_tags(tags: &[(String, String)]) -> Result<(), QueryError> {
             format!("Cannot exceed quota for TagsPerEntity: {TAGS_MAX}"),
         ));
     }
-    for (k, v) in tags {
+    for (i, (k, v)) in tags.iter().enumerate() {
         if k.is_empty() || k.chars().count() > 128 || v.chars().count() > 256 {
             return Err(QueryError::validation(format!(
                 "Invalid tag '{k}': keys are 1 to 128 characters, values up to 256"
             )));
         }
+        if !tag_chars_ok(k) || !tag_chars_ok(v) {
+            return Err(QueryError::validation(format!(
+                "Invalid tag '{k}': keys and values may hold letters, digits, spaces and _.:/=+-@ only"
+            )));
+        }
         if k.to_ascii_lowercase().starts_with("aws:") {
             return Err(QueryError::validation("Tag keys beginning with aws: are reserved"));
+        }
+        if k.eq_ignore_ascii_case(AWS_SERVICE_TAG) && service_host_of_tag(v).is_none() {
+            return Err(QueryError::validation(format!(
+                "Invalid {AWS_SERVICE_TAG} tag value '{v}': it must name a service as <service>.amazonaws.com, e.g. ec2.amazonaws.com"
+            )));
+        }
+        if tags[..i].iter().any(|(other, _)| other.eq_ignore_ascii_case(k)) {
+            return Err(QueryError::validation(format!(
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive: {k}"
+            )));
         }
     }
     Ok(())
@@ -176,9 +237,13 @@ async fn create_user(ctx: &QueryCtx<'_>, p: &Params) -> Result<String, QueryErro
     check_name("userName", name, 64)?;
     let path = p.get("Path").unwrap_or("/");
     check_path(path)?;
-    let tags = p.tags("Tags");
+    let tags = p.tags("Tags")?;
     check_tags(&tags)?;
-    authorize(ctx, "CreateUser", &user_arn(ctx, name))?;
+    // As AWS: creating with tags is also tagging.
+    authorize_tagging(ctx, "CreateUser", &user_arn(ctx, name), &tags)?;
+    if !tags.is_empty() {
+        authorize_tagging(ctx, "TagUser", &user_arn(ctx, name), &tags)?;
+    }
     if ctx.state.accounts.iam.users(account(ctx)).iter().any(|u| u.name.eq_ignore_ascii_case(name))
     {
         return Err(QueryError::new(
@@ -365,7 +430,7 @@ async fn create_role(ctx: &QueryCtx<'_>, p: &Params) -> Result<String, QueryErro
     let trust = p.required("AssumeRolePolicyDocument")?;
     let path = p.get("Path").unwrap_or("/");
     check_path(path)?;
-    let tags = p.tags("Tags");
+    let tags = p.tags("Tags")?;
     check_tags(&tags)?;
     let max_session_s = match p.get("MaxSessionDuration") {
         None => 3600,
@@ -376,7 +441,10 @@ async fn create_role(ctx: &QueryCtx<'_>, p: &Params) -> Result<String, QueryErro
         }
     };
     Policy::parse(trust, PolicyKind::Trust).map_err(malformed)?;
-    authorize(ctx, "CreateRole", &role_arn(ctx, name))?;
+    authorize_tagging(ctx, "CreateRole", &role_arn(ctx, name), &tags)?;
+    if !tags.is_empty() {
+        authorize_tagging(ctx, "TagRole", &role_arn(ctx, name), &tags)?;
+    }
     let iam = &ctx.state.accounts.iam;
     if iam.role(account(ctx), name).is_some() {
         return Err(QueryError::new(
@@ -432,14 +500,24 @@ enum Target {
 }
 
 fn target(ctx: &QueryCtx<'_>, p: &Params, user: bool, action: &str) -> Result<Target, QueryError> {
+    target_with(ctx, p, user, |resource| authorize(ctx, action, resource))
+}
+
+/// The user or role a request names, once `check` has allowed the request on its ARN.
+fn target_with(
+    ctx: &QueryCtx<'_>,
+    p: &Params,
+    user: bool,
+    check: impl FnOnce(&str) -> Result<(), QueryError>,
+) -> Result<Target, QueryError> {
     let iam = &ctx.state.accounts.iam;
     if user {
         let name = p.required("UserName")?;
-        authorize(ctx, action, &user_arn(ctx, name))?;
+        check(&user_arn(ctx, name))?;
         iam.user(account(ctx), name).map(Target::User).ok_or_else(|| no_user(name))
     } else {
         let name = p.required("RoleName")?;
-        authorize(ctx, action, &role_arn(ctx, name))?;
+        check(&role_arn(ctx, name))?;
         iam.role(account(ctx), name).map(Target::Role).ok_or_else(|| no_role(name))
     }
 }
@@ -517,20 +595,45 @@ async fn delete_policy(ctx: &QueryCtx<'_>, p: &Params, user: bool) -> Result<Str
 
 async fn tag(ctx: &QueryCtx<'_>, p: &Params, user: bool) -> Result<String, QueryError> {
     let action = if user { "TagUser" } else { "TagRole" };
-    let new = p.tags("Tags");
+    let new = p.tags("Tags")?;
     if new.is_empty() {
         return Err(QueryError::validation(
             "1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null",
         ));
     }
     check_tags(&new)?;
-    let mut target = target(ctx, p, user, action)?;
+    let mut target =
+        target_with(ctx, p, user, |resource| authorize_tagging(ctx, action, resource, &new))?;
     let tags = match &mut target {
         Target::User(u) => &mut u.tags,
         Target::Role(r) => &mut r.tags,
     };
     merge_tags(tags, new);
     check_tags(tags)?;
+    save(ctx, target).await?;
+    Ok(String::new())
+}
+
+/// UntagUser / UntagRole: removes the named tag keys (case-insensitively); keys the user or
+/// role does not have are ignored, as in AWS.
+async fn untag(ctx: &QueryCtx<'_>, p: &Params, user: bool) -> Result<String, QueryError> {
+    let action = if user { "UntagUser" } else { "UntagRole" };
+    let keys = p.list("TagKeys");
+    if keys.is_empty() || keys.len() > TAGS_MAX {
+        return Err(QueryError::validation(format!(
+            "1 validation error detected: Value at 'tagKeys' failed to satisfy constraint: Member must have length between 1 and {TAGS_MAX}"
+        )));
+    }
+    let mut target = target_with(ctx, p, user, |resource| {
+        let facts = RequestFacts { tag_keys: Some(keys.clone()), ..RequestFacts::default() };
+        authorize_with(ctx, action, resource, &facts)?;
+        reserved_tags_need_root(ctx, keys.iter().copied())
+    })?;
+    let tags = match &mut target {
+        Target::User(u) => &mut u.tags,
+        Target::Role(r) => &mut r.tags,
+    };
+    tags.retain(|(k, _)| !keys.iter().any(|gone| gone.eq_ignore_ascii_case(k)));
     save(ctx, target).await?;
     Ok(String::new())
 }

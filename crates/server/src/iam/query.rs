@@ -130,15 +130,42 @@ impl Params {
     }
 
     /// `Prefix.member.N.Key` / `.Value` pairs (tags), in N order.
-    pub fn tags(&self, prefix: &str) -> Vec<(String, String)> {
+    ///
+    /// # Errors
+    /// `ValidationError` for a tag without a value (IAM and STS require both members).
+    pub fn tags(&self, prefix: &str) -> Result<Vec<(String, String)>, QueryError> {
         let mut out = Vec::new();
         for n in 1.. {
             let Some(key) = self.get(&format!("{prefix}.member.{n}.Key")) else { break };
-            let value = self.get(&format!("{prefix}.member.{n}.Value")).unwrap_or_default();
+            let value = self.get(&format!("{prefix}.member.{n}.Value")).ok_or_else(|| {
+                QueryError::validation(format!(
+                    "1 validation error detected: Value null at 'tags.{n}.member.value' failed to satisfy constraint: Member must not be null"
+                ))
+            })?;
             out.push((key.to_owned(), value.to_owned()));
         }
-        out
+        Ok(out)
     }
+
+    /// `Prefix.member.N` values (lists of strings), in N order.
+    pub fn list(&self, prefix: &str) -> Vec<&str> {
+        (1..).map_while(|n| self.get(&format!("{prefix}.member.{n}"))).collect()
+    }
+}
+
+/// Whether text holds only the characters IAM and STS allow in tag keys and values
+/// (`[\p{L}\p{Z}\p{N}_.:/=+\-@]`): letters, separators (not tabs or line breaks), digits
+/// and `_.:/=+-@`.
+pub fn tag_chars_ok(text: &str) -> bool {
+    text.chars().all(|c| {
+        c.is_alphanumeric() || (c.is_whitespace() && !c.is_control()) || "_.:/=+-@".contains(c)
+    })
+}
+
+/// Whether a tag key is one of this server's own (`kms-server:…`, e.g. the integrated
+/// service tag), which only an account root may set on users and roles.
+pub fn is_reserved_server_tag(key: &str) -> bool {
+    key.get(..11).is_some_and(|p| p.eq_ignore_ascii_case("kms-server:"))
 }
 
 fn lower_first(s: &str) -> String {
@@ -369,7 +396,7 @@ mod tests {
         assert_eq!(p.get("Action"), Some("CreateUser"));
         assert_eq!(p.get("UserName"), Some("a+b c"));
         assert_eq!(p.get("Empty"), Some(""));
-        assert_eq!(p.tags("Tags"), vec![("k".to_owned(), "v".to_owned())]);
+        assert_eq!(p.tags("Tags").unwrap(), vec![("k".to_owned(), "v".to_owned())]);
         assert!(Params::decode(b"a=%zz").is_err());
         assert!(p.required("Missing").unwrap_err().message.contains("'missing'"));
     }

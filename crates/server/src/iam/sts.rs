@@ -1,7 +1,7 @@
 //! STS: AssumeRole (trust policy checked, `sts:ExternalId` included; temporary
 //! credentials with a session token and an expiry) and GetCallerIdentity.
 
-use super::query::{element, Params, QueryCtx, QueryError};
+use super::query::{element, is_reserved_server_tag, tag_chars_ok, Params, QueryCtx, QueryError};
 use super::{random_id, random_secret, AccessKeyRecord, KeyOwner};
 use crate::auth::PrincipalKind;
 use crate::authz::condition::format_date;
@@ -102,10 +102,19 @@ async fn assume_role(ctx: &QueryCtx<'_>, p: &Params) -> Result<String, QueryErro
     };
     let trust = Policy::parse(&role.trust_policy, PolicyKind::Trust)
         .map_err(|e| QueryError::internal("stored trust policy does not parse", e))?;
-    let passed = passed_session_tags(p)?;
+    // The session's tags: those passed and the transitive ones of the calling session. Both
+    // decisions see them all as aws:RequestTag/<k> and aws:TagKeys (trust policies commonly
+    // condition sts:AssumeRole on them too), and any tag at all needs sts:TagSession, so that
+    // a role whose trust policy does not allow it never gets a session tag over its own.
+    let tags = with_inherited_tags(ctx, passed_session_tags(p)?)?;
     let facts = RequestFacts {
         external_id,
         role_session_name: Some(session_name),
+        request_tags: (!tags.tags.is_empty()).then_some(tags.tags.as_slice()),
+        tag_keys: (!tags.tags.is_empty())
+            .then(|| tags.tags.iter().map(|(k, _)| k.as_str()).collect()),
+        transitive_tag_keys: (!tags.transitive_keys.is_empty())
+            .then(|| tags.transitive_keys.iter().map(String::as_str).collect()),
         ..RequestFacts::default()
     };
     let decide = |action: &str, facts: &RequestFacts<'_>| {
@@ -125,22 +134,12 @@ async fn assume_role(ctx: &QueryCtx<'_>, p: &Params) -> Result<String, QueryErro
     if !decide("sts:AssumeRole", &facts) {
         return Err(denied());
     }
-    // Passing session tags needs sts:TagSession too, decided with the tags as
-    // aws:RequestTag/<k> and aws:TagKeys.
-    if !passed.tags.is_empty() {
-        let tag_facts = RequestFacts {
-            request_tags: Some(&passed.tags),
-            tag_keys: Some(passed.tags.iter().map(|(k, _)| k.as_str()).collect()),
-            ..facts.clone()
-        };
-        if !decide("sts:TagSession", &tag_facts) {
-            return Err(QueryError::access_denied(format!(
-                "User: {} is not authorized to perform: sts:TagSession on resource: {role_arn}",
-                ctx.caller.arn
-            )));
-        }
+    if !tags.tags.is_empty() && !decide("sts:TagSession", &facts) {
+        return Err(QueryError::access_denied(format!(
+            "User: {} is not authorized to perform: sts:TagSession on resource: {role_arn}",
+            ctx.caller.arn
+        )));
     }
-    let tags = with_inherited_tags(ctx, passed)?;
     let session = issue_session(ctx.state, &role, session_name, duration_s, tags).await?;
     Ok(format!(
         "<Credentials>{}{}{}{}</Credentials><AssumedRoleUser>{}{}</AssumedRoleUser>",
@@ -173,13 +172,12 @@ fn tag_validation(message: String) -> QueryError {
 /// tags, keys of 1-128 and values of up to 256 characters, no key twice (keys are
 /// case-insensitive), no `aws:` prefix, and transitive keys among the tags.
 fn passed_session_tags(p: &Params) -> Result<SessionTags, QueryError> {
-    let tags = p.tags("Tags");
+    let tags = p.tags("Tags")?;
     if tags.len() > SESSION_TAGS_MAX {
         return Err(tag_validation(format!(
             "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to {SESSION_TAGS_MAX}"
         )));
     }
-    let allowed = |c: char| c.is_alphanumeric() || c.is_whitespace() || "_.:/=+-@".contains(c);
     for (i, (key, value)) in tags.iter().enumerate() {
         let key_len = key.chars().count();
         if key_len == 0 || key_len > 128 || value.chars().count() > 256 {
@@ -187,7 +185,7 @@ fn passed_session_tags(p: &Params) -> Result<SessionTags, QueryError> {
                 "Invalid session tag '{key}': keys are 1 to 128 characters, values up to 256"
             )));
         }
-        if !key.chars().all(allowed) || !value.chars().all(allowed) {
+        if !tag_chars_ok(key) || !tag_chars_ok(value) {
             return Err(tag_validation(format!(
                 "Invalid session tag '{key}': keys and values may hold letters, digits, spaces and _.:/=+-@ only"
             )));
@@ -195,8 +193,7 @@ fn passed_session_tags(p: &Params) -> Result<SessionTags, QueryError> {
         // `kms-server:` tags are set on users and roles by IAM administrators (e.g.
         // `kms-server:aws-service`, which makes a principal an integrated service's): a
         // session must not give itself one.
-        let lower = key.to_ascii_lowercase();
-        if lower.starts_with("aws:") || lower.starts_with("kms-server:") {
+        if key.to_ascii_lowercase().starts_with("aws:") || is_reserved_server_tag(key) {
             return Err(tag_validation(format!(
                 "Session tag keys beginning with aws: or kms-server: are reserved: {key}"
             )));
@@ -207,15 +204,23 @@ fn passed_session_tags(p: &Params) -> Result<SessionTags, QueryError> {
             )));
         }
     }
-    let mut transitive_keys = Vec::new();
-    for n in 1.. {
-        let Some(key) = p.get(&format!("TransitiveTagKeys.member.{n}")) else { break };
+    let listed = p.list("TransitiveTagKeys");
+    if listed.len() > SESSION_TAGS_MAX {
+        return Err(tag_validation(format!(
+            "1 validation error detected: Value at 'transitiveTagKeys' failed to satisfy constraint: Member must have length less than or equal to {SESSION_TAGS_MAX}"
+        )));
+    }
+    let mut transitive_keys: Vec<String> = Vec::new();
+    for key in listed {
         let Some((tagged, _)) = tags.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) else {
             return Err(tag_validation(format!(
                 "The transitive tag key {key} is not among the session tags passed"
             )));
         };
-        transitive_keys.push(tagged.clone());
+        // Listed twice (in any case): kept once, under the tag's own spelling.
+        if !transitive_keys.contains(tagged) {
+            transitive_keys.push(tagged.clone());
+        }
     }
     Ok(SessionTags { tags, transitive_keys })
 }
@@ -231,6 +236,12 @@ fn with_inherited_tags(ctx: &QueryCtx<'_>, passed: SessionTags) -> Result<Sessio
     let mut out = passed;
     for key in &caller_transitive {
         let Some((_, value)) = caller_tags.iter().find(|(k, _)| k == key) else { continue };
+        if out.transitive_keys.iter().any(|k| k.eq_ignore_ascii_case(key))
+            && out.tags.iter().any(|(k, v)| k.eq_ignore_ascii_case(key) && v == value)
+        {
+            // Already inherited (a record from before duplicates were merged).
+            continue;
+        }
         if out.tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(key)) {
             return Err(tag_validation(format!(
                 "The session tag {key} is inherited from the calling session as a transitive tag and cannot be passed again"

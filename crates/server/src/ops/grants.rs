@@ -12,9 +12,9 @@
 //!   `kms:RetireGrant`). A key policy has no say; an IAM Deny still wins.
 //!
 //! `kms:GrantIsForAWSResource` is true when the caller is an IAM user or role tagged
-//! `kms-server:aws-service` (value: the service, e.g. `ebs.amazonaws.com`): this server's
-//! way of marking the principals through which an integrated service calls. Only the
-//! account's IAM administrators can set the tag, so a caller cannot claim it.
+//! `kms-server:aws-service` with a service (e.g. `ec2.amazonaws.com`): this server's way of
+//! marking the principals through which an integrated service calls
+//! ([`crate::auth::AWS_SERVICE_TAG`]; only an account's root user can set the tag).
 
 use std::sync::Arc;
 
