@@ -162,6 +162,7 @@ async fn record(
         authorization: &[],
         request_id: &request_id,
         event_id: &event_id,
+        tls: None,
     });
     audit.append(event, time_ms).await
 }
