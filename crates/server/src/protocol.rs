@@ -303,7 +303,10 @@ fn source_ip(peer: Option<Peer>) -> String {
 }
 
 /// The record's `tlsDetails` of a call that came over TLS.
-fn tls_details(peer: Option<Peer>, headers: &HeaderMap) -> Option<audit::event::TlsDetails<'_>> {
+pub(crate) fn tls_details(
+    peer: Option<Peer>,
+    headers: &HeaderMap,
+) -> Option<audit::event::TlsDetails<'_>> {
     let session = peer?.tls?;
     Some(audit::event::TlsDetails {
         tls_version: session.version,
