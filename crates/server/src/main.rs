@@ -1,5 +1,5 @@
 //! The `kms-server` command: `kms-server serve --listen ADDR --data DIR [--config FILE]
-//! [--www DIR] [--pkg DIR]`.
+//! [--tls-cert-file FILE --tls-key-file FILE] [--www DIR] [--pkg DIR]`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
