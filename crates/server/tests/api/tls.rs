@@ -334,3 +334,30 @@ async fn failed_and_stalled_handshakes_close_only_their_connection() {
     assert_eq!(status, 200);
     secure.shutdown().await;
 }
+
+#[tokio::test]
+async fn explain_access_takes_secure_transport_as_an_input() {
+    let h = Harness::new().await;
+    let c = h.client();
+    let key = c.call("CreateKey", json!({"Policy": tls_only_policy()})).await.ok();
+    let key_id = key["KeyMetadata"]["KeyId"].as_str().unwrap().to_owned();
+    let explain = |secure: Option<bool>| {
+        let mut input = json!({
+            "PrincipalArn": "arn:aws:iam::000000000000:root",
+            "Action": "kms:Decrypt",
+            "KeyId": key_id,
+        });
+        if let Some(secure) = secure {
+            input["SecureTransport"] = json!(secure);
+        }
+        let body = serde_json::to_vec(&input).unwrap();
+        let c = c.clone();
+        async move { c.raw("KmsServerExtensions.ExplainAccess", body, None).await.ok() }
+    };
+    let over_tls = explain(Some(true)).await;
+    assert_eq!(over_tls["Allowed"], true, "{over_tls}");
+    for plain in [explain(Some(false)).await, explain(None).await] {
+        assert_eq!(plain["Allowed"], false, "{plain}");
+        assert!(plain.to_string().contains("DenyPlainHttp"), "{plain}");
+    }
+}
