@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import json
+import os
 import socket
+import subprocess
 from pathlib import Path
 
 import boto3
@@ -18,7 +21,15 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from kms_helpers import DEFAULT_ACCOUNT, DEFAULT_REGION, KmsServer, audit_cli, audit_events
+from kms_helpers import (
+    DEFAULT_ACCOUNT,
+    DEFAULT_REGION,
+    ISOLATED_AWS_ENV,
+    KmsServer,
+    audit_cli,
+    audit_events,
+    aws_cli_executable,
+)
 
 ROOT_CONFIG = f'[[accounts]]\nid = "{DEFAULT_ACCOUNT}"\nroot_access_key_id = "test"\nroot_secret_access_key = "test"\n'
 
@@ -153,6 +164,21 @@ def test_plain_http_to_the_tls_port_fails_cleanly_and_the_server_keeps_serving(t
     kms = tls_client(tls_server.endpoint, verify=str(pki["ca"]))
     assert "Keys" in kms.list_keys()
     assert tls_server.running()
+
+
+def test_aws_cli_with_ca_bundle_over_tls(tls_server, pki):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(ISOLATED_AWS_ENV)
+    env.update({"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test", "AWS_DEFAULT_REGION": DEFAULT_REGION})
+    base = [aws_cli_executable(), "kms", "--endpoint-url", tls_server.endpoint, "--output", "json"]
+    created = subprocess.run(
+        [*base, "create-key", "--ca-bundle", str(pki["ca"])], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert created.returncode == 0, created.stderr
+    assert json.loads(created.stdout)["KeyMetadata"]["KeyState"] == "Enabled"
+    untrusted = subprocess.run([*base, "list-keys"], env=env, capture_output=True, text=True, timeout=60)
+    assert untrusted.returncode != 0
+    assert "SSL" in untrusted.stderr or "certificate" in untrusted.stderr, untrusted.stderr
 
 
 def test_a_client_that_does_not_trust_the_certificate_refuses_it(tls_server, tmp_path):
