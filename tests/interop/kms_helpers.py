@@ -98,6 +98,8 @@ class KmsServer:
     extra_args: list[str] = field(default_factory=list)
     # The address to listen on; a fixed port lets a peer deployment's config name it.
     listen: str = "127.0.0.1:0"
+    # "https" when the server is configured with a TLS certificate and key.
+    scheme: str = "http"
 
     def start(self) -> "KmsServer":
         assert self.proc is None or self.proc.poll() is not None, "server already running"
@@ -141,7 +143,7 @@ class KmsServer:
                 self.kill()
                 raise RuntimeError(f"kms-server was not ready within {READY_TIMEOUT_S}s:\n{self.log_tail()}")
             time.sleep(0.02)
-        self.endpoint = f"http://{address}"
+        self.endpoint = f"{self.scheme}://{address}"
         return self
 
     def log_tail(self, lines: int = 40) -> str:

@@ -43,9 +43,12 @@ const ERROR_BODY_SHOWN_BYTES: usize = 300;
     about = "Drive a KMS endpoint with SigV4-signed requests; print throughput and latency as JSON"
 )]
 struct Cli {
-    /// The endpoint, `http://host:port`.
+    /// The endpoint, `http://host:port` or `https://host:port` (then `--ca-file` is needed).
     #[arg(long)]
     endpoint: String,
+    /// PEM file of the CA certificates an `https://` endpoint's certificate must chain to.
+    #[arg(long)]
+    ca_file: Option<std::path::PathBuf>,
     /// The operation to measure (or `create-key` to create a key and print its KeyId).
     #[arg(long, value_enum)]
     op: Op,
@@ -172,11 +175,21 @@ fn main() -> ExitCode {
 
 /// Runs the command and returns the line to print.
 async fn run(cli: Cli) -> Result<String, String> {
+    let (authority, https) = client::parse_endpoint(&cli.endpoint)?;
+    let tls = match (https, &cli.ca_file) {
+        (true, Some(ca_file)) => {
+            let host = authority.rsplit_once(':').map_or(authority.as_str(), |(host, _)| host);
+            Some(client::tls_client(ca_file, host)?)
+        }
+        (true, None) => return Err("an https:// endpoint needs --ca-file".into()),
+        (false, _) => None,
+    };
     let target = Target {
-        authority: client::parse_endpoint(&cli.endpoint)?,
+        authority,
         access_key_id: cli.access_key.clone(),
         secret_access_key: cli.secret_key.clone(),
         region: cli.region.clone(),
+        tls,
     };
     if cli.op == Op::CreateKey {
         let mut input = json!({"KeySpec": cli.key_spec});

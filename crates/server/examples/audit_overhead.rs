@@ -71,6 +71,7 @@ fn main() {
         authorization: &decisions,
         request_id: "0f8fad5b-d9cb-469f-a165-70867728950e",
         event_id: "0f8fad5b-d9cb-469f-a165-70867728950f",
+        tls: None,
     };
     let sample = event::build(&call);
 

@@ -333,9 +333,9 @@ impl Accounts {
     }
 
     /// Authenticates an HTTP `POST` to `service` as [`Accounts::authenticate_for`] does, and
-    /// fills the principal's request environment: `aws:SourceIp` from `source_ip` and the
-    /// Region the request was signed for. This server speaks plain HTTP, so
-    /// `aws:SecureTransport` stays false.
+    /// fills the principal's request environment from the connection it came on (`peer`):
+    /// `aws:SourceIp`, `aws:SecureTransport` (true over TLS), and the Region the request was
+    /// signed for.
     ///
     /// # Errors
     /// As [`Accounts::authenticate_for`].
@@ -346,13 +346,14 @@ impl Accounts {
         headers: &axum::http::HeaderMap,
         body: &[u8],
         service: &str,
-        source_ip: Option<std::net::IpAddr>,
+        peer: Option<crate::listener::Peer>,
     ) -> Result<Authenticated, KmsError> {
         let query = uri.query().unwrap_or_default();
         let header_list = header_pairs(headers);
         let mut auth =
             self.authenticate_for(now_ms, "POST", uri.path(), query, &header_list, body, service)?;
-        auth.principal.env.source_ip = source_ip;
+        auth.principal.env.source_ip = peer.map(|p| p.addr.ip());
+        auth.principal.env.secure_transport = peer.is_some_and(|p| p.secure_transport());
         auth.principal.env.region.clone_from(&auth.region);
         Ok(auth)
     }

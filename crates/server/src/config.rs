@@ -28,9 +28,18 @@
 //! secret_access_key = "..."
 //! public_key = "base64 of the peer's 32-byte X25519 replication public key"
 //! ```
+//!
+//! The listener serves HTTPS only when both TLS files are given (PEM: the certificate chain,
+//! leaf first, and its PKCS#8, PKCS#1 RSA or SEC1 EC private key); a relative path is taken
+//! from the config file's directory:
+//!
+//! ```toml
+//! tls_cert_file = "tls/cert.pem"
+//! tls_key_file = "tls/key.pem"
+//! ```
 
 use std::fmt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 use zeroize::Zeroizing;
@@ -52,6 +61,13 @@ pub struct Config {
     /// Other deployments that hold replicas of multi-Region keys (one per Region).
     #[serde(default)]
     pub peers: Vec<PeerConfig>,
+    /// PEM file with the listener's TLS certificate chain; with `tls_key_file`, the server
+    /// serves HTTPS only.
+    #[serde(default)]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM file with the private key of `tls_cert_file`'s first certificate.
+    #[serde(default)]
+    pub tls_key_file: Option<PathBuf>,
 }
 
 /// Another kms-server deployment, serving one Region, that replicas are sent to.
@@ -154,6 +170,8 @@ impl Config {
         Self {
             regions: Vec::new(),
             peers: Vec::new(),
+            tls_cert_file: None,
+            tls_key_file: None,
             accounts: vec![AccountConfig {
                 id: DEFAULT_ACCOUNT_ID.to_owned(),
                 root_access_key_id: DEFAULT_ACCESS_KEY.to_owned(),
@@ -162,14 +180,39 @@ impl Config {
         }
     }
 
-    /// Reads and checks a TOML file.
+    /// Reads and checks a TOML file. Relative TLS file paths are taken from the file's
+    /// directory.
     ///
     /// # Errors
     /// [`ConfigError`] if the file cannot be read, parsed, or declares bad accounts.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = std::fs::read_to_string(path)
             .map_err(|source| ConfigError::Read { path: path.display().to_string(), source })?;
-        Self::parse(&text)
+        let mut config = Self::parse(&text)?;
+        let dir = path.parent().unwrap_or(Path::new(""));
+        for file in [&mut config.tls_cert_file, &mut config.tls_key_file].into_iter().flatten() {
+            if file.is_relative() {
+                *file = dir.join(&*file);
+            }
+        }
+        Ok(config)
+    }
+
+    /// The TLS certificate chain and key files, when the listener serves HTTPS.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] if only one of the two is set.
+    pub fn tls_files(&self) -> Result<Option<(&Path, &Path)>, ConfigError> {
+        match (&self.tls_cert_file, &self.tls_key_file) {
+            (Some(cert), Some(key)) => Ok(Some((cert, key))),
+            (None, None) => Ok(None),
+            (Some(_), None) => Err(ConfigError::Invalid(
+                "tls_cert_file is set but tls_key_file is not: HTTPS needs both".into(),
+            )),
+            (None, Some(_)) => Err(ConfigError::Invalid(
+                "tls_key_file is set but tls_cert_file is not: HTTPS needs both".into(),
+            )),
+        }
     }
 
     /// Parses and checks TOML text.
@@ -186,6 +229,7 @@ impl Config {
         if self.accounts.is_empty() {
             return Err(ConfigError::Invalid("at least one [[accounts]] table is required".into()));
         }
+        self.tls_files()?;
         for region in &self.regions {
             if !is_region_name(region) {
                 return Err(ConfigError::Invalid(format!(
@@ -343,5 +387,24 @@ mod tests {
         assert!(matches!(Config::parse(&dup), Err(ConfigError::Invalid(_))));
         assert!(matches!(Config::parse("accounts = 3"), Err(ConfigError::Parse(_))));
         assert!(matches!(Config::parse("accounts = []"), Err(ConfigError::Invalid(_))));
+    }
+
+    #[test]
+    fn tls_files_come_in_pairs_and_resolve_from_the_config_directory() {
+        let accounts = "[[accounts]]\nid = \"111122223333\"\nroot_access_key_id = \"a\"\nroot_secret_access_key = \"b\"\n";
+        assert_eq!(Config::parse(accounts).unwrap().tls_files().unwrap(), None);
+        for half in ["tls_cert_file = \"c.pem\"\n", "tls_key_file = \"k.pem\"\n"] {
+            let error = Config::parse(&format!("{half}{accounts}")).unwrap_err();
+            assert!(error.to_string().contains("HTTPS needs both"), "{error}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("server.toml");
+        let both =
+            format!("tls_cert_file = \"tls/c.pem\"\ntls_key_file = \"/etc/k.pem\"\n{accounts}");
+        std::fs::write(&path, both).unwrap();
+        let config = Config::load(&path).unwrap();
+        let (cert, key) = config.tls_files().unwrap().unwrap();
+        assert_eq!(cert, dir.path().join("tls/c.pem"));
+        assert_eq!(key, Path::new("/etc/k.pem"));
     }
 }

@@ -15,8 +15,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, Extensions, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -26,6 +26,7 @@ use crate::authz::condition::format_date;
 use crate::iam::query::QueryError;
 use crate::iam::sts::{issue_session, IssuedSession, SessionTags};
 use crate::iam::{random_id, Role};
+use crate::listener::Peer;
 use crate::state::AppState;
 
 /// The role whose sessions the page gets.
@@ -143,6 +144,7 @@ async fn record(
     demo: &DemoSession,
     time_ms: i64,
     outcome: &Result<IssuedSession, QueryError>,
+    tls: Option<crate::audit::event::TlsDetails<'_>>,
 ) -> Result<(), crate::audit::AuditError> {
     let Some(audit) = &state.audit else { return Ok(()) };
     let root = crate::auth::Principal::root(&demo.account, "", time_ms);
@@ -169,6 +171,7 @@ async fn record(
         authorization: &[],
         request_id: &request_id,
         event_id: &event_id,
+        tls,
     });
     audit.append(event, time_ms).await
 }
@@ -191,6 +194,7 @@ fn loopback_host(host: &str) -> bool {
 async fn session(
     State((state, demo)): State<(Arc<AppState>, Arc<DemoSession>)>,
     headers: HeaderMap,
+    extensions: Extensions,
 ) -> Response {
     let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or_default();
     if !loopback_host(host) {
@@ -200,7 +204,9 @@ async fn session(
     }
     let time_ms = state.clock.now_ms();
     let issued = demo.issue(&state).await;
-    if let Err(error) = record(&state, &demo, time_ms, &issued).await {
+    let peer = extensions.get::<ConnectInfo<Peer>>().map(|c| c.0);
+    let tls = crate::protocol::tls_details(peer, &headers);
+    if let Err(error) = record(&state, &demo, time_ms, &issued, tls).await {
         tracing::error!(%error, "cannot write the audit trail");
         return (StatusCode::INTERNAL_SERVER_ERROR, "audit trail unavailable").into_response();
     }

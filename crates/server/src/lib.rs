@@ -16,6 +16,7 @@ pub mod iam;
 pub mod jobs;
 pub mod keypairs;
 pub mod keystore;
+pub mod listener;
 pub mod model;
 pub mod ops;
 pub mod protocol;
@@ -23,9 +24,9 @@ pub mod replication;
 pub mod site;
 pub mod state;
 pub mod store;
+pub mod tls;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -169,15 +170,17 @@ pub async fn launch_with_listener(
     job_interval: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    launch_with_site(listener, state, job_interval, shutdown, None, None).await
+    launch_with_site(listener, None, state, job_interval, shutdown, None, None).await
 }
 
-/// [`launch_with_listener`], also serving the static demo `site` when one is given.
+/// [`launch_with_listener`], serving HTTPS only when `tls` is given, and also serving the
+/// static demo `site` when one is given.
 ///
 /// # Errors
 /// An I/O error from the listener.
 pub async fn launch_with_site(
     listener: TcpListener,
+    tls: Option<tls::TlsSettings>,
     state: Arc<AppState>,
     job_interval: Duration,
     shutdown: impl Future<Output = ()> + Send + 'static,
@@ -189,8 +192,14 @@ pub async fn launch_with_site(
     if let Some(demo) = demo {
         app = app.merge(demo.router(Arc::clone(&state)));
     }
-    let app = app.into_make_service_with_connect_info::<SocketAddr>();
-    let result = axum::serve(listener, app).with_graceful_shutdown(shutdown).await;
+    let app = app.into_make_service_with_connect_info::<listener::Peer>();
+    let result = match tls {
+        Some(tls) => {
+            let listener = listener::TlsListener::new(listener, &tls);
+            axum::serve(listener, app).with_graceful_shutdown(shutdown).await
+        }
+        None => axum::serve(listener, app).with_graceful_shutdown(shutdown).await,
+    };
     jobs.abort();
     if let Some(audit) = &state.audit {
         // Cover the last records with a signed digest before stopping.

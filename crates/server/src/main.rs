@@ -1,5 +1,5 @@
 //! The `kms-server` command: `kms-server serve --listen ADDR --data DIR [--config FILE]
-//! [--www DIR] [--pkg DIR]`.
+//! [--tls-cert-file FILE --tls-key-file FILE] [--www DIR] [--pkg DIR]`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -14,6 +14,7 @@ use kms_server::config::{Config, DEFAULT_ACCESS_KEY, DEFAULT_ACCOUNT_ID};
 use kms_server::demo_session::DemoSession;
 use kms_server::keystore::{Keystore, RootKeySource};
 use kms_server::site::StaticSite;
+use kms_server::tls::TlsSettings;
 use kms_server::AuditMode;
 
 /// mimalloc: faster than the system allocator for a server's many small, cross-thread
@@ -45,6 +46,14 @@ enum Command {
         /// TOML file declaring accounts and their root access keys.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// PEM file with the TLS certificate chain (leaf first): with --tls-key-file, serve
+        /// HTTPS only. Overrides the config file's `tls_cert_file`.
+        #[arg(long, requires = "tls_key_file")]
+        tls_cert_file: Option<PathBuf>,
+        /// PEM file with the certificate's private key (PKCS#8, PKCS#1 RSA or SEC1 EC).
+        /// Overrides the config file's `tls_key_file`.
+        #[arg(long, requires = "tls_cert_file")]
+        tls_key_file: Option<PathBuf>,
         /// File holding the root key (64 hex characters); overrides KMS_ROOT_KEY.
         #[arg(long)]
         root_key_file: Option<PathBuf>,
@@ -148,6 +157,8 @@ fn main() -> ExitCode {
             listen,
             data,
             config,
+            tls_cert_file,
+            tls_key_file,
             root_key_file,
             ready_file,
             job_interval_secs,
@@ -162,6 +173,7 @@ fn main() -> ExitCode {
                 listen,
                 data,
                 config,
+                tls_files: tls_cert_file.zip(tls_key_file),
                 root_key_file,
                 ready_file,
                 job_interval_secs,
@@ -208,6 +220,8 @@ struct Options {
     listen: SocketAddr,
     data: PathBuf,
     config: Option<PathBuf>,
+    /// The TLS certificate chain and key files given on the command line.
+    tls_files: Option<(PathBuf, PathBuf)>,
     root_key_file: Option<PathBuf>,
     ready_file: Option<PathBuf>,
     job_interval_secs: u64,
@@ -271,6 +285,16 @@ async fn serve(options: Options, site: Option<StaticSite>) -> Result<(), String>
             Config::default_local()
         }
     };
+    let tls = match &options.tls_files {
+        Some((cert, key)) => Some((cert.as_path(), key.as_path())),
+        None => config.tls_files().map_err(|e| e.to_string())?,
+    };
+    let tls = match tls {
+        Some((cert, key)) => {
+            Some(TlsSettings::from_pem_files(cert, key).map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
     let root_key = RootKeySource::choose(options.root_key_file.as_deref(), &options.data);
     if options.audit_mode == AuditMode::BenchmarkOnlyDisabled {
         tracing::warn!("BENCHMARK ONLY: the audit trail is off; calls leave no record");
@@ -300,7 +324,8 @@ async fn serve(options: Options, site: Option<StaticSite>) -> Result<(), String>
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
     let bound = listener.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!(address = %bound, data = %options.data.display(), "kms-server listening");
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!(address = %bound, scheme, data = %options.data.display(), "kms-server listening");
     if let Some(path) = &options.ready_file {
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, bound.to_string())
@@ -309,6 +334,7 @@ async fn serve(options: Options, site: Option<StaticSite>) -> Result<(), String>
     }
     kms_server::launch_with_site(
         listener,
+        tls,
         state,
         Duration::from_secs(options.job_interval_secs.max(1)),
         shutdown_signal(),

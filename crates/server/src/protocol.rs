@@ -4,7 +4,6 @@
 //! then the operation. Every response carries `x-amzn-RequestId`; errors are
 //! `{"__type", "message"}` with AWS's HTTP status.
 
-use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -23,6 +22,7 @@ use crate::audit::{self, AuditError, AuditLog};
 use crate::auth::Principal;
 use crate::authz::record::DecisionLog;
 use crate::iam::query::QueryCall;
+use crate::listener::Peer;
 use crate::ops::{self, Ctx};
 use crate::state::AppState;
 
@@ -110,7 +110,7 @@ async fn handle_call(state: Arc<AppState>, request: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    let peer = parts.extensions.get::<ConnectInfo<Peer>>().map(|c| c.0);
     let mut seen = Seen::default();
     let body = axum::body::to_bytes(body, MAX_BODY_BYTES).await;
     // The trail, and this call's note that its record is coming (the writer waits a little
@@ -132,16 +132,8 @@ async fn handle_call(state: Arc<AppState>, request: Request) -> Response {
             )
             .await;
             if let Some((log, serving)) = audit {
-                let source_ip = peer.map_or_else(|| "127.0.0.1".to_owned(), |ip| ip.to_string());
-                let recorded = record_query(
-                    log,
-                    serving,
-                    &call,
-                    time_ms,
-                    &parts.headers,
-                    &source_ip,
-                    &request_id,
-                );
+                let recorded =
+                    record_query(log, serving, &call, time_ms, &parts.headers, peer, &request_id);
                 if let Err(error) = recorded.await {
                     tracing::error!(%error, "cannot write the audit trail");
                     return (StatusCode::INTERNAL_SERVER_ERROR, "audit trail unavailable")
@@ -180,7 +172,7 @@ async fn handle_call(state: Arc<AppState>, request: Request) -> Response {
     };
     let outcome = match audit {
         Some((log, serving)) => {
-            let source_ip = peer.map_or_else(|| "127.0.0.1".to_owned(), |ip| ip.to_string());
+            let source_ip = source_ip(peer);
             let operation = operation.rsplit('.').next().unwrap_or_default();
             let call = AuditedCall {
                 time_ms,
@@ -195,6 +187,7 @@ async fn handle_call(state: Arc<AppState>, request: Request) -> Response {
                     Err(e) => Err((e.code.as_str(), e.message.as_deref().unwrap_or_default())),
                 },
                 request_id: &request_id,
+                tls: tls_details(peer, &parts.headers),
             };
             match record(log, serving, &call).await {
                 Ok(()) => outcome,
@@ -227,7 +220,7 @@ async fn serve_cloudtrail(
     state: &AppState,
     audit: Option<(&AuditLog, Serving)>,
     parts: &axum::http::request::Parts,
-    peer: Option<IpAddr>,
+    peer: Option<Peer>,
     target: &str,
     bytes: &Bytes,
     request_id: &str,
@@ -247,7 +240,7 @@ async fn serve_cloudtrail(
     seen.principal = served.principal;
     seen.region = served.region;
     if let Some((log, serving)) = audit {
-        let source_ip = peer.map_or_else(|| "127.0.0.1".to_owned(), |ip| ip.to_string());
+        let source_ip = source_ip(peer);
         let call = AuditedCall {
             time_ms,
             operation: &served.operation,
@@ -261,6 +254,7 @@ async fn serve_cloudtrail(
                 Err(e) => Err((e.code, &e.message)),
             },
             request_id,
+            tls: tls_details(peer, &parts.headers),
         };
         if let Err(error) = record(log, serving, &call).await {
             tracing::error!(%error, "cannot write the audit trail");
@@ -300,6 +294,26 @@ struct AuditedCall<'a> {
     /// The response body, or the error's code and message.
     outcome: Result<&'a [u8], (&'a str, &'a str)>,
     request_id: &'a str,
+    tls: Option<audit::event::TlsDetails<'a>>,
+}
+
+/// The client address an audit record names (loopback when the router runs without a socket).
+fn source_ip(peer: Option<Peer>) -> String {
+    peer.map_or_else(|| "127.0.0.1".to_owned(), |p| p.addr.ip().to_string())
+}
+
+/// The record's `tlsDetails` of a call that came over TLS.
+pub(crate) fn tls_details(
+    peer: Option<Peer>,
+    headers: &HeaderMap,
+) -> Option<audit::event::TlsDetails<'_>> {
+    let session = peer?.tls?;
+    Some(audit::event::TlsDetails {
+        tls_version: session.version,
+        cipher_suite: session.cipher_suite,
+        key_exchange: session.key_exchange,
+        client_provided_host_header: headers.get(header::HOST).and_then(|h| h.to_str().ok()),
+    })
 }
 
 /// Who called and from where, as an audit record names them: the authenticated principal, else
@@ -369,6 +383,7 @@ async fn record(
         authorization: &call.seen.decisions.take(),
         request_id: call.request_id,
         event_id: &event_id,
+        tls: call.tls,
     });
     audit.append_served(serving, event, call.time_ms).await
 }
@@ -380,7 +395,7 @@ async fn record_query(
     call: &QueryCall,
     time_ms: i64,
     headers: &HeaderMap,
-    source_ip: &str,
+    peer: Option<Peer>,
     request_id: &str,
 ) -> Result<(), AuditError> {
     let parameters: serde_json::Map<String, serde_json::Value> =
@@ -394,7 +409,7 @@ async fn record_query(
         operation: &call.action,
         event_source: &event_source,
         region: &caller.region,
-        source_ip,
+        source_ip: &source_ip(peer),
         user_agent: caller.user_agent,
         principal: caller.principal,
         access_key_id: &caller.access_key_id,
@@ -404,13 +419,14 @@ async fn record_query(
         authorization: &[],
         request_id,
         event_id: &event_id,
+        tls: tls_details(peer, headers),
     });
     audit.append_served(serving, event, time_ms).await
 }
 
 async fn serve(
     state: &AppState,
-    source_ip: Option<IpAddr>,
+    peer: Option<Peer>,
     uri: &Uri,
     headers: &HeaderMap,
     target: &str,
@@ -418,14 +434,8 @@ async fn serve(
     seen: &mut Seen,
 ) -> Result<Vec<u8>, KmsError> {
     let now_ms = state.clock.now_ms();
-    let auth = state.accounts.authenticate_post(
-        now_ms,
-        uri,
-        headers,
-        body,
-        kms_api::SERVICE,
-        source_ip,
-    )?;
+    let auth =
+        state.accounts.authenticate_post(now_ms, uri, headers, body, kms_api::SERVICE, peer)?;
     seen.principal = Some(auth.principal.clone());
     seen.region = Some(auth.region.clone());
     if !state.serves_region(&auth.region) {

@@ -36,3 +36,5 @@ mod multi_region;
 mod protocol;
 #[path = "api/replication.rs"]
 mod replication;
+#[path = "api/tls.rs"]
+mod tls;

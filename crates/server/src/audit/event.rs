@@ -145,6 +145,22 @@ pub struct Call<'a> {
     pub request_id: &'a str,
     /// This record's own id.
     pub event_id: &'a str,
+    /// The TLS connection the call came on; `None` for plain HTTP.
+    pub tls: Option<TlsDetails<'a>>,
+}
+
+/// CloudTrail's `tlsDetails` of a call that came over TLS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TlsDetails<'a> {
+    /// `TLSv1.2` or `TLSv1.3`.
+    pub tls_version: &'a str,
+    /// The cipher suite as CloudTrail names it (OpenSSL's names: `ECDHE-RSA-AES128-GCM-SHA256`,
+    /// `TLS_AES_128_GCM_SHA256`).
+    pub cipher_suite: &'a str,
+    /// The key exchange group, e.g. `X25519MLKEM768`.
+    pub key_exchange: Option<&'a str>,
+    /// The request's `Host` header.
+    pub client_provided_host_header: Option<&'a str>,
 }
 
 /// A typical event's size, to write without growing the buffer.
@@ -215,8 +231,19 @@ pub fn build(call: &Call<'_>) -> Vec<u8> {
         key_account.or(call.principal.map(|p| p.account.as_str())),
     );
     event.str("eventCategory", "Management");
+    if let Some(tls) = &call.tls {
+        event.object("tlsDetails", |details| tls_details(details, tls));
+    }
     event.close();
     out
+}
+
+/// `tlsDetails`' members, in CloudTrail's order.
+fn tls_details(details: &mut Object<'_>, tls: &TlsDetails<'_>) {
+    details.str("tlsVersion", tls.tls_version);
+    details.str("cipherSuite", tls.cipher_suite);
+    details.opt_str("clientProvidedHostHeader", tls.client_provided_host_header);
+    details.opt_str("keyExchange", tls.key_exchange);
 }
 
 /// Whether an operation only reads (CloudTrail's `readOnly`): descriptions and lists, and,
@@ -552,6 +579,7 @@ mod tests {
             authorization: &[],
             request_id: "r-1",
             event_id: "e-1",
+            tls: None,
         }
     }
 
@@ -588,6 +616,31 @@ mod tests {
             assert_eq!(event["resources"][0]["ARN"], arn);
             assert_eq!(event["recipientAccountId"], "111122223333");
         }
+    }
+
+    #[test]
+    fn tls_details_follow_event_category_only_for_tls_calls() {
+        let p = principal();
+        let mut c = call(&p, b"{}", None);
+        let plain = String::from_utf8(build(&c)).unwrap();
+        assert!(!plain.contains("tlsDetails"), "{plain}");
+        c.tls = Some(TlsDetails {
+            tls_version: "TLSv1.3",
+            cipher_suite: "TLS_AES_256_GCM_SHA384",
+            key_exchange: Some("X25519MLKEM768"),
+            client_provided_host_header: Some("kms.example:8443\""),
+        });
+        let text = String::from_utf8(build(&c)).unwrap();
+        assert!(
+            text.contains(r#""eventCategory":"Management","tlsDetails":{"tlsVersion""#),
+            "{text}"
+        );
+        let event: Value = serde_json::from_str(&text).unwrap();
+        let details = &event["tlsDetails"];
+        assert_eq!(details["tlsVersion"], "TLSv1.3");
+        assert_eq!(details["cipherSuite"], "TLS_AES_256_GCM_SHA384");
+        assert_eq!(details["clientProvidedHostHeader"], "kms.example:8443\"");
+        assert_eq!(details["keyExchange"], "X25519MLKEM768");
     }
 
     #[test]

@@ -10,8 +10,6 @@
 //! the same parameters. The calls are themselves recorded (CloudTrail records them as
 //! management read events), after the look-up, so an answer never contains its own call.
 
-use std::net::IpAddr;
-
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Uri};
 use base64::Engine as _;
@@ -23,6 +21,7 @@ use crate::auth::Principal;
 use crate::authz::context::RequestFacts;
 use crate::authz::evaluate::evaluate_named;
 use crate::authz::record::DecisionLog;
+use crate::listener::Peer;
 use crate::state::AppState;
 
 /// Every CloudTrail target starts with this.
@@ -97,7 +96,7 @@ pub struct Served {
 /// Serves one CloudTrail call.
 pub async fn serve(
     state: &AppState,
-    source_ip: Option<IpAddr>,
+    peer: Option<Peer>,
     uri: &Uri,
     headers: &HeaderMap,
     target: &str,
@@ -106,13 +105,12 @@ pub async fn serve(
 ) -> Served {
     let operation = target.strip_prefix(TARGET_PREFIX).unwrap_or_default().to_owned();
     let now_ms = state.clock.now_ms();
-    let auth =
-        match state.accounts.authenticate_post(now_ms, uri, headers, body, SERVICE, source_ip) {
-            Ok(auth) => auth,
-            Err(e) => {
-                return Served { operation, principal: None, region: None, outcome: Err(e.into()) }
-            }
-        };
+    let auth = match state.accounts.authenticate_post(now_ms, uri, headers, body, SERVICE, peer) {
+        Ok(auth) => auth,
+        Err(e) => {
+            return Served { operation, principal: None, region: None, outcome: Err(e.into()) }
+        }
+    };
     let outcome = match operation.as_str() {
         "LookupEvents" => lookup_events(state, &auth.principal, body, decisions).await,
         _ => Err(ApiError::new(

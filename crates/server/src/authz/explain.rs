@@ -37,6 +37,8 @@ pub struct ExplainAccessRequest {
     pub encryption_algorithm: Option<String>,
     /// The client's address (`aws:SourceIp`).
     pub source_ip: Option<String>,
+    /// Whether the request comes over TLS (`aws:SecureTransport`); false when absent.
+    pub secure_transport: Option<bool>,
     /// The calling service (`kms:ViaService`).
     pub via_service: Option<String>,
 }
@@ -147,6 +149,7 @@ pub async fn explain_access(
         .principal_for_arn(principal_arn, ctx.now_ms())
         .ok_or_else(|| invalid(format!("Principal '{principal_arn}' is not a known account root, user, role or role session")))?;
     principal.env.source_ip = source_ip;
+    principal.env.secure_transport = req.secure_transport.unwrap_or(false);
     let key_arn = record.key.arn();
     if principal.account != record.key.account && !is_cross_account_name(action) {
         return Ok(ExplainAccessResponse {

@@ -1,14 +1,13 @@
 //! The AWS query protocol as IAM and STS speak it: form-encoded `POST /` with an
 //! `Action` parameter, SigV4 scoped to `iam` or `sts`, XML responses and errors.
 
-use std::net::IpAddr;
-
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use kms_api::{ErrorCode, KmsError};
 
 use super::{api, sts};
 use crate::auth::Principal;
+use crate::listener::Peer;
 use crate::state::AppState;
 
 /// The IAM XML namespace.
@@ -279,7 +278,7 @@ pub struct QueryCtx<'a> {
 /// Serves one query-protocol request (already read into `body`).
 pub async fn serve(
     state: &AppState,
-    source_ip: Option<IpAddr>,
+    peer: Option<Peer>,
     uri: &Uri,
     headers: &HeaderMap,
     body: &[u8],
@@ -299,7 +298,7 @@ pub async fn serve(
     call.parameters =
         params.0.iter().filter(|(name, _)| is_recorded_parameter(name)).cloned().collect();
     let now_ms = state.clock.now_ms();
-    let auth = state.accounts.authenticate_post(now_ms, uri, headers, body, service, source_ip);
+    let auth = state.accounts.authenticate_post(now_ms, uri, headers, body, service, peer);
     let auth = match auth {
         Ok(a) => a,
         Err(e) => {
