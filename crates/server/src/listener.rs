@@ -6,12 +6,13 @@
 //! handshake is logged at debug level and only closes that connection.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::connect_info::Connected;
 use axum::serve::{IncomingStream, Listener};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
@@ -20,6 +21,11 @@ use crate::tls::{TlsSession, TlsSettings};
 /// Finished handshakes waiting for the server to take them (backpressure beyond that: the
 /// handshake tasks wait).
 const HANDSHAKED_QUEUE: usize = 64;
+/// Most handshakes in progress at once. Beyond it the listener stops accepting, and new
+/// connections wait in the kernel's backlog, so that clients which connect and stall cannot
+/// take every file descriptor or all the CPU (each handshake is a key exchange and a
+/// signature).
+pub const MAX_HANDSHAKES_IN_PROGRESS: usize = 512;
 
 /// The client end of a request's connection (the router's connect info).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +63,10 @@ pub struct TlsListener {
     handshake_timeout: Duration,
     handshaked_tx: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
     handshaked: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    /// One permit per handshake in progress.
+    handshakes: Arc<Semaphore>,
+    /// The permit for the next connection, taken before accepting it.
+    next_permit: Option<OwnedSemaphorePermit>,
 }
 
 impl std::fmt::Debug for TlsListener {
@@ -75,6 +85,8 @@ impl TlsListener {
             handshake_timeout: settings.handshake_timeout(),
             handshaked_tx,
             handshaked,
+            handshakes: Arc::new(Semaphore::new(settings.max_handshakes())),
+            next_permit: None,
         }
     }
 }
@@ -85,16 +97,28 @@ impl Listener for TlsListener {
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
         loop {
-            // Both branches are cancel-safe: a connection accepted is handed to its own
-            // handshake task at once, and a finished one waits in the queue.
+            // Every branch is cancel-safe: a permit taken is kept in `next_permit`, a
+            // connection accepted is handed to its own handshake task at once, and a finished
+            // one waits in the queue.
+            let Some(permit) = self.next_permit.take() else {
+                tokio::select! {
+                    Some(done) = self.handshaked.recv() => return done,
+                    // The semaphore is never closed.
+                    permit = Arc::clone(&self.handshakes).acquire_owned() => {
+                        self.next_permit = permit.ok();
+                    }
+                }
+                continue;
+            };
+            self.next_permit = Some(permit);
             tokio::select! {
                 Some(done) = self.handshaked.recv() => return done,
                 (tcp, addr) = Listener::accept(&mut self.tcp) => handshake(
                     self.acceptor.clone(),
                     self.handshake_timeout,
                     self.handshaked_tx.clone(),
-                    tcp,
-                    addr,
+                    (tcp, addr),
+                    self.next_permit.take(),
                 ),
             }
         }
@@ -105,15 +129,17 @@ impl Listener for TlsListener {
     }
 }
 
-/// Runs one connection's handshake in a task of its own, and queues the connection when done.
+/// Runs one connection's handshake in a task of its own, holding its permit, and queues the
+/// connection when done.
 fn handshake(
     acceptor: TlsAcceptor,
     timeout: Duration,
     done: mpsc::Sender<(TlsStream<TcpStream>, SocketAddr)>,
-    tcp: TcpStream,
-    addr: SocketAddr,
+    (tcp, addr): (TcpStream, SocketAddr),
+    permit: Option<OwnedSemaphorePermit>,
 ) {
     tokio::spawn(async move {
+        let _permit = permit;
         match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
             // The send fails only when the server has stopped: the connection just closes.
             Ok(Ok(stream)) => drop(done.send((stream, addr)).await),

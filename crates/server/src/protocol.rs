@@ -312,8 +312,26 @@ pub(crate) fn tls_details(
         tls_version: session.version,
         cipher_suite: session.cipher_suite,
         key_exchange: session.key_exchange,
-        client_provided_host_header: headers.get(header::HOST).and_then(|h| h.to_str().ok()),
+        client_provided_host_header: headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map(|host| capped(host, HOST_RECORDED_MAX_BYTES)),
     })
+}
+
+/// Most bytes of a request's `Host` header an audit record keeps (a host name and port fit).
+const HOST_RECORDED_MAX_BYTES: usize = 255;
+/// Most bytes of a request's `User-Agent` header an audit record keeps.
+const USER_AGENT_RECORDED_MAX_BYTES: usize = 1024;
+
+/// `text` cut to at most `max` bytes (at a character boundary): headers are the caller's to
+/// choose, even unauthenticated, and must not make records of hundreds of kilobytes.
+fn capped(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let end = (0..=max).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+    &text[..end]
 }
 
 /// Who called and from where, as an audit record names them: the authenticated principal, else
@@ -329,7 +347,7 @@ impl<'a> Caller<'a> {
     fn of(headers: &'a HeaderMap, principal: Option<&'a Principal>, region: Option<&str>) -> Self {
         let header =
             |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or_default();
-        let user_agent = header("user-agent");
+        let user_agent = capped(header("user-agent"), USER_AGENT_RECORDED_MAX_BYTES);
         if let (Some(p), Some(region)) = (principal, region) {
             return Self {
                 principal,
@@ -569,4 +587,18 @@ async fn dispatch(ctx: &Ctx<'_>, name: &str, body: &[u8]) -> Result<Vec<u8>, Dis
         "ReplicateKey" => |r| multi_region::replicate_key(ctx, r),
         "UpdatePrimaryRegion" => |r| multi_region::update_primary_region(ctx, r),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::capped;
+
+    #[test]
+    fn recorded_headers_are_capped_at_a_character_boundary() {
+        assert_eq!(capped("host:443", 255), "host:443");
+        assert_eq!(capped(&"h".repeat(400_000), 255).len(), 255);
+        // "é" is two bytes: a cut inside it moves back before it.
+        assert_eq!(capped("aé", 2), "a");
+        assert_eq!(capped("aé", 3), "aé");
+    }
 }

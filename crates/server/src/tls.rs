@@ -55,17 +55,37 @@ pub enum TlsError {
     Rejected(rustls::Error),
 }
 
+/// Logs a warning when the private key file is readable or writable by its group or others.
+fn warn_if_others_can_read(key_file: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        if let Ok(meta) = std::fs::metadata(key_file) {
+            let mode = meta.permissions().mode();
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    file = %key_file.display(),
+                    mode = format!("{:o}", mode & 0o777),
+                    "the TLS private key file is accessible to its group or others; chmod 600 it"
+                );
+            }
+        }
+    }
+}
+
 /// The listener's TLS configuration.
 #[derive(Clone)]
 pub struct TlsSettings {
     config: Arc<ServerConfig>,
     handshake_timeout: Duration,
+    max_handshakes: usize,
 }
 
 impl fmt::Debug for TlsSettings {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TlsSettings")
             .field("handshake_timeout", &self.handshake_timeout)
+            .field("max_handshakes", &self.max_handshakes)
             .finish_non_exhaustive()
     }
 }
@@ -83,6 +103,7 @@ impl TlsSettings {
                 .map_err(|source| TlsError::Read { path: path.display().to_string(), source })
         };
         let (cert_pem, key_pem) = (read(cert_file)?, read(key_file)?);
+        warn_if_others_can_read(key_file);
         Self::build(
             &cert_pem,
             &key_pem,
@@ -109,6 +130,19 @@ impl TlsSettings {
     /// How long a client has to finish the handshake.
     pub fn handshake_timeout(&self) -> Duration {
         self.handshake_timeout
+    }
+
+    /// The same settings with another cap on handshakes in progress at once (default
+    /// [`crate::listener::MAX_HANDSHAKES_IN_PROGRESS`]; at least 1).
+    #[must_use]
+    pub fn with_max_handshakes(mut self, max: usize) -> Self {
+        self.max_handshakes = max.max(1);
+        self
+    }
+
+    /// How many handshakes may be in progress at once.
+    pub fn max_handshakes(&self) -> usize {
+        self.max_handshakes
     }
 
     /// The rustls configuration.
@@ -141,7 +175,11 @@ impl TlsSettings {
             .with_single_cert(chain, key)
             .map_err(TlsError::Rejected)?;
         config.alpn_protocols = vec![ALPN_HTTP_1_1.to_vec()];
-        Ok(Self { config: Arc::new(config), handshake_timeout: HANDSHAKE_TIMEOUT })
+        Ok(Self {
+            config: Arc::new(config),
+            handshake_timeout: HANDSHAKE_TIMEOUT,
+            max_handshakes: crate::listener::MAX_HANDSHAKES_IN_PROGRESS,
+        })
     }
 }
 

@@ -336,6 +336,31 @@ async fn failed_and_stalled_handshakes_close_only_their_connection() {
 }
 
 #[tokio::test]
+async fn handshakes_beyond_the_cap_wait_for_a_free_slot() {
+    let h = Harness::new().await;
+    let (settings, ca) = certificate();
+    let secure = Server::start(&h.state, Some(settings.with_max_handshakes(1))).await;
+    let tls = tls_client(&ca, &[&rustls::version::TLS13]);
+    // A client that connects and says nothing holds the only handshake slot ...
+    let mut stalled = TcpStream::connect(secure.addr).await.unwrap();
+    stalled.write_all(&[0x16]).await.unwrap();
+    let input = json!({});
+    let waiting = kms(&h, secure.addr, Some(&tls), "ListKeys", &input);
+    tokio::pin!(waiting);
+    // ... so a real client's handshake does not start (checked for a while: a broken cap
+    // would let it finish at once) ...
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), &mut waiting).await.is_err(),
+        "a handshake started beyond the cap"
+    );
+    // ... until the slot is free again.
+    drop(stalled);
+    let (status, _, _) = tokio::time::timeout(GUARD, waiting).await.expect("served");
+    assert_eq!(status, 200);
+    secure.shutdown().await;
+}
+
+#[tokio::test]
 async fn explain_access_takes_secure_transport_as_an_input() {
     let h = Harness::new().await;
     let c = h.client();
