@@ -147,7 +147,9 @@ fn detached_verification_hands_the_footer_to_the_caller() {
         d.detach_signature().unwrap();
         let mut out = Vec::new();
         block_on(d.update(&message, &mut out)).unwrap();
+        let released = out.len();
         assert!(matches!(d.finish(&mut out), Err(Error::ApiMisuse(_))));
+        assert_eq!(out.len(), released, "a refused finish releases none of the held plaintext");
         let mut d = Decryptor::new(&cmm, &dconfig);
         block_on(d.update(&message[..message.len() / 2], &mut out)).unwrap();
         assert!(matches!(d.detach_signature(), Err(Error::ApiMisuse(_))));

@@ -285,6 +285,11 @@ impl<'a> Decryptor<'a> {
     /// [`Error::Malformed`] with [`Malformed::Truncated`] if the message is incomplete;
     /// [`Error::ApiMisuse`] if an earlier call failed.
     pub fn finish(self, out: &mut Vec<u8>) -> Result<MessageInfo, Error> {
+        // A detached footer is the caller's to verify: refused before anything is released
+        // (the held final plaintext is wiped when the decryptor drops).
+        if self.session.as_ref().is_some_and(|s| s.detached_footer.is_some()) {
+            return Err(Error::ApiMisuse("a detached signature: use finish_detached".into()));
+        }
         match self.finish_detached(out)? {
             (info, None) => Ok(info),
             (_, Some(_)) => {
