@@ -138,6 +138,16 @@ pub(crate) struct Bulk {
     held: Option<Uint8Array>,
 }
 
+impl Drop for Bulk {
+    /// Plaintext WebCrypto opened and nobody took (the call failed: a tag, the signature or
+    /// the transport) is zero-filled, like the wasm-side buffers.
+    fn drop(&mut self) {
+        for piece in self.released.drain(..).chain(self.held.take()) {
+            piece.fill(0, 0, piece.length());
+        }
+    }
+}
+
 impl Bulk {
     /// # Errors
     /// `ValidationException` if `mode` is `WebCrypto` and this runtime has no WebCrypto.
