@@ -89,6 +89,8 @@ error_codes! {
     KMSInvalidSignatureException = 400,
     /// The request body exceeds the size limit.
     RequestEntityTooLargeException = 413,
+    /// The request body did not arrive in time (this server's; AWS closes such connections).
+    RequestTimeoutException = 408,
     /// The request body is not valid JSON of the right shape.
     SerializationException = 400,
     /// A tag is not valid.

@@ -21,6 +21,7 @@ pub mod model;
 pub mod ops;
 pub mod protocol;
 pub mod replication;
+pub mod serve;
 pub mod site;
 pub mod state;
 pub mod store;
@@ -192,13 +193,9 @@ pub async fn launch_with_site(
     if let Some(demo) = demo {
         app = app.merge(demo.router(Arc::clone(&state)));
     }
-    let app = app.into_make_service_with_connect_info::<listener::Peer>();
     let result = match tls {
-        Some(tls) => {
-            let listener = listener::TlsListener::new(listener, &tls);
-            axum::serve(listener, app).with_graceful_shutdown(shutdown).await
-        }
-        None => axum::serve(listener, app).with_graceful_shutdown(shutdown).await,
+        Some(tls) => serve::serve(listener::TlsListener::new(listener, &tls), app, shutdown).await,
+        None => serve::serve(listener, app, shutdown).await,
     };
     jobs.abort();
     if let Some(audit) = &state.audit {

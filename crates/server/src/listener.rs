@@ -9,8 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::connect_info::Connected;
-use axum::serve::{IncomingStream, Listener};
+use axum::serve::Listener;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_rustls::server::TlsStream;
@@ -43,16 +42,22 @@ impl Peer {
     }
 }
 
-impl Connected<IncomingStream<'_, TcpListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, TcpListener>) -> Self {
-        Self { addr: *stream.remote_addr(), tls: None }
+/// What a connection tells about its client, as a [`Peer`].
+pub trait ConnectionPeer {
+    /// The peer at `addr` on this connection.
+    fn peer(&self, addr: SocketAddr) -> Peer;
+}
+
+impl ConnectionPeer for TcpStream {
+    fn peer(&self, addr: SocketAddr) -> Peer {
+        Peer { addr, tls: None }
     }
 }
 
-impl Connected<IncomingStream<'_, TlsListener>> for Peer {
-    fn connect_info(stream: IncomingStream<'_, TlsListener>) -> Self {
-        let (_, connection) = stream.io().get_ref();
-        Self { addr: *stream.remote_addr(), tls: Some(TlsSession::of(connection)) }
+impl ConnectionPeer for TlsStream<TcpStream> {
+    fn peer(&self, addr: SocketAddr) -> Peer {
+        let (_, connection) = self.get_ref();
+        Peer { addr, tls: Some(TlsSession::of(connection)) }
     }
 }
 

@@ -112,7 +112,10 @@ async fn handle_call(state: Arc<AppState>, request: Request) -> Response {
         .to_owned();
     let peer = parts.extensions.get::<ConnectInfo<Peer>>().map(|c| c.0);
     let mut seen = Seen::default();
-    let body = axum::body::to_bytes(body, MAX_BODY_BYTES).await;
+    let body = tokio::time::timeout(BODY_READ_TIMEOUT, axum::body::to_bytes(body, MAX_BODY_BYTES))
+        .await
+        .map_err(|_| BodyUnread::TimedOut)
+        .and_then(|read| read.map_err(|_| BodyUnread::TooLarge));
     // The trail, and this call's note that its record is coming (the writer waits a little
     // for records of calls being served, so that one sync covers them). Taken once the body
     // is in, so a client that sends it slowly holds no batch open.
@@ -162,11 +165,21 @@ async fn handle_call(state: Arc<AppState>, request: Request) -> Response {
                     .await;
             (bytes, outcome)
         }
-        Err(_) => (
+        Err(BodyUnread::TooLarge) => (
             Bytes::new(),
             Err(KmsError::new(
                 ErrorCode::RequestEntityTooLargeException,
                 format!("Request body exceeds the limit of {MAX_BODY_BYTES} bytes"),
+            )),
+        ),
+        Err(BodyUnread::TimedOut) => (
+            Bytes::new(),
+            Err(KmsError::new(
+                ErrorCode::RequestTimeoutException,
+                format!(
+                    "The request body did not arrive within {} seconds",
+                    BODY_READ_TIMEOUT.as_secs()
+                ),
             )),
         ),
     };
@@ -317,6 +330,17 @@ pub(crate) fn tls_details(
             .and_then(|h| h.to_str().ok())
             .map(|host| capped(host, HOST_RECORDED_MAX_BYTES)),
     })
+}
+
+/// How long a client has to send a request's body once its headers are in.
+pub const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Why a request's body could not be read.
+enum BodyUnread {
+    /// Longer than [`MAX_BODY_BYTES`] (or the connection failed while sending it).
+    TooLarge,
+    /// Not complete within [`BODY_READ_TIMEOUT`].
+    TimedOut,
 }
 
 /// Most bytes of a request's `Host` header an audit record keeps (a host name and port fit).

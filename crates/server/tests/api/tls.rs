@@ -360,6 +360,32 @@ async fn handshakes_beyond_the_cap_wait_for_a_free_slot() {
     secure.shutdown().await;
 }
 
+/// With the clock paused, tokio jumps to the next timer whenever every task waits: the
+/// server's time limits expire without the test waiting for them in real time.
+#[tokio::test(start_paused = true)]
+async fn connections_that_stall_before_a_request_are_closed() {
+    let h = Harness::new().await;
+    let (settings, ca) = certificate();
+    let (plain, secure) =
+        (Server::start(&h.state, None).await, Server::start(&h.state, Some(settings)).await);
+    // Half a request line, over plain TCP: closed once the header time limit passes.
+    let mut half = TcpStream::connect(plain.addr).await.unwrap();
+    half.write_all(b"POST / HT").await.unwrap();
+    let mut sink = Vec::new();
+    let read = tokio::time::timeout(GUARD * 4, half.read_to_end(&mut sink)).await;
+    assert!(read.is_ok(), "stalled headers are cut off");
+    // A finished TLS handshake and then nothing: the same.
+    let tls = tls_client(&ca, &[&rustls::version::TLS13]);
+    let tcp = TcpStream::connect(secure.addr).await.unwrap();
+    let name = ServerName::try_from("localhost").unwrap();
+    let mut idle = tls.connect(name, tcp).await.unwrap();
+    sink.clear();
+    let read = tokio::time::timeout(GUARD * 4, idle.read_to_end(&mut sink)).await;
+    assert!(read.is_ok(), "an idle TLS connection is closed");
+    plain.shutdown().await;
+    secure.shutdown().await;
+}
+
 #[tokio::test]
 async fn explain_access_takes_secure_transport_as_an_input() {
     let h = Harness::new().await;
