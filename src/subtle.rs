@@ -57,7 +57,7 @@ extern "C" {
     ) -> Result<Promise, JsValue>;
 
     #[wasm_bindgen(method, catch)]
-    fn verify(
+    pub(crate) fn verify(
         this: &Subtle,
         algorithm: &Object,
         key: &JsValue,

@@ -72,15 +72,6 @@ extern "C" {
     #[wasm_bindgen(method, catch, js_name = exportKey)]
     fn export_key(this: &Subtle, format: &str, key: &JsValue) -> Result<Promise, JsValue>;
 
-    #[wasm_bindgen(method, catch, js_name = verify)]
-    fn verify_signature(
-        this: &Subtle,
-        algorithm: &Object,
-        key: &JsValue,
-        signature: &Uint8Array,
-        data: &Uint8Array,
-    ) -> Result<Promise, JsValue>;
-
     #[wasm_bindgen(method, catch)]
     fn digest(this: &Subtle, algorithm: &str, data: &Uint8Array) -> Result<Promise, JsValue>;
 
@@ -310,7 +301,7 @@ pub(crate) async fn verify_footer(
     if let Ok(key) = imported {
         let params = algorithm("ECDSA", &[("hash", hash.into())]);
         let r_s = Uint8Array::from(r_s.as_slice());
-        let verified = JsFuture::from(subtle.verify_signature(&params, &key, &r_s, signed)?).await;
+        let verified = JsFuture::from(subtle.verify(&params, &key, &r_s, signed)?).await;
         return Ok(verified.is_ok_and(|v| v.as_bool() == Some(true)));
     }
     // WebCrypto refused the point (a runtime without compressed points, or a point off the
