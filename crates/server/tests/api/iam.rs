@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::http::StatusCode;
 
-use crate::common::{b64, between, query, Client, Harness, REGION};
+use crate::common::{b64, between, query, send_signed, Client, Harness, REGION};
 
 const ROOT: (&str, &str, Option<&str>) = ("test", "test", None);
 /// A role trust policy letting the default account assume the role.
@@ -145,6 +145,61 @@ async fn assumed_role_credentials_expire() {
         status == StatusCode::FORBIDDEN && xml.contains("<Code>InvalidClientTokenId</Code>"),
         "{xml}"
     );
+}
+
+#[tokio::test]
+async fn session_tags_survive_a_restart() {
+    let h = Harness::new().await;
+    let trust = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":{"AWS":"000000000000"},"Action":["sts:AssumeRole","sts:TagSession"]}}"#;
+    let abac = r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"kms:Encrypt","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/project":"alpha"}}}}"#;
+    for params in [
+        vec![("Action", "CreateRole"), ("RoleName", "app"), ("AssumeRolePolicyDocument", trust)],
+        vec![
+            ("Action", "PutRolePolicy"),
+            ("RoleName", "app"),
+            ("PolicyName", "abac"),
+            ("PolicyDocument", abac),
+        ],
+    ] {
+        let (status, xml) = query(&h.state, &h.clock, ROOT, "iam", &params).await;
+        assert_eq!(status, StatusCode::OK, "{xml}");
+    }
+    let key = h.client().create_key().await;
+    let (status, xml) = query(
+        &h.state,
+        &h.clock,
+        ROOT,
+        "sts",
+        &[
+            ("Action", "AssumeRole"),
+            ("RoleArn", "arn:aws:iam::000000000000:role/app"),
+            ("RoleSessionName", "s1"),
+            ("Tags.member.1.Key", "project"),
+            ("Tags.member.1.Value", "alpha"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{xml}");
+    let (id, secret, token) = (
+        between(&xml, "AccessKeyId").to_owned(),
+        between(&xml, "SecretAccessKey").to_owned(),
+        between(&xml, "SessionToken").to_owned(),
+    );
+    // The session's tag, not the role's (it has none), allows Encrypt, before and after a
+    // restart.
+    let base = [
+        ("host".to_owned(), "kms.local".to_owned()),
+        ("content-type".to_owned(), kms_api::CONTENT_TYPE.to_owned()),
+        ("x-amz-target".to_owned(), "TrentService.Encrypt".to_owned()),
+    ];
+    let body = serde_json::json!({"KeyId": key, "Plaintext": b64(b"x")}).to_string();
+    let at_s = kms_server::clock::Clock::now_ms(&*h.clock) / 1000;
+    for state in [Arc::clone(&h.state), h.reopen().await] {
+        let creds = (id.as_str(), secret.as_str(), Some(token.as_str()));
+        let (status, _, out) =
+            send_signed(&state, &base, body.clone().into_bytes(), creds, REGION, "kms", at_s).await;
+        assert_eq!(status, StatusCode::OK, "{}", String::from_utf8_lossy(&out));
+    }
 }
 
 async fn explain(client: &Client, input: serde_json::Value) -> crate::common::Reply {
