@@ -22,7 +22,7 @@
 //! then a stream. So:
 //! - without a cache, the key is non-extractable: it only ever signs this one message;
 //! - with a cache, it is extractable, and a stream that receives it calls
-//!   [`prepare_prehash`], which exports the private scalar once (JWK `d`), hands it to the
+//!   [`prepare_prehash`], which exports the private scalar once (PKCS #8, wiped), hands it to the
 //!   EC module as a key of its own (wiped in this module right away, and there when the key
 //!   is dropped) and keeps the EC handle next to the `CryptoKey`;
 //! - materials that came from a stream (an EC-module key) serve one-shot calls as before,
@@ -330,45 +330,24 @@ pub(crate) async fn prepare_prehash(key: Option<&SigningKey>) -> Result<(), JsVa
     let subtle =
         subtle().ok_or_else(|| from_envelope(Error::ApiMisuse("WebCrypto is gone".into())))?;
     let crypto_key = signer.crypto_key().map_err(from_envelope)?;
-    let jwk = JsFuture::from(subtle.export_key("jwk", &crypto_key)?).await?;
-    let d = Reflect::get(&jwk, &"d".into())?
-        .as_string()
-        .map(Zeroizing::new)
-        .ok_or_else(|| from_envelope(Error::InvalidKey("the exported key has no d".into())))?;
-    let scalar = base64url_decode(&d)
-        .filter(|s| s.len() == scalar_len(curve_of(signer.algorithm)))
-        .ok_or_else(|| from_envelope(Error::InvalidKey("the exported d is malformed".into())))?;
-    let handle = ec::import_scalar(curve_of(signer.algorithm), &scalar).map_err(from_envelope)?;
+    // PKCS #8 (bytes, which are wiped once copied), not JWK (whose `d` would be a
+    // JavaScript string nobody can wipe).
+    let exported = JsFuture::from(subtle.export_key("pkcs8", &crypto_key)?).await?;
+    let exported =
+        Uint8Array::new(exported.dyn_ref::<ArrayBuffer>().ok_or_else(|| {
+            from_envelope(Error::InvalidKey("the exported key is not bytes".into()))
+        })?);
+    let mut der = Zeroizing::new(vec![0u8; exported.length() as usize]);
+    exported.copy_to(&mut der);
+    exported.fill(0, 0, exported.length());
+    let curve = curve_of(signer.algorithm);
+    let scalar = kms_envelope::der::ec_pkcs8_private_scalar(&der, curve)
+        .filter(|s| s.len() == scalar_len(curve))
+        .ok_or_else(|| from_envelope(Error::InvalidKey("the exported key is malformed".into())))?;
+    let handle = ec::import_scalar(curve, scalar).map_err(from_envelope)?;
     // Two streams may prepare the same cached key at once: the second handle is freed.
     if signer.ec_handle.compare_exchange(0, handle, Ordering::Relaxed, Ordering::Relaxed).is_err() {
         ec::free_key(handle);
     }
     Ok(())
-}
-
-/// Unpadded base64url (RFC 4648 §5, as JWK writes it); `None` for any other character.
-fn base64url_decode(text: &str) -> Option<Zeroizing<Vec<u8>>> {
-    let mut out = Zeroizing::new(Vec::with_capacity(text.len() * 3 / 4));
-    let mut acc = 0u32;
-    let mut bits = 0;
-    for c in text.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'-' => 62,
-            b'_' => 63,
-            _ => return None,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            // The low 8 bits of what has accumulated: a byte.
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    // Leftover bits must be zero (canonical encoding).
-    (acc == 0).then_some(out)
 }

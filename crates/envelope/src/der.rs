@@ -183,6 +183,39 @@ pub fn rsa_pkcs8_public_parts(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
     Some((n, e))
 }
 
+/// The private scalar of a DER PKCS #8 `PrivateKeyInfo` EC key on `curve` (RFC 5208 with
+/// RFC 5915's `ECPrivateKey`), as WebCrypto exports it: borrowed from `der`, which the
+/// caller wipes. The optional parameters, public key and attributes are not read.
+pub fn ec_pkcs8_private_scalar(der: &[u8], curve: NamedCurve) -> Option<&[u8]> {
+    let mut outer = Der::new(der);
+    let mut info = Der::new(outer.read(SEQUENCE)?);
+    outer.end()?;
+    if !info.unsigned()?.is_empty() {
+        return None;
+    }
+    let mut algorithm = Der::new(info.read(SEQUENCE)?);
+    if algorithm.read(OID)? != OID_EC {
+        return None;
+    }
+    let named = match algorithm.read(OID)? {
+        OID_P256 => NamedCurve::P256,
+        OID_P384 => NamedCurve::P384,
+        OID_P521 => NamedCurve::P521,
+        _ => return None,
+    };
+    algorithm.end()?;
+    if named != curve {
+        return None;
+    }
+    let mut key = Der::new(info.read(OCTET_STRING)?);
+    let mut ec = Der::new(key.read(SEQUENCE)?);
+    key.end()?;
+    if ec.unsigned()? != [1] {
+        return None;
+    }
+    ec.read(OCTET_STRING)
+}
+
 fn push_len(out: &mut Vec<u8>, len: usize) {
     if len < 0x80 {
         out.push(len as u8);
@@ -286,6 +319,22 @@ mod tests {
         assert_eq!(Der::new(&[0x04, 0x03, 0x00]).read(OCTET_STRING), None);
         let long = [&[0x04, 0x81, 0x80][..], &[7; 0x80]].concat();
         assert_eq!(Der::new(&long).read(OCTET_STRING).map(<[u8]>::len), Some(0x80));
+    }
+
+    #[test]
+    fn ec_pkcs8_scalars_are_read_for_their_curve_only() {
+        use p384::pkcs8::EncodePrivateKey as _;
+        let secret = p384::SecretKey::from_slice(&[7u8; 48]).unwrap();
+        let der = secret.to_pkcs8_der().unwrap();
+        let scalar = ec_pkcs8_private_scalar(der.as_bytes(), NamedCurve::P384);
+        assert_eq!(scalar, Some(&secret.to_bytes()[..]));
+        assert_eq!(ec_pkcs8_private_scalar(der.as_bytes(), NamedCurve::P256), None);
+        let mut trailing = der.as_bytes().to_vec();
+        trailing.push(0);
+        assert_eq!(ec_pkcs8_private_scalar(&trailing, NamedCurve::P384), None);
+        for cut in 0..der.as_bytes().len() {
+            assert_eq!(ec_pkcs8_private_scalar(&der.as_bytes()[..cut], NamedCurve::P384), None);
+        }
     }
 
     #[test]
