@@ -4,6 +4,7 @@
 //! - [`error`]: the exception codes, their HTTP statuses and the wire error body.
 //! - [`sigv4`]: AWS Signature Version 4, signing and verification.
 //! - [`blob`]: base64 blobs, with a zeroizing variant for plaintext.
+//! - [`sort`]: the one sort the wasm client uses, to keep it small.
 //! - [`json`] and [`client`]: a small JSON reader and writer, and the responses a light
 //!   client (the wasm package) reads with them, so it carries no serde code.
 //!
@@ -14,6 +15,7 @@ pub mod client;
 pub mod error;
 pub mod json;
 pub mod sigv4;
+pub mod sort;
 pub mod types;
 
 pub use blob::{Blob, SecretBlob};

@@ -285,7 +285,7 @@ pub fn canonical_request(
     signed_headers: &[String],
 ) -> Result<String, SigV4Error> {
     let mut sorted: Vec<String> = signed_headers.iter().map(|h| h.to_ascii_lowercase()).collect();
-    sorted.sort_unstable();
+    crate::sort::sort_with(&mut sorted, Ord::cmp);
     sorted.dedup();
     let (uri, query) = (canonical_uri(parts.path), canonical_query(parts.query));
     let mut out = format!("{}\n{uri}\n{query}\n", parts.method);
@@ -394,7 +394,7 @@ pub fn sign(
         return Err(SigV4Error::InvalidHeaderName(bad.clone()));
     }
     let mut signed: Vec<String> = out.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
-    signed.sort_unstable();
+    crate::sort::sort_with(&mut signed, Ord::cmp);
     signed.dedup();
     if !signed.iter().any(|h| h == "host") {
         return Err(SigV4Error::HostNotSigned);
@@ -480,7 +480,7 @@ fn canonical_query(query: &str) -> String {
         .map(|p| p.split_once('=').unwrap_or((p, "")))
         .map(|(name, value)| (encode(name), encode(value)))
         .collect();
-    pairs.sort_unstable();
+    crate::sort::sort_with(&mut pairs, Ord::cmp);
     let pairs: Vec<String> = pairs.into_iter().map(|(n, v)| format!("{n}={v}")).collect();
     pairs.join("&")
 }

@@ -468,7 +468,7 @@ fn decryption_id(
                 .map(|bytes| <[u8; CACHE_ID_LEN_BYTES]>::from(Sha512::digest(bytes)))
         })
         .collect::<Result<Vec<_>, Error>>()?;
-    edk_hashes.sort_unstable();
+    kms_api::sort::sort_with(&mut edk_hashes, Ord::cmp);
     let context_hash = Sha512::digest(serialize_encryption_context(encryption_context)?);
     let mut h = Sha512::new();
     h.update(partition_hash);
@@ -487,7 +487,7 @@ fn decryption_id(
 fn encryption_binding(request: &EncryptionMaterialsRequest) -> [u8; CACHE_ID_LEN_BYTES] {
     let mut keys: Vec<&str> =
         request.required_encryption_context_keys.iter().map(String::as_str).collect();
-    keys.sort_unstable();
+    kms_api::sort::sort_with(&mut keys, Ord::cmp);
     keys.dedup();
     let mut h = Sha512::new();
     h.update(b"encrypt");

@@ -603,22 +603,7 @@ pub fn cmp_utf16(a: &str, b: &str) -> Ordering {
     a.encode_utf16().cmp(b.encode_utf16())
 }
 
-/// Sorts `items` by `cmp`, stably, through one shared sort of indices: every element and
-/// comparison type given to the standard sort is a separate copy of it in the wasm module
-/// (kilobytes each), and items are few.
-pub(crate) fn sort_with<T>(items: &mut Vec<T>, cmp: impl Fn(&T, &T) -> Ordering) {
-    let order = sorted_indices(items.len(), &|i, j| cmp(&items[i], &items[j]));
-    let mut slots: Vec<Option<T>> = items.drain(..).map(Some).collect();
-    // `order` is a permutation of the indices, so every slot is taken exactly once.
-    items.extend(order.into_iter().filter_map(|i| slots[i].take()));
-}
-
-/// The indices `0..len` in the stable order of `cmp` (the one sort instance).
-fn sorted_indices(len: usize, cmp: &dyn Fn(usize, usize) -> Ordering) -> Vec<usize> {
-    let mut order: Vec<usize> = (0..len).collect();
-    order.sort_by(|&i, &j| cmp(i, j));
-    order
-}
+pub(crate) use kms_api::sort::sort_with;
 
 fn canonical_set<T>(
     mut members: Vec<T>,
@@ -703,18 +688,6 @@ fn prefix_error(e: ItemError, prefix: &str) -> ItemError {
 mod tests {
     use super::*;
     use serde_json::json;
-
-    #[test]
-    fn sort_with_is_a_stable_sort() {
-        let mut pairs = vec![(3, 'a'), (1, 'b'), (3, 'c'), (2, 'd'), (1, 'e'), (0, 'f')];
-        let mut expected = pairs.clone();
-        expected.sort_by_key(|p| p.0);
-        sort_with(&mut pairs, |a, b| a.0.cmp(&b.0));
-        assert_eq!(pairs, expected);
-        let mut empty: Vec<u8> = Vec::new();
-        sort_with(&mut empty, Ord::cmp);
-        assert!(empty.is_empty());
-    }
 
     #[test]
     fn numbers_normalise_as_dynamodb_does() {
