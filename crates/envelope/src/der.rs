@@ -151,30 +151,41 @@ pub fn parse_spki(der: &[u8]) -> Option<Spki> {
     if oid != OID_EC {
         return None;
     }
-    let curve = match algorithm.read(OID)? {
-        OID_P256 => NamedCurve::P256,
-        OID_P384 => NamedCurve::P384,
-        OID_P521 => NamedCurve::P521,
-        _ => return None,
-    };
+    let curve = named_curve(algorithm.read(OID)?)?;
     algorithm.end()?;
     Some(Spki::Ec { curve, point: key.to_vec() })
 }
 
-/// The modulus and public exponent of a DER PKCS #8 `PrivateKeyInfo` RSA key (RFC 5208,
-/// RFC 8017 A.1.2). The private fields are not read.
-pub fn rsa_pkcs8_public_parts(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+fn named_curve(oid: &[u8]) -> Option<NamedCurve> {
+    match oid {
+        OID_P256 => Some(NamedCurve::P256),
+        OID_P384 => Some(NamedCurve::P384),
+        OID_P521 => Some(NamedCurve::P521),
+        _ => None,
+    }
+}
+
+/// A DER PKCS #8 `PrivateKeyInfo` (RFC 5208) of version 0: its algorithm identifier's
+/// contents (from the OID on) and the private key's octets. Attributes are not read.
+fn pkcs8_parts(der: &[u8]) -> Option<(Der<'_>, &[u8])> {
     let mut outer = Der::new(der);
     let mut info = Der::new(outer.read(SEQUENCE)?);
     outer.end()?;
     if !info.unsigned()?.is_empty() {
         return None;
     }
-    let mut algorithm = Der::new(info.read(SEQUENCE)?);
+    let algorithm = Der::new(info.read(SEQUENCE)?);
+    Some((algorithm, info.read(OCTET_STRING)?))
+}
+
+/// The modulus and public exponent of a DER PKCS #8 `PrivateKeyInfo` RSA key (RFC 5208,
+/// RFC 8017 A.1.2). The private fields are not read.
+pub fn rsa_pkcs8_public_parts(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
+    let (mut algorithm, key) = pkcs8_parts(der)?;
     if algorithm.read(OID)? != OID_RSA {
         return None;
     }
-    let mut key = Der::new(info.read(OCTET_STRING)?);
+    let mut key = Der::new(key);
     let mut rsa = Der::new(key.read(SEQUENCE)?);
     key.end()?;
     let _version = rsa.unsigned()?;
@@ -187,27 +198,12 @@ pub fn rsa_pkcs8_public_parts(der: &[u8]) -> Option<(Vec<u8>, Vec<u8>)> {
 /// RFC 5915's `ECPrivateKey`), as WebCrypto exports it: borrowed from `der`, which the
 /// caller wipes. The optional parameters, public key and attributes are not read.
 pub fn ec_pkcs8_private_scalar(der: &[u8], curve: NamedCurve) -> Option<&[u8]> {
-    let mut outer = Der::new(der);
-    let mut info = Der::new(outer.read(SEQUENCE)?);
-    outer.end()?;
-    if !info.unsigned()?.is_empty() {
+    let (mut algorithm, key) = pkcs8_parts(der)?;
+    if algorithm.read(OID)? != OID_EC || named_curve(algorithm.read(OID)?)? != curve {
         return None;
     }
-    let mut algorithm = Der::new(info.read(SEQUENCE)?);
-    if algorithm.read(OID)? != OID_EC {
-        return None;
-    }
-    let named = match algorithm.read(OID)? {
-        OID_P256 => NamedCurve::P256,
-        OID_P384 => NamedCurve::P384,
-        OID_P521 => NamedCurve::P521,
-        _ => return None,
-    };
     algorithm.end()?;
-    if named != curve {
-        return None;
-    }
-    let mut key = Der::new(info.read(OCTET_STRING)?);
+    let mut key = Der::new(key);
     let mut ec = Der::new(key.read(SEQUENCE)?);
     key.end()?;
     if ec.unsigned()? != [1] {
