@@ -105,7 +105,7 @@ impl Listener for TlsListener {
             // Every branch is cancel-safe: a permit taken is kept in `next_permit`, a
             // connection accepted is handed to its own handshake task at once, and a finished
             // one waits in the queue.
-            let Some(permit) = self.next_permit.take() else {
+            if self.next_permit.is_none() {
                 tokio::select! {
                     Some(done) = self.handshaked.recv() => return done,
                     // The semaphore is never closed.
@@ -114,8 +114,7 @@ impl Listener for TlsListener {
                     }
                 }
                 continue;
-            };
-            self.next_permit = Some(permit);
+            }
             tokio::select! {
                 Some(done) = self.handshaked.recv() => return done,
                 (tcp, addr) = Listener::accept(&mut self.tcp) => handshake(

@@ -295,11 +295,7 @@ fn user_identity(identity: &mut Object<'_>, call: &Call<'_>) {
 
 /// `additionalEventData.authorization`: why the call was allowed or denied.
 fn decisions(out: &mut Vec<u8>, noted: &[Noted]) {
-    out.push(b'[');
-    for (i, decision) in noted.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
+    json_out::array(out, noted, |out, decision| {
         let mut d = Object::open(out);
         d.str("action", &decision.action);
         d.str("resource", &decision.resource);
@@ -313,16 +309,11 @@ fn decisions(out: &mut Vec<u8>, noted: &[Noted]) {
         }
         d.opt_str("grantId", decision.grant_id.as_deref());
         d.close();
-    }
-    out.push(b']');
+    });
 }
 
 fn statements(out: &mut Vec<u8>, statements: &[NotedStatement]) {
-    out.push(b'[');
-    for (i, statement) in statements.iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
+    json_out::array(out, statements, |out, statement| {
         let mut s = Object::open(out);
         s.str("policy", &statement.policy);
         s.u64("index", statement.index as u64);
@@ -330,8 +321,7 @@ fn statements(out: &mut Vec<u8>, statements: &[NotedStatement]) {
         s.opt_str("sid", statement.sid.as_deref());
         s.opt_str("failedCondition", statement.failed_condition.as_deref());
         s.close();
-    }
-    out.push(b']');
+    });
 }
 
 /// Recorded members as an object, or `null` if there are none.

@@ -100,6 +100,18 @@ impl std::fmt::Write for Utf8<'_> {
     }
 }
 
+/// Writes `items` as a JSON array, each element written by `item`.
+pub fn array<T>(out: &mut Vec<u8>, items: &[T], item: impl Fn(&mut Vec<u8>, &T)) {
+    out.push(b'[');
+    for (i, value) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        item(out, value);
+    }
+    out.push(b']');
+}
+
 /// Writes `value` as a JSON string: quoted, with `"`, `\` and control characters escaped.
 pub fn string(out: &mut Vec<u8>, value: &str) {
     out.push(b'"');

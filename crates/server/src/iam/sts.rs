@@ -164,29 +164,25 @@ pub struct SessionTags {
     pub transitive_keys: Vec<String>,
 }
 
-fn tag_validation(message: String) -> QueryError {
-    QueryError::validation(message)
-}
-
 /// AssumeRole's `Tags` and `TransitiveTagKeys`, checked against AWS's limits: at most 50
 /// tags, keys of 1-128 and values of up to 256 characters, no key twice (keys are
 /// case-insensitive), no `aws:` prefix, and transitive keys among the tags.
 fn passed_session_tags(p: &Params) -> Result<SessionTags, QueryError> {
     let tags = p.tags("Tags")?;
     if tags.len() > SESSION_TAGS_MAX {
-        return Err(tag_validation(format!(
+        return Err(QueryError::validation(format!(
             "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to {SESSION_TAGS_MAX}"
         )));
     }
     for (i, (key, value)) in tags.iter().enumerate() {
         let key_len = key.chars().count();
         if key_len == 0 || key_len > 128 || value.chars().count() > 256 {
-            return Err(tag_validation(format!(
+            return Err(QueryError::validation(format!(
                 "Invalid session tag '{key}': keys are 1 to 128 characters, values up to 256"
             )));
         }
         if !tag_chars_ok(key) || !tag_chars_ok(value) {
-            return Err(tag_validation(format!(
+            return Err(QueryError::validation(format!(
                 "Invalid session tag '{key}': keys and values may hold letters, digits, spaces and _.:/=+-@ only"
             )));
         }
@@ -194,26 +190,26 @@ fn passed_session_tags(p: &Params) -> Result<SessionTags, QueryError> {
         // `kms-server:aws-service`, which makes a principal an integrated service's): a
         // session must not give itself one.
         if key.to_ascii_lowercase().starts_with("aws:") || is_reserved_server_tag(key) {
-            return Err(tag_validation(format!(
+            return Err(QueryError::validation(format!(
                 "Session tag keys beginning with aws: or kms-server: are reserved: {key}"
             )));
         }
         if tags[..i].iter().any(|(k, _)| k.eq_ignore_ascii_case(key)) {
-            return Err(tag_validation(format!(
+            return Err(QueryError::validation(format!(
                 "Duplicate tag keys found. Please note that Tag keys are case insensitive: {key}"
             )));
         }
     }
     let listed = p.list("TransitiveTagKeys");
     if listed.len() > SESSION_TAGS_MAX {
-        return Err(tag_validation(format!(
+        return Err(QueryError::validation(format!(
             "1 validation error detected: Value at 'transitiveTagKeys' failed to satisfy constraint: Member must have length less than or equal to {SESSION_TAGS_MAX}"
         )));
     }
     let mut transitive_keys: Vec<String> = Vec::new();
     for key in listed {
         let Some((tagged, _)) = tags.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)) else {
-            return Err(tag_validation(format!(
+            return Err(QueryError::validation(format!(
                 "The transitive tag key {key} is not among the session tags passed"
             )));
         };
@@ -236,14 +232,8 @@ fn with_inherited_tags(ctx: &QueryCtx<'_>, passed: SessionTags) -> Result<Sessio
     let mut out = passed;
     for key in &caller_transitive {
         let Some((_, value)) = caller_tags.iter().find(|(k, _)| k == key) else { continue };
-        if out.transitive_keys.iter().any(|k| k.eq_ignore_ascii_case(key))
-            && out.tags.iter().any(|(k, v)| k.eq_ignore_ascii_case(key) && v == value)
-        {
-            // Already inherited (a record from before duplicates were merged).
-            continue;
-        }
         if out.tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(key)) {
-            return Err(tag_validation(format!(
+            return Err(QueryError::validation(format!(
                 "The session tag {key} is inherited from the calling session as a transitive tag and cannot be passed again"
             )));
         }

@@ -83,6 +83,24 @@ async fn errors_are_xml_with_iam_codes() {
     assert_eq!(status, StatusCode::FORBIDDEN, "a kms-scoped signature is not valid for IAM: {xml}");
 }
 
+/// Session `s1` of role `app` (AssumeRole as the account root with `extra` parameters):
+/// access key id, secret access key and session token.
+async fn assume_app(h: &Harness, extra: &[(&str, &str)]) -> (String, String, String) {
+    let mut params = vec![
+        ("Action", "AssumeRole"),
+        ("RoleArn", "arn:aws:iam::000000000000:role/app"),
+        ("RoleSessionName", "s1"),
+    ];
+    params.extend_from_slice(extra);
+    let (status, xml) = query(&h.state, &h.clock, ROOT, "sts", &params).await;
+    assert_eq!(status, StatusCode::OK, "{xml}");
+    (
+        between(&xml, "AccessKeyId").to_owned(),
+        between(&xml, "SecretAccessKey").to_owned(),
+        between(&xml, "SessionToken").to_owned(),
+    )
+}
+
 #[tokio::test]
 async fn assumed_role_credentials_expire() {
     let h = Harness::new().await;
@@ -99,25 +117,7 @@ async fn assumed_role_credentials_expire() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{xml}");
-    let (status, xml) = query(
-        &h.state,
-        &h.clock,
-        ROOT,
-        "sts",
-        &[
-            ("Action", "AssumeRole"),
-            ("RoleArn", "arn:aws:iam::000000000000:role/app"),
-            ("RoleSessionName", "s1"),
-            ("DurationSeconds", "900"),
-        ],
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{xml}");
-    let creds = (
-        between(&xml, "AccessKeyId").to_owned(),
-        between(&xml, "SecretAccessKey").to_owned(),
-        between(&xml, "SessionToken").to_owned(),
-    );
+    let creds = assume_app(&h, &[("DurationSeconds", "900")]).await;
     let who = |clock| {
         let (state, creds) = (Arc::clone(&h.state), creds.clone());
         async move {
@@ -165,26 +165,8 @@ async fn session_tags_survive_a_restart() {
         assert_eq!(status, StatusCode::OK, "{xml}");
     }
     let key = h.client().create_key().await;
-    let (status, xml) = query(
-        &h.state,
-        &h.clock,
-        ROOT,
-        "sts",
-        &[
-            ("Action", "AssumeRole"),
-            ("RoleArn", "arn:aws:iam::000000000000:role/app"),
-            ("RoleSessionName", "s1"),
-            ("Tags.member.1.Key", "project"),
-            ("Tags.member.1.Value", "alpha"),
-        ],
-    )
-    .await;
-    assert_eq!(status, StatusCode::OK, "{xml}");
-    let (id, secret, token) = (
-        between(&xml, "AccessKeyId").to_owned(),
-        between(&xml, "SecretAccessKey").to_owned(),
-        between(&xml, "SessionToken").to_owned(),
-    );
+    let (id, secret, token) =
+        assume_app(&h, &[("Tags.member.1.Key", "project"), ("Tags.member.1.Value", "alpha")]).await;
     // The session's tag, not the role's (it has none), allows Encrypt, before and after a
     // restart.
     let base = [
