@@ -138,7 +138,7 @@ fn padding_of(name: Option<String>) -> Result<RsaPadding, JsValue> {
         "OAEP_SHA256_MGF1" => RsaPadding::OaepSha256Mgf1Sha256,
         "OAEP_SHA384_MGF1" => RsaPadding::OaepSha384Mgf1Sha384,
         "OAEP_SHA512_MGF1" => RsaPadding::OaepSha512Mgf1Sha512,
-        other => return Err(invalid(&format!("unknown RSA padding {other:?}"))),
+        other => return Err(invalid(&format!("unknown RSA padding \"{other}\""))),
     };
     subtle::check_padding(padding)
         .map_err(|e| kms_error("UnsupportedOperationException", &e.to_string(), 0))?;
@@ -243,7 +243,7 @@ impl KmsRsaKeyring {
         let algorithm = match required_string(&options, "encryptionAlgorithm")?.as_str() {
             "RSAES_OAEP_SHA_1" => KmsRsaEncryptionAlgorithm::RsaesOaepSha1,
             "RSAES_OAEP_SHA_256" => KmsRsaEncryptionAlgorithm::RsaesOaepSha256,
-            other => return Err(invalid(&format!("unsupported encryptionAlgorithm {other:?}"))),
+            other => return Err(invalid(&format!("unsupported encryptionAlgorithm \"{other}\""))),
         };
         let mut keyring = AwsKmsRsaKeyring::new(key_id, algorithm).map_err(from_envelope)?;
         if let Some(public) = field(&options, "publicKey") {

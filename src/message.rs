@@ -25,7 +25,7 @@ fn policy_of(options: &JsValue) -> Result<CommitmentPolicy, JsValue> {
         }
         Some("REQUIRE_ENCRYPT_ALLOW_DECRYPT") => CommitmentPolicy::RequireEncryptAllowDecrypt,
         Some("FORBID_ENCRYPT_ALLOW_DECRYPT") => CommitmentPolicy::ForbidEncryptAllowDecrypt,
-        Some(other) => return Err(invalid(&format!("unknown commitmentPolicy {other:?}"))),
+        Some(other) => return Err(invalid(&format!("unknown commitmentPolicy \"{other}\""))),
     })
 }
 

@@ -91,11 +91,11 @@ pub(crate) struct FetchKmsClient {
 fn split_endpoint(endpoint: &str) -> Result<(String, String, String), String> {
     let (scheme, rest) = endpoint
         .split_once("://")
-        .ok_or_else(|| format!("endpoint {endpoint:?} must start with http:// or https://"))?;
+        .ok_or_else(|| format!("endpoint \"{endpoint}\" must start with http:// or https://"))?;
     let default_port = match scheme {
         "http" => ":80",
         "https" => ":443",
-        _ => return Err(format!("endpoint {endpoint:?} must start with http:// or https://")),
+        _ => return Err(format!("endpoint \"{endpoint}\" must start with http:// or https://")),
     };
     let (authority, path) = match rest.find(['/', '?', '#']) {
         Some(i) if rest[i..].starts_with('/') => (&rest[..i], &rest[i..]),
@@ -103,7 +103,7 @@ fn split_endpoint(endpoint: &str) -> Result<(String, String, String), String> {
         None => (rest, "/"),
     };
     if authority.is_empty() || authority.contains('@') || path.contains(['?', '#']) {
-        return Err(format!("endpoint {endpoint:?} is not a plain http(s) URL"));
+        return Err(format!("endpoint \"{endpoint}\" is not a plain http(s) URL"));
     }
     // fetch sends the Host header without the scheme's default port.
     let host = authority.strip_suffix(default_port).unwrap_or(authority).to_ascii_lowercase();
@@ -177,7 +177,12 @@ impl FetchKmsClient {
         if ceiling == 0 {
             return 0;
         }
-        OsRng.next_u32() % (ceiling + 1)
+        let mut random = [0u8; 4];
+        // Without randomness, wait the whole ceiling rather than fail the call.
+        if OsRng.try_fill_bytes(&mut random).is_err() {
+            return ceiling;
+        }
+        u32::from_le_bytes(random) % (ceiling + 1)
     }
 
     async fn send_once(

@@ -104,7 +104,7 @@ impl SigningAlgorithm {
         Self::ALL
             .into_iter()
             .find(|a| a.as_str() == name)
-            .ok_or_else(|| Error::ApiMisuse(format!("unsupported signing algorithm {name:?}")))
+            .ok_or_else(|| Error::ApiMisuse(format!("unsupported signing algorithm \"{name}\"")))
     }
 
     fn hash(self) -> Hash {
@@ -141,7 +141,7 @@ impl MessageType {
         match name {
             "RAW" => Ok(MessageType::Raw),
             "DIGEST" => Ok(MessageType::Digest),
-            _ => Err(Error::ApiMisuse(format!("unsupported message type {name:?}"))),
+            _ => Err(Error::ApiMisuse(format!("unsupported message type \"{name}\""))),
         }
     }
 }
@@ -173,7 +173,7 @@ impl EncryptionAlgorithm {
         match name {
             "RSAES_OAEP_SHA_1" => Ok(EncryptionAlgorithm::RsaesOaepSha1),
             "RSAES_OAEP_SHA_256" => Ok(EncryptionAlgorithm::RsaesOaepSha256),
-            _ => Err(Error::ApiMisuse(format!("unsupported encryption algorithm {name:?}"))),
+            _ => Err(Error::ApiMisuse(format!("unsupported encryption algorithm \"{name}\""))),
         }
     }
 

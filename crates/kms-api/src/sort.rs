@@ -14,12 +14,35 @@ pub fn sort_with<T>(items: &mut Vec<T>, cmp: impl Fn(&T, &T) -> Ordering) {
     items.extend(order.into_iter().filter_map(|i| slots[i].take()));
 }
 
-/// The indices `0..len` in the stable order of `cmp`: the one sort instance, an unstable
-/// sort made stable by ordering equal elements by index (the client then needs no copy of the
-/// stable sort at all).
+/// The indices `0..len` in the stable order of `cmp`: a bottom-up merge sort written here
+/// (about 0.3 KB of wasm) instead of an instance of the standard library's sort (about 5 KB).
+/// O(n log n) comparisons, one scratch buffer.
 fn sorted_indices(len: usize, cmp: &dyn Fn(usize, usize) -> Ordering) -> Vec<usize> {
     let mut order: Vec<usize> = (0..len).collect();
-    order.sort_unstable_by(|&i, &j| cmp(i, j).then(i.cmp(&j)));
+    let mut scratch: Vec<usize> = Vec::with_capacity(len);
+    let mut width = 1;
+    while width < len {
+        scratch.clear();
+        for start in (0..len).step_by(2 * width) {
+            let middle = (start + width).min(len);
+            let end = (start + 2 * width).min(len);
+            let (mut left, mut right) = (start, middle);
+            while left < middle && right < end {
+                // Taking from the left on ties keeps equal elements in their order.
+                if cmp(order[right], order[left]) == Ordering::Less {
+                    scratch.push(order[right]);
+                    right += 1;
+                } else {
+                    scratch.push(order[left]);
+                    left += 1;
+                }
+            }
+            scratch.extend_from_slice(&order[left..middle]);
+            scratch.extend_from_slice(&order[right..end]);
+        }
+        std::mem::swap(&mut order, &mut scratch);
+        width *= 2;
+    }
     order
 }
 

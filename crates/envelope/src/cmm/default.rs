@@ -76,7 +76,7 @@ impl CryptographicMaterialsManager for DefaultCmm {
             required_keys.iter().find(|k| !request.encryption_context.contains_key(k.as_str()))
         {
             return Err(Error::EncryptionContext(format!(
-                "required key {missing:?} is not in the encryption context"
+                "required key \"{missing}\" is not in the encryption context"
             )));
         }
 
@@ -194,7 +194,7 @@ fn merge_reproduced_context(
             Some(stored_value) if stored_value == value => {}
             Some(_) => {
                 return Err(Error::EncryptionContext(format!(
-                    "the reproduced value of {key:?} differs from the message's"
+                    "the reproduced value of \"{key}\" differs from the message's"
                 )))
             }
             None => {

@@ -81,7 +81,7 @@ impl CryptographicMaterialsManager for RequiredEncryptionContextCmm {
             self.required_keys.iter().find(|k| !request.encryption_context.contains_key(*k))
         {
             return Err(Error::EncryptionContext(format!(
-                "required key {missing:?} is not in the encryption context"
+                "required key \"{missing}\" is not in the encryption context"
             )));
         }
 
@@ -105,7 +105,7 @@ impl CryptographicMaterialsManager for RequiredEncryptionContextCmm {
             .find(|k| !materials.required_encryption_context_keys.contains(*k))
         {
             return Err(Error::EncryptionContext(format!(
-                "the underlying materials manager dropped required key {missing:?}"
+                "the underlying materials manager dropped required key \"{missing}\""
             )));
         }
         Ok(materials)
@@ -124,7 +124,7 @@ impl CryptographicMaterialsManager for RequiredEncryptionContextCmm {
             self.required_keys.iter().find(|k| !reproduced.is_some_and(|ec| ec.contains_key(*k)))
         {
             return Err(Error::EncryptionContext(format!(
-                "required key {missing:?} is not in the reproduced encryption context"
+                "required key \"{missing}\" is not in the reproduced encryption context"
             )));
         }
 
@@ -141,7 +141,7 @@ impl CryptographicMaterialsManager for RequiredEncryptionContextCmm {
             self.required_keys.iter().find(|k| !materials.encryption_context.contains_key(*k))
         {
             return Err(Error::EncryptionContext(format!(
-                "the underlying materials manager dropped required key {missing:?}"
+                "the underlying materials manager dropped required key \"{missing}\""
             )));
         }
         Ok(materials)

@@ -664,7 +664,7 @@ async fn start_session(
     let mut required_only = EncryptionContext::new();
     for key in &materials.required_encryption_context_keys {
         let value = materials.encryption_context.get(key).ok_or_else(|| {
-            Error::EncryptionContext(format!("the required key {key:?} is not in the context"))
+            Error::EncryptionContext(format!("the required key \"{key}\" is not in the context"))
         })?;
         required_only.insert(key.clone(), value.clone());
     }

@@ -83,7 +83,7 @@ impl Encryptor {
         }
         if let Some(key) = encryption_context.keys().find(|k| k.starts_with(RESERVED_PREFIX)) {
             return Err(Error::EncryptionContext(format!(
-                "the key {key:?} uses the reserved prefix {RESERVED_PREFIX:?}"
+                "the key \"{key}\" uses the reserved prefix \"{RESERVED_PREFIX}\""
             )));
         }
         let materials = cmm
@@ -140,7 +140,9 @@ impl Encryptor {
         let mut required_only = EncryptionContext::new();
         for key in &required_encryption_context_keys {
             let value = stored.remove(key).ok_or_else(|| {
-                Error::EncryptionContext(format!("the required key {key:?} is not in the context"))
+                Error::EncryptionContext(format!(
+                    "the required key \"{key}\" is not in the context"
+                ))
             })?;
             required_only.insert(key.clone(), value);
         }
