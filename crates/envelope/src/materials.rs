@@ -1,7 +1,6 @@
 //! Materials: the encryption context, encrypted data keys, and the encryption and
 //! decryption materials that keyrings and materials managers fill in.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use zeroize::Zeroizing;
@@ -9,9 +8,9 @@ use zeroize::Zeroizing;
 use crate::error::Error;
 use crate::suite::AlgorithmSuite;
 
-/// An encryption context: string pairs bound to the message as authenticated data.
-/// `BTreeMap<String, _>` keeps keys sorted by their UTF-8 bytes, as the format requires.
-pub type EncryptionContext = BTreeMap<String, String>;
+mod context;
+
+pub use context::{EncryptionContext, Iter as EncryptionContextIter};
 
 /// The reserved encryption-context key holding the signature verification key.
 pub const PUBLIC_KEY_CONTEXT_KEY: &str = "aws-crypto-public-key";

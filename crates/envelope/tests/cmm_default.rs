@@ -58,9 +58,9 @@ fn signed_suites_get_a_signing_key_whose_compressed_public_key_is_in_the_context
         request.commitment_policy = encrypting_policy(s);
         let materials = block_on(cmm.get_encryption_materials(request)).unwrap();
         assert_eq!(materials.suite.id, s.id);
-        assert_eq!(materials.encryption_context["purpose"], "test");
+        assert_eq!(materials.encryption_context.get("purpose").unwrap(), "test");
 
-        let encoded = &materials.encryption_context[PUBLIC_KEY_CONTEXT_KEY];
+        let encoded = materials.encryption_context.get(PUBLIC_KEY_CONTEXT_KEY).unwrap();
         let point = BASE64.decode(encoded).unwrap();
         let expected_len = if s.id == 0x0214 { 33 } else { 49 };
         assert_eq!(point.len(), expected_len, "compressed SEC1 point for 0x{:04x}", s.id);
@@ -84,8 +84,8 @@ fn signing_keys_are_fresh_per_call() {
     let a = block_on(cmm.get_encryption_materials(enc_request(ec(&[]), None, None))).unwrap();
     let b = block_on(cmm.get_encryption_materials(enc_request(ec(&[]), None, None))).unwrap();
     assert_ne!(
-        a.encryption_context[PUBLIC_KEY_CONTEXT_KEY],
-        b.encryption_context[PUBLIC_KEY_CONTEXT_KEY]
+        a.encryption_context.get(PUBLIC_KEY_CONTEXT_KEY).unwrap(),
+        b.encryption_context.get(PUBLIC_KEY_CONTEXT_KEY).unwrap()
     );
     assert_ne!(data_key(&a), data_key(&b));
 }
@@ -201,7 +201,7 @@ fn decrypt_rejects_a_malformed_public_key() {
             enc_request(ec(&[]), Some(&suite::AES_128_GCM_IV12_TAG16_HKDF_SHA256_ECDSA_P256), None);
         r.commitment_policy = CommitmentPolicy::ForbidEncryptAllowDecrypt;
         let m = block_on(cmm.get_encryption_materials(r)).unwrap();
-        m.encryption_context[PUBLIC_KEY_CONTEXT_KEY].clone()
+        m.encryption_context.get(PUBLIC_KEY_CONTEXT_KEY).unwrap().clone()
     };
     for bad in ["not base64!", "", "AAAA", p256_point.as_str()] {
         let mut request = dec_request(&materials, None);

@@ -43,7 +43,7 @@ fn encrypt_records_the_required_keys_in_the_materials() {
     keys.sort();
     assert_eq!(keys, ["purpose", "tenant"]);
     // The required pairs stay in the (authenticated) context.
-    assert_eq!(materials.encryption_context["tenant"], "a");
+    assert_eq!(materials.encryption_context.get("tenant").unwrap(), "a");
 }
 
 #[test]

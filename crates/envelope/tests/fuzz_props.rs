@@ -65,6 +65,7 @@ fn arb_string() -> impl Strategy<Value = String> {
 fn arb_context() -> impl Strategy<Value = EncryptionContext> {
     prop::collection::btree_map(arb_string(), arb_string(), 0..5)
         .prop_filter("reserved prefix", |m| m.keys().all(|k| !k.starts_with("aws-crypto-")))
+        .prop_map(|m| m.into_iter().collect())
 }
 
 fn arb_suite(unsigned_only: bool) -> impl Strategy<Value = &'static AlgorithmSuite> {

@@ -6,7 +6,6 @@
 //! reads the only numbers KMS sends to clients, integers. Nothing here formats floats.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::fmt;
 
 use base64::engine::general_purpose::STANDARD;
@@ -579,11 +578,16 @@ impl ObjectWriter {
         self.push_string(&encoded);
     }
 
-    /// A member holding an object of strings (an encryption context).
-    pub fn string_map(&mut self, name: &str, map: &BTreeMap<String, String>) {
+    /// A member holding an object of strings (an encryption context), from its pairs in
+    /// the order given (a `&BTreeMap<String, String>` or kms-envelope's context, say).
+    pub fn string_map<'a>(
+        &mut self,
+        name: &str,
+        pairs: impl IntoIterator<Item = (&'a String, &'a String)>,
+    ) {
         self.key(name);
         self.push(b"{");
-        for (i, (k, v)) in map.iter().enumerate() {
+        for (i, (k, v)) in pairs.into_iter().enumerate() {
             if i > 0 {
                 self.push(b",");
             }
@@ -748,11 +752,13 @@ mod tests {
         w.integer("N", -7);
         w.bool("T", true);
         w.base64("B", &[0, 1, 2, 250]);
-        let context =
-            BTreeMap::from([("b".to_owned(), "2".to_owned()), ("a".to_owned(), "1".to_owned())]);
+        let context = std::collections::BTreeMap::from([
+            ("b".to_owned(), "2".to_owned()),
+            ("a".to_owned(), "1".to_owned()),
+        ]);
         w.string_map("M", &context);
         w.strings("L", &["x".to_owned(), "y".to_owned()]);
-        w.string_map("E", &BTreeMap::new());
+        w.string_map("E", []);
         w.strings("Z", &[]);
         assert_eq!(
             std::str::from_utf8(&w.finish()).unwrap(),

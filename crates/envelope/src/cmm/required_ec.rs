@@ -78,7 +78,7 @@ impl CryptographicMaterialsManager for RequiredEncryptionContextCmm {
         //# MUST contain a value for every key in the configured required encryption context keys
         //# or this request MUST fail.
         if let Some(missing) =
-            self.required_keys.iter().find(|k| !request.encryption_context.contains_key(*k))
+            self.required_keys.iter().find(|k| !request.encryption_context.contains_key(k))
         {
             return Err(Error::EncryptionContext(format!(
                 "required key \"{missing}\" is not in the encryption context"
@@ -121,7 +121,7 @@ impl CryptographicMaterialsManager for RequiredEncryptionContextCmm {
         //# or this request MUST fail.
         let reproduced = request.reproduced_encryption_context.as_ref();
         if let Some(missing) =
-            self.required_keys.iter().find(|k| !reproduced.is_some_and(|ec| ec.contains_key(*k)))
+            self.required_keys.iter().find(|k| !reproduced.is_some_and(|ec| ec.contains_key(k)))
         {
             return Err(Error::EncryptionContext(format!(
                 "required key \"{missing}\" is not in the reproduced encryption context"
@@ -138,7 +138,7 @@ impl CryptographicMaterialsManager for RequiredEncryptionContextCmm {
         //# have all configured required encryption context keys
         //# in it's encryption context.
         if let Some(missing) =
-            self.required_keys.iter().find(|k| !materials.encryption_context.contains_key(*k))
+            self.required_keys.iter().find(|k| !materials.encryption_context.contains_key(k))
         {
             return Err(Error::EncryptionContext(format!(
                 "the underlying materials manager dropped required key \"{missing}\""

@@ -307,7 +307,7 @@ pub fn serialize_encryption_context(ec: &EncryptionContext) -> Result<Vec<u8>, E
     let count = u16::try_from(ec.len())
         .map_err(|_| Error::EncryptionContext("more than 65535 encryption context pairs".into()))?;
     put_u16(&mut out, count);
-    // `String`'s `Ord` is the byte order of its UTF-8 encoding, as the format requires.
+    // The context iterates in the byte order of its keys' UTF-8, as the format requires.
     for (k, v) in ec {
         put_u16_prefixed(&mut out, k.as_bytes())
             .and_then(|()| put_u16_prefixed(&mut out, v.as_bytes()))
@@ -327,27 +327,31 @@ pub fn serialize_encryption_context(ec: &EncryptionContext) -> Result<Vec<u8>, E
 /// # Errors
 /// [`ReadError::Malformed`] if the bytes are not a serialised encryption context.
 pub fn deserialize_encryption_context(bytes: &[u8]) -> Result<EncryptionContext, ReadError> {
-    let mut ec = EncryptionContext::new();
     if bytes.is_empty() {
-        return Ok(ec);
+        return Ok(EncryptionContext::new());
     }
     let mut r = Reader::new(bytes);
-    let parse = |r: &mut Reader<'_>, ec: &mut EncryptionContext| -> Result<(), ReadError> {
+    let parse = |r: &mut Reader<'_>| -> Result<EncryptionContext, ReadError> {
         let count = r.u16()?;
         if count == 0 {
             return Err(invalid("encryption context (pair count 0)"));
         }
+        let mut pairs = Vec::new();
         for _ in 0..count {
             let key = utf8(r.u16_prefixed()?)?;
             let value = utf8(r.u16_prefixed()?)?;
-            if ec.insert(key, value).is_some() {
-                return Err(invalid("encryption context (duplicate key)"));
-            }
+            pairs.push((key, value));
         }
-        r.expect_empty("encryption context (trailing bytes)")
+        r.expect_empty("encryption context (trailing bytes)")?;
+        // Collected in one sort (pairs in any order cost O(n log n)); a key seen twice
+        // leaves fewer pairs than the count.
+        let ec: EncryptionContext = pairs.into_iter().collect();
+        if ec.len() != usize::from(count) {
+            return Err(invalid("encryption context (duplicate key)"));
+        }
+        Ok(ec)
     };
-    parse(&mut r, &mut ec).map_err(|e| within("encryption context", e))?;
-    Ok(ec)
+    parse(&mut r).map_err(|e| within("encryption context", e))
 }
 
 fn utf8(bytes: &[u8]) -> Result<String, ReadError> {
@@ -498,5 +502,27 @@ mod tests {
         assert_eq!(&bytes[10..13], "\u{e000}".as_bytes());
         assert_eq!(deserialize_encryption_context(&bytes).unwrap(), ec);
         assert!(serialize_encryption_context(&EncryptionContext::new()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn encryption_context_parsing_takes_any_order_and_refuses_duplicate_keys() {
+        let pairs = |keys: &[&str]| {
+            let mut out = vec![0, u8::try_from(keys.len()).unwrap()];
+            for k in keys {
+                out.extend_from_slice(&[0, u8::try_from(k.len()).unwrap()]);
+                out.extend_from_slice(k.as_bytes());
+                out.extend_from_slice(&[0, 1, b'v']);
+            }
+            out
+        };
+        let ec = deserialize_encryption_context(&pairs(&["c", "a", "b"])).unwrap();
+        assert_eq!(ec.keys().map(String::as_str).collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(serialize_encryption_context(&ec).unwrap(), pairs(&["a", "b", "c"]));
+        for dup in [&["a", "a"][..], &["b", "a", "b"], &["a", "b", "c", "a"]] {
+            assert!(matches!(
+                deserialize_encryption_context(&pairs(dup)),
+                Err(ReadError::Malformed(Malformed::InvalidField(f))) if f.contains("duplicate key")
+            ));
+        }
     }
 }

@@ -256,7 +256,7 @@ fn check_output(
         ));
     }
     let pairs = test.encryption_context.iter().flatten();
-    match pairs.into_iter().find(|(k, v)| context.get(*k) != Some(*v)) {
+    match pairs.into_iter().find(|(k, v)| context.get(k) != Some(*v)) {
         Some((k, _)) => {
             Status::Fail(format!("the encryption context lacks {k:?} or differs there"))
         }

@@ -229,11 +229,13 @@ fn decrypt_test(test: &EncryptTest<'_>, file: &str, plaintexts: &Map<String, Val
             mk
         })
         .collect();
+    let context: Map<String, Value> =
+        test.encryption_context.iter().map(|(k, v)| (k.clone(), Value::from(v.as_str()))).collect();
     let mut entry = json!({
         "ciphertext": format!("file://ciphertexts/{file}"),
         "master-keys": master_keys,
         "cmm": if test.required_ec { "RequiredEncryptionContext" } else { "Default" },
-        "encryption-context": test.encryption_context,
+        "encryption-context": context,
         "result": {"output": {"plaintext": plaintexts.get(test.plaintext)}},
     });
     if let (Some(description), Some(object)) = (test.description, entry.as_object_mut()) {
