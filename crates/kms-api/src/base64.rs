@@ -7,7 +7,8 @@
 //!   [`decode_url`]); tokens the server hands out (grant tokens, pagination markers).
 //!
 //! Decoding is strict, and accepts exactly what the `base64` crate's `STANDARD` and
-//! `URL_SAFE_NO_PAD` engines accept (the tests and the fuzz target `base64` compare them):
+//! `URL_SAFE_NO_PAD` engines accept (the tests and the fuzz target
+//! `base64_differential` compare them):
 //! only alphabet characters (no whitespace, no line breaks), the padding a form requires and
 //! no other, and zero bits after the last whole byte (so every byte string has exactly one
 //! encoding). The empty string is the encoding of no bytes.
@@ -68,31 +69,35 @@ const STANDARD: Alphabet = Alphabet { char_62: b'+', char_63: b'/', padded: true
 const URL_SAFE: Alphabet = Alphabet { char_62: b'-', char_63: b'_', padded: false };
 
 fn encode_with(bytes: &[u8], alphabet: Alphabet) -> String {
-    let groups = bytes.len() / 3;
-    let len = match bytes.len() % 3 {
-        0 => groups * 4,
-        _ if alphabet.padded => groups * 4 + 4,
-        rest => groups * 4 + rest + 1,
+    let groups = bytes.chunks_exact(3);
+    let rest = groups.remainder();
+    let len = match rest.len() {
+        0 => bytes.len() / 3 * 4,
+        _ if alphabet.padded => bytes.len() / 3 * 4 + 4,
+        n => bytes.len() / 3 * 4 + n + 1,
     };
-    let mut out = Vec::with_capacity(len);
-    // `acc` holds the `bits` input bits not yet written (and older ones above them).
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for &byte in bytes {
-        acc = (acc << 8) | u32::from(byte);
-        bits += 8;
-        while bits >= 6 {
-            bits -= 6;
-            out.push(char_of((acc >> bits) & 63, alphabet));
-        }
+    let mut out = vec![b'='; len];
+    let mut chunks = out.chunks_mut(4);
+    // `zip` asks `groups` first, so the chunk after the last whole group stays for the rest.
+    for (group, chars) in groups.zip(&mut chunks) {
+        let n = u32::from(group[0]) << 16 | u32::from(group[1]) << 8 | u32::from(group[2]);
+        write_chars(n, chars, 4, alphabet);
     }
-    if bits > 0 {
-        out.push(char_of((acc << (6 - bits)) & 63, alphabet));
+    if let (Some(chars), Some(&first)) = (chunks.next(), rest.first()) {
+        let second = rest.get(1).copied().unwrap_or(0);
+        let n = u32::from(first) << 16 | u32::from(second) << 8;
+        // One byte needs two characters, two need three; `=` fills the rest if padded.
+        write_chars(n, chars, rest.len() + 1, alphabet);
     }
-    if alphabet.padded {
-        out.resize(len, b'=');
-    }
-    // Every byte pushed is an ASCII character of the alphabet, so the default is never used.
+    // Every byte is an ASCII character of the alphabet or `=`, so the default is never used.
     String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes the `count` characters for the top bits of the 24-bit group `n` into `chars`.
+fn write_chars(n: u32, chars: &mut [u8], count: usize, alphabet: Alphabet) {
+    for (i, c) in chars.iter_mut().take(count).enumerate() {
+        *c = char_of((n >> (18 - 6 * i)) & 63, alphabet);
+    }
 }
 
 fn decode_with(text: &[u8], alphabet: Alphabet) -> Result<Vec<u8>, DecodeError> {
@@ -106,25 +111,28 @@ fn decode_with(text: &[u8], alphabet: Alphabet) -> Result<Vec<u8>, DecodeError> 
     } else {
         text
     };
+    let groups = data.chunks_exact(4);
+    let rest = groups.remainder();
     // A last group of one character does not hold a whole byte.
-    if data.len() % 4 == 1 {
+    if rest.len() == 1 {
         return Err(DecodeError);
     }
-    let mut out = Vec::with_capacity(data.len() / 4 * 3 + (data.len() % 4).saturating_sub(1));
-    // `acc` holds the `bits` decoded bits not yet written; `invalid` collects every
-    // character's invalid mask and then the bits after the last whole byte.
-    let (mut acc, mut bits, mut invalid) = (0u32, 0u32, 0u32);
-    for &c in data {
-        let (value, not_in_alphabet) = value_of(c, alphabet);
-        invalid |= not_in_alphabet;
-        acc = (acc << 6) | value;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
+    let mut out = vec![0; data.len() / 4 * 3 + rest.len().saturating_sub(1)];
+    let mut chunks = out.chunks_mut(3);
+    // As in `encode_with`, the chunk after the last whole group stays for the rest.
+    // Every group's invalid-character mask, then the bits after the last whole byte.
+    let mut invalid = 0;
+    for (group, bytes) in groups.zip(&mut chunks) {
+        let (n, bad) = group_value(group, alphabet);
+        invalid |= bad;
+        write_bytes(n, bytes);
     }
-    invalid |= acc & ((1 << bits) - 1);
+    if let Some(bytes) = chunks.next() {
+        let (n, bad) = group_value(rest, alphabet);
+        let n = n << (6 * (4 - rest.len()));
+        write_bytes(n, bytes);
+        invalid |= bad | (n & (0x00ff_ffff >> (8 * bytes.len())));
+    }
     if invalid != 0 {
         out.zeroize();
         return Err(DecodeError);
@@ -132,36 +140,72 @@ fn decode_with(text: &[u8], alphabet: Alphabet) -> Result<Vec<u8>, DecodeError> 
     Ok(out)
 }
 
-/// All ones if `lo <= x <= hi`, else zero; for values below 2^31, without a branch.
-fn mask_in(x: u32, lo: u32, hi: u32) -> u32 {
-    // Either difference wraps around (setting the top bit) exactly when x is out of range.
-    let outside = (x.wrapping_sub(lo) | hi.wrapping_sub(x)) >> 31;
-    outside.wrapping_sub(1)
+/// Writes the top bytes of the 24-bit group `n` into `bytes` (at most three).
+fn write_bytes(n: u32, bytes: &mut [u8]) {
+    for (i, b) in bytes.iter_mut().enumerate() {
+        *b = (n >> (16 - 8 * i)) as u8;
+    }
 }
 
-/// The character for the 6-bit `value`.
+/// The value of up to four characters, and all ones if one of them is not in the alphabet.
+fn group_value(chars: &[u8], alphabet: Alphabet) -> (u32, u32) {
+    let (mut n, mut invalid) = (0, 0);
+    for &c in chars {
+        let (value, not_in_alphabet) = value_of(c, alphabet);
+        n = n << 6 | value as u32;
+        invalid |= not_in_alphabet as u32;
+    }
+    (n, invalid)
+}
+
+// The masks below work on small numbers (characters and 6-bit values) as i32, so that an
+// arithmetic shift spreads a difference's sign over all 32 bits: no branch, no table.
+
+/// All ones if `x < y`, else zero.
+fn mask_below(x: i32, y: i32) -> i32 {
+    (x - y) >> 31
+}
+
+/// All ones if `lo <= x <= hi`, else zero.
+fn mask_in(x: i32, lo: i32, hi: i32) -> i32 {
+    // Both differences are negative exactly when x is in range.
+    ((lo - 1 - x) & (x - hi - 1)) >> 31
+}
+
+/// The character for the 6-bit `value`: `value` plus the offset of its range of the
+/// alphabet, that offset summed from the changes between successive ranges.
 fn char_of(value: u32, alphabet: Alphabet) -> u8 {
-    let v = value;
-    let c = (mask_in(v, 0, 25) & (v + u32::from(b'A')))
-        | (mask_in(v, 26, 51) & (v + u32::from(b'a') - 26))
-        | (mask_in(v, 52, 61) & v.wrapping_sub(52 - u32::from(b'0')))
-        | (mask_in(v, 62, 62) & u32::from(alphabet.char_62))
-        | (mask_in(v, 63, 63) & u32::from(alphabet.char_63));
+    let v = value as i32;
+    // The offset from value to character in the range starting at `first_value`.
+    let offset = |first_char: u8, first_value: i32| i32::from(first_char) - first_value;
+    let upper = offset(b'A', 0);
+    let lower = offset(b'a', 26);
+    let digit = offset(b'0', 52);
+    let at_62 = offset(alphabet.char_62, 62);
+    let at_63 = offset(alphabet.char_63, 63);
+    let from = |start: i32, change: i32| !mask_below(v, start) & change;
+    let c = v
+        + upper
+        + from(26, lower - upper)
+        + from(52, digit - lower)
+        + from(62, at_62 - digit)
+        + from(63, at_63 - at_62);
     c as u8
 }
 
 /// The 6-bit value of character `c` (zero if it has none), and all ones if `c` is not in
 /// the alphabet (else zero).
-fn value_of(c: u8, alphabet: Alphabet) -> (u32, u32) {
-    let c = u32::from(c);
-    let upper = mask_in(c, u32::from(b'A'), u32::from(b'Z'));
-    let lower = mask_in(c, u32::from(b'a'), u32::from(b'z'));
-    let digit = mask_in(c, u32::from(b'0'), u32::from(b'9'));
-    let is_62 = mask_in(c, u32::from(alphabet.char_62), u32::from(alphabet.char_62));
-    let is_63 = mask_in(c, u32::from(alphabet.char_63), u32::from(alphabet.char_63));
-    let value = (upper & c.wrapping_sub(u32::from(b'A')))
-        | (lower & c.wrapping_sub(u32::from(b'a') - 26))
-        | (digit & (c + 52 - u32::from(b'0')))
+fn value_of(c: u8, alphabet: Alphabet) -> (i32, i32) {
+    let range = |first: u8, last: u8| mask_in(i32::from(c), i32::from(first), i32::from(last));
+    let upper = range(b'A', b'Z');
+    let lower = range(b'a', b'z');
+    let digit = range(b'0', b'9');
+    let is_62 = range(alphabet.char_62, alphabet.char_62);
+    let is_63 = range(alphabet.char_63, alphabet.char_63);
+    let c = i32::from(c);
+    let value = (upper & (c - i32::from(b'A')))
+        | (lower & (c - i32::from(b'a') + 26))
+        | (digit & (c - i32::from(b'0') + 52))
         | (is_62 & 62)
         | (is_63 & 63);
     (value, !(upper | lower | digit | is_62 | is_63))
@@ -205,11 +249,11 @@ mod tests {
         ] {
             for (v, &c) in chars.iter().enumerate() {
                 assert_eq!(char_of(v as u32, alphabet), c);
-                assert_eq!(value_of(c, alphabet), (v as u32, 0));
+                assert_eq!(value_of(c, alphabet), (v as i32, 0));
             }
             for c in 0..=255u8 {
                 if !chars.contains(&c) {
-                    assert_eq!(value_of(c, alphabet), (0, u32::MAX), "{c}");
+                    assert_eq!(value_of(c, alphabet), (0, -1), "{c}");
                 }
             }
         }
