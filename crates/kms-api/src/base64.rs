@@ -7,11 +7,10 @@
 //!   [`decode_url`]); tokens the server hands out (grant tokens, pagination markers).
 //!
 //! Decoding is strict, and accepts exactly what the `base64` crate's `STANDARD` and
-//! `URL_SAFE_NO_PAD` engines accept (the tests and the fuzz target
-//! `base64_differential` compare them):
-//! only alphabet characters (no whitespace, no line breaks), the padding a form requires and
-//! no other, and zero bits after the last whole byte (so every byte string has exactly one
-//! encoding). The empty string is the encoding of no bytes.
+//! `URL_SAFE_NO_PAD` engines accept (the tests and the fuzz target `base64_differential`
+//! compare them): only alphabet characters (no whitespace, no line breaks), the padding a
+//! form requires and no other, and zero bits after the last whole byte (so every byte string
+//! has exactly one encoding). The empty string is the encoding of no bytes.
 //!
 //! Decoded bytes can be data keys (a `Plaintext` member), and encoded text carries the same
 //! secret. So characters and 6-bit values are mapped to each other with range checks turned
