@@ -7,7 +7,6 @@
 //! that is evicted, replaced, deleted or dropped with the cache leaves no key bytes behind.
 //! Callers always receive copies ([`CacheEntry::duplicate`]), never the stored keys.
 
-use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
@@ -249,7 +248,7 @@ impl LocalCryptographicMaterialsCache {
 
     /// The number of stored entries (expired ones included until they are pruned).
     pub fn len(&self) -> usize {
-        self.lock().entries.len()
+        self.lock().slots.len()
     }
 
     /// Whether the cache stores no entry.
@@ -259,33 +258,32 @@ impl LocalCryptographicMaterialsCache {
 
     /// Whether an entry is stored under `id` (expired or not); does not count as a use.
     pub fn contains(&self, id: &CacheId) -> bool {
-        self.lock().entries.contains_key(id)
+        self.lock().slot_of(id).is_some()
     }
 
     /// Evicts every TTL-expired entry.
     pub fn remove_expired(&self, now_ms: u64) {
         let mut state = self.lock();
-        let expired: Vec<CacheId> = state
-            .entries
-            .iter()
-            .filter(|(_, slot)| slot.entry.is_expired(now_ms))
-            .map(|(id, _)| *id)
-            .collect();
-        for id in expired {
-            state.remove(&id);
+        let mut s = 0;
+        while s < state.slots.len() {
+            if state.slots[s].entry.is_expired(now_ms) {
+                // The last slot moves into `s`: look at `s` again.
+                state.remove_slot(s);
+            } else {
+                s += 1;
+            }
         }
     }
 
     /// Evicts every entry.
     pub fn clear(&self) {
-        let mut state = self.lock();
-        state.entries.clear();
-        state.order.clear();
+        *self.lock() = LruState::default();
     }
 
     fn lock(&self) -> MutexGuard<'_, LruState> {
-        // A panic while the lock was held cannot leave the map and the order out of step in a
-        // way that matters for safety (at worst an entry is missed), so recover from poison.
+        // A panic while the lock was held cannot leave the slots, the index and the recency
+        // list out of step in a way that matters for safety (at worst an entry is missed), so
+        // recover from poison.
         self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
@@ -310,7 +308,7 @@ impl CryptographicMaterialsCache for LocalCryptographicMaterialsCache {
         //= framework/local-cryptographic-materials-cache.md#put-cache-entry
         //# However, before returning, the local CMC MUST evict least-recently used entries
         //# until the number of stored entries does not exceed the entry capacity.
-        while state.entries.len() > self.capacity {
+        while state.slots.len() > self.capacity {
             if !state.evict_least_recently_used() {
                 break;
             }
@@ -328,16 +326,16 @@ impl CryptographicMaterialsCache for LocalCryptographicMaterialsCache {
         //# When performing a Get Cache Entry operation,
         //# the local CMC MUST [prune TTL-expired cache entries](#pruning).
         state.prune(now_ms, self.pruning_tail_size);
-        let expired = state.entries.get(id)?.entry.is_expired(now_ms);
-        if expired {
+        let s = state.slot_of(id)?;
+        if state.slots[s].entry.is_expired(now_ms) {
             //# The local CMC MUST NOT return any TTL-expired entry.
-            state.remove(id);
+            state.remove_slot(s);
             return None;
         }
-        state.touch(id);
-        let slot = state.entries.get_mut(id)?;
-        slot.entry.usage = slot.entry.usage.saturating_add(add_usage);
-        Some(slot.entry.duplicate())
+        state.touch(s);
+        let entry = &mut state.slots[s].entry;
+        entry.usage = entry.usage.saturating_add(add_usage);
+        Some(entry.duplicate())
     }
 
     fn delete_cache_entry(&self, id: &CacheId) {
@@ -345,56 +343,145 @@ impl CryptographicMaterialsCache for LocalCryptographicMaterialsCache {
     }
 }
 
-/// The map plus a recency order: `order` maps a strictly increasing use counter to the id
-/// last used at that count, so its first element is the least recently used entry.
-#[derive(Default)]
+/// The end of the recency list: no slot.
+const NIL: usize = usize::MAX;
+
+/// The stored entries, in plain vectors (the wasm client then carries no hash map and no
+/// B-tree for them):
+/// - `slots` holds the entries densely: removing one moves the last slot into its place, so
+///   `slots.len()` is the number of entries;
+/// - the slots form a doubly linked list by slot number, from the most recently used
+///   (`head`) to the least recently used (`tail`): a use and an eviction are O(1), and
+///   pruning walks the tail;
+/// - `index` holds the slot numbers ordered by their slots' ids: a lookup is a binary
+///   search; an insertion or a removal shifts the numbers after it, which happens only on a
+///   cache miss, a delete or an eviction.
+///
+/// Moving a slot (when `slots` grows or fills a hole) copies no key bytes: the plaintext data
+/// key and the signing key live on the heap, and zeroize when the entry is dropped.
 struct LruState {
-    entries: HashMap<CacheId, Slot>,
-    order: BTreeMap<u64, CacheId>,
-    next_tick: u64,
+    slots: Vec<Slot>,
+    index: Vec<usize>,
+    head: usize,
+    tail: usize,
 }
 
 struct Slot {
+    id: CacheId,
     entry: CacheEntry,
-    tick: u64,
+    /// The next more recently used slot, or [`NIL`].
+    newer: usize,
+    /// The next less recently used slot, or [`NIL`].
+    older: usize,
+}
+
+impl Default for LruState {
+    fn default() -> Self {
+        Self { slots: Vec::new(), index: Vec::new(), head: NIL, tail: NIL }
+    }
 }
 
 impl LruState {
-    fn tick(&mut self) -> u64 {
-        let t = self.next_tick;
-        self.next_tick += 1;
-        t
+    /// The position of `id` in `index` (`Ok`), or where it belongs (`Err`).
+    fn search(&self, id: &CacheId) -> Result<usize, usize> {
+        self.index.binary_search_by(|&s| self.slots[s].id.0.cmp(&id.0))
     }
 
+    /// The slot holding `id`.
+    fn slot_of(&self, id: &CacheId) -> Option<usize> {
+        self.search(id).ok().map(|pos| self.index[pos])
+    }
+
+    /// Stores `entry` under `id` as the most recently used entry, replacing (and so
+    /// zeroizing) any entry stored there.
     fn insert(&mut self, id: CacheId, entry: CacheEntry) {
-        let tick = self.tick();
-        self.order.insert(tick, id);
-        self.entries.insert(id, Slot { entry, tick });
+        match self.search(&id) {
+            Ok(pos) => {
+                let s = self.index[pos];
+                self.slots[s].entry = entry;
+                self.touch(s);
+            }
+            Err(pos) => {
+                let s = self.slots.len();
+                self.slots.push(Slot { id, entry, newer: NIL, older: NIL });
+                self.index.insert(pos, s);
+                self.link_newest(s);
+            }
+        }
     }
 
-    /// Removes `id`; dropping the entry zeroizes its keys.
+    /// Removes the entry under `id`, if any.
     fn remove(&mut self, id: &CacheId) {
-        if let Some(slot) = self.entries.remove(id) {
-            self.order.remove(&slot.tick);
+        if let Some(s) = self.slot_of(id) {
+            self.remove_slot(s);
         }
     }
 
-    fn touch(&mut self, id: &CacheId) {
-        let tick = self.tick();
-        if let Some(slot) = self.entries.get_mut(id) {
-            self.order.remove(&slot.tick);
-            slot.tick = tick;
-            self.order.insert(tick, *id);
+    /// Removes slot `s` (dropping its entry zeroizes its keys); the last slot moves into `s`.
+    fn remove_slot(&mut self, s: usize) {
+        self.unlink(s);
+        // Every slot's id is in `index` (the searches below cannot miss); `slots` is searched
+        // before the move, while `index` still names the last slot by its old number.
+        if let Ok(pos) = self.search(&self.slots[s].id) {
+            self.index.remove(pos);
         }
+        let last = self.slots.len() - 1;
+        if s != last {
+            if let Ok(pos) = self.search(&self.slots[last].id) {
+                self.index[pos] = s;
+            }
+        }
+        drop(self.slots.swap_remove(s));
+        if s != last {
+            let (newer, older) = (self.slots[s].newer, self.slots[s].older);
+            match newer {
+                NIL => self.head = s,
+                n => self.slots[n].older = s,
+            }
+            match older {
+                NIL => self.tail = s,
+                o => self.slots[o].newer = s,
+            }
+        }
+    }
+
+    /// Takes slot `s` out of the recency list.
+    fn unlink(&mut self, s: usize) {
+        let (newer, older) = (self.slots[s].newer, self.slots[s].older);
+        match newer {
+            NIL => self.head = older,
+            n => self.slots[n].older = older,
+        }
+        match older {
+            NIL => self.tail = newer,
+            o => self.slots[o].newer = newer,
+        }
+    }
+
+    /// Puts the unlinked slot `s` at the most recently used end of the list.
+    fn link_newest(&mut self, s: usize) {
+        self.slots[s].newer = NIL;
+        self.slots[s].older = self.head;
+        match self.head {
+            NIL => self.tail = s,
+            h => self.slots[h].newer = s,
+        }
+        self.head = s;
+    }
+
+    /// Marks slot `s` as the most recently used.
+    fn touch(&mut self, s: usize) {
+        self.unlink(s);
+        self.link_newest(s);
     }
 
     fn evict_least_recently_used(&mut self) -> bool {
-        match self.order.pop_first() {
-            Some((_, id)) => {
-                self.entries.remove(&id);
+        match self.tail {
+            NIL => false,
+            t => {
+                self.remove_slot(t);
                 true
             }
-            None => false,
         }
     }
 
@@ -404,15 +491,20 @@ impl LruState {
     //# among the `N` least recently used entries,
     //# where `N` is the [Entry Pruning Tail Size](#entry-pruning-tail-size).
     fn prune(&mut self, now_ms: u64, tail_size: usize) {
-        let expired: Vec<CacheId> = self
-            .order
-            .values()
-            .take(tail_size)
-            .filter(|id| self.entries.get(*id).is_some_and(|s| s.entry.is_expired(now_ms)))
-            .copied()
-            .collect();
-        for id in expired {
-            self.remove(&id);
+        let mut s = self.tail;
+        for _ in 0..tail_size {
+            if s == NIL {
+                break;
+            }
+            let mut newer = self.slots[s].newer;
+            if self.slots[s].entry.is_expired(now_ms) {
+                // Removing `s` moves the last slot into `s`: follow it there.
+                if newer == self.slots.len() - 1 {
+                    newer = s;
+                }
+                self.remove_slot(s);
+            }
+            s = newer;
         }
     }
 }
@@ -440,18 +532,39 @@ mod tests {
         CacheId::new([n; CACHE_ID_LEN_BYTES])
     }
 
+    impl LruState {
+        /// The stored ids, least recently used first, after checking that the slots, the
+        /// index and the recency list agree.
+        fn checked_recency_order(&self) -> Vec<CacheId> {
+            let n = self.slots.len();
+            assert_eq!(self.index.len(), n);
+            let mut seen = vec![false; n];
+            for &s in &self.index {
+                assert!(!std::mem::replace(&mut seen[s], true), "slot {s} indexed twice");
+            }
+            assert!(self.index.windows(2).all(|w| self.slots[w[0]].id.0 < self.slots[w[1]].id.0));
+            let mut order = Vec::with_capacity(n);
+            let (mut s, mut newer) = (self.tail, NIL);
+            while s != NIL {
+                assert!(order.len() < n, "the recency list has a cycle");
+                assert_eq!(self.slots[s].older, newer);
+                order.push(self.slots[s].id);
+                (newer, s) = (s, self.slots[s].newer);
+            }
+            assert_eq!(self.head, newer);
+            assert_eq!(order.len(), n);
+            order
+        }
+    }
+
     #[test]
-    fn order_and_map_stay_in_step() {
+    fn slots_index_and_list_stay_in_step() {
         let cache = LocalCryptographicMaterialsCache::new(3);
         for n in 0..10 {
             cache.put_cache_entry(id(n % 4), entry(100, n));
             let _ = cache.get_cache_entry(&id((n + 1) % 4), 0, UsageStats::default());
-            let state = cache.lock();
-            assert_eq!(state.entries.len(), state.order.len());
-            assert!(state.entries.len() <= 3);
-            for (tick, cid) in &state.order {
-                assert_eq!(state.entries[cid].tick, *tick);
-            }
+            let order = cache.lock().checked_recency_order();
+            assert!(order.len() <= 3);
         }
     }
 
@@ -470,5 +583,146 @@ mod tests {
     #[test]
     fn cache_id_debug_is_hex() {
         assert!(format!("{:?}", id(0xab)).starts_with("CacheId(abab"));
+    }
+    /// One operation of the model test.
+    #[derive(Debug, Clone)]
+    enum Op {
+        Put { id: u8, ttl_ms: u64 },
+        Get { id: u8 },
+        Delete { id: u8 },
+        Advance { ms: u64 },
+        RemoveExpired,
+        Clear,
+    }
+
+    fn op() -> impl proptest::strategy::Strategy<Value = Op> {
+        use proptest::prelude::*;
+        // Few ids, so that puts replace and gets hit; short TTLs, so that entries expire.
+        prop_oneof![
+            6 => (0u8..8, 0u64..30).prop_map(|(id, ttl_ms)| Op::Put { id, ttl_ms }),
+            6 => (0u8..8).prop_map(|id| Op::Get { id }),
+            2 => (0u8..8).prop_map(|id| Op::Delete { id }),
+            3 => (0u64..10).prop_map(|ms| Op::Advance { ms }),
+            1 => Just(Op::RemoveExpired),
+            1 => Just(Op::Clear),
+        ]
+    }
+
+    /// The model's entry: its id, expiry, which put stored it, and its message count.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    struct ModelEntry {
+        id: u8,
+        expiry_ms: u64,
+        put: u64,
+        messages: u64,
+    }
+
+    /// The cache as a list, least recently used first, following the spec step by step.
+    struct Model {
+        capacity: usize,
+        tail_size: usize,
+        entries: Vec<ModelEntry>,
+    }
+
+    impl Model {
+        fn position(&self, id: u8) -> Option<usize> {
+            self.entries.iter().position(|e| e.id == id)
+        }
+
+        fn put(&mut self, e: ModelEntry) {
+            self.entries.retain(|x| x.id != e.id);
+            self.entries.push(e);
+            while self.entries.len() > self.capacity {
+                self.entries.remove(0);
+            }
+        }
+
+        fn get(&mut self, id: u8, now_ms: u64) -> Option<ModelEntry> {
+            let mut i = 0;
+            for _ in 0..self.tail_size {
+                if i >= self.entries.len() {
+                    break;
+                }
+                if now_ms >= self.entries[i].expiry_ms {
+                    self.entries.remove(i);
+                } else {
+                    i += 1;
+                }
+            }
+            let i = self.position(id)?;
+            let mut e = self.entries.remove(i);
+            if now_ms >= e.expiry_ms {
+                return None;
+            }
+            e.messages += 1;
+            self.entries.push(e);
+            Some(e)
+        }
+    }
+
+    fn model_entry(e: &CacheEntry) -> (u64, u64, u64) {
+        (e.expiry_time_ms, e.creation_time_ms, e.usage.messages_encrypted)
+    }
+
+    proptest::proptest! {
+        /// The cache and the model agree after every operation: what get returns, and the
+        /// stored entries in recency order (so evictions and pruning took the same entries).
+        #[test]
+        fn agrees_with_a_list_model(
+            capacity in 0usize..6,
+            tail_size in 0usize..4,
+            ops in proptest::collection::vec(op(), 0..80),
+        ) {
+            let cache = LocalCryptographicMaterialsCache::new(capacity)
+                .with_entry_pruning_tail_size(tail_size);
+            let mut model = Model { capacity, tail_size, entries: Vec::new() };
+            let mut now_ms = 0;
+            let one = UsageStats { messages_encrypted: 1, bytes_encrypted: 0 };
+            for (n, op) in ops.into_iter().enumerate() {
+                let put = n as u64;
+                match op {
+                    Op::Put { id: i, ttl_ms } => {
+                        let mut e = entry(now_ms + ttl_ms, i);
+                        e.creation_time_ms = put;
+                        cache.put_cache_entry(id(i), e);
+                        model.put(ModelEntry { id: i, expiry_ms: now_ms + ttl_ms, put, messages: 0 });
+                    }
+                    Op::Get { id: i } => {
+                        let got = cache.get_cache_entry(&id(i), now_ms, one);
+                        let want = model.get(i, now_ms);
+                        proptest::prop_assert_eq!(
+                            got.as_ref().map(model_entry),
+                            want.map(|e| (e.expiry_ms, e.put, e.messages))
+                        );
+                    }
+                    Op::Delete { id: i } => {
+                        cache.delete_cache_entry(&id(i));
+                        model.entries.retain(|e| e.id != i);
+                    }
+                    Op::Advance { ms } => now_ms += ms,
+                    Op::RemoveExpired => {
+                        cache.remove_expired(now_ms);
+                        model.entries.retain(|e| now_ms < e.expiry_ms);
+                    }
+                    Op::Clear => {
+                        cache.clear();
+                        model.entries.clear();
+                    }
+                }
+                let state = cache.lock();
+                let order = state.checked_recency_order();
+                let stored: Vec<(CacheId, (u64, u64, u64))> = order
+                    .iter()
+                    .map(|cid| (*cid, model_entry(&state.slots[state.slot_of(cid).unwrap()].entry)))
+                    .collect();
+                let want: Vec<(CacheId, (u64, u64, u64))> = model
+                    .entries
+                    .iter()
+                    .map(|e| (id(e.id), (e.expiry_ms, e.put, e.messages)))
+                    .collect();
+                proptest::prop_assert_eq!(stored, want);
+                proptest::prop_assert!(order.len() <= capacity);
+            }
+        }
     }
 }

@@ -6,8 +6,7 @@
 //! 40 KB in the WebAssembly build for five structures. Parsing is strict DER: definite
 //! minimal lengths, minimal non-negative integers, no trailing bytes.
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine;
+use kms_api::base64;
 
 const SEQUENCE: u8 = 0x30;
 const INTEGER: u8 = 0x02;
@@ -294,7 +293,7 @@ pub fn pem_to_der(pem: &str, label: &str) -> Option<Vec<u8>> {
     let end = format!("-----END {label}-----");
     let body = pem.trim().strip_prefix(begin.as_str())?.strip_suffix(end.as_str())?;
     let base64: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    BASE64.decode(base64).ok()
+    base64::decode(base64).ok()
 }
 
 #[cfg(test)]
@@ -355,7 +354,7 @@ mod tests {
         let spki = rsa_spki(&n, &[1, 0, 1]);
         assert_eq!(parse_spki(&spki), Some(Spki::Rsa { n: n.to_vec(), e: vec![1, 0, 1] }));
         let pem = format!("-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n", {
-            BASE64.encode(&spki)
+            base64::encode(&spki)
         });
         assert_eq!(pem_to_der(&pem, "PUBLIC KEY"), Some(spki.clone()));
         assert_eq!(pem_to_der(&pem, "PRIVATE KEY"), None);

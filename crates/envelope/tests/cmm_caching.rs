@@ -407,8 +407,7 @@ fn vector_edks() -> Vec<EncryptedDataKey> {
 }
 
 fn b64(id: &kms_envelope::cache::CacheId) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(id.as_bytes())
+    kms_api::base64::encode(id.as_bytes())
 }
 
 const P384: &AlgorithmSuite = &suite::AES_256_GCM_IV12_TAG16_HKDF_SHA384_ECDSA_P384;

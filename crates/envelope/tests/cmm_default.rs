@@ -4,8 +4,7 @@ mod cmm_common;
 
 use std::sync::Arc;
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
+use kms_api::base64;
 
 use cmm_common::{
     block_on, data_key, dec_request, decrypted_key, ec, enc_request, Fault, TestKeyring,
@@ -61,7 +60,7 @@ fn signed_suites_get_a_signing_key_whose_compressed_public_key_is_in_the_context
         assert_eq!(materials.encryption_context.get("purpose").unwrap(), "test");
 
         let encoded = materials.encryption_context.get(PUBLIC_KEY_CONTEXT_KEY).unwrap();
-        let point = BASE64.decode(encoded).unwrap();
+        let point = base64::decode(encoded).unwrap();
         let expected_len = if s.id == 0x0214 { 33 } else { 49 };
         assert_eq!(point.len(), expected_len, "compressed SEC1 point for 0x{:04x}", s.id);
         assert!(point[0] == 0x02 || point[0] == 0x03);

@@ -7,8 +7,8 @@ mod item_common;
 
 use std::collections::BTreeMap;
 
-use base64::Engine as _;
 use item_common::*;
+use kms_api::base64;
 use kms_envelope::fuzzing;
 use kms_envelope::item::value::{
     item_from_json, item_from_json_text, item_to_json, item_to_json_text, AttributeValue,
@@ -21,7 +21,7 @@ use proptest::prelude::*;
 use serde_json::{json, Value};
 
 fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    base64::encode(bytes)
 }
 
 fn number() -> impl Strategy<Value = String> {

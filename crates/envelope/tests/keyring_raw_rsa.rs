@@ -5,8 +5,8 @@
 
 mod keyring_common;
 
-use base64::Engine as _;
 use keyring_common::*;
+use kms_api::base64;
 use kms_envelope::keyring::raw_rsa::{RawRsaKeyring, RsaPadding};
 use kms_envelope::keyring::Keyring;
 use kms_envelope::materials::PlaintextDataKey;
@@ -29,7 +29,7 @@ fn private(padding: RsaPadding) -> RawRsaKeyring {
 /// The DER bodies of the vectors' PEM keys.
 fn pem_body(pem: &str) -> Vec<u8> {
     let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
-    base64::engine::general_purpose::STANDARD.decode(b64).unwrap()
+    base64::decode(b64).unwrap()
 }
 
 #[test]

@@ -11,8 +11,8 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use base64::Engine as _;
 use common::{block_on, VectorCmm};
+use kms_api::base64;
 use kms_envelope::client::{decrypt, DecryptConfig};
 use kms_envelope::format::{parse_message, HeaderLimits, ParsedBody};
 use kms_envelope::materials::EncryptionContext;
@@ -126,9 +126,7 @@ fn run_manifest(set: &str, all_must_fail: bool) -> Option<Outcome> {
             let key_name = key["key-id"].as_str().unwrap().to_owned();
             match (key["type"].as_str().unwrap(), mk["encryption-algorithm"].as_str().unwrap()) {
                 ("symmetric", "aes") => {
-                    let bytes = base64::engine::general_purpose::STANDARD
-                        .decode(key["material"].as_str().unwrap())
-                        .unwrap();
+                    let bytes = base64::decode(key["material"].as_str().unwrap()).unwrap();
                     cmm.aes = Some((key_name, bytes));
                 }
                 ("private", "rsa") => {

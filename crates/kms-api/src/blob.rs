@@ -2,8 +2,7 @@
 
 use std::fmt;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
+use crate::base64;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use zeroize::Zeroizing;
@@ -48,13 +47,13 @@ impl From<Vec<u8>> for Blob {
 
 impl Serialize for Blob {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&STANDARD.encode(&self.0))
+        s.serialize_str(&base64::encode(&self.0))
     }
 }
 
 impl Serialize for SecretBlob {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let encoded = Zeroizing::new(STANDARD.encode(self.expose_secret()));
+        let encoded = Zeroizing::new(base64::encode(self.expose_secret()));
         s.serialize_str(&encoded)
     }
 }
@@ -69,7 +68,7 @@ impl Visitor<'_> for Base64Visitor {
     }
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Vec<u8>, E> {
-        STANDARD.decode(v.trim_end_matches('\n')).map_err(|_| E::custom("blob is not valid base64"))
+        base64::decode(v.trim_end_matches('\n')).map_err(|_| E::custom("blob is not valid base64"))
     }
 }
 

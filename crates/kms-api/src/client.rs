@@ -6,8 +6,7 @@
 //! base64 or a repeated member is an error. Request bodies are written with
 //! [`crate::json::ObjectWriter`].
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
+use crate::base64;
 
 use crate::blob::{Blob, SecretBlob};
 use crate::error::ErrorBody;
@@ -80,7 +79,7 @@ fn opt_base64(reader: &mut Reader<'_>) -> Result<Option<Vec<u8>>, JsonError> {
         return Ok(None);
     }
     let text = reader.string()?;
-    match STANDARD.decode(text.trim_end_matches('\n')) {
+    match base64::decode(text.trim_end_matches('\n')) {
         Ok(bytes) => Ok(Some(bytes)),
         Err(_) => Err(reader.error_here("blob is not valid base64")),
     }

@@ -8,8 +8,7 @@
 use std::borrow::Cow;
 use std::fmt;
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
+use crate::base64;
 use zeroize::Zeroizing;
 
 /// How deeply arrays and objects may nest (serde_json's default recursion limit).
@@ -574,7 +573,7 @@ impl ObjectWriter {
     /// A binary member, as standard base64 with padding. The encoded copy is wiped.
     pub fn base64(&mut self, name: &str, bytes: &[u8]) {
         self.key(name);
-        let encoded = Zeroizing::new(STANDARD.encode(bytes));
+        let encoded = Zeroizing::new(base64::encode(bytes));
         self.push_string(&encoded);
     }
 
@@ -832,7 +831,7 @@ mod tests {
                 prop_assert_eq!(&v["\u{0}m"][k.as_str()], &Value::String(s.clone()));
             }
             prop_assert_eq!(v["\u{0}n"].as_i64(), Some(n));
-            prop_assert_eq!(v["\u{0}b"].as_str().unwrap(), STANDARD.encode(&bytes));
+            prop_assert_eq!(v["\u{0}b"].as_str().unwrap(), base64::encode(&bytes));
         }
     }
 }

@@ -3,6 +3,7 @@
 //! - [`types`]: request and response shapes with AWS's member names.
 //! - [`error`]: the exception codes, their HTTP statuses and the wire error body.
 //! - [`sigv4`]: AWS Signature Version 4, signing and verification.
+//! - [`base64`]: standard and URL-safe base64, strict and constant-time on the data.
 //! - [`blob`]: base64 blobs, with a zeroizing variant for plaintext.
 //! - [`sort`]: the one sort the wasm client uses, to keep it small.
 //! - [`json`] and [`client`]: a small JSON reader and writer, and the responses a light
@@ -10,6 +11,7 @@
 //!
 //! Compiles for native targets and for `wasm32-unknown-unknown`.
 
+pub mod base64;
 pub mod blob;
 pub mod client;
 pub mod error;

@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 use std::time::Instant;
 
-use base64::Engine as _;
+use kms_api::base64;
 use kms_server::audit::chain::{record_hash, DigestSigner, GENESIS_HASH};
 use kms_server::audit::{event, AuditLog, Call};
 use kms_server::auth::Principal;
@@ -32,7 +32,7 @@ fn main() {
     };
     let mut blob = header.encode().unwrap().to_vec();
     blob.extend_from_slice(&[9; 48]);
-    let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
+    let b64 = |b: &[u8]| base64::encode(b);
     let request = format!(r#"{{"KeyId":"{key_id}","KeySpec":"AES_256"}}"#).into_bytes();
     let response = format!(
         r#"{{"CiphertextBlob":"{}","KeyId":"{arn}","Plaintext":"{}"}}"#,

@@ -257,10 +257,7 @@ impl Config {
                     peer.endpoint
                 )));
             }
-            let key = base64::Engine::decode(
-                &base64::engine::general_purpose::STANDARD,
-                peer.public_key.trim(),
-            );
+            let key = kms_api::base64::decode(peer.public_key.trim());
             if key.map_or(true, |k| k.len() != 32) {
                 return Err(ConfigError::Invalid(format!(
                     "peer {} public_key must be 32 bytes, base64",

@@ -381,8 +381,7 @@ fn replication_key(data: &Path, root_key_file: Option<&Path>) -> ExitCode {
         .and_then(|replication| replication.public_key().map_err(|e| e.to_string()));
     match outcome {
         Ok(public) => {
-            use base64::Engine as _;
-            println!("{}", base64::engine::general_purpose::STANDARD.encode(public));
+            println!("{}", kms_api::base64::encode(public));
             ExitCode::SUCCESS
         }
         Err(error) => {

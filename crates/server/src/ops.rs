@@ -21,8 +21,7 @@ pub mod validate;
 
 use std::sync::Arc;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
+use kms_api::base64;
 use kms_api::{ErrorCode, KmsError};
 
 use crate::auth::Principal;
@@ -442,7 +441,7 @@ fn pending_deletion(record: &KeyRecord) -> KmsError {
 
 /// Encodes a pagination marker (opaque to clients).
 pub fn encode_marker(last: &str) -> String {
-    URL_SAFE_NO_PAD.encode(format!("m1:{last}"))
+    base64::encode_url(format!("m1:{last}"))
 }
 
 /// Decodes a pagination marker.
@@ -451,7 +450,7 @@ pub fn encode_marker(last: &str) -> String {
 /// `InvalidMarkerException` if it was not made by [`encode_marker`].
 pub fn decode_marker(marker: &str) -> Result<String, KmsError> {
     let bad = || KmsError::new(ErrorCode::InvalidMarkerException, "Invalid marker");
-    let bytes = URL_SAFE_NO_PAD.decode(marker).map_err(|_| bad())?;
+    let bytes = base64::decode_url(marker).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     text.strip_prefix("m1:").map(str::to_owned).ok_or_else(bad)
 }
@@ -496,7 +495,7 @@ mod tests {
         assert_eq!(decode_marker(&encode_marker("abc")).unwrap(), "abc");
         assert_eq!(decode_marker("!!").unwrap_err().code, ErrorCode::InvalidMarkerException);
         assert_eq!(
-            decode_marker(&URL_SAFE_NO_PAD.encode("zz")).unwrap_err().code,
+            decode_marker(&base64::encode_url("zz")).unwrap_err().code,
             ErrorCode::InvalidMarkerException
         );
     }

@@ -26,8 +26,7 @@ use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LE
 use aws_lc_rs::agreement::{self, PrivateKey, UnparsedPublicKey, X25519};
 use aws_lc_rs::hkdf::{Salt, HKDF_SHA256};
 use aws_lc_rs::{hmac, rand};
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
+use kms_api::base64;
 use zeroize::Zeroizing;
 
 use crate::config::{PeerConfig, Secret};
@@ -95,7 +94,7 @@ impl Replication {
         let peers = peers
             .iter()
             .filter_map(|p| {
-                let bytes = STANDARD.decode(p.public_key.trim()).ok()?;
+                let bytes = base64::decode(p.public_key.trim()).ok()?;
                 Some(Peer {
                     region: p.region.clone(),
                     endpoint: p.endpoint.trim_end_matches('/').to_owned(),
@@ -145,7 +144,7 @@ impl Replication {
         let own = self.public_key()?;
         let key = self.pair_key(peer_public, &own, peer_public, ReplicationError::Crypto)?;
         let tag = hmac::sign(&key, &mac_input(amz_date, operation, body));
-        Ok(STANDARD.encode(tag.as_ref()))
+        Ok(base64::encode(tag.as_ref()))
     }
 
     /// The public key of the configured peer deployment that made `mac` (see
@@ -158,7 +157,7 @@ impl Replication {
         operation: &str,
         body: &[u8],
     ) -> Option<[u8; PUBLIC_KEY_LEN_BYTES]> {
-        let tag = STANDARD.decode(mac.trim()).ok()?;
+        let tag = base64::decode(mac.trim()).ok()?;
         let own = self.public_key().ok()?;
         let input = mac_input(amz_date, operation, body);
         self.peers.iter().map(|p| p.public_key).find(|sender| {
@@ -317,7 +316,7 @@ mod tests {
                 endpoint: "http://127.0.0.1:1".to_owned(),
                 access_key_id: "k".to_owned(),
                 secret_access_key: Secret::new("s".to_owned()),
-                public_key: STANDARD.encode(replication(*peer_root).public_key().unwrap()),
+                public_key: base64::encode(replication(*peer_root).public_key().unwrap()),
             })
             .collect();
         Replication::new(&Keystore::from_bytes(&[root; 32]).unwrap(), &peers).unwrap()

@@ -4,8 +4,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
+use kms_api::base64;
 
 use crate::cmm::{
     CryptographicMaterialsManager, DecryptMaterialsRequest, EncryptionMaterialsRequest,
@@ -287,13 +286,12 @@ fn generate_signing_key(algorithm: SignatureAlgorithm) -> Result<SigningKey, Err
 /// The context value for a signing key: base64 of the compressed SEC1 public point, as the
 /// official SDKs write it.
 fn encode_public_key(key: &SigningKey) -> String {
-    BASE64.encode(key.public_key())
+    base64::encode(key.public_key())
 }
 
 /// Parses the `aws-crypto-public-key` value for `algorithm`.
 fn decode_public_key(algorithm: SignatureAlgorithm, encoded: &str) -> Result<VerifyingKey, Error> {
-    let bytes = BASE64
-        .decode(encoded)
+    let bytes = base64::decode(encoded)
         .map_err(|_| Error::InvalidKey(format!("{PUBLIC_KEY_CONTEXT_KEY} is not base64")))?;
     VerifyingKey::from_sec1(algorithm, &bytes)
         .map_err(|_| Error::InvalidKey(format!("{PUBLIC_KEY_CONTEXT_KEY} is not a valid point")))

@@ -5,8 +5,7 @@
 //! Every pair is rebuilt from the item and the configuration when decrypting, so none is
 //! stored in the header; they reach the materials manager as required (reproduced) pairs.
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
+use kms_api::base64;
 
 use crate::item::config::{KeyringContext, ResolvedConfig};
 use crate::item::header::VERSION_1;
@@ -85,7 +84,7 @@ pub(crate) fn item_context(
 fn value_v1(value: &AttributeValue) -> String {
     let mut bytes = value.type_id().to_be_bytes().to_vec();
     bytes.extend_from_slice(&value.serialize());
-    BASE64.encode(bytes)
+    base64::encode(bytes)
 }
 
 /// Version 2 value: strings and numbers as they are, `null`, `true`/`false`, else version 1.
@@ -130,8 +129,8 @@ mod tests {
         item.insert("sk".into(), AttributeValue::N("5".into()));
         item.insert("flag".into(), AttributeValue::Bool(true));
         let ctx = item_context(&resolved, VERSION_1, &item, &[]).unwrap();
-        assert_eq!(ctx.full.get("aws-crypto-attr.pk").unwrap(), &BASE64.encode([0, 1, b'a']));
-        assert_eq!(ctx.full.get("aws-crypto-attr.sk").unwrap(), &BASE64.encode([0, 2, b'5']));
+        assert_eq!(ctx.full.get("aws-crypto-attr.pk").unwrap(), &base64::encode([0, 1, b'a']));
+        assert_eq!(ctx.full.get("aws-crypto-attr.sk").unwrap(), &base64::encode([0, 2, b'5']));
         assert_eq!(ctx.full.get("aws-crypto-sort-name").unwrap(), "sk");
         assert_eq!(ctx.for_keyring, ctx.full);
         let ctx = item_context(&resolved, VERSION_2, &item, &["sk", "flag"]).unwrap();

@@ -9,8 +9,7 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
+use kms_api::base64;
 use kms_api::json::{write_string, JsonError, Kind, Reader as JsonReader};
 use serde_json::{Map, Value};
 
@@ -224,7 +223,7 @@ impl AttributeValue {
         };
         match self {
             Self::S(s) | Self::N(s) => write_string(out, s),
-            Self::B(b) => write_string(out, &BASE64.encode(b)),
+            Self::B(b) => write_string(out, &base64::encode(b)),
             Self::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
             Self::Null => out.push_str("true"),
             Self::M(m) => write_json_map(out, m),
@@ -239,7 +238,7 @@ impl AttributeValue {
                 out.push(']');
             }
             Self::Ss(s) | Self::Ns(s) => list(out, &mut s.iter().cloned()),
-            Self::Bs(s) => list(out, &mut s.iter().map(|b| BASE64.encode(b))),
+            Self::Bs(s) => list(out, &mut s.iter().map(base64::encode)),
         }
         out.push('}');
     }
@@ -249,7 +248,7 @@ impl AttributeValue {
         let (kind, inner) = match self {
             Self::S(s) => ("S", Value::String(s.clone())),
             Self::N(n) => ("N", Value::String(n.clone())),
-            Self::B(b) => ("B", Value::String(BASE64.encode(b))),
+            Self::B(b) => ("B", Value::String(base64::encode(b))),
             Self::Bool(b) => ("BOOL", Value::Bool(*b)),
             Self::Null => ("NULL", Value::Bool(true)),
             Self::M(m) => {
@@ -258,7 +257,7 @@ impl AttributeValue {
             Self::L(l) => ("L", Value::Array(l.iter().map(Self::to_json).collect())),
             Self::Ss(s) => ("SS", s.iter().cloned().map(Value::String).collect()),
             Self::Ns(s) => ("NS", s.iter().cloned().map(Value::String).collect()),
-            Self::Bs(s) => ("BS", s.iter().map(|b| Value::String(BASE64.encode(b))).collect()),
+            Self::Bs(s) => ("BS", s.iter().map(|b| Value::String(base64::encode(b))).collect()),
         };
         let mut object = Map::new();
         object.insert(kind.to_owned(), inner);
@@ -637,7 +636,7 @@ fn check_map_key(key: &str) -> Result<(), ItemError> {
 }
 
 fn decode_base64(text: &str) -> Result<Vec<u8>, ItemError> {
-    BASE64.decode(text).map_err(|_| invalid("a binary value must be standard base64"))
+    base64::decode(text).map_err(|_| invalid("a binary value must be standard base64"))
 }
 
 fn put_len(out: &mut Vec<u8>, len: usize) {

@@ -4,8 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use base64::engine::general_purpose::STANDARD as BASE64;
-use base64::Engine as _;
+use kms_api::base64;
 use serde_json::Value;
 
 /// The kind of a key in a keys manifest (`type`).
@@ -69,8 +68,7 @@ impl KeyEntry {
             return Err(format!("key {:?} is not base64-encoded", self.key_id));
         }
         let material = self.material_text()?;
-        BASE64
-            .decode(material.trim())
+        base64::decode(material.trim())
             .map_err(|e| format!("key {:?}: bad base64 material: {e}", self.key_id))
     }
 

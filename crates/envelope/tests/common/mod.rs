@@ -9,7 +9,7 @@ use std::task::{Context, Poll, Waker};
 
 use aes_gcm::aead::{AeadInPlace, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce, Tag};
-use base64::Engine as _;
+use kms_api::base64;
 use kms_envelope::cmm::{
     CryptographicMaterialsManager, DecryptMaterialsRequest, EncryptionMaterialsRequest,
 };
@@ -80,8 +80,7 @@ pub struct TestCmm {
 }
 
 pub fn public_key_b64(key: &SigningKey) -> String {
-    let b64 = base64::engine::general_purpose::STANDARD;
-    b64.encode(key.public_key())
+    base64::encode(key.public_key())
 }
 
 pub fn verifying_key_from_context(
@@ -94,7 +93,7 @@ pub fn verifying_key_from_context(
         (None, None) => Ok(None),
         (None, Some(_)) | (Some(_), None) => Err(Error::EncryptionContext("public key".into())),
         (Some(alg), Some(v)) => {
-            let bytes = base64::engine::general_purpose::STANDARD.decode(v).map_err(|_| bad())?;
+            let bytes = base64::decode(v).map_err(|_| bad())?;
             Ok(Some(VerifyingKey::from_sec1(alg, &bytes).map_err(|_| bad())?))
         }
     }

@@ -87,14 +87,12 @@ pub fn customer() -> Value {
 
 /// The value of attribute `name` of a stored item, as bytes if it is `B`.
 pub fn binary(item: &Value, name: &str) -> Vec<u8> {
-    use base64::Engine as _;
     let text = item[name]["B"].as_str().unwrap();
-    base64::engine::general_purpose::STANDARD.decode(text).unwrap()
+    kms_api::base64::decode(text).unwrap()
 }
 
 pub fn set_binary(item: &mut Value, name: &str, bytes: &[u8]) {
-    use base64::Engine as _;
-    item[name] = json!({"B": base64::engine::general_purpose::STANDARD.encode(bytes)});
+    item[name] = json!({"B": kms_api::base64::encode(bytes)});
 }
 
 /// The item after a parse and re-serialisation (canonical sets and numbers).

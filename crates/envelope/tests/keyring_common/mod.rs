@@ -11,7 +11,7 @@ use std::task::{Context, Poll, Waker};
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
-use base64::Engine as _;
+use kms_api::base64;
 use kms_envelope::kms::{
     DecryptRequest, DecryptResponse, EncryptRequest, EncryptResponse, GenerateDataKeyRequest,
     GenerateDataKeyResponse, KmsClient, KmsClientError,
@@ -115,7 +115,7 @@ pub struct VectorKey {
 impl VectorKey {
     pub fn symmetric_bytes(&self) -> Vec<u8> {
         assert_eq!((self.key_type.as_str(), self.encoding.as_str()), ("symmetric", "base64"));
-        base64::engine::general_purpose::STANDARD.decode(&self.material).expect("base64 key")
+        base64::decode(&self.material).expect("base64 key")
     }
 }
 

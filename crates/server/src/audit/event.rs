@@ -390,13 +390,11 @@ struct KeyMetadataArn<'a> {
 }
 
 fn decode_blob_header(base64_blob: &str) -> Option<BlobHeader> {
-    use base64::Engine as _;
     // Only the header is needed: decode the whole base64 groups that cover it.
     const PREFIX_CHARS: usize = crate::ciphertext::HEADER_LEN_BYTES.div_ceil(3) * 4;
     let prefix = base64_blob.get(..PREFIX_CHARS.min(base64_blob.len()))?;
-    let mut bytes = [0u8; PREFIX_CHARS / 4 * 3];
-    let n = base64::engine::general_purpose::STANDARD.decode_slice(prefix, &mut bytes).ok()?;
-    BlobHeader::decode(&bytes[..n]).ok()
+    let bytes = kms_api::base64::decode(prefix).ok()?;
+    BlobHeader::decode(&bytes).ok()
 }
 
 /// The contents of `json` if it is a string literal without escapes.

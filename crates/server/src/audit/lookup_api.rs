@@ -12,7 +12,7 @@
 
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Uri};
-use base64::Engine as _;
+use kms_api::base64;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -363,7 +363,7 @@ fn fingerprint(request: &LookupEventsRequest, account: &str) -> String {
 
 fn next_token(last_seq: u64, request: &LookupEventsRequest, account: &str) -> String {
     let text = format!("v1:{last_seq}:{}", fingerprint(request, account));
-    base64::engine::general_purpose::STANDARD.encode(text)
+    base64::encode(text)
 }
 
 fn read_next_token(
@@ -377,7 +377,7 @@ fn read_next_token(
             "The NextToken is not valid, or was returned for different parameters",
         )
     };
-    let text = base64::engine::general_purpose::STANDARD.decode(token).map_err(|_| invalid())?;
+    let text = base64::decode(token).map_err(|_| invalid())?;
     let text = String::from_utf8(text).map_err(|_| invalid())?;
     let mut parts = text.split(':');
     match (parts.next(), parts.next().and_then(|s| s.parse().ok()), parts.next(), parts.next()) {

@@ -15,7 +15,6 @@
 
 use std::collections::BTreeMap;
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use kms_api::types::{EncryptionContext, GrantConstraints};
 use serde::{Deserialize, Serialize};
 
@@ -282,9 +281,9 @@ pub fn new_grant_id() -> Result<String, aws_lc_rs::error::Unspecified> {
 /// A token confers nothing by itself: whoever presents it is still checked against the
 /// grant's grantee, and grants here are consistent at once, so a token is only validated.
 pub mod token {
-    use base64::Engine as _;
 
-    use super::{is_grant_id, URL_SAFE_NO_PAD};
+    use super::is_grant_id;
+    use kms_api::base64;
 
     const VERSION: u8 = 1;
     const NONCE_BYTES: usize = 16;
@@ -309,12 +308,12 @@ pub mod token {
         payload.extend_from_slice(&nonce);
         let check = check(&payload);
         payload.extend_from_slice(&check);
-        URL_SAFE_NO_PAD.encode(payload)
+        base64::encode_url(payload)
     }
 
     /// The grant id a token names, or `None` if it is not a token this server made.
     pub fn decode(token: &str) -> Option<String> {
-        let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
+        let bytes = base64::decode_url(token).ok()?;
         if bytes.len() != PAYLOAD_BYTES + CHECK_BYTES || bytes[0] != VERSION {
             return None;
         }

@@ -10,8 +10,7 @@
 //! whose primary is not there is refused. Applying a message twice changes nothing.
 
 use axum::http::HeaderMap;
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
+use kms_api::base64;
 use kms_api::{ErrorCode, KmsError};
 use serde::Serialize;
 
@@ -279,7 +278,7 @@ fn add_materials(
         if record.material(sealed.version).is_some() {
             continue;
         }
-        let bytes = STANDARD.decode(&sealed.sealed).map_err(|_| undecodable())?;
+        let bytes = base64::decode(&sealed.sealed).map_err(|_| undecodable())?;
         let plain =
             ctx.state.replication.open_from_peer(&arn, sealed.version, &bytes).map_err(|_| {
                 KmsError::new(
@@ -298,7 +297,7 @@ fn add_materials(
             sealed: resealed,
             created_ms: sealed.created_ms,
             origin: sealed.origin,
-            public_key: STANDARD.decode(&sealed.public_key).map_err(|_| undecodable())?,
+            public_key: base64::decode(&sealed.public_key).map_err(|_| undecodable())?,
         });
     }
     record.materials.sort_by_key(|m| m.version);

@@ -5,8 +5,7 @@
 //! applying a message twice changes nothing. A replica's deployment sends
 //! `ReplicaDeleted` to the primary's when the replica's waiting period ends.
 
-use base64::engine::general_purpose::STANDARD;
-use base64::Engine as _;
+use kms_api::base64;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{KeyMaterial, MaterialOrigin, Rotation};
@@ -100,8 +99,8 @@ impl SealedMaterial {
             material_id: material.material_id.clone(),
             created_ms: material.created_ms,
             origin: material.origin,
-            public_key: STANDARD.encode(&material.public_key),
-            sealed: STANDARD.encode(sealed),
+            public_key: base64::encode(&material.public_key),
+            sealed: base64::encode(sealed),
         }
     }
 }

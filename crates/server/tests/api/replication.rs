@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
+use kms_api::base64;
 use kms_server::clock::{ManualClock, DAY_MS};
 use kms_server::config::Config;
 use kms_server::jobs::run_due;
@@ -73,7 +73,7 @@ async fn free_address() -> SocketAddr {
 fn public_key(dir: &std::path::Path) -> String {
     let keystore = Keystore::open(&RootKeySource::DataDir(dir.to_owned())).unwrap();
     let public = Replication::new(&keystore, &[]).unwrap().public_key().unwrap();
-    base64::engine::general_purpose::STANDARD.encode(public)
+    base64::encode(public)
 }
 
 fn config(serves: &str, peer: &str, peer_address: SocketAddr, peer_key: &str) -> Config {
@@ -267,7 +267,7 @@ fn apply_message(away: &Deployment, id: &str, version: u32, material: &[u8]) -> 
         "PrimaryRegion": HOME, "ReplicaRegions": [AWAY], "ConfigRevision": 1000,
         "Rotation": {"enabled": false, "period_days": null, "next_rotation_ms": null},
         "Materials": [{"Version": version, "MaterialId": "00", "CreatedMs": 0, "Origin": "Original",
-                        "PublicKey": "", "Sealed": base64::engine::general_purpose::STANDARD.encode(sealed)}],
+                        "PublicKey": "", "Sealed": base64::encode(sealed)}],
         "ImportFingerprint": null,
         "Create": {"Policy": "{}", "Description": "", "Tags": []}
     })
@@ -301,8 +301,7 @@ async fn a_peer_refuses_messages_it_cannot_trust() {
     let r = internal(&home, &away, AWAY, "ApplyReplica", &json!({}), None).await;
     assert!(r.err("SerializationException").message().contains("invalid replication message"));
     let mut garbage = planted.clone();
-    garbage["Materials"][0]["Sealed"] =
-        json!(base64::engine::general_purpose::STANDARD.encode([7u8; 80]));
+    garbage["Materials"][0]["Sealed"] = json!(base64::encode([7u8; 80]));
     // Material not sealed for this deployment's replication key is refused, nothing is created.
     internal(&home, &away, AWAY, "ApplyReplica", &garbage, None)
         .await

@@ -239,13 +239,11 @@ impl Client {
 }
 
 pub fn b64(bytes: &[u8]) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
+    kms_api::base64::encode(bytes)
 }
 
 pub fn unb64(text: &str) -> Vec<u8> {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.decode(text).unwrap()
+    kms_api::base64::decode(text).unwrap()
 }
 
 /// Sends a form-encoded IAM or STS request signed for `service`; returns status and XML.
