@@ -3,7 +3,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use js_sys::{Array, Object, Promise, Reflect, Uint8Array};
+use js_sys::{Array, JsString, Object, Promise, Reflect, Uint8Array};
 use kms_envelope::format::{ContentType, MessageHeader};
 use kms_envelope::materials::EncryptionContext;
 use wasm_bindgen::{JsCast, JsValue};
@@ -99,22 +99,38 @@ pub(crate) fn set(object: &Object, key: &str, value: &JsValue) {
     let _ = Reflect::set(object, &key.into(), value);
 }
 
-/// An encryption context from a plain object of string values (`{}` when absent).
+/// A JS string as Rust, refusing one that is not well-formed UTF-16: `as_string` would
+/// replace a lone surrogate with U+FFFD, so distinct JS strings could become the same text.
+fn well_formed_string(value: &JsValue) -> Option<String> {
+    value.dyn_ref::<JsString>().filter(|s| s.is_valid_utf16()).and_then(|s| s.as_string())
+}
+
+/// An encryption context from a plain object of string values (`{}` when absent). Keys and
+/// values must be well-formed UTF-16, so that two different JS objects never become the same
+/// context (a message bound to one would then decrypt with the other).
 pub(crate) fn context_field(object: &JsValue, key: &str) -> Result<EncryptionContext, JsValue> {
-    let mut context = EncryptionContext::new();
-    let Some(v) = field(object, key) else { return Ok(context) };
+    let Some(v) = field(object, key) else { return Ok(EncryptionContext::new()) };
     if !v.is_object() {
         return Err(invalid(&format!("{key} must be an object of strings")));
     }
-    for entry in Object::entries(v.unchecked_ref::<Object>()).iter() {
+    let entries = Object::entries(v.unchecked_ref::<Object>());
+    let mut pairs = Vec::with_capacity(entries.length() as usize);
+    for entry in entries.iter() {
         let pair = entry.unchecked_into::<Array>();
-        let (k, value) = (pair.get(0).as_string(), pair.get(1).as_string());
-        match (k, value) {
-            (Some(k), Some(value)) => {
-                context.insert(k, value);
+        match (well_formed_string(&pair.get(0)), well_formed_string(&pair.get(1))) {
+            (Some(k), Some(value)) => pairs.push((k, value)),
+            _ => {
+                return Err(invalid(&format!(
+                    "{key} keys and values must be strings of well-formed UTF-16"
+                )))
             }
-            _ => return Err(invalid(&format!("{key} values must be strings"))),
         }
+    }
+    let count = pairs.len();
+    let context: EncryptionContext = pairs.into_iter().collect();
+    // Distinct well-formed JS keys stay distinct in UTF-8; checked all the same.
+    if context.len() != count {
+        return Err(invalid(&format!("{key} has a key twice")));
     }
     Ok(context)
 }

@@ -50,6 +50,19 @@ test('KMS keyring round trip with a generator and a second key', async () => {
     (e) => e.code === 'EncryptionContextMismatch')
 })
 
+test('an encryption context must be well-formed UTF-16, so distinct objects never become one context', async () => {
+  const keyring = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'k', wrappingKey: randomBytes(32) })
+  // A lone surrogate would otherwise become U+FFFD, the same text as '\uFFFD' itself.
+  for (const encryptionContext of [{ '\uD800': 'a' }, { k: '\uDC00' }, { '\uD800': 'x', '\uDC00': 'y' }]) {
+    await assert.rejects(encrypt(keyring, text('x'), { encryptionContext }),
+      (e) => e.code === 'ValidationException' && /well-formed UTF-16/.test(e.message))
+  }
+  const { result } = await encrypt(keyring, text('x'), { encryptionContext: { '\uFFFD': 'a', '😀': '\uD83D\uDE00' } })
+  await assert.rejects(decrypt(keyring, result, { encryptionContext: { '\uD800': 'a' } }),
+    (e) => e.code === 'ValidationException')
+  assert.deepEqual((await decrypt(keyring, result, { encryptionContext: { '\uFFFD': 'a' } })).plaintext, text('x'))
+})
+
 test('tampering is DecryptionFailed and truncation is MalformedMessage', async () => {
   const keyring = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'k', wrappingKey: randomBytes(32) })
   const { result } = await encrypt(keyring, randomBytes(10_000), { frameLength: 1024 })

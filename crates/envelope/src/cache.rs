@@ -281,10 +281,14 @@ impl LocalCryptographicMaterialsCache {
     }
 
     fn lock(&self) -> MutexGuard<'_, LruState> {
-        // A panic while the lock was held cannot leave the slots, the index and the recency
-        // list out of step in a way that matters for safety (at worst an entry is missed), so
-        // recover from poison.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        // A panic while the lock was held may have left the slots, the index and the recency
+        // list out of step: recover from poison by starting empty (dropping the entries
+        // zeroizes their keys) rather than trusting them.
+        self.state.lock().unwrap_or_else(|poisoned| {
+            let mut state = poisoned.into_inner();
+            *state = LruState::default();
+            state
+        })
     }
 }
 
@@ -304,6 +308,10 @@ impl CryptographicMaterialsCache for LocalCryptographicMaterialsCache {
         //= framework/cryptographic-materials-cache.md#put-cache-entry
         //# If a cache entry for the given cache ID exists in the cache, it must be removed.
         state.remove(&id);
+        //= framework/local-cryptographic-materials-cache.md#put-cache-entry
+        //# When performing a Put Cache Entry operation,
+        //# the local CMC should not [prune TTL-expired cache entries](#pruning).
+        // (An older revision of the spec said MUST; the current one prunes on get only.)
         state.insert(id, entry);
         //= framework/local-cryptographic-materials-cache.md#put-cache-entry
         //# However, before returning, the local CMC MUST evict least-recently used entries
@@ -431,7 +439,9 @@ impl LruState {
                 self.index[pos] = s;
             }
         }
-        drop(self.slots.swap_remove(s));
+        // The entry is dropped only once the list is whole again: dropping it may run code of
+        // an installable signer, and a panic there must not leave the list naming a moved slot.
+        let removed = self.slots.swap_remove(s);
         if s != last {
             let (newer, older) = (self.slots[s].newer, self.slots[s].older);
             match newer {
@@ -443,6 +453,7 @@ impl LruState {
                 o => self.slots[o].newer = s,
             }
         }
+        drop(removed);
     }
 
     /// Takes slot `s` out of the recency list.
@@ -599,9 +610,9 @@ mod tests {
         use proptest::prelude::*;
         // Few ids, so that puts replace and gets hit; short TTLs, so that entries expire.
         prop_oneof![
-            6 => (0u8..8, 0u64..30).prop_map(|(id, ttl_ms)| Op::Put { id, ttl_ms }),
-            6 => (0u8..8).prop_map(|id| Op::Get { id }),
-            2 => (0u8..8).prop_map(|id| Op::Delete { id }),
+            6 => (0u8..16, 0u64..30).prop_map(|(id, ttl_ms)| Op::Put { id, ttl_ms }),
+            6 => (0u8..16).prop_map(|id| Op::Get { id }),
+            2 => (0u8..16).prop_map(|id| Op::Delete { id }),
             3 => (0u64..10).prop_map(|ms| Op::Advance { ms }),
             1 => Just(Op::RemoveExpired),
             1 => Just(Op::Clear),
@@ -669,9 +680,9 @@ mod tests {
         /// stored entries in recency order (so evictions and pruning took the same entries).
         #[test]
         fn agrees_with_a_list_model(
-            capacity in 0usize..6,
+            capacity in 0usize..12,
             tail_size in 0usize..4,
-            ops in proptest::collection::vec(op(), 0..80),
+            ops in proptest::collection::vec(op(), 0..160),
         ) {
             let cache = LocalCryptographicMaterialsCache::new(capacity)
                 .with_entry_pruning_tail_size(tail_size);
