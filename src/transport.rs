@@ -12,7 +12,6 @@ use kms_envelope::kms::{
     GenerateDataKeyResponse, KmsClient, KmsClientError,
 };
 use kms_envelope::materials::PlaintextDataKey;
-use rand_core::{OsRng, RngCore};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -179,7 +178,7 @@ impl FetchKmsClient {
         }
         let mut random = [0u8; 4];
         // Without randomness, wait the whole ceiling rather than fail the call.
-        if OsRng.try_fill_bytes(&mut random).is_err() {
+        if kms_envelope::crypto::fill_random(&mut random).is_err() {
             return ceiling;
         }
         u32::from_le_bytes(random) % (ceiling + 1)
