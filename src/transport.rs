@@ -88,25 +88,28 @@ pub(crate) struct FetchKmsClient {
 
 /// The parts of an endpoint URL that SigV4 signs.
 fn split_endpoint(endpoint: &str) -> Result<(String, String, String), String> {
-    let (scheme, rest) = endpoint
-        .split_once("://")
-        .ok_or_else(|| format!("endpoint \"{endpoint}\" must start with http:// or https://"))?;
-    let default_port = match scheme {
-        "http" => ":80",
-        "https" => ":443",
-        _ => return Err(format!("endpoint \"{endpoint}\" must start with http:// or https://")),
+    // Prefixes and single characters rather than str indexing or a str pattern search, whose
+    // panic path would pull the formatting code into the wasm client.
+    let (scheme, default_port, rest) = if let Some(rest) = endpoint.strip_prefix("http://") {
+        ("http", ":80", rest)
+    } else if let Some(rest) = endpoint.strip_prefix("https://") {
+        ("https", ":443", rest)
+    } else {
+        return Err(format!("endpoint \"{endpoint}\" must start with http:// or https://"));
     };
-    let (authority, path) = match rest.find(['/', '?', '#']) {
-        Some(i) if rest[i..].starts_with('/') => (&rest[..i], &rest[i..]),
-        Some(_) => return Err("the endpoint must not have a query or fragment".into()),
-        None => (rest, "/"),
+    let (authority, path) = match rest.split_once('/') {
+        Some((authority, tail)) => (authority, format!("/{tail}")),
+        None => (rest, "/".to_owned()),
     };
+    if authority.contains(['?', '#']) {
+        return Err("the endpoint must not have a query or fragment".into());
+    }
     if authority.is_empty() || authority.contains('@') || path.contains(['?', '#']) {
         return Err(format!("endpoint \"{endpoint}\" is not a plain http(s) URL"));
     }
     // fetch sends the Host header without the scheme's default port.
     let host = authority.strip_suffix(default_port).unwrap_or(authority).to_ascii_lowercase();
-    Ok((format!("{scheme}://{authority}{path}"), host, path.to_owned()))
+    Ok((format!("{scheme}://{authority}{path}"), host, path))
 }
 
 impl FetchKmsClient {
