@@ -260,16 +260,23 @@ impl RequestParts<'_> {
     /// All raw values of the header `name` (matched case-insensitively) joined by `,`, or `None`
     /// if the request lacks it.
     pub fn header(&self, name: &str) -> Option<String> {
-        self.joined(name, str::to_owned)
+        self.joined(name, String::push_str)
     }
 
-    /// Every value of `name`, mapped through `f`, joined by `,`.
-    fn joined(&self, name: &str, f: impl Fn(&str) -> String) -> Option<String> {
-        let values: Vec<String> = (self.headers.iter())
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| f(v))
-            .collect();
-        (!values.is_empty()).then(|| values.join(","))
+    /// Every value of `name`, each appended by `push`, joined by `,`.
+    fn joined(&self, name: &str, push: impl Fn(&mut String, &str)) -> Option<String> {
+        let mut out: Option<String> = None;
+        for (_, value) in self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            let joined = match &mut out {
+                Some(joined) => {
+                    joined.push(',');
+                    joined
+                }
+                None => out.insert(String::new()),
+            };
+            push(joined, value);
+        }
+        out
     }
 }
 
@@ -289,14 +296,21 @@ pub fn canonical_request(
     sorted.dedup();
     let (uri, query) = (canonical_uri(parts.path), canonical_query(parts.query));
     let mut out = format!("{}\n{uri}\n{query}\n", parts.method);
-    let collapse = |v: &str| v.split_ascii_whitespace().collect::<Vec<_>>().join(" ");
+    let collapse = |out: &mut String, v: &str| {
+        for (i, word) in v.split_ascii_whitespace().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            out.push_str(word);
+        }
+    };
     for name in sorted {
         let Some(value) = parts.joined(&name, collapse) else {
             return Err(SigV4Error::MissingSignedHeader(name));
         };
         out.push_str(&format!("{name}:{value}\n"));
     }
-    let signed = signed_headers.join(";");
+    let signed = join(signed_headers, ';');
     out.push_str(&format!("\n{signed}\n{}", parts.body_sha256_hex));
     Ok(out)
 }
@@ -407,7 +421,7 @@ pub fn sign(
     let scope = format!("{date}/{region}/{service}/{SCOPE_TERMINATOR}");
     let key = SigningKey::derive(creds.secret_access_key, date, region, service);
     let signature = hex::encode(key.signature(&string_to_sign(&amz_date, &scope, &canonical)));
-    let (akid, signed) = (creds.access_key_id, signed.join(";"));
+    let (akid, signed) = (creds.access_key_id, join(&signed, ';'));
     let authorization = format!(
         "{ALGORITHM} Credential={akid}/{scope}, SignedHeaders={signed}, Signature={signature}"
     );
@@ -481,8 +495,28 @@ fn canonical_query(query: &str) -> String {
         .map(|(name, value)| (encode(name), encode(value)))
         .collect();
     crate::sort::sort_with(&mut pairs, Ord::cmp);
-    let pairs: Vec<String> = pairs.into_iter().map(|(n, v)| format!("{n}={v}")).collect();
-    pairs.join("&")
+    let mut out = String::with_capacity(query.len());
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(name);
+        out.push('=');
+        out.push_str(value);
+    }
+    out
+}
+
+/// `parts` joined by `separator` (`[String]::join` by hand: the generic one is large in wasm).
+fn join(parts: &[String], separator: char) -> String {
+    let mut out = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(separator);
+        }
+        out.push_str(part);
+    }
+    out
 }
 
 /// Decodes `%XX` escapes; a `%` not followed by two hex digits stays literal.
