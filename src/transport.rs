@@ -250,8 +250,7 @@ impl FetchKmsClient {
 fn parse_error(body: &[u8], status: u16) -> CallError {
     match parse_error_body(body) {
         Ok(b) => {
-            let code = b.error_type.rsplit('#').next().unwrap_or(&b.error_type);
-            let code = code.split(':').next().unwrap_or(code);
+            let code = kms_api::error::exception_name(&b.error_type);
             CallError::new(code, b.message.unwrap_or_default(), status)
         }
         Err(_) => {
