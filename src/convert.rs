@@ -144,8 +144,8 @@ pub(crate) fn header_to_js(header: &MessageHeader) -> Object {
     for edk in &header.encrypted_data_keys {
         let key = Object::new();
         set(&key, "providerId", &edk.provider_id.as_str().into());
-        let info = String::from_utf8_lossy(&edk.provider_info);
-        set(&key, "providerInfo", &info.as_ref().into());
+        let info = kms_envelope::codec::utf8_lossy(&edk.provider_info);
+        set(&key, "providerInfo", &info.into());
         set(&key, "rawInfo", &to_uint8(&edk.provider_info));
         set(&key, "encryptedDataKey", &to_uint8(&edk.ciphertext));
         keys.push(&key);
