@@ -461,13 +461,11 @@ fn decryption_id(
     encrypted_data_keys: &[EncryptedDataKey],
     encryption_context: &EncryptionContext,
 ) -> Result<CacheId, Error> {
-    let mut edk_hashes = encrypted_data_keys
-        .iter()
-        .map(|edk| {
-            serialize_encrypted_data_key(edk)
-                .map(|bytes| <[u8; CACHE_ID_LEN_BYTES]>::from(Sha512::digest(bytes)))
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
+    let mut edk_hashes = Vec::with_capacity(encrypted_data_keys.len());
+    for edk in encrypted_data_keys {
+        let bytes = serialize_encrypted_data_key(edk)?;
+        edk_hashes.push(<[u8; CACHE_ID_LEN_BYTES]>::from(Sha512::digest(bytes)));
+    }
     kms_api::sort::sort_with(&mut edk_hashes, Ord::cmp);
     let context_hash = Sha512::digest(serialize_encryption_context(encryption_context)?);
     let mut h = Sha512::new();
