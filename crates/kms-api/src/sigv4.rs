@@ -291,9 +291,7 @@ pub fn canonical_request(
     parts: &RequestParts<'_>,
     signed_headers: &[String],
 ) -> Result<String, SigV4Error> {
-    let mut sorted: Vec<String> = signed_headers.iter().map(|h| h.to_ascii_lowercase()).collect();
-    crate::sort::sort_with(&mut sorted, Ord::cmp);
-    sorted.dedup();
+    let sorted = lowercase_sorted_unique(signed_headers.to_vec());
     let (uri, query) = (canonical_uri(parts.path), canonical_query(parts.query));
     let mut out = format!("{}\n{uri}\n{query}\n", parts.method);
     let collapse = |out: &mut String, v: &str| {
@@ -398,8 +396,12 @@ pub fn sign(
     let date = amz_date.get(..8).unwrap_or_default();
 
     let set_by_sign = |n: &str| HEADERS_SET_BY_SIGN.iter().any(|h| n.eq_ignore_ascii_case(h));
-    let mut out: Vec<(String, String)> =
-        (headers.iter()).filter(|(n, _)| !set_by_sign(n)).cloned().collect();
+    let mut out: Vec<(String, String)> = Vec::with_capacity(headers.len() + 3);
+    for (name, value) in headers {
+        if !set_by_sign(name) {
+            out.push((name.clone(), value.clone()));
+        }
+    }
     out.push(("x-amz-date".to_owned(), amz_date.clone()));
     if let Some(token) = creds.session_token {
         out.push(("x-amz-security-token".to_owned(), token.to_owned()));
@@ -407,9 +409,11 @@ pub fn sign(
     if let Some((bad, _)) = out.iter().find(|(n, _)| !is_header_name(n)) {
         return Err(SigV4Error::InvalidHeaderName(bad.clone()));
     }
-    let mut signed: Vec<String> = out.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
-    crate::sort::sort_with(&mut signed, Ord::cmp);
-    signed.dedup();
+    let mut names = Vec::with_capacity(out.len());
+    for (name, _) in &out {
+        names.push(name.clone());
+    }
+    let signed = lowercase_sorted_unique(names);
     if !signed.iter().any(|h| h == "host") {
         return Err(SigV4Error::HostNotSigned);
     }
@@ -489,11 +493,11 @@ fn canonical_query(query: &str) -> String {
         }
         out
     };
-    let mut pairs: Vec<(String, String)> = (query.split('&'))
-        .filter(|p| !p.is_empty())
-        .map(|p| p.split_once('=').unwrap_or((p, "")))
-        .map(|(name, value)| (encode(name), encode(value)))
-        .collect();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for parameter in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = parameter.split_once('=').unwrap_or((parameter, ""));
+        pairs.push((encode(name), encode(value)));
+    }
     crate::sort::sort_with(&mut pairs, Ord::cmp);
     let mut out = String::with_capacity(query.len());
     for (i, (name, value)) in pairs.iter().enumerate() {
@@ -505,6 +509,22 @@ fn canonical_query(query: &str) -> String {
         out.push_str(value);
     }
     out
+}
+
+/// Header `names` lowercased, sorted and without repeats (loops rather than iterator
+/// adapters and `dedup`: smaller in the wasm client).
+fn lowercase_sorted_unique(mut names: Vec<String>) -> Vec<String> {
+    for name in &mut names {
+        name.make_ascii_lowercase();
+    }
+    crate::sort::sort_with(&mut names, Ord::cmp);
+    let mut unique: Vec<String> = Vec::with_capacity(names.len());
+    for name in names {
+        if unique.last() != Some(&name) {
+            unique.push(name);
+        }
+    }
+    unique
 }
 
 /// `parts` joined by `separator` (`[String]::join` by hand: the generic one is large in wasm).
