@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use js_sys::{Function, Object, Promise, Uint8Array};
 use kms_api::client::{parse_error_body, parse_response, ClientResponse};
 use kms_api::json::ObjectWriter;
-use kms_api::sigv4::{self, Credentials};
+use kms_api::sigv4::{self, Credentials, SigV4Error};
 use kms_envelope::kms::{
     DecryptRequest, DecryptResponse, EncryptRequest, EncryptResponse, GenerateDataKeyRequest,
     GenerateDataKeyResponse, KmsClient, KmsClientError,
@@ -215,7 +215,7 @@ impl FetchKmsClient {
             kms_api::SERVICE,
             now_seconds,
         )
-        .map_err(|e| CallError::new("InvalidSignatureException", e.to_string(), 0))?;
+        .map_err(|e| CallError::new("InvalidSignatureException", sign_failure(&e), 0))?;
         let header_object = Object::new();
         for (name, value) in signed.iter().filter(|(n, _)| n != "host") {
             set(&header_object, name, &value.as_str().into());
@@ -243,6 +243,19 @@ impl FetchKmsClient {
             return Ok(bytes);
         }
         Err(parse_error(&bytes, status))
+    }
+}
+
+/// Why `sigv4::sign` refused the request. Only these errors can come from it with the
+/// client's fixed headers; matching them here rather than using `SigV4Error`'s `Display`
+/// keeps the server-side verification messages out of the wasm client.
+fn sign_failure(error: &SigV4Error) -> String {
+    match error {
+        SigV4Error::MalformedCredential => {
+            "the access key id and region must not contain '/', ',' or whitespace".into()
+        }
+        SigV4Error::InvalidDate => "the clock is outside the years 0000 to 9999".into(),
+        _ => "the request could not be signed".into(),
     }
 }
 

@@ -170,3 +170,21 @@ fn client_endpoints_must_be_plain_http_urls() {
         assert!(text.contains(message), "{bad}: {text}");
     }
 }
+
+#[wasm_bindgen_test]
+async fn a_region_that_cannot_be_signed_fails_the_call_before_fetch() {
+    let credentials =
+        object(&[("accessKeyId", "AKID".into()), ("secretAccessKey", "secret".into())]);
+    let options = object(&[
+        // Nothing listens here: a request that got as far as fetch would fail differently.
+        ("endpoint", "http://127.0.0.1:9".into()),
+        ("region", "us east/1".into()),
+        ("credentials", credentials),
+        ("maxAttempts", 1.into()),
+    ]);
+    let client = kms_wasm::KmsClient::new(options).unwrap();
+    let err = JsFuture::from(client.generate_random(16)).await.unwrap_err();
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("InvalidSignatureException"));
+    let message = get(&err, "message").as_string().unwrap();
+    assert!(message.contains("must not contain"), "{message}");
+}
