@@ -69,7 +69,12 @@ pub(crate) fn strings_field(object: &JsValue, key: &str) -> Result<Vec<String>, 
     let Some(v) = field(object, key) else { return Ok(Vec::new()) };
     let bad = || invalid(&format!("{key} must be an array of strings"));
     let array = v.dyn_into::<Array>().map_err(|_| bad())?;
-    array.iter().map(|item| item.as_string().ok_or_else(bad)).collect()
+    // A loop rather than collecting into a Result: smaller in wasm.
+    let mut out = Vec::new();
+    for item in array.iter() {
+        out.push(item.as_string().ok_or_else(bad)?);
+    }
+    Ok(out)
 }
 
 /// Bytes from a `Uint8Array`, copied into wasm memory (zeroized when dropped).
@@ -160,8 +165,8 @@ pub(crate) fn header_to_js(header: &MessageHeader) -> Object {
     for edk in &header.encrypted_data_keys {
         let key = Object::new();
         set(&key, "providerId", &edk.provider_id.as_str().into());
-        let info = String::from_utf8_lossy(&edk.provider_info);
-        set(&key, "providerInfo", &info.as_ref().into());
+        let info = kms_envelope::codec::utf8_lossy(&edk.provider_info);
+        set(&key, "providerInfo", &info.into());
         set(&key, "rawInfo", &to_uint8(&edk.provider_info));
         set(&key, "encryptedDataKey", &to_uint8(&edk.ciphertext));
         keys.push(&key);

@@ -78,7 +78,10 @@ impl KmsKeyring {
                 let k = AwsKmsKeyring::new(client.clone(), id).map_err(from_envelope)?;
                 Ok(Arc::new(k.with_grant_tokens(tokens.clone())))
             };
-            let children = key_ids.into_iter().map(make).collect::<Result<Vec<_>, _>>()?;
+            let mut children = Vec::with_capacity(key_ids.len());
+            for id in key_ids {
+                children.push(make(id)?);
+            }
             let generator = generator.map(make).transpose()?;
             match (generator, children.len()) {
                 (Some(g), 0) => g,
@@ -204,15 +207,15 @@ impl MultiKeyring {
         options: JsValue,
     ) -> Result<MultiKeyring, JsValue> {
         let generator = field(&options, "generator").map(|g| keyring_of(&g, "generator"));
-        let children = match field(&options, "children") {
-            None => Vec::new(),
-            Some(list) => list
+        let mut children = Vec::new();
+        if let Some(list) = field(&options, "children") {
+            let list = list
                 .dyn_into::<Array>()
-                .map_err(|_| invalid("children must be an array of keyrings"))?
-                .iter()
-                .map(|child| keyring_of(&child, "each child"))
-                .collect::<Result<Vec<_>, _>>()?,
-        };
+                .map_err(|_| invalid("children must be an array of keyrings"))?;
+            for child in list.iter() {
+                children.push(keyring_of(&child, "each child")?);
+            }
+        }
         let multi = EnvelopeMulti::new(generator.transpose()?, children).map_err(from_envelope)?;
         Ok(MultiKeyring { inner: Arc::new(multi) })
     }

@@ -6,13 +6,12 @@ use async_trait::async_trait;
 use js_sys::{Function, Object, Promise, Uint8Array};
 use kms_api::client::{parse_error_body, parse_response, ClientResponse};
 use kms_api::json::ObjectWriter;
-use kms_api::sigv4::{self, Credentials};
+use kms_api::sigv4::{self, Credentials, SigV4Error};
 use kms_envelope::kms::{
     DecryptRequest, DecryptResponse, EncryptRequest, EncryptResponse, GenerateDataKeyRequest,
     GenerateDataKeyResponse, KmsClient, KmsClientError,
 };
 use kms_envelope::materials::PlaintextDataKey;
-use rand_core::{OsRng, RngCore};
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -89,25 +88,28 @@ pub(crate) struct FetchKmsClient {
 
 /// The parts of an endpoint URL that SigV4 signs.
 fn split_endpoint(endpoint: &str) -> Result<(String, String, String), String> {
-    let (scheme, rest) = endpoint
-        .split_once("://")
-        .ok_or_else(|| format!("endpoint \"{endpoint}\" must start with http:// or https://"))?;
-    let default_port = match scheme {
-        "http" => ":80",
-        "https" => ":443",
-        _ => return Err(format!("endpoint \"{endpoint}\" must start with http:// or https://")),
+    // Prefixes and single characters rather than str indexing or a str pattern search, whose
+    // panic path would pull the formatting code into the wasm client.
+    let (scheme, default_port, rest) = if let Some(rest) = endpoint.strip_prefix("http://") {
+        ("http", ":80", rest)
+    } else if let Some(rest) = endpoint.strip_prefix("https://") {
+        ("https", ":443", rest)
+    } else {
+        return Err(format!("endpoint \"{endpoint}\" must start with http:// or https://"));
     };
-    let (authority, path) = match rest.find(['/', '?', '#']) {
-        Some(i) if rest[i..].starts_with('/') => (&rest[..i], &rest[i..]),
-        Some(_) => return Err("the endpoint must not have a query or fragment".into()),
-        None => (rest, "/"),
+    let (authority, path) = match rest.split_once('/') {
+        Some((authority, tail)) => (authority, format!("/{tail}")),
+        None => (rest, "/".to_owned()),
     };
+    if authority.contains(['?', '#']) {
+        return Err("the endpoint must not have a query or fragment".into());
+    }
     if authority.is_empty() || authority.contains('@') || path.contains(['?', '#']) {
         return Err(format!("endpoint \"{endpoint}\" is not a plain http(s) URL"));
     }
     // fetch sends the Host header without the scheme's default port.
     let host = authority.strip_suffix(default_port).unwrap_or(authority).to_ascii_lowercase();
-    Ok((format!("{scheme}://{authority}{path}"), host, path.to_owned()))
+    Ok((format!("{scheme}://{authority}{path}"), host, path))
 }
 
 impl FetchKmsClient {
@@ -179,7 +181,7 @@ impl FetchKmsClient {
         }
         let mut random = [0u8; 4];
         // Without randomness, wait the whole ceiling rather than fail the call.
-        if OsRng.try_fill_bytes(&mut random).is_err() {
+        if kms_envelope::crypto::fill_random(&mut random).is_err() {
             return ceiling;
         }
         u32::from_le_bytes(random) % (ceiling + 1)
@@ -213,7 +215,7 @@ impl FetchKmsClient {
             kms_api::SERVICE,
             now_seconds,
         )
-        .map_err(|e| CallError::new("InvalidSignatureException", e.to_string(), 0))?;
+        .map_err(|e| CallError::new("InvalidSignatureException", sign_failure(&e), 0))?;
         let header_object = Object::new();
         for (name, value) in signed.iter().filter(|(n, _)| n != "host") {
             set(&header_object, name, &value.as_str().into());
@@ -244,12 +246,24 @@ impl FetchKmsClient {
     }
 }
 
+/// Why `sigv4::sign` refused the request. Only these errors can come from it with the
+/// client's fixed headers; matching them here rather than using `SigV4Error`'s `Display`
+/// keeps the server-side verification messages out of the wasm client.
+fn sign_failure(error: &SigV4Error) -> String {
+    match error {
+        SigV4Error::MalformedCredential => {
+            "the access key id and region must not contain '/', ',' or whitespace".into()
+        }
+        SigV4Error::InvalidDate => "the clock is outside the years 0000 to 9999".into(),
+        _ => "the request could not be signed".into(),
+    }
+}
+
 /// `{"__type": "...", "message": "..."}`, or a generic error for anything else.
 fn parse_error(body: &[u8], status: u16) -> CallError {
     match parse_error_body(body) {
         Ok(b) => {
-            let code = b.error_type.rsplit('#').next().unwrap_or(&b.error_type);
-            let code = code.split(':').next().unwrap_or(code);
+            let code = kms_api::error::exception_name(&b.error_type);
             CallError::new(code, b.message.unwrap_or_default(), status)
         }
         Err(_) => {

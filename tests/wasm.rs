@@ -130,3 +130,61 @@ async fn rust_and_webcrypto_paths_read_each_other() {
         assert_eq!(get(&err, "code").as_string().as_deref(), Some("DecryptionFailed"));
     }
 }
+
+#[wasm_bindgen_test]
+fn client_endpoints_must_be_plain_http_urls() {
+    let client = |endpoint: &str| {
+        let credentials =
+            object(&[("accessKeyId", "AKID".into()), ("secretAccessKey", "secret".into())]);
+        let options = object(&[
+            ("endpoint", endpoint.into()),
+            ("region", "us-east-1".into()),
+            ("credentials", credentials),
+        ]);
+        kms_wasm::KmsClient::new(options)
+    };
+    for ok in [
+        "http://127.0.0.1:7080",
+        "https://KMS.example.com",
+        "https://kms.example.com:8443/",
+        "http://[::1]:80/prefix/kms",
+    ] {
+        assert!(client(ok).is_ok(), "{ok}");
+    }
+    for (bad, message) in [
+        ("ftp://x", "must start with http:// or https://"),
+        ("HTTP://x", "must start with http:// or https://"),
+        ("http:/x", "must start with http:// or https://"),
+        ("x://http://y", "must start with http:// or https://"),
+        ("http://", "is not a plain http(s) URL"),
+        ("https:///path", "is not a plain http(s) URL"),
+        ("http://user@x", "is not a plain http(s) URL"),
+        ("http://x/a?b", "is not a plain http(s) URL"),
+        ("http://x/a#b", "is not a plain http(s) URL"),
+        ("http://x?a/b", "must not have a query or fragment"),
+        ("http://x#a", "must not have a query or fragment"),
+    ] {
+        let err = client(bad).err().unwrap_or_else(|| panic!("{bad} was accepted"));
+        assert_eq!(get(&err, "code").as_string().as_deref(), Some("ValidationException"));
+        let text = get(&err, "message").as_string().unwrap();
+        assert!(text.contains(message), "{bad}: {text}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_region_that_cannot_be_signed_fails_the_call_before_fetch() {
+    let credentials =
+        object(&[("accessKeyId", "AKID".into()), ("secretAccessKey", "secret".into())]);
+    let options = object(&[
+        // Nothing listens here: a request that got as far as fetch would fail differently.
+        ("endpoint", "http://127.0.0.1:9".into()),
+        ("region", "us east/1".into()),
+        ("credentials", credentials),
+        ("maxAttempts", 1.into()),
+    ]);
+    let client = kms_wasm::KmsClient::new(options).unwrap();
+    let err = JsFuture::from(client.generate_random(16)).await.unwrap_err();
+    assert_eq!(get(&err, "code").as_string().as_deref(), Some("InvalidSignatureException"));
+    let message = get(&err, "message").as_string().unwrap();
+    assert!(message.contains("must not contain"), "{message}");
+}

@@ -254,9 +254,59 @@ pub fn put_u16_prefixed(out: &mut Vec<u8>, bytes: &[u8]) -> Result<(), LengthOve
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LengthOverflow;
 
+/// `bytes` as text, each invalid sequence replaced by U+FFFD exactly as
+/// `String::from_utf8_lossy` does (for the wasm client, where std's `Utf8Chunks` is larger
+/// than this loop over `from_utf8`, which the module holds anyway).
+pub fn utf8_lossy(mut bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    loop {
+        match std::str::from_utf8(bytes) {
+            Ok(text) => {
+                out.push_str(text);
+                return out;
+            }
+            Err(e) => {
+                let (valid, rest) = bytes.split_at(e.valid_up_to());
+                out.push_str(std::str::from_utf8(valid).unwrap_or_default());
+                out.push(char::REPLACEMENT_CHARACTER);
+                // `error_len` is the invalid sequence's length; `None` at a truncated end.
+                bytes = rest.get(e.error_len().unwrap_or(rest.len())..).unwrap_or_default();
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn utf8_lossy_replaces_as_std_does() {
+        for bytes in [
+            &b""[..],
+            b"plain",
+            "h\u{e9}\u{1F600}".as_bytes(),
+            b"\xff",
+            b"a\xffb",
+            b"\xe2\x82",
+            b"a\xe2\x82",
+            b"\xe2\x82a\xf0\x9f\x98",
+            b"\xed\xa0\x80",
+            b"\xc0\xaf\xf5\x80",
+            b"\xf0\x9f\x98\x80\x80",
+        ] {
+            assert_eq!(utf8_lossy(bytes), String::from_utf8_lossy(bytes), "{bytes:?}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn utf8_lossy_matches_std(bytes in proptest::collection::vec(
+            prop_oneof![any::<u8>(), 0x80u8..0xc0, 0xc0u8..0xf8], 0..40)) {
+            prop_assert_eq!(utf8_lossy(&bytes), String::from_utf8_lossy(&bytes));
+        }
+    }
 
     #[test]
     fn reads_big_endian_and_tracks_position() {

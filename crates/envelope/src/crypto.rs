@@ -265,6 +265,17 @@ impl SignatureHasher {
     }
 }
 
+/// Fills `buf` from the operating system's generator (`crypto.getRandomValues` in wasm).
+///
+/// This calls getrandom, as rand_core's `OsRng` does, but without `OsRng`'s error type, which
+/// boxes the cause as a `dyn Error` and so keeps its formatting code in the wasm client.
+///
+/// # Errors
+/// [`Error::Random`] if the generator fails.
+pub fn fill_random(buf: &mut [u8]) -> Result<(), Error> {
+    getrandom::getrandom(buf).map_err(|_| Error::Random)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +283,16 @@ mod tests {
         AES_128_GCM_IV12_TAG16_NO_KDF, AES_192_GCM_IV12_TAG16_HKDF_SHA256,
         AES_256_GCM_HKDF_SHA512_COMMIT_KEY, ALL_SUITES,
     };
+
+    #[test]
+    fn fill_random_fills_the_whole_buffer_afresh() {
+        let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+        fill_random(&mut a).unwrap();
+        fill_random(&mut b).unwrap();
+        assert_ne!(a, [0; 32]);
+        assert_ne!(a, b);
+        fill_random(&mut []).unwrap();
+    }
 
     fn tag_of(keys: &DerivedKeys) -> [u8; 16] {
         keys.content.header_tag(&[0; 12], b"aad").unwrap()

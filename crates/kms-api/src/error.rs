@@ -110,10 +110,20 @@ error_codes! {
 impl ErrorCode {
     /// Looks up a code by its exception name (accepting a `namespace#` prefix, as the SDKs do).
     pub fn from_name(name: &str) -> Option<ErrorCode> {
-        let name = name.rsplit('#').next().unwrap_or(name);
-        let name = name.split(':').next().unwrap_or(name);
+        let name = exception_name(name);
         ErrorCode::ALL.iter().copied().find(|c| c.as_str() == name)
     }
+}
+
+/// The exception name in an error's `__type`: without a `namespace#` prefix or a `:`
+/// suffix, as the SDKs read it (`com.amazonaws.kms#NotFoundException` is `NotFoundException`).
+pub fn exception_name(error_type: &str) -> &str {
+    // Byte positions rather than str patterns: smaller in the wasm client.
+    let bytes = error_type.as_bytes();
+    let start = bytes.iter().rposition(|&b| b == b'#').map_or(0, |i| i + 1);
+    let end = (start..bytes.len()).find(|&i| bytes[i] == b':').unwrap_or(bytes.len());
+    // Both ends are at ASCII bytes or the ends of the text, so `get` always succeeds.
+    error_type.get(start..end).unwrap_or(error_type)
 }
 
 /// A KMS error: an exception code and, usually, a message.
@@ -170,6 +180,20 @@ mod tests {
             Some(ErrorCode::NotFoundException)
         );
         assert_eq!(ErrorCode::from_name("NoSuchThing"), None);
+    }
+
+    #[test]
+    fn exception_names_drop_the_namespace_and_suffix() {
+        for (error_type, name) in [
+            ("NotFoundException", "NotFoundException"),
+            ("com.amazonaws.kms#NotFoundException", "NotFoundException"),
+            ("a#b#NotFoundException:http://x/y", "NotFoundException"),
+            ("NotFoundException:", "NotFoundException"),
+            ("ns#", ""),
+            ("", ""),
+        ] {
+            assert_eq!(exception_name(error_type), name, "{error_type}");
+        }
     }
 
     #[test]

@@ -221,7 +221,7 @@ impl<'a> Reader<'a> {
             }
         }
         self.pos = pos;
-        Ok(&self.text[start..pos])
+        self.slice(start, pos)
     }
 
     /// Reads a number that must be an integer in `i64` range (no fraction or exponent).
@@ -253,7 +253,7 @@ impl<'a> Reader<'a> {
             };
             match b {
                 b'"' => {
-                    let tail = &self.text[run..self.pos];
+                    let tail = self.slice(run, self.pos)?;
                     self.pos += 1;
                     return Ok(match owned {
                         None => Cow::Borrowed(tail),
@@ -265,7 +265,7 @@ impl<'a> Reader<'a> {
                 }
                 b'\\' => {
                     let s = owned.get_or_insert_with(String::new);
-                    s.push_str(&self.text[run..self.pos]);
+                    s.push_str(self.slice(run, self.pos)?);
                     self.pos += 1;
                     let c = self.escape()?;
                     owned.get_or_insert_with(String::new).push(c);
@@ -275,6 +275,18 @@ impl<'a> Reader<'a> {
                 // `text` is a str, so multi-byte characters are whole; step over bytes.
                 _ => self.pos += 1,
             }
+        }
+    }
+
+    /// The text from byte `from` to byte `to`.
+    ///
+    /// The reader only stops at ASCII bytes, so both ends are character boundaries and the
+    /// error cannot happen; `get` is used, not indexing, to keep indexing's panic path (and
+    /// the formatting code it needs) out of the wasm client.
+    fn slice(&self, from: usize, to: usize) -> Result<&'a str, JsonError> {
+        match self.text.get(from..to) {
+            Some(s) => Ok(s),
+            None => self.error("not at a character boundary"),
         }
     }
 
@@ -486,7 +498,9 @@ pub fn write_string(out: &mut String, s: &str) {
             0..=0x1f => "",
             _ => continue,
         };
-        out.push_str(&s[run..i]);
+        // `run` and `i` are at ASCII bytes (or the ends), so `get` always succeeds; it is
+        // used, not indexing, to keep indexing's panic path out of the wasm client.
+        out.push_str(s.get(run..i).unwrap_or_default());
         if escape.is_empty() {
             const HEX: &[u8; 16] = b"0123456789abcdef";
             out.push_str("\\u00");
@@ -497,7 +511,7 @@ pub fn write_string(out: &mut String, s: &str) {
         }
         run = i + 1;
     }
-    out.push_str(&s[run..]);
+    out.push_str(s.get(run..).unwrap_or_default());
     out.push('"');
 }
 

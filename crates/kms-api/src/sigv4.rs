@@ -260,16 +260,23 @@ impl RequestParts<'_> {
     /// All raw values of the header `name` (matched case-insensitively) joined by `,`, or `None`
     /// if the request lacks it.
     pub fn header(&self, name: &str) -> Option<String> {
-        self.joined(name, str::to_owned)
+        self.joined(name, String::push_str)
     }
 
-    /// Every value of `name`, mapped through `f`, joined by `,`.
-    fn joined(&self, name: &str, f: impl Fn(&str) -> String) -> Option<String> {
-        let values: Vec<String> = (self.headers.iter())
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| f(v))
-            .collect();
-        (!values.is_empty()).then(|| values.join(","))
+    /// Every value of `name`, each appended by `push`, joined by `,`.
+    fn joined(&self, name: &str, push: impl Fn(&mut String, &str)) -> Option<String> {
+        let mut out: Option<String> = None;
+        for (_, value) in self.headers.iter().filter(|(n, _)| n.eq_ignore_ascii_case(name)) {
+            let joined = match &mut out {
+                Some(joined) => {
+                    joined.push(',');
+                    joined
+                }
+                None => out.insert(String::new()),
+            };
+            push(joined, value);
+        }
+        out
     }
 }
 
@@ -284,19 +291,24 @@ pub fn canonical_request(
     parts: &RequestParts<'_>,
     signed_headers: &[String],
 ) -> Result<String, SigV4Error> {
-    let mut sorted: Vec<String> = signed_headers.iter().map(|h| h.to_ascii_lowercase()).collect();
-    crate::sort::sort_with(&mut sorted, Ord::cmp);
-    sorted.dedup();
+    let sorted = lowercase_sorted_unique(signed_headers.to_vec());
     let (uri, query) = (canonical_uri(parts.path), canonical_query(parts.query));
     let mut out = format!("{}\n{uri}\n{query}\n", parts.method);
-    let collapse = |v: &str| v.split_ascii_whitespace().collect::<Vec<_>>().join(" ");
+    let collapse = |out: &mut String, v: &str| {
+        for (i, word) in v.split_ascii_whitespace().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            out.push_str(word);
+        }
+    };
     for name in sorted {
         let Some(value) = parts.joined(&name, collapse) else {
             return Err(SigV4Error::MissingSignedHeader(name));
         };
         out.push_str(&format!("{name}:{value}\n"));
     }
-    let signed = signed_headers.join(";");
+    let signed = join(signed_headers, ';');
     out.push_str(&format!("\n{signed}\n{}", parts.body_sha256_hex));
     Ok(out)
 }
@@ -384,8 +396,12 @@ pub fn sign(
     let date = amz_date.get(..8).unwrap_or_default();
 
     let set_by_sign = |n: &str| HEADERS_SET_BY_SIGN.iter().any(|h| n.eq_ignore_ascii_case(h));
-    let mut out: Vec<(String, String)> =
-        (headers.iter()).filter(|(n, _)| !set_by_sign(n)).cloned().collect();
+    let mut out: Vec<(String, String)> = Vec::with_capacity(headers.len() + 3);
+    for (name, value) in headers {
+        if !set_by_sign(name) {
+            out.push((name.clone(), value.clone()));
+        }
+    }
     out.push(("x-amz-date".to_owned(), amz_date.clone()));
     if let Some(token) = creds.session_token {
         out.push(("x-amz-security-token".to_owned(), token.to_owned()));
@@ -393,9 +409,11 @@ pub fn sign(
     if let Some((bad, _)) = out.iter().find(|(n, _)| !is_header_name(n)) {
         return Err(SigV4Error::InvalidHeaderName(bad.clone()));
     }
-    let mut signed: Vec<String> = out.iter().map(|(n, _)| n.to_ascii_lowercase()).collect();
-    crate::sort::sort_with(&mut signed, Ord::cmp);
-    signed.dedup();
+    let mut names = Vec::with_capacity(out.len());
+    for (name, _) in &out {
+        names.push(name.clone());
+    }
+    let signed = lowercase_sorted_unique(names);
     if !signed.iter().any(|h| h == "host") {
         return Err(SigV4Error::HostNotSigned);
     }
@@ -407,7 +425,7 @@ pub fn sign(
     let scope = format!("{date}/{region}/{service}/{SCOPE_TERMINATOR}");
     let key = SigningKey::derive(creds.secret_access_key, date, region, service);
     let signature = hex::encode(key.signature(&string_to_sign(&amz_date, &scope, &canonical)));
-    let (akid, signed) = (creds.access_key_id, signed.join(";"));
+    let (akid, signed) = (creds.access_key_id, join(&signed, ';'));
     let authorization = format!(
         "{ALGORITHM} Credential={akid}/{scope}, SignedHeaders={signed}, Signature={signature}"
     );
@@ -475,14 +493,50 @@ fn canonical_query(query: &str) -> String {
         }
         out
     };
-    let mut pairs: Vec<(String, String)> = (query.split('&'))
-        .filter(|p| !p.is_empty())
-        .map(|p| p.split_once('=').unwrap_or((p, "")))
-        .map(|(name, value)| (encode(name), encode(value)))
-        .collect();
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for parameter in query.split('&').filter(|p| !p.is_empty()) {
+        let (name, value) = parameter.split_once('=').unwrap_or((parameter, ""));
+        pairs.push((encode(name), encode(value)));
+    }
     crate::sort::sort_with(&mut pairs, Ord::cmp);
-    let pairs: Vec<String> = pairs.into_iter().map(|(n, v)| format!("{n}={v}")).collect();
-    pairs.join("&")
+    let mut out = String::with_capacity(query.len());
+    for (i, (name, value)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        out.push_str(name);
+        out.push('=');
+        out.push_str(value);
+    }
+    out
+}
+
+/// Header `names` lowercased, sorted and without repeats (loops rather than iterator
+/// adapters and `dedup`: smaller in the wasm client).
+fn lowercase_sorted_unique(mut names: Vec<String>) -> Vec<String> {
+    for name in &mut names {
+        name.make_ascii_lowercase();
+    }
+    crate::sort::sort_with(&mut names, Ord::cmp);
+    let mut unique: Vec<String> = Vec::with_capacity(names.len());
+    for name in names {
+        if unique.last() != Some(&name) {
+            unique.push(name);
+        }
+    }
+    unique
+}
+
+/// `parts` joined by `separator` (`[String]::join` by hand: the generic one is large in wasm).
+fn join(parts: &[String], separator: char) -> String {
+    let mut out = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        if i > 0 {
+            out.push(separator);
+        }
+        out.push_str(part);
+    }
+    out
 }
 
 /// Decodes `%XX` escapes; a `%` not followed by two hex digits stays literal.

@@ -7,11 +7,30 @@
 use std::cmp::Ordering;
 
 /// Sorts `items` by `cmp`, stably.
-pub fn sort_with<T>(items: &mut Vec<T>, cmp: impl Fn(&T, &T) -> Ordering) {
-    let order = sorted_indices(items.len(), &|i, j| cmp(&items[i], &items[j]));
-    let mut slots: Vec<Option<T>> = items.drain(..).map(Some).collect();
-    // `order` is a permutation of the indices, so every slot is taken exactly once.
-    items.extend(order.into_iter().filter_map(|i| slots[i].take()));
+pub fn sort_with<T>(items: &mut [T], cmp: impl Fn(&T, &T) -> Ordering) {
+    let mut order = sorted_indices(items.len(), &|i, j| cmp(&items[i], &items[j]));
+    // Only the comparison and the swap depend on `T`: each instance stays small.
+    permute(&mut order, &mut |i, j| items.swap(i, j));
+}
+
+/// Rearranges a list through `swap` so that position `i` holds what was at `order[i]`,
+/// following each cycle of the permutation `order` (which is used up: every entry is
+/// overwritten with `usize::MAX` as its position is settled).
+fn permute(order: &mut [usize], swap: &mut dyn FnMut(usize, usize)) {
+    for start in 0..order.len() {
+        let mut position = start;
+        while order[position] != usize::MAX {
+            let from = std::mem::replace(&mut order[position], usize::MAX);
+            if from == start {
+                // The cycle is closed: `position` already holds what was at `start`.
+                break;
+            }
+            // `from` still holds its original element; after the swap, it holds the
+            // cycle's first element, which the next step moves on.
+            swap(position, from);
+            position = from;
+        }
+    }
 }
 
 /// The indices `0..len` in the stable order of `cmp`: a bottom-up merge sort written here
@@ -64,7 +83,27 @@ mod tests {
         assert!(empty.is_empty());
     }
 
+    #[test]
+    fn permute_applies_every_cycle() {
+        // Cycles (0 2 4), (1 3) and the fixed point 5.
+        let mut items = vec!['a', 'b', 'c', 'd', 'e', 'f'];
+        let mut order = vec![2, 3, 4, 1, 0, 5];
+        let expected: Vec<char> = order.iter().map(|&i| items[i]).collect();
+        permute(&mut order, &mut |i, j| items.swap(i, j));
+        assert_eq!(items, expected);
+    }
+
     proptest! {
+        #[test]
+        fn permute_matches_indexing(order in Just((0..40usize).collect::<Vec<_>>()).prop_shuffle()) {
+            let original: Vec<usize> = (100..140).collect();
+            let expected: Vec<usize> = order.iter().map(|&i| original[i]).collect();
+            let mut items = original;
+            let mut order = order;
+            permute(&mut order, &mut |i, j| items.swap(i, j));
+            prop_assert_eq!(items, expected);
+        }
+
         #[test]
         fn sort_with_sorts_as_the_standard_sort_does(mut items: Vec<(u8, u16)>) {
             let mut expected = items.clone();

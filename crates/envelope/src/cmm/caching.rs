@@ -7,7 +7,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand_core::{OsRng, RngCore};
 use sha2::{Digest, Sha512};
 
 use crate::cache::{
@@ -19,6 +18,7 @@ use crate::cmm::{
     CryptographicMaterialsManager, DecryptMaterialsRequest, EncryptionMaterialsRequest,
 };
 use crate::codec::Codec;
+use crate::crypto::fill_random;
 use crate::error::Error;
 use crate::format::header::serialize_encryption_context;
 use crate::keyring::Keyring;
@@ -461,13 +461,11 @@ fn decryption_id(
     encrypted_data_keys: &[EncryptedDataKey],
     encryption_context: &EncryptionContext,
 ) -> Result<CacheId, Error> {
-    let mut edk_hashes = encrypted_data_keys
-        .iter()
-        .map(|edk| {
-            serialize_encrypted_data_key(edk)
-                .map(|bytes| <[u8; CACHE_ID_LEN_BYTES]>::from(Sha512::digest(bytes)))
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
+    let mut edk_hashes = Vec::with_capacity(encrypted_data_keys.len());
+    for edk in encrypted_data_keys {
+        let bytes = serialize_encrypted_data_key(edk)?;
+        edk_hashes.push(<[u8; CACHE_ID_LEN_BYTES]>::from(Sha512::digest(bytes)));
+    }
     kms_api::sort::sort_with(&mut edk_hashes, Ord::cmp);
     let context_hash = Sha512::digest(serialize_encryption_context(encryption_context)?);
     let mut h = Sha512::new();
@@ -536,11 +534,20 @@ fn serialize_encrypted_data_key(edk: &EncryptedDataKey) -> Result<Vec<u8>, Error
 /// partition id).
 fn random_uuid_v4() -> Result<String, Error> {
     let mut b = [0u8; 16];
-    OsRng.try_fill_bytes(&mut b).map_err(|_| Error::Random)?;
+    fill_random(&mut b)?;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    let h = hex::encode(b);
-    Ok(format!("{}-{}-{}-{}-{}", &h[..8], &h[8..12], &h[12..16], &h[16..20], &h[20..]))
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut id = String::with_capacity(36);
+    for (i, byte) in b.iter().enumerate() {
+        // 8-4-4-4-12 hex digits.
+        if matches!(i, 4 | 6 | 8 | 10) {
+            id.push('-');
+        }
+        id.push(char::from(HEX[usize::from(byte >> 4)]));
+        id.push(char::from(HEX[usize::from(byte & 15)]));
+    }
+    Ok(id)
 }
 
 #[cfg(test)]
@@ -551,6 +558,13 @@ mod tests {
     fn uuid_has_version_and_variant_bits() {
         let id = random_uuid_v4().unwrap();
         assert_eq!(id.len(), 36);
+        for (i, c) in id.char_indices() {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                assert_eq!(c, '-', "{id}");
+            } else {
+                assert!(matches!(c, '0'..='9' | 'a'..='f'), "{id}");
+            }
+        }
         assert_eq!(&id[14..15], "4");
         assert!(matches!(&id[19..20], "8" | "9" | "a" | "b"));
         assert_ne!(id, random_uuid_v4().unwrap());

@@ -1,8 +1,6 @@
 //! Encrypting one item (spec `dynamodb-encryption-client/encrypt-item.md` and
 //! `structured-encryption/encrypt-path-structure.md`).
 
-use rand_core::{OsRng, RngCore};
-
 use crate::cmm::EncryptionMaterialsRequest;
 use crate::item::config::CryptoAction;
 use crate::item::context::{item_context, serialize_context};
@@ -105,7 +103,7 @@ impl ItemEncryptor {
         })?;
 
         let mut message_id = [0u8; MESSAGE_ID_LEN_BYTES];
-        OsRng.try_fill_bytes(&mut message_id).map_err(|_| crate::Error::Random)?;
+        crate::crypto::fill_random(&mut message_id)?;
         let keys = ItemKeys::derive(data_key.expose_secret(), &message_id)?;
 
         //# The encryption context field serialized in the header MUST contain all key-value

@@ -18,11 +18,14 @@ pub(crate) fn combine_errors(errors: Vec<Error>) -> Error {
         0 => Error::NoDecryptableDataKey,
         1 => specific.remove(0),
         _ => {
-            let listed: Vec<String> = specific.iter().map(ToString::to_string).collect();
-            Error::Keyring(format!(
-                "no encrypted data key could be decrypted: {}",
-                listed.join("; ")
-            ))
+            let mut message = String::from("no encrypted data key could be decrypted: ");
+            for (i, error) in specific.iter().enumerate() {
+                if i > 0 {
+                    message.push_str("; ");
+                }
+                message.push_str(&error.to_string());
+            }
+            Error::Keyring(message)
         }
     }
 }
@@ -170,6 +173,20 @@ mod tests {
             panic!("expected a keyring error");
         };
         assert!(text.contains("random generator failed") && text.contains("boom"));
+        let three = vec![
+            Error::Random,
+            Error::NoDecryptableDataKey,
+            Error::Keyring("a".into()),
+            Error::Random,
+        ];
+        let Error::Keyring(text) = combine_errors(three) else {
+            panic!("expected a keyring error");
+        };
+        let (random, a) = (Error::Random.to_string(), Error::Keyring("a".into()).to_string());
+        assert_eq!(
+            text,
+            format!("no encrypted data key could be decrypted: {random}; {a}; {random}")
+        );
     }
 
     #[test]

@@ -10,9 +10,9 @@ use aes_gcm::aead::consts::U12;
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::aes::Aes192;
 use aes_gcm::{Aes128Gcm, Aes256Gcm, AesGcm, Nonce};
-use rand_core::{OsRng, RngCore};
 use zeroize::Zeroizing;
 
+use crate::crypto::fill_random;
 use crate::error::Error;
 use crate::format::header::serialize_encryption_context;
 use crate::keyring::Keyring;
@@ -32,7 +32,7 @@ pub(crate) const RESERVED_PROVIDER_ID_PREFIX: &str = "aws-kms";
 /// [`Error::Random`] if the operating system's generator fails.
 pub(crate) fn generate_data_key(suite: &AlgorithmSuite) -> Result<PlaintextDataKey, Error> {
     let mut key = Zeroizing::new(vec![0u8; suite.data_key_len()]);
-    OsRng.try_fill_bytes(&mut key).map_err(|_| Error::Random)?;
+    fill_random(&mut key)?;
     Ok(PlaintextDataKey::new(std::mem::take(&mut *key)))
 }
 
@@ -194,7 +194,7 @@ impl Keyring for RawAesKeyring {
         let aad = serialize_encryption_context(&materials.encryption_context)?;
         let data_key = data_key_or_generate(&mut materials)?;
         let mut iv = [0u8; IV_LEN_BYTES];
-        OsRng.try_fill_bytes(&mut iv).map_err(|_| Error::Random)?;
+        fill_random(&mut iv)?;
         let ciphertext = self.seal(&iv, &aad, data_key.expose_secret())?;
         materials.encrypted_data_keys.push(EncryptedDataKey {
             provider_id: self.key_namespace.clone(),

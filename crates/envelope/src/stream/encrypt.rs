@@ -1,13 +1,12 @@
 //! Streaming encryption (spec `client-apis/encrypt.md`).
 
-use rand_core::{OsRng, RngCore};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::external::{ContentKeyBytes, FrameCallback, FrameParams, SEALED_OVERHEAD_BYTES};
 use crate::client::EncryptConfig;
 use crate::cmm::{CryptographicMaterialsManager, EncryptionMaterialsRequest};
 use crate::codec::Codec;
-use crate::crypto::{derive_keys, ContentKey, SignatureHasher};
+use crate::crypto::{derive_keys, fill_random, ContentKey, SignatureHasher};
 use crate::error::Error;
 use crate::format::frame::{encode_frame_prefix, frame_iv, BodyAad, BodyAadContent};
 use crate::format::{serialize_encryption_context, ContentType, Footer, MessageHeader, MessageId};
@@ -593,7 +592,7 @@ fn signing_key_matches(key: &SigningKey, alg: crate::suite::SignatureAlgorithm) 
 }
 
 fn random_message_id(suite: &AlgorithmSuite) -> Result<MessageId, Error> {
-    let fill = |buf: &mut [u8]| OsRng.try_fill_bytes(buf).map_err(|_| Error::Random);
+    let fill = fill_random;
     Ok(match suite.message_format {
         MessageFormatVersion::V1 => {
             let mut id = [0u8; 16];
