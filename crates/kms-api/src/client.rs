@@ -79,7 +79,13 @@ fn opt_base64(reader: &mut Reader<'_>) -> Result<Option<Vec<u8>>, JsonError> {
         return Ok(None);
     }
     let text = reader.string()?;
-    match base64::decode(text.trim_end_matches('\n')) {
+    let decoded = base64::decode(text.trim_end_matches('\n'));
+    // A string with escapes was copied out of the body (in one allocation): the base64 of a
+    // data key must not stay behind in it.
+    if let std::borrow::Cow::Owned(copy) = text {
+        drop(zeroize::Zeroizing::new(copy));
+    }
+    match decoded {
         Ok(bytes) => Ok(Some(bytes)),
         Err(_) => Err(reader.error_here("blob is not valid base64")),
     }
