@@ -498,5 +498,12 @@ mod tests {
             decode_marker(&base64::encode_url("zz")).unwrap_err().code,
             ErrorCode::InvalidMarkerException
         );
+        // URL-safe base64 without padding only: "m1:~~~" is "bTE6fn5-" ("bTE6fn5+" in the
+        // standard alphabet), "m1:~~" is "bTE6fn4" ("bTE6fn4=" padded).
+        assert_eq!(decode_marker("bTE6fn5-").unwrap(), "~~~");
+        assert_eq!(decode_marker("bTE6fn4").unwrap(), "~~");
+        for refused in ["bTE6fn5+", "bTE6fn4="] {
+            assert_eq!(decode_marker(refused).unwrap_err().code, ErrorCode::InvalidMarkerException);
+        }
     }
 }

@@ -432,4 +432,17 @@ mod tests {
         assert_eq!(token::decode(""), None);
         assert_eq!(token::decode(&token[..token.len() - 2]), None);
     }
+
+    #[test]
+    fn tokens_are_url_safe_base64_without_padding_only() {
+        let id = "ef".repeat(32);
+        // The random nonce varies the token: find one using the URL-safe characters.
+        let token = (0..1000).map(|_| token::encode(&id)).find(|t| t.contains(['-', '_'])).unwrap();
+        assert_eq!(token::decode(&token).as_deref(), Some(id.as_str()));
+        let standard = token.replace('-', "+").replace('_', "/");
+        assert_eq!(token::decode(&standard), None, "the standard alphabet is refused");
+        for padded in [format!("{token}="), format!("{token}==")] {
+            assert_eq!(token::decode(&padded), None, "padding is refused");
+        }
+    }
 }
