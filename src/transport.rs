@@ -69,7 +69,7 @@ impl CallError {
 
 impl From<CallError> for KmsClientError {
     fn from(e: CallError) -> Self {
-        KmsClientError { code: e.code, message: e.message }
+        KmsClientError { code: e.code.into_boxed_str(), message: e.message, status: e.status }
     }
 }
 
@@ -301,10 +301,13 @@ pub(crate) fn key_request(
     body
 }
 
+/// A response without a member the call needs: status 0, as for a response that is not
+/// JSON (`FetchKmsClient::call`).
 fn missing(member: &str) -> KmsClientError {
     KmsClientError {
         code: "SerializationException".into(),
         message: format!("the response has no {member}"),
+        status: 0,
     }
 }
 
