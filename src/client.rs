@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use js_sys::{Object, Promise};
+use kms_api::client::ClientResponse;
 use kms_api::json::ObjectWriter;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::JsValue;
@@ -95,9 +96,7 @@ impl KmsClient {
         if let Some(spec) = &key_spec {
             request.string("KeySpec", spec);
         }
-        let inner = self.inner.clone();
-        Ok(promise(async move {
-            let r = inner.call("GenerateDataKey", request).await.map_err(|e| e.to_js())?;
+        Ok(call_promise(&self.inner, "GenerateDataKey", request, |r| {
             let out = Object::new();
             set(&out, "keyId", &r.key_id.unwrap_or_default().into());
             let plaintext = r.plaintext.unwrap_or_default();
@@ -125,9 +124,7 @@ impl KmsClient {
         if let Some(algorithm) = string_field(&options, "encryptionAlgorithm")? {
             request.string("EncryptionAlgorithm", &algorithm);
         }
-        let inner = self.inner.clone();
-        Ok(promise(async move {
-            let r = inner.call("Encrypt", request).await.map_err(|e| e.to_js())?;
+        Ok(call_promise(&self.inner, "Encrypt", request, |r| {
             let out = Object::new();
             set(&out, "keyId", &r.key_id.unwrap_or_default().into());
             set(&out, "ciphertextBlob", &to_uint8(&r.ciphertext_blob.unwrap_or_default().0));
@@ -153,9 +150,7 @@ impl KmsClient {
         if let Some(algorithm) = string_field(&options, "encryptionAlgorithm")? {
             request.string("EncryptionAlgorithm", &algorithm);
         }
-        let inner = self.inner.clone();
-        Ok(promise(async move {
-            let r = inner.call("Decrypt", request).await.map_err(|e| e.to_js())?;
+        Ok(call_promise(&self.inner, "Decrypt", request, |r| {
             let out = Object::new();
             set(&out, "keyId", &r.key_id.unwrap_or_default().into());
             let plaintext = r.plaintext.unwrap_or_default();
@@ -175,9 +170,7 @@ impl KmsClient {
     ) -> Result<Promise, JsValue> {
         let options = options_or_undefined(options);
         let request = key_request(Some(&key_id), &Default::default(), &tokens(&options)?);
-        let inner = self.inner.clone();
-        Ok(promise(async move {
-            let r = inner.call("GetPublicKey", request).await.map_err(|e| e.to_js())?;
+        Ok(call_promise(&self.inner, "GetPublicKey", request, |r| {
             let spki = r.public_key.ok_or_else(|| invalid("the response has no PublicKey"))?;
             let key = PublicKey::from_kms(
                 &spki.0,
@@ -199,12 +192,26 @@ impl KmsClient {
     ) -> Promise {
         let mut request = ObjectWriter::new();
         request.integer("NumberOfBytes", i64::from(number_of_bytes));
-        let inner = self.inner.clone();
-        promise(async move {
-            let r = inner.call("GenerateRandom", request).await.map_err(|e| e.to_js())?;
+        call_promise(&self.inner, "GenerateRandom", request, |r| {
             Ok(to_uint8(r.plaintext.unwrap_or_default().expose_secret()).into())
         })
     }
+}
+
+/// A promise of `operation`'s response, turned into the promise's value by `to_js`. Every
+/// method goes through this one async body: each async block is a state machine of its own
+/// in the wasm module.
+fn call_promise(
+    inner: &Arc<FetchKmsClient>,
+    operation: &'static str,
+    request: ObjectWriter,
+    to_js: fn(ClientResponse) -> Result<JsValue, JsValue>,
+) -> Promise {
+    let inner = inner.clone();
+    promise(async move {
+        let response = inner.call(operation, request).await.map_err(|e| e.to_js())?;
+        to_js(response)
+    })
 }
 
 fn context(options: &JsValue) -> Result<kms_envelope::materials::EncryptionContext, JsValue> {

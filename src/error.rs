@@ -25,16 +25,18 @@ pub(crate) fn invalid(message: &str) -> JsValue {
 }
 
 /// The HTTP status KMS sends with `code`, if it is a KMS exception name.
+#[cfg(feature = "full")]
 pub(crate) fn status_of(code: &str) -> u16 {
     kms_api::ErrorCode::from_name(code).map_or(0, kms_api::ErrorCode::http_status)
 }
 
-/// Translates an envelope error. KMS failures keep their AWS code; cryptographic failures
-/// stay opaque (`DecryptionFailed` never says which check failed).
+/// Translates an envelope error. KMS failures keep their AWS code and the HTTP status of the
+/// answer; cryptographic failures stay opaque (`DecryptionFailed` never says which check
+/// failed).
 pub(crate) fn from_envelope(error: Error) -> JsValue {
     let message = error.to_string();
     let code = match &error {
-        Error::Kms(e) => return kms_error(&e.code, &e.message, status_of(&e.code)),
+        Error::Kms(e) => return kms_error(&e.code, &e.message, e.status),
         Error::DecryptionFailed => "DecryptionFailed",
         Error::Malformed(_) => "MalformedMessage",
         Error::UnsupportedSuite(_) => "UnsupportedAlgorithmSuite",

@@ -69,7 +69,7 @@ impl CallError {
 
 impl From<CallError> for KmsClientError {
     fn from(e: CallError) -> Self {
-        KmsClientError { code: e.code, message: e.message }
+        KmsClientError { code: e.code.into_boxed_str(), message: e.message, status: e.status }
     }
 }
 
@@ -301,10 +301,48 @@ pub(crate) fn key_request(
     body
 }
 
+/// A response without a member the call needs: status 0, as for a response that is not
+/// JSON (`FetchKmsClient::call`).
 fn missing(member: &str) -> KmsClientError {
     KmsClientError {
         code: "SerializationException".into(),
         message: format!("the response has no {member}"),
+        status: 0,
+    }
+}
+
+/// What the data-key operations read from KMS's answer (a member not asked for is empty).
+struct KeyAnswer {
+    key_id: String,
+    plaintext: PlaintextDataKey,
+    ciphertext_blob: Vec<u8>,
+}
+
+impl FetchKmsClient {
+    /// Calls a data-key operation and takes the members it must answer with: `Plaintext`
+    /// when `plaintext`, then `KeyId`, then `CiphertextBlob` when `blob`. The three trait
+    /// methods share this one async body (each async body is a state machine of its own in
+    /// wasm, and each early return there dropped the rest of the response anew).
+    async fn key_call(
+        &self,
+        operation: &str,
+        body: ObjectWriter,
+        plaintext: bool,
+        blob: bool,
+    ) -> Result<KeyAnswer, KmsClientError> {
+        let r = self.call(operation, body).await?;
+        let plaintext = match (plaintext, r.plaintext) {
+            (false, _) => PlaintextDataKey::new(Vec::new()),
+            (true, Some(p)) => PlaintextDataKey::new(p.expose_secret().to_vec()),
+            (true, None) => return Err(missing("Plaintext")),
+        };
+        let key_id = r.key_id.ok_or_else(|| missing("KeyId"))?;
+        let ciphertext_blob = match (blob, r.ciphertext_blob) {
+            (false, _) => Vec::new(),
+            (true, Some(b)) => b.0,
+            (true, None) => return Err(missing("CiphertextBlob")),
+        };
+        Ok(KeyAnswer { key_id, plaintext, ciphertext_blob })
     }
 }
 
@@ -317,12 +355,11 @@ impl KmsClient for FetchKmsClient {
         let mut body =
             key_request(Some(request.key_id), request.encryption_context, request.grant_tokens);
         body.integer("NumberOfBytes", request.number_of_bytes as i64);
-        let r = self.call("GenerateDataKey", body).await?;
-        let plaintext = r.plaintext.ok_or_else(|| missing("Plaintext"))?;
+        let a = self.key_call("GenerateDataKey", body, true, true).await?;
         Ok(GenerateDataKeyResponse {
-            key_id: r.key_id.ok_or_else(|| missing("KeyId"))?,
-            plaintext: PlaintextDataKey::new(plaintext.expose_secret().to_vec()),
-            ciphertext_blob: r.ciphertext_blob.ok_or_else(|| missing("CiphertextBlob"))?.0,
+            key_id: a.key_id,
+            plaintext: a.plaintext,
+            ciphertext_blob: a.ciphertext_blob,
         })
     }
 
@@ -333,11 +370,8 @@ impl KmsClient for FetchKmsClient {
         let mut body =
             key_request(Some(request.key_id), request.encryption_context, request.grant_tokens);
         body.base64("Plaintext", request.plaintext);
-        let r = self.call("Encrypt", body).await?;
-        Ok(EncryptResponse {
-            key_id: r.key_id.ok_or_else(|| missing("KeyId"))?,
-            ciphertext_blob: r.ciphertext_blob.ok_or_else(|| missing("CiphertextBlob"))?.0,
-        })
+        let a = self.key_call("Encrypt", body, false, true).await?;
+        Ok(EncryptResponse { key_id: a.key_id, ciphertext_blob: a.ciphertext_blob })
     }
 
     async fn decrypt(
@@ -350,11 +384,7 @@ impl KmsClient for FetchKmsClient {
         if let Some(algorithm) = request.encryption_algorithm {
             body.string("EncryptionAlgorithm", algorithm);
         }
-        let r = self.call("Decrypt", body).await?;
-        let plaintext = r.plaintext.ok_or_else(|| missing("Plaintext"))?;
-        Ok(DecryptResponse {
-            key_id: r.key_id.ok_or_else(|| missing("KeyId"))?,
-            plaintext: PlaintextDataKey::new(plaintext.expose_secret().to_vec()),
-        })
+        let a = self.key_call("Decrypt", body, true, false).await?;
+        Ok(DecryptResponse { key_id: a.key_id, plaintext: a.plaintext })
     }
 }

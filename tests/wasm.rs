@@ -188,3 +188,26 @@ async fn a_region_that_cannot_be_signed_fails_the_call_before_fetch() {
     let message = get(&err, "message").as_string().unwrap();
     assert!(message.contains("must not contain"), "{message}");
 }
+
+#[wasm_bindgen_test]
+fn randomness_comes_from_get_random_values_in_chunks_and_fails_without_it() {
+    use kms_envelope::crypto::fill_random;
+    // Longer than two getRandomValues calls (65,536 bytes each): no chunk may stay zero.
+    let mut buf = vec![0u8; 2 * 65_536 + 17];
+    fill_random(&mut buf).unwrap();
+    for window in buf.chunks(512) {
+        assert!(window.iter().any(|&b| b != 0));
+    }
+    fill_random(&mut []).unwrap();
+
+    // Without globalThis.crypto the call fails rather than leave the buffer as it was.
+    let global = js_sys::global();
+    let crypto = Reflect::get_own_property_descriptor(&global, &"crypto".into()).unwrap();
+    assert!(!crypto.is_undefined(), "this Node has no globalThis.crypto");
+    let hidden = object(&[("value", JsValue::UNDEFINED), ("configurable", true.into())]);
+    Reflect::define_property(&global, &"crypto".into(), hidden.unchecked_ref()).unwrap();
+    let result = fill_random(&mut [0u8; 16]);
+    Reflect::define_property(&global, &"crypto".into(), crypto.unchecked_ref()).unwrap();
+    assert!(matches!(result, Err(kms_envelope::Error::Random)), "{result:?}");
+    fill_random(&mut [0u8; 16]).unwrap();
+}

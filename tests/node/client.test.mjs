@@ -5,7 +5,7 @@ import { createServer } from 'node:http'
 import { once } from 'node:events'
 import { generateKeyPairSync, sign } from 'node:crypto'
 
-import { KmsClient, PublicKey } from 'kms-wasm'
+import { KmsClient, KmsKeyring, PublicKey, encrypt } from 'kms-wasm'
 import { startServer, createKey, REGION, CREDENTIALS } from './server.mjs'
 
 let server, client, keyArn
@@ -132,4 +132,23 @@ test('getPublicKey returns a cached PublicKey with the allowed algorithms', asyn
     assert.equal(s.seen.length, 1, 'verification needs no further call')
     await assert.rejects(key.encrypt(msg, 'RSAES_OAEP_SHA_256'), (e) => e.code === 'InvalidKeyUsageException')
   } finally { s.close() }
+})
+
+test('a KMS keyring reports the HTTP status of the answer', async () => {
+  const arn = 'arn:aws:kms:us-east-1:000000000000:key/11111111-1111-1111-1111-111111111111'
+  for (const [answer, code, status] of [
+    [[503, { __type: 'KMSInternalException', message: 'busy' }], 'KMSInternalException', 503],
+    [[400, { __type: 'ns#SomeNewException', message: 'new' }], 'SomeNewException', 400],
+    [[502, 'not json'], 'KMSInternalException', 502],
+    [[200, { KeyId: arn }], 'SerializationException', 0],
+  ]) {
+    const s = await scripted([answer])
+    try {
+      const c = new KmsClient({ endpoint: s.endpoint, region: REGION, credentials: CREDENTIALS, maxAttempts: 1 })
+      const keyring = new KmsKeyring({ client: c, generatorKeyId: arn })
+      await assert.rejects(encrypt(keyring, new Uint8Array([1]), { suiteId: 0x0478 }),
+        (e) => e.name === 'KmsError' && e.code === code && e.status === status, `${code} ${status}`)
+      assert.equal(s.seen[0].target, 'TrentService.GenerateDataKey')
+    } finally { s.close() }
+  }
 })

@@ -107,8 +107,9 @@ test('signed one-shot encryption signs with WebCrypto, without the EC module; a 
 
 test('without WebCrypto ECDSA (missing, or refusing the curve) signed one-shot encryption uses the EC module', () => {
   const cases = {
-    // No WebCrypto at all (bulk AES-GCM then stays in Rust too).
-    missing: "Object.defineProperty(globalThis, 'crypto', { value: undefined, configurable: true })",
+    // No SubtleCrypto, as in a browser page outside a secure context, where only
+    // crypto.getRandomValues remains (bulk AES-GCM then stays in Rust too).
+    missing: "Object.defineProperty(globalThis.crypto, 'subtle', { value: undefined, configurable: true })",
     // WebCrypto without P-384 ECDSA key generation.
     refusing: "const g = crypto.subtle.generateKey.bind(crypto.subtle); crypto.subtle.generateKey = (alg, ...rest) => alg.name === 'ECDSA' ? Promise.reject(new Error('no')) : g(alg, ...rest)"
   }
@@ -124,6 +125,16 @@ test('without WebCrypto ECDSA (missing, or refusing the curve) signed one-shot e
     `)
     assert.deepEqual(r, { before: false, after: true, same: true }, what)
   }
+})
+
+test('without globalThis.crypto there is no randomness: encryption fails rather than use weak bytes', () => {
+  const r = fresh(`
+    Object.defineProperty(globalThis, 'crypto', { value: undefined, configurable: true })
+    let code
+    try { await k.encrypt(keyring, new Uint8Array([1]), { suiteId: 0x0478 }) } catch (e) { code = e.code }
+    out({ code })
+  `)
+  assert.deepEqual(r, { code: 'RandomFailure' })
 })
 
 test('DIGEST verification loads it and verifies ECDSA and RSA signatures', () => {

@@ -265,15 +265,47 @@ impl SignatureHasher {
     }
 }
 
-/// Fills `buf` from the operating system's generator (`crypto.getRandomValues` in wasm).
+/// Fills `buf` from the operating system's generator: getrandom natively, and in wasm
+/// `globalThis.crypto.getRandomValues` (browsers and Node 20+).
 ///
-/// This calls getrandom, as rand_core's `OsRng` does, but without `OsRng`'s error type, which
-/// boxes the cause as a `dyn Error` and so keeps its formatting code in the wasm client.
+/// Natively this calls getrandom, as rand_core's `OsRng` does, but without `OsRng`'s error
+/// type, which boxes the cause as a `dyn Error` and so keeps its formatting code in the wasm
+/// client. In wasm one direct import replaces getrandom's detection of the JS environment
+/// (its `process`/`require`/`msCrypto` imports and their glue).
 ///
 /// # Errors
-/// [`Error::Random`] if the generator fails.
+/// [`Error::Random`] if the generator fails; in wasm also when `globalThis.crypto` is missing
+/// (the buffer is then never used as if it were random).
 pub fn fill_random(buf: &mut [u8]) -> Result<(), Error> {
-    getrandom::getrandom(buf).map_err(|_| Error::Random)
+    #[cfg(target_arch = "wasm32")]
+    {
+        for chunk in buf.chunks_mut(web_random::MAX_CALL_BYTES) {
+            web_random::get_random_values(chunk).map_err(|_| Error::Random)?;
+        }
+        Ok(())
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        getrandom::getrandom(buf).map_err(|_| Error::Random)
+    }
+}
+
+/// The Web Crypto generator, imported straight from the global object.
+#[cfg(target_arch = "wasm32")]
+mod web_random {
+    use wasm_bindgen::prelude::wasm_bindgen;
+    use wasm_bindgen::JsValue;
+
+    /// `getRandomValues` refuses views longer than this (a `QuotaExceededError`).
+    pub(super) const MAX_CALL_BYTES: usize = 65_536;
+
+    #[wasm_bindgen]
+    extern "C" {
+        /// Fills the view of wasm memory in place; throws (caught as `Err`) when
+        /// `globalThis.crypto` is missing or refuses the call.
+        #[wasm_bindgen(catch, js_namespace = ["globalThis", "crypto"], js_name = getRandomValues)]
+        pub(super) fn get_random_values(buf: &mut [u8]) -> Result<(), JsValue>;
+    }
 }
 
 #[cfg(test)]

@@ -8,9 +8,14 @@ use crate::materials::{EncryptionContext, PlaintextDataKey};
 #[error("{code}: {message}")]
 pub struct KmsClientError {
     /// The AWS exception name (e.g. `NotFoundException`) or a transport error code.
-    pub code: String,
+    // A boxed str rather than a String keeps the error (and every `Result` carrying a crate
+    // `Error`) as small as it was before `status`: a larger one costs code in wasm.
+    pub code: Box<str>,
     /// The message.
     pub message: String,
+    /// The HTTP status of KMS's answer, or 0 when there was none (a transport failure, or a
+    /// check on the client's side); what kms-wasm reports as a `KmsError`'s `status`.
+    pub status: u16,
 }
 
 /// `GenerateDataKey` input.

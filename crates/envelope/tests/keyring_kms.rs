@@ -188,7 +188,7 @@ fn kms_errors_surface_and_different_context_fails() {
         &enc.encrypted_data_keys,
     ))
     .unwrap_err();
-    assert!(matches!(err, Error::Kms(ref e) if e.code == "InvalidCiphertextException"), "{err}");
+    assert!(matches!(err, Error::Kms(ref e) if &*e.code == "InvalidCiphertextException"), "{err}");
     let unknown =
         AwsKmsKeyring::new(kms.clone(), "arn:aws:kms:us-east-1:111122223333:key/unknown").unwrap();
     assert!(matches!(

@@ -283,7 +283,7 @@ fn identity(arn: &str) -> String {
 }
 
 fn kms_error(code: &str, message: &str) -> KmsClientError {
-    KmsClientError { code: code.into(), message: message.into() }
+    KmsClientError { code: code.into(), message: message.into(), status: 400 }
 }
 
 impl FakeKms {
