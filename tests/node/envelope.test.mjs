@@ -54,11 +54,12 @@ test('an encryption context must be well-formed UTF-16, so distinct objects neve
   const keyring = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'k', wrappingKey: randomBytes(32) })
   // A lone surrogate would otherwise become U+FFFD, the same text as '\uFFFD' itself.
   for (const encryptionContext of [{ '\uD800': 'a' }, { k: '\uDC00' }, { '\uD800': 'x', '\uDC00': 'y' }]) {
-    await assert.rejects(encrypt(keyring, text('x'), { encryptionContext }),
+    // Bad options throw before any promise exists; `async` turns that into a rejection.
+    await assert.rejects(async () => encrypt(keyring, text('x'), { encryptionContext }),
       (e) => e.code === 'ValidationException' && /well-formed UTF-16/.test(e.message))
   }
   const { result } = await encrypt(keyring, text('x'), { encryptionContext: { '\uFFFD': 'a', '😀': '\uD83D\uDE00' } })
-  await assert.rejects(decrypt(keyring, result, { encryptionContext: { '\uD800': 'a' } }),
+  await assert.rejects(async () => decrypt(keyring, result, { encryptionContext: { '\uD800': 'a' } }),
     (e) => e.code === 'ValidationException')
   assert.deepEqual((await decrypt(keyring, result, { encryptionContext: { '\uFFFD': 'a' } })).plaintext, text('x'))
 })
