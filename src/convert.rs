@@ -31,9 +31,9 @@ pub(crate) fn field(object: &JsValue, key: &str) -> Option<JsValue> {
 pub(crate) fn string_field(object: &JsValue, key: &str) -> Result<Option<String>, JsValue> {
     match field(object, key) {
         None => Ok(None),
-        Some(v) => {
-            v.as_string().map(Some).ok_or_else(|| invalid(&format!("{key} must be a string")))
-        }
+        Some(v) => well_formed_string(&v)
+            .map(Some)
+            .ok_or_else(|| invalid(&format!("{key} must be a string of well-formed UTF-16"))),
     }
 }
 
@@ -67,12 +67,12 @@ pub(crate) fn uint_field(object: &JsValue, key: &str, max: u64) -> Result<Option
 /// An optional array of strings (`[]` when absent).
 pub(crate) fn strings_field(object: &JsValue, key: &str) -> Result<Vec<String>, JsValue> {
     let Some(v) = field(object, key) else { return Ok(Vec::new()) };
-    let bad = || invalid(&format!("{key} must be an array of strings"));
+    let bad = || invalid(&format!("{key} must be an array of strings of well-formed UTF-16"));
     let array = v.dyn_into::<Array>().map_err(|_| bad())?;
     // A loop rather than collecting into a Result: smaller in wasm.
     let mut out = Vec::new();
     for item in array.iter() {
-        out.push(item.as_string().ok_or_else(bad)?);
+        out.push(well_formed_string(&item).ok_or_else(bad)?);
     }
     Ok(out)
 }

@@ -62,6 +62,11 @@ test('an encryption context must be well-formed UTF-16, so distinct objects neve
   await assert.rejects(async () => decrypt(keyring, result, { encryptionContext: { '\uD800': 'a' } }),
     (e) => e.code === 'ValidationException')
   assert.deepEqual((await decrypt(keyring, result, { encryptionContext: { '\uFFFD': 'a' } })).plaintext, text('x'))
+  // Other names that select or bind keys likewise: a cache partition, a key name.
+  assert.throws(() => new CachingMaterialsManager({ keyring, maxAge: 1000, partition: '\uD800' }),
+    (e) => e.code === 'ValidationException' && /well-formed UTF-16/.test(e.message))
+  assert.throws(() => new RawAesKeyring({ keyNamespace: 'ns', keyName: 'k\uDC00', wrappingKey: randomBytes(32) }),
+    (e) => e.code === 'ValidationException')
 })
 
 test('tampering is DecryptionFailed and truncation is MalformedMessage', async () => {

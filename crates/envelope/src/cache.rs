@@ -287,6 +287,8 @@ impl LocalCryptographicMaterialsCache {
         self.state.lock().unwrap_or_else(|poisoned| {
             let mut state = poisoned.into_inner();
             *state = LruState::default();
+            // Recovered: later locks keep what is stored from here on.
+            self.state.clear_poison();
             state
         })
     }
@@ -673,6 +675,24 @@ mod tests {
 
     fn model_entry(e: &CacheEntry) -> (u64, u64, u64) {
         (e.expiry_time_ms, e.creation_time_ms, e.usage.messages_encrypted)
+    }
+
+    #[test]
+    fn a_poisoned_lock_empties_the_cache_once_and_it_works_again() {
+        let cache = LocalCryptographicMaterialsCache::new(4);
+        cache.put_cache_entry(id(1), entry(100, 1));
+        let poisoned = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _held = cache.state.lock();
+            panic!("a panic while the cache is locked");
+        }));
+        assert!(poisoned.is_err());
+        // The state is not trusted after the panic: it starts empty ...
+        assert!(cache.get_cache_entry(&id(1), 0, UsageStats::default()).is_none());
+        // ... and from then on keeps what is put.
+        cache.put_cache_entry(id(2), entry(100, 2));
+        assert!(cache.get_cache_entry(&id(2), 0, UsageStats::default()).is_some());
+        assert!(cache.get_cache_entry(&id(2), 0, UsageStats::default()).is_some());
+        assert_eq!(cache.len(), 1);
     }
 
     proptest::proptest! {

@@ -277,21 +277,22 @@ impl SignatureHasher {
 /// [`Error::Random`] if the generator fails; in wasm also when `globalThis.crypto` is missing
 /// (the buffer is then never used as if it were random).
 pub fn fill_random(buf: &mut [u8]) -> Result<(), Error> {
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
     {
         for chunk in buf.chunks_mut(web_random::MAX_CALL_BYTES) {
             web_random::get_random_values(chunk).map_err(|_| Error::Random)?;
         }
         Ok(())
     }
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
     {
         getrandom::getrandom(buf).map_err(|_| Error::Random)
     }
 }
 
-/// The Web Crypto generator, imported straight from the global object.
-#[cfg(target_arch = "wasm32")]
+/// The Web Crypto generator, imported straight from the global object (wasm32 in a JS host:
+/// `unknown` OS; WASI keeps getrandom).
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 mod web_random {
     use wasm_bindgen::prelude::wasm_bindgen;
     use wasm_bindgen::JsValue;

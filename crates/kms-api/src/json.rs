@@ -245,7 +245,8 @@ impl<'a> Reader<'a> {
         self.expect_byte(b'"', "expected a string")?;
         let bytes = self.bytes();
         let start = self.pos;
-        let mut owned: Option<String> = None;
+        // Wiped if parsing fails part way (the string may be a secret's base64).
+        let mut owned: Option<Zeroizing<String>> = None;
         let mut run = start;
         loop {
             let Some(&b) = bytes.get(self.pos) else {
@@ -259,7 +260,7 @@ impl<'a> Reader<'a> {
                         None => Cow::Borrowed(tail),
                         Some(mut s) => {
                             s.push_str(tail);
-                            Cow::Owned(s)
+                            Cow::Owned(std::mem::take(&mut *s))
                         }
                     });
                 }
@@ -268,12 +269,14 @@ impl<'a> Reader<'a> {
                     // escaped form): no reallocation leaves copies behind, which matters when
                     // the string is secret (the caller wipes it).
                     let s = owned.get_or_insert_with(|| {
-                        String::with_capacity(raw_string_end(bytes, self.pos) - start)
+                        Zeroizing::new(String::with_capacity(
+                            raw_string_end(bytes, self.pos) - start,
+                        ))
                     });
                     s.push_str(self.slice(run, self.pos)?);
                     self.pos += 1;
                     let c = self.escape()?;
-                    owned.get_or_insert_with(String::new).push(c);
+                    owned.get_or_insert_with(Zeroizing::default).push(c);
                     run = self.pos;
                 }
                 0..=0x1f => return self.error("control character in a string"),
