@@ -445,15 +445,10 @@ impl LruState {
         // an installable signer, and a panic there must not leave the list naming a moved slot.
         let removed = self.slots.swap_remove(s);
         if s != last {
+            // The moved slot's neighbours follow it to its new number.
             let (newer, older) = (self.slots[s].newer, self.slots[s].older);
-            match newer {
-                NIL => self.head = s,
-                n => self.slots[n].older = s,
-            }
-            match older {
-                NIL => self.tail = s,
-                o => self.slots[o].newer = s,
-            }
+            self.set_older_link(newer, s);
+            self.set_newer_link(older, s);
         }
         drop(removed);
     }
@@ -461,13 +456,25 @@ impl LruState {
     /// Takes slot `s` out of the recency list.
     fn unlink(&mut self, s: usize) {
         let (newer, older) = (self.slots[s].newer, self.slots[s].older);
-        match newer {
-            NIL => self.head = older,
-            n => self.slots[n].older = older,
+        self.set_older_link(newer, older);
+        self.set_newer_link(older, newer);
+    }
+
+    /// Points the `older` link of slot `s` at `to` (the head when `s` is [`NIL`]: a missing
+    /// newer slot means `to` is now the most recently used).
+    fn set_older_link(&mut self, s: usize, to: usize) {
+        match s {
+            NIL => self.head = to,
+            n => self.slots[n].older = to,
         }
-        match older {
-            NIL => self.tail = newer,
-            o => self.slots[o].newer = newer,
+    }
+
+    /// Points the `newer` link of slot `s` at `to` (the tail when `s` is [`NIL`]: a missing
+    /// older slot means `to` is now the least recently used).
+    fn set_newer_link(&mut self, s: usize, to: usize) {
+        match s {
+            NIL => self.tail = to,
+            o => self.slots[o].newer = to,
         }
     }
 
