@@ -537,15 +537,13 @@ fn random_uuid_v4() -> Result<String, Error> {
     fill_random(&mut b)?;
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
-    const HEX: &[u8; 16] = b"0123456789abcdef";
+    // 8-4-4-4-12 hex digits, the dashes pushed in passing (no String slicing).
     let mut id = String::with_capacity(36);
-    for (i, byte) in b.iter().enumerate() {
-        // 8-4-4-4-12 hex digits.
-        if matches!(i, 4 | 6 | 8 | 10) {
+    for (i, digit) in hex::encode(b).chars().enumerate() {
+        if matches!(i, 8 | 12 | 16 | 20) {
             id.push('-');
         }
-        id.push(char::from(HEX[usize::from(byte >> 4)]));
-        id.push(char::from(HEX[usize::from(byte & 15)]));
+        id.push(digit);
     }
     Ok(id)
 }

@@ -118,10 +118,12 @@ impl<const N: usize> From<[(String, String); N]> for EncryptionContext {
 }
 
 impl Extend<(String, String)> for EncryptionContext {
+    /// As collecting the current pairs followed by the new ones: one sort, and a new pair
+    /// replaces a current one with the same key.
     fn extend<I: IntoIterator<Item = (String, String)>>(&mut self, iter: I) {
-        for (k, v) in iter {
-            self.insert(k, v);
-        }
+        let mut pairs = std::mem::take(&mut self.pairs);
+        pairs.extend(iter);
+        *self = pairs.into_iter().collect();
     }
 }
 
@@ -263,8 +265,15 @@ mod tests {
             let model: BTreeMap<String, String> = pairs.iter().cloned().collect();
             prop_assert!(ec.iter().eq(model.iter()));
             let mut extended = EncryptionContext::new();
-            extended.extend(pairs);
-            prop_assert_eq!(extended, ec);
+            extended.extend(pairs.iter().cloned());
+            prop_assert_eq!(&extended, &ec);
+            // Extending a context that has pairs: the new value of a shared key wins.
+            let (first, second) = pairs.split_at(pairs.len() / 2);
+            let mut halves: EncryptionContext = first.iter().cloned().collect();
+            halves.extend(second.iter().cloned());
+            let mut model_halves: BTreeMap<String, String> = first.iter().cloned().collect();
+            model_halves.extend(second.iter().cloned());
+            prop_assert!(halves.iter().eq(model_halves.iter()));
         }
 
         #[test]
