@@ -22,6 +22,14 @@ after(async () => { await server?.stop() })
 
 const text = (s) => new TextEncoder().encode(s)
 
+test('the exported classes keep their names through the minified glue', () => {
+  const classes = { KmsClient, KmsKeyring, RawAesKeyring, RawRsaKeyring, MultiKeyring, KmsRsaKeyring, CachingMaterialsManager }
+  for (const [name, cls] of Object.entries(classes)) assert.equal(cls.name, name)
+  const keyring = new RawAesKeyring({ keyNamespace: 'ns', keyName: 'k', wrappingKey: new Uint8Array(32) })
+  assert.equal(keyring.constructor.name, 'RawAesKeyring')
+  keyring.free()
+})
+
 test('KMS keyring round trip with a generator and a second key', async () => {
   const keyring = new KmsKeyring({ client, generatorKeyId: keyA, keyIds: [keyB] })
   const ec = { tenant: 'acme', 'Ünïcode': '✓' }
