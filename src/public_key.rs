@@ -229,33 +229,23 @@ async fn verify_with(
         _ => None,
     };
     key.check_signing_algorithm(algorithm).map_err(from_envelope)?;
-    let (Some(subtle), Some((import, verify, ecdsa_len))) = (subtle, web_algorithm(algorithm))
-    else {
-        return verify_in_ec_module(key, message, signature, algorithm, message_type).await;
-    };
-    let Ok(crypto_key) = subtle::import(&subtle, "spki", spki, &import, "verify").await else {
+    if let (Some(subtle), Some((import, verify, ecdsa_len))) = (subtle, web_algorithm(algorithm)) {
         // Some runtimes refuse encodings kms-envelope takes (compressed EC points): the
         // key parsed there, so its verifier decides.
-        return verify_in_ec_module(key, message, signature, algorithm, message_type).await;
-    };
-    let signature = match ecdsa_len {
-        None => signature.to_vec(),
-        Some(len) => match der::parse_ecdsa_signature(signature, len) {
-            Some(r_s) => r_s,
-            None => return Ok(false),
-        },
-    };
-    Ok(subtle::verify_with(&subtle, &verify, &crypto_key, &signature, message).await)
-}
-
-/// kms-envelope's verifier, whose arithmetic runs in the EC module (loaded first).
-async fn verify_in_ec_module(
-    key: &pk::PublicKey,
-    message: &[u8],
-    signature: &[u8],
-    algorithm: SigningAlgorithm,
-    message_type: MessageType,
-) -> Result<bool, JsValue> {
+        if let Ok(crypto_key) = subtle::import(&subtle, "spki", spki, &import, "verify").await {
+            let signature = match ecdsa_len {
+                None => signature.to_vec(),
+                Some(len) => match der::parse_ecdsa_signature(signature, len) {
+                    Some(r_s) => r_s,
+                    None => return Ok(false),
+                },
+            };
+            return Ok(
+                subtle::verify_with(&subtle, &verify, &crypto_key, &signature, message).await
+            );
+        }
+    }
+    // kms-envelope's verifier, whose arithmetic runs in the EC module (loaded first).
     ec::ensure().await?;
     key.verify(message, signature, algorithm, message_type).map_err(from_envelope)
 }

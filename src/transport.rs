@@ -318,32 +318,23 @@ struct KeyAnswer {
     ciphertext_blob: Vec<u8>,
 }
 
-impl FetchKmsClient {
-    /// Calls a data-key operation and takes the members it must answer with: `Plaintext`
-    /// when `plaintext`, then `KeyId`, then `CiphertextBlob` when `blob`. The three trait
-    /// methods share this one async body (each async body is a state machine of its own in
-    /// wasm, and each early return there dropped the rest of the response anew).
-    async fn key_call(
-        &self,
-        operation: &str,
-        body: ObjectWriter,
-        plaintext: bool,
-        blob: bool,
-    ) -> Result<KeyAnswer, KmsClientError> {
-        let r = self.call(operation, body).await?;
-        let plaintext = match (plaintext, r.plaintext) {
-            (false, _) => PlaintextDataKey::new(Vec::new()),
-            (true, Some(p)) => PlaintextDataKey::new(p.expose_secret().to_vec()),
-            (true, None) => return Err(missing("Plaintext")),
-        };
-        let key_id = r.key_id.ok_or_else(|| missing("KeyId"))?;
-        let ciphertext_blob = match (blob, r.ciphertext_blob) {
-            (false, _) => Vec::new(),
-            (true, Some(b)) => b.0,
-            (true, None) => return Err(missing("CiphertextBlob")),
-        };
-        Ok(KeyAnswer { key_id, plaintext, ciphertext_blob })
-    }
+/// Takes the members a data-key operation must answer with from KMS's response:
+/// `Plaintext` when `plaintext`, then `KeyId`, then `CiphertextBlob` when `blob`. The three
+/// trait methods share this one plain function after awaiting [`FetchKmsClient::call`]
+/// themselves (another async body between them would be one more state machine in wasm).
+fn key_answer(r: ClientResponse, plaintext: bool, blob: bool) -> Result<KeyAnswer, KmsClientError> {
+    let plaintext = match (plaintext, r.plaintext) {
+        (false, _) => PlaintextDataKey::new(Vec::new()),
+        (true, Some(p)) => PlaintextDataKey::new(p.expose_secret().to_vec()),
+        (true, None) => return Err(missing("Plaintext")),
+    };
+    let key_id = r.key_id.ok_or_else(|| missing("KeyId"))?;
+    let ciphertext_blob = match (blob, r.ciphertext_blob) {
+        (false, _) => Vec::new(),
+        (true, Some(b)) => b.0,
+        (true, None) => return Err(missing("CiphertextBlob")),
+    };
+    Ok(KeyAnswer { key_id, plaintext, ciphertext_blob })
 }
 
 #[async_trait(?Send)]
@@ -355,7 +346,7 @@ impl KmsClient for FetchKmsClient {
         let mut body =
             key_request(Some(request.key_id), request.encryption_context, request.grant_tokens);
         body.integer("NumberOfBytes", request.number_of_bytes as i64);
-        let a = self.key_call("GenerateDataKey", body, true, true).await?;
+        let a = key_answer(self.call("GenerateDataKey", body).await?, true, true)?;
         Ok(GenerateDataKeyResponse {
             key_id: a.key_id,
             plaintext: a.plaintext,
@@ -370,7 +361,7 @@ impl KmsClient for FetchKmsClient {
         let mut body =
             key_request(Some(request.key_id), request.encryption_context, request.grant_tokens);
         body.base64("Plaintext", request.plaintext);
-        let a = self.key_call("Encrypt", body, false, true).await?;
+        let a = key_answer(self.call("Encrypt", body).await?, false, true)?;
         Ok(EncryptResponse { key_id: a.key_id, ciphertext_blob: a.ciphertext_blob })
     }
 
@@ -384,7 +375,7 @@ impl KmsClient for FetchKmsClient {
         if let Some(algorithm) = request.encryption_algorithm {
             body.string("EncryptionAlgorithm", algorithm);
         }
-        let a = self.key_call("Decrypt", body, true, false).await?;
+        let a = key_answer(self.call("Decrypt", body).await?, true, false)?;
         Ok(DecryptResponse { key_id: a.key_id, plaintext: a.plaintext })
     }
 }

@@ -47,57 +47,8 @@ impl CryptographicMaterialsManager for DefaultCmm {
         &self,
         request: EncryptionMaterialsRequest,
     ) -> Result<EncryptionMaterials, Error> {
-        //= framework/default-cmm.md#get-encryption-materials
-        //# If the encryption context included in the encryption materials request
-        //# already contains the `aws-crypto-public-key` key,
-        //# this operation MUST fail rather than overwrite the associated value.
-        if request.encryption_context.contains_key(PUBLIC_KEY_CONTEXT_KEY) {
-            return Err(Error::EncryptionContext(format!(
-                "the key {PUBLIC_KEY_CONTEXT_KEY} is reserved"
-            )));
-        }
-
-        //# the request MUST fail if the algorithm suite is not supported by the commitment
-        //# policy on the request.
-        let suite = match request.suite {
-            Some(suite) => suite,
-            None => request.commitment_policy.default_suite(),
-        };
-        if !request.commitment_policy.allows_encrypt(suite) {
-            return Err(Error::CommitmentPolicy(suite.id));
-        }
-
-        //= framework/cmm-interface.md#get-encryption-materials
-        //# For every key in Required Encryption Context Keys
-        //# there MUST be a matching key in the Encryption Context.
-        let required_keys = dedup(&request.required_encryption_context_keys);
-        if let Some(missing) =
-            required_keys.iter().find(|k| !request.encryption_context.contains_key(k.as_str()))
-        {
-            return Err(Error::EncryptionContext(format!(
-                "required key \"{missing}\" is not in the encryption context"
-            )));
-        }
-
-        // The request is ours by value, so the caller's context is not mutated.
-        let mut encryption_context = request.encryption_context;
-        let signing_key = match suite.signature {
-            Some(algorithm) => {
-                //# the default CMM MUST Generate a signing key.
-                let key = generate_signing_key(algorithm)?;
-                //# the default CMM MUST Add the key-value pair of key `aws-crypto-public-key`,
-                //# value `base64-encoded public verification key`
-                encryption_context
-                    .insert(PUBLIC_KEY_CONTEXT_KEY.to_owned(), encode_public_key(&key));
-                Some(key)
-            }
-            None => None,
-        };
-
-        let mut materials = EncryptionMaterials::new(suite, encryption_context);
-        materials.required_encryption_context_keys = required_keys;
-        materials.signing_key = signing_key;
-
+        let materials = encryption_materials(request)?;
+        let suite = materials.suite;
         //= framework/default-cmm.md#get-encryption-materials
         //# On each call to Get Encryption Materials,
         //# the default CMM MUST make a call to its keyring's On Encrypt operation.
@@ -110,54 +61,124 @@ impl CryptographicMaterialsManager for DefaultCmm {
         &self,
         request: DecryptMaterialsRequest<'_>,
     ) -> Result<DecryptionMaterials, Error> {
-        let suite = request.suite;
-        //= framework/default-cmm.md#decrypt-materials
-        //# The request MUST fail if the algorithm suite on the request is not supported by the
-        //# commitment policy on the request.
-        if !request.commitment_policy.allows_decrypt(suite) {
-            return Err(Error::CommitmentPolicy(suite.id));
-        }
-
-        let stored_public_key = request.encryption_context.get(PUBLIC_KEY_CONTEXT_KEY);
-        let verifying_key = match (suite.signature, stored_public_key) {
-            //# If the algorithm suite contains a signing algorithm, the default CMM MUST
-            //# extract the verification key from the encryption context under the reserved
-            //# `aws-crypto-public-key` key.
-            (Some(algorithm), Some(encoded)) => Some(decode_public_key(algorithm, encoded)?),
-            //# If this key is not present in the encryption context, the operation MUST fail
-            //# without returning any decryption materials.
-            (Some(_), None) => {
-                return Err(Error::EncryptionContext(format!(
-                    "a signed suite needs {PUBLIC_KEY_CONTEXT_KEY} in the encryption context"
-                )))
-            }
-            //# If the algorithm suite does not contain a signing algorithm, but the encryption
-            //# context includes the reserved `aws-crypto-public-key` key, the operation MUST
-            //# fail without returning any decryption materials.
-            (None, Some(_)) => {
-                return Err(Error::EncryptionContext(format!(
-                    "an unsigned suite must not have {PUBLIC_KEY_CONTEXT_KEY} in the encryption context"
-                )))
-            }
-            (None, None) => None,
-        };
-
-        let (encryption_context, required_keys) = merge_reproduced_context(
-            request.encryption_context,
-            request.reproduced_encryption_context.as_ref(),
-        )?;
-
-        let mut materials = DecryptionMaterials::new(suite, encryption_context);
-        materials.required_encryption_context_keys = required_keys;
-        materials.verifying_key = verifying_key;
-
+        let encrypted_data_keys = request.encrypted_data_keys;
+        let materials = decryption_materials(request)?;
+        let suite = materials.suite;
         //= framework/default-cmm.md#decrypt-materials
         //# On each call to Decrypt Materials,
         //# the default CMM MUST make a call to its keyring's On Decrypt operation.
-        let materials = self.keyring.on_decrypt(materials, request.encrypted_data_keys).await?;
+        let materials = self.keyring.on_decrypt(materials, encrypted_data_keys).await?;
         check_decryption_materials(&materials, suite)?;
         Ok(materials)
     }
+}
+
+/// The materials the keyring starts from for an encryption request: suite, context (with
+/// the public key of a new signing key), required keys. Plain code, kept out of the async
+/// body: none of it lives across the keyring's await (the wasm client measured smaller).
+#[inline(never)]
+fn encryption_materials(request: EncryptionMaterialsRequest) -> Result<EncryptionMaterials, Error> {
+    //= framework/default-cmm.md#get-encryption-materials
+    //# If the encryption context included in the encryption materials request
+    //# already contains the `aws-crypto-public-key` key,
+    //# this operation MUST fail rather than overwrite the associated value.
+    if request.encryption_context.contains_key(PUBLIC_KEY_CONTEXT_KEY) {
+        return Err(Error::EncryptionContext(format!(
+            "the key {PUBLIC_KEY_CONTEXT_KEY} is reserved"
+        )));
+    }
+
+    //# the request MUST fail if the algorithm suite is not supported by the commitment
+    //# policy on the request.
+    let suite = match request.suite {
+        Some(suite) => suite,
+        None => request.commitment_policy.default_suite(),
+    };
+    if !request.commitment_policy.allows_encrypt(suite) {
+        return Err(Error::CommitmentPolicy(suite.id));
+    }
+
+    //= framework/cmm-interface.md#get-encryption-materials
+    //# For every key in Required Encryption Context Keys
+    //# there MUST be a matching key in the Encryption Context.
+    let required_keys = dedup(&request.required_encryption_context_keys);
+    if let Some(missing) =
+        required_keys.iter().find(|k| !request.encryption_context.contains_key(k.as_str()))
+    {
+        return Err(Error::EncryptionContext(format!(
+            "required key \"{missing}\" is not in the encryption context"
+        )));
+    }
+
+    // The request is ours by value, so the caller's context is not mutated.
+    let mut encryption_context = request.encryption_context;
+    let signing_key = match suite.signature {
+        Some(algorithm) => {
+            //# the default CMM MUST Generate a signing key.
+            let key = generate_signing_key(algorithm)?;
+            //# the default CMM MUST Add the key-value pair of key `aws-crypto-public-key`,
+            //# value `base64-encoded public verification key`
+            encryption_context.insert(PUBLIC_KEY_CONTEXT_KEY.to_owned(), encode_public_key(&key));
+            Some(key)
+        }
+        None => None,
+    };
+
+    let mut materials = EncryptionMaterials::new(suite, encryption_context);
+    materials.required_encryption_context_keys = required_keys;
+    materials.signing_key = signing_key;
+
+    Ok(materials)
+}
+
+/// The materials the keyring starts from for a decryption request: suite, merged context,
+/// required keys and the verification key. Kept out of the async body, as above.
+#[inline(never)]
+fn decryption_materials(
+    request: DecryptMaterialsRequest<'_>,
+) -> Result<DecryptionMaterials, Error> {
+    let suite = request.suite;
+    //= framework/default-cmm.md#decrypt-materials
+    //# The request MUST fail if the algorithm suite on the request is not supported by the
+    //# commitment policy on the request.
+    if !request.commitment_policy.allows_decrypt(suite) {
+        return Err(Error::CommitmentPolicy(suite.id));
+    }
+
+    let stored_public_key = request.encryption_context.get(PUBLIC_KEY_CONTEXT_KEY);
+    let verifying_key = match (suite.signature, stored_public_key) {
+        //# If the algorithm suite contains a signing algorithm, the default CMM MUST
+        //# extract the verification key from the encryption context under the reserved
+        //# `aws-crypto-public-key` key.
+        (Some(algorithm), Some(encoded)) => Some(decode_public_key(algorithm, encoded)?),
+        //# If this key is not present in the encryption context, the operation MUST fail
+        //# without returning any decryption materials.
+        (Some(_), None) => {
+            return Err(Error::EncryptionContext(format!(
+                "a signed suite needs {PUBLIC_KEY_CONTEXT_KEY} in the encryption context"
+            )))
+        }
+        //# If the algorithm suite does not contain a signing algorithm, but the encryption
+        //# context includes the reserved `aws-crypto-public-key` key, the operation MUST
+        //# fail without returning any decryption materials.
+        (None, Some(_)) => {
+            return Err(Error::EncryptionContext(format!(
+                "an unsigned suite must not have {PUBLIC_KEY_CONTEXT_KEY} in the encryption context"
+            )))
+        }
+        (None, None) => None,
+    };
+
+    let (encryption_context, required_keys) = merge_reproduced_context(
+        request.encryption_context,
+        request.reproduced_encryption_context.as_ref(),
+    )?;
+
+    let mut materials = DecryptionMaterials::new(suite, encryption_context);
+    materials.required_encryption_context_keys = required_keys;
+    materials.verifying_key = verifying_key;
+
+    Ok(materials)
 }
 
 /// Keeps the first occurrence of each key.

@@ -101,7 +101,8 @@ impl Keyring for MultiKeyring {
         &self,
         mut materials: EncryptionMaterials,
     ) -> Result<EncryptionMaterials, Error> {
-        if let Some(generator) = &self.generator {
+        let generator = self.generator.as_ref();
+        if generator.is_some() {
             //= framework/multi-keyring.md#onencrypt
             //# If the input encryption materials already include a plaintext data key,
             //# OnEncrypt MUST fail.
@@ -111,12 +112,6 @@ impl Keyring for MultiKeyring {
                         .into(),
                 ));
             }
-            materials = generator.on_encrypt(materials).await?;
-            //# If the generator keyring returns encryption materials missing a plaintext data
-            //# key, OnEncrypt MUST fail.
-            if materials.plaintext_data_key.is_none() {
-                return Err(Error::Keyring("the generator keyring made no data key".into()));
-            }
         } else if materials.plaintext_data_key.is_none() {
             //= framework/multi-keyring.md#onencrypt
             //# If this keyring does not have a generator keyring, and the input encryption
@@ -125,8 +120,14 @@ impl Keyring for MultiKeyring {
                 "a multi-keyring without a generator needs materials that hold a data key".into(),
             ));
         }
-        for child in &self.children {
-            materials = child.on_encrypt(materials).await?;
+        // The generator first, then the children: one await for all of them.
+        for (i, keyring) in generator.into_iter().chain(self.children.iter()).enumerate() {
+            materials = keyring.on_encrypt(materials).await?;
+            //# If the generator keyring returns encryption materials missing a plaintext data
+            //# key, OnEncrypt MUST fail.
+            if i == 0 && generator.is_some() && materials.plaintext_data_key.is_none() {
+                return Err(Error::Keyring("the generator keyring made no data key".into()));
+            }
         }
         Ok(materials)
     }

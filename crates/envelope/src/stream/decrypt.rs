@@ -15,7 +15,7 @@ use crate::format::{
     serialize_encryption_context, ContentType, Footer, FrameSequence, HeaderLimits, MessageHeader,
     NonFramedBody, ParsedHeader,
 };
-use crate::materials::{EncryptionContext, VerifyingKey};
+use crate::materials::{DecryptionMaterials, EncryptionContext, VerifyingKey};
 
 /// Decrypts one message incrementally.
 ///
@@ -372,17 +372,11 @@ impl<'a> Decryptor<'a> {
         if self.config.max_encrypted_data_keys == Some(0) {
             return Err(Error::ApiMisuse("the maximum number of encrypted data keys is 0".into()));
         }
-        if self.buf.is_empty() {
-            // Fast path: the whole header is in this chunk.
+        // Fast path: the whole header is in this chunk. Otherwise it is gathered in `buf`.
+        let in_chunk = self.buf.is_empty();
+        let parsed = if in_chunk {
             match MessageHeader::parse(chunk, &limits) {
-                Ok(parsed) => {
-                    let len = parsed.len;
-                    let session =
-                        start_session(self.cmm.get(), &self.config, &chunk[..len], parsed).await?;
-                    self.begin_body(session);
-                    *chunk = &chunk[len..];
-                    return Ok(true);
-                }
+                Ok(parsed) => parsed,
                 Err(ReadError::Incomplete { needed }) => {
                     self.buf.extend_from_slice(chunk);
                     self.need = needed;
@@ -391,34 +385,38 @@ impl<'a> Decryptor<'a> {
                 }
                 Err(e) => return Err(e.into()),
             }
-        }
-        loop {
-            if self.buf.len() < self.need {
-                if chunk.is_empty() {
-                    return Ok(false);
+        } else {
+            loop {
+                if self.buf.len() < self.need {
+                    if chunk.is_empty() {
+                        return Ok(false);
+                    }
+                    // Grow geometrically so a long header is not re-parsed once per field.
+                    let want = (self.need - self.buf.len()).max(self.buf.len());
+                    let take = want.min(chunk.len());
+                    self.buf.extend_from_slice(&chunk[..take]);
+                    *chunk = &chunk[take..];
+                    continue;
                 }
-                // Grow geometrically so a long header is not re-parsed once per field.
-                let want = (self.need - self.buf.len()).max(self.buf.len());
-                let take = want.min(chunk.len());
-                self.buf.extend_from_slice(&chunk[..take]);
-                *chunk = &chunk[take..];
-                continue;
-            }
-            match MessageHeader::parse(&self.buf, &limits) {
-                Ok(parsed) => {
-                    let len = parsed.len;
-                    let session =
-                        start_session(self.cmm.get(), &self.config, &self.buf[..len], parsed)
-                            .await?;
-                    self.begin_body(session);
-                    self.buf.drain(..len);
-                    self.need = self.buf.len().max(1);
-                    return Ok(true);
+                match MessageHeader::parse(&self.buf, &limits) {
+                    Ok(parsed) => break parsed,
+                    Err(ReadError::Incomplete { needed }) => self.need = needed,
+                    Err(e) => return Err(e.into()),
                 }
-                Err(ReadError::Incomplete { needed }) => self.need = needed,
-                Err(e) => return Err(e.into()),
             }
+        };
+        // One await for both paths (each await is a state of its own).
+        let len = parsed.len;
+        let header_bytes = if in_chunk { &chunk[..len] } else { &self.buf[..len] };
+        let session = start_session(self.cmm.get(), &self.config, header_bytes, parsed).await?;
+        self.begin_body(session);
+        if in_chunk {
+            *chunk = &chunk[len..];
+        } else {
+            self.buf.drain(..len);
+            self.need = self.buf.len().max(1);
         }
+        Ok(true)
     }
 
     fn begin_body(&mut self, mut session: Session) {
@@ -639,6 +637,21 @@ async fn start_session(
             reproduced_encryption_context: config.reproduced_encryption_context.clone(),
         })
         .await?;
+    open_session(config, header_bytes, header, body_len, materials)
+}
+
+/// Checks the materials against the header, derives the keys, checks the key commitment
+/// and the header tag. Plain code, kept out of the async body: nothing in it lives across
+/// an await (the wasm client measured smaller).
+#[inline(never)]
+fn open_session(
+    config: &DecryptConfig,
+    header_bytes: &[u8],
+    header: MessageHeader,
+    body_len: usize,
+    materials: DecryptionMaterials,
+) -> Result<Session, Error> {
+    let suite = header.suite;
     if materials.suite.id != suite.id {
         return Err(Error::ApiMisuse(
             "the materials manager returned materials for another algorithm suite".into(),
