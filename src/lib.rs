@@ -76,6 +76,15 @@ pub use crate::{
     stream::{decrypt_stream, encrypt_stream, TransformStream},
 };
 
+/// The heap: TLSF (constant-time allocation and freeing, free neighbours merged) instead of the
+/// default dlmalloc, for 2.5 KB gzipped less code. Its full configuration (in-place
+/// reallocation, memory grown as one pool): `SmallGlobalTlsf` saves 0.5 KB more but keeps
+/// every `memory.grow` a separate pool, so a large buffer freed in one could not serve a
+/// larger one later.
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: rlsf::GlobalTlsf = rlsf::GlobalTlsf::new();
+
 /// The version of this package, as declared in `Cargo.toml`.
 #[wasm_bindgen]
 pub fn version() -> String {
