@@ -79,8 +79,8 @@ impl PublicKey {
 impl PublicKey {
     /// Parses a DER `SubjectPublicKeyInfo` (RSA 2048-4096, P-256, P-384, P-521).
     #[wasm_bindgen(js_name = fromSpki)]
-    pub fn from_spki(spki: &[u8]) -> Result<PublicKey, JsValue> {
-        let inner = pk::PublicKey::from_spki_der(spki).map_err(from_envelope)?;
+    pub fn from_spki(spki: Vec<u8>) -> Result<PublicKey, JsValue> {
+        let inner = pk::PublicKey::from_spki_der(&spki).map_err(from_envelope)?;
         let signing = inner.signing_algorithms().iter().map(|a| a.as_str().to_owned()).collect();
         let encryption = if inner.is_rsa() {
             vec!["RSAES_OAEP_SHA_1".into(), "RSAES_OAEP_SHA_256".into()]
@@ -89,7 +89,7 @@ impl PublicKey {
         };
         Ok(PublicKey {
             inner,
-            spki: spki.to_vec(),
+            spki,
             key_id: None,
             key_usage: None,
             encryption_algorithms: encryption,
@@ -139,19 +139,18 @@ impl PublicKey {
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
     pub fn verify(
         &self,
-        message: &[u8],
-        signature: &[u8],
-        #[wasm_bindgen(js_name = signingAlgorithm)] signing_algorithm: &str,
+        message: Vec<u8>,
+        signature: Vec<u8>,
+        #[wasm_bindgen(js_name = signingAlgorithm)] signing_algorithm: String,
         #[wasm_bindgen(js_name = messageType)] message_type: Option<String>,
     ) -> Promise {
-        let allowed = self.check_allowed(&self.signing_algorithms, signing_algorithm, "Verify");
+        let allowed = self.check_allowed(&self.signing_algorithms, &signing_algorithm, "Verify");
         let (key, spki) = (self.inner.clone(), self.spki.clone());
-        let (message, signature) = (message.to_vec(), signature.to_vec());
-        let algorithm = signing_algorithm.to_owned();
         promise(async move {
             allowed?;
             let ok =
-                verify_with(&key, &spki, &message, &signature, &algorithm, message_type).await?;
+                verify_with(&key, &spki, &message, &signature, &signing_algorithm, message_type)
+                    .await?;
             Ok(ok.into())
         })
     }
@@ -163,11 +162,11 @@ impl PublicKey {
         &self,
         plaintext: Vec<u8>,
         #[wasm_bindgen(unchecked_param_type = "\"RSAES_OAEP_SHA_256\" | \"RSAES_OAEP_SHA_1\"")]
-        algorithm: &str,
+        algorithm: String,
     ) -> Promise {
         let plaintext = Zeroizing::new(plaintext);
-        let allowed = self.check_allowed(&self.encryption_algorithms, algorithm, "Encrypt");
-        let (key, spki, algorithm) = (self.inner.clone(), self.spki.clone(), algorithm.to_owned());
+        let allowed = self.check_allowed(&self.encryption_algorithms, &algorithm, "Encrypt");
+        let (key, spki) = (self.inner.clone(), self.spki.clone());
         promise(async move {
             allowed?;
             encrypt_with(&key, &spki, plaintext, &algorithm).await
@@ -286,15 +285,14 @@ async fn encrypt_with(
 /// Promise of the ciphertext (WebCrypto RSA-OAEP).
 #[wasm_bindgen(js_name = publicKeyEncrypt, unchecked_return_type = "Promise<Uint8Array>")]
 pub fn public_key_encrypt(
-    #[wasm_bindgen(js_name = spkiDer)] spki_der: &[u8],
+    #[wasm_bindgen(js_name = spkiDer)] spki_der: Vec<u8>,
     plaintext: Vec<u8>,
     #[wasm_bindgen(unchecked_param_type = "\"RSAES_OAEP_SHA_256\" | \"RSAES_OAEP_SHA_1\"")]
-    algorithm: &str,
+    algorithm: String,
 ) -> Promise {
     let plaintext = Zeroizing::new(plaintext);
-    let key = pk::PublicKey::from_spki_der(spki_der).map_err(from_envelope);
-    let (spki, algorithm) = (spki_der.to_vec(), algorithm.to_owned());
-    promise(async move { encrypt_with(&key?, &spki, plaintext, &algorithm).await })
+    let key = pk::PublicKey::from_spki_der(&spki_der).map_err(from_envelope);
+    promise(async move { encrypt_with(&key?, &spki_der, plaintext, &algorithm).await })
 }
 
 /// Verifies a KMS signature: RSASSA_PSS_SHA_256/384/512, RSASSA_PKCS1_V1_5_SHA_256/384/512,
@@ -303,17 +301,17 @@ pub fn public_key_encrypt(
 /// of `true` or `false`.
 #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
 pub fn verify(
-    #[wasm_bindgen(js_name = spkiDer)] spki_der: &[u8],
-    message: &[u8],
-    signature: &[u8],
-    #[wasm_bindgen(js_name = signingAlgorithm)] signing_algorithm: &str,
+    #[wasm_bindgen(js_name = spkiDer)] spki_der: Vec<u8>,
+    message: Vec<u8>,
+    signature: Vec<u8>,
+    #[wasm_bindgen(js_name = signingAlgorithm)] signing_algorithm: String,
     #[wasm_bindgen(js_name = messageType)] message_type: Option<String>,
 ) -> Promise {
-    let key = pk::PublicKey::from_spki_der(spki_der).map_err(from_envelope);
-    let (spki, message, signature) = (spki_der.to_vec(), message.to_vec(), signature.to_vec());
-    let algorithm = signing_algorithm.to_owned();
+    let key = pk::PublicKey::from_spki_der(&spki_der).map_err(from_envelope);
     promise(async move {
-        let ok = verify_with(&key?, &spki, &message, &signature, &algorithm, message_type).await?;
+        let ok =
+            verify_with(&key?, &spki_der, &message, &signature, &signing_algorithm, message_type)
+                .await?;
         Ok(ok.into())
     })
 }
