@@ -15,7 +15,7 @@ use wasm_bindgen::convert::TryFromJsValue;
 use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::error::invalid;
+use crate::error::{invalid, invalid_named};
 use crate::transport::FetchKmsClient;
 
 /// What a handle shares.
@@ -41,7 +41,8 @@ impl Handle {
 /// The shared value inside `value`, if it is one of this package's objects.
 fn shared_of(value: &JsValue) -> Option<Shared> {
     let method = Reflect::get(value, &"__handle".into()).ok()?.dyn_into::<Function>().ok()?;
-    let handle = method.call0(value).ok()?;
+    // `call1` with an ignored argument: the module imports `call1` anyway, `call0` not.
+    let handle = method.call1(value, &JsValue::UNDEFINED).ok()?;
     Handle::try_from_js_value(handle).ok().map(|h| h.shared)
 }
 
@@ -49,7 +50,7 @@ fn shared_of(value: &JsValue) -> Option<Shared> {
 pub(crate) fn client_of(value: &JsValue, what: &str) -> Result<Arc<FetchKmsClient>, JsValue> {
     match shared_of(value) {
         Some(Shared::Client(c)) => Ok(c),
-        _ => Err(invalid(&format!("{what} must be a KmsClient"))),
+        _ => Err(invalid_named(what, " must be a KmsClient")),
     }
 }
 
@@ -57,7 +58,7 @@ pub(crate) fn client_of(value: &JsValue, what: &str) -> Result<Arc<FetchKmsClien
 pub(crate) fn keyring_of(value: &JsValue, what: &str) -> Result<Arc<dyn Keyring>, JsValue> {
     match shared_of(value) {
         Some(Shared::Keyring(k)) => Ok(k),
-        _ => Err(invalid(&format!("{what} must be a keyring"))),
+        _ => Err(invalid_named(what, " must be a keyring")),
     }
 }
 
