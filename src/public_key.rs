@@ -145,14 +145,8 @@ impl PublicKey {
         #[wasm_bindgen(js_name = messageType)] message_type: Option<String>,
     ) -> Promise {
         let allowed = self.check_allowed(&self.signing_algorithms, &signing_algorithm, "Verify");
-        let (key, spki) = (self.inner.clone(), self.spki.clone());
-        promise(async move {
-            allowed?;
-            let ok =
-                verify_with(&key, &spki, &message, &signature, &signing_algorithm, message_type)
-                    .await?;
-            Ok(ok.into())
-        })
+        let key = allowed.map(|()| self.inner.clone());
+        verify_promise(key, self.spki.clone(), message, signature, signing_algorithm, message_type)
     }
 
     /// RSA-OAEP encryption that KMS `Decrypt` accepts for this key, with KMS's size
@@ -166,11 +160,8 @@ impl PublicKey {
     ) -> Promise {
         let plaintext = Zeroizing::new(plaintext);
         let allowed = self.check_allowed(&self.encryption_algorithms, &algorithm, "Encrypt");
-        let (key, spki) = (self.inner.clone(), self.spki.clone());
-        promise(async move {
-            allowed?;
-            encrypt_with(&key, &spki, plaintext, &algorithm).await
-        })
+        let key = allowed.map(|()| self.inner.clone());
+        encrypt_promise(key, self.spki.clone(), plaintext, algorithm)
     }
 }
 
@@ -247,6 +238,23 @@ async fn verify_with(
     Ok(subtle::verify_with(&subtle, &verify, &crypto_key, &signature, message).await)
 }
 
+/// The Promise of `verify` and `PublicKey.verify`: rejected with `key`'s error (a key that
+/// did not parse, or an algorithm it does not allow), else [`verify_with`]. One async body
+/// for both (each is a state machine of its own in wasm).
+fn verify_promise(
+    key: Result<pk::PublicKey, JsValue>,
+    spki: Vec<u8>,
+    message: Vec<u8>,
+    signature: Vec<u8>,
+    algorithm: String,
+    message_type: Option<String>,
+) -> Promise {
+    promise(async move {
+        let ok = verify_with(&key?, &spki, &message, &signature, &algorithm, message_type).await?;
+        Ok(ok.into())
+    })
+}
+
 /// kms-envelope's verifier, whose arithmetic runs in the EC module (loaded first).
 async fn verify_in_ec_module(
     key: &pk::PublicKey,
@@ -280,6 +288,16 @@ async fn encrypt_with(
     Ok(to_uint8(&ciphertext).into())
 }
 
+/// The Promise of `publicKeyEncrypt` and `PublicKey.encrypt`, as [`verify_promise`].
+fn encrypt_promise(
+    key: Result<pk::PublicKey, JsValue>,
+    spki: Vec<u8>,
+    plaintext: Zeroizing<Vec<u8>>,
+    algorithm: String,
+) -> Promise {
+    promise(async move { encrypt_with(&key?, &spki, plaintext, &algorithm).await })
+}
+
 /// Encrypts up to KMS's limit for the key (RSA_2048: 190 bytes with `RSAES_OAEP_SHA_256`,
 /// 214 with `RSAES_OAEP_SHA_1`) so that KMS `Decrypt` with the private key returns it: a
 /// Promise of the ciphertext (WebCrypto RSA-OAEP).
@@ -292,7 +310,7 @@ pub fn public_key_encrypt(
 ) -> Promise {
     let plaintext = Zeroizing::new(plaintext);
     let key = pk::PublicKey::from_spki_der(&spki_der).map_err(from_envelope);
-    promise(async move { encrypt_with(&key?, &spki_der, plaintext, &algorithm).await })
+    encrypt_promise(key, spki_der, plaintext, algorithm)
 }
 
 /// Verifies a KMS signature: RSASSA_PSS_SHA_256/384/512, RSASSA_PKCS1_V1_5_SHA_256/384/512,
@@ -308,10 +326,5 @@ pub fn verify(
     #[wasm_bindgen(js_name = messageType)] message_type: Option<String>,
 ) -> Promise {
     let key = pk::PublicKey::from_spki_der(&spki_der).map_err(from_envelope);
-    promise(async move {
-        let ok =
-            verify_with(&key?, &spki_der, &message, &signature, &signing_algorithm, message_type)
-                .await?;
-        Ok(ok.into())
-    })
+    verify_promise(key, spki_der, message, signature, signing_algorithm, message_type)
 }
