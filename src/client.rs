@@ -14,7 +14,7 @@ use crate::convert::{
     uint_field,
 };
 use crate::error::invalid;
-use crate::handle::{Handle, Shared};
+use crate::handle::{hand_over, Shared};
 use crate::public_key::PublicKey;
 use crate::transport::{key_request, FetchKmsClient, DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BASE_MS};
 use crate::typings::{
@@ -67,8 +67,8 @@ impl KmsClient {
 
     #[doc(hidden)]
     #[wasm_bindgen(js_name = "__handle", skip_typescript)]
-    pub fn handle(&self) -> Handle {
-        Handle::new(Shared::Client(self.inner.clone()))
+    pub fn handle(&self) {
+        hand_over(Shared::Client(self.inner.clone()));
     }
 
     /// KMS `GenerateDataKey`: `{ keyId, plaintext, ciphertextBlob }`. Options:
