@@ -12,7 +12,7 @@ use wasm_bindgen::JsValue;
 
 use crate::convert::{field, set, string_field, uint_field};
 use crate::error::{from_envelope, invalid};
-use crate::handle::{keyring_of, Handle, Shared};
+use crate::handle::{hand_over, keyring_of, Shared};
 
 /// Milliseconds since the epoch from `Date.now()` (std's clock panics on wasm32).
 struct DateClock;
@@ -76,8 +76,8 @@ impl CachingMaterialsManager {
 
     #[doc(hidden)]
     #[wasm_bindgen(js_name = "__handle", skip_typescript)]
-    pub fn handle(&self) -> Handle {
-        Handle::new(Shared::Cmm(self.inner.clone()))
+    pub fn handle(&self) {
+        hand_over(Shared::Cmm(self.inner.clone()));
     }
 
     /// Counters since creation: `{ hits, misses, bypasses, kmsCalls }` (`kmsCalls` counts

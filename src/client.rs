@@ -14,7 +14,7 @@ use crate::convert::{
     uint_field,
 };
 use crate::error::invalid;
-use crate::handle::{Handle, Shared};
+use crate::handle::{hand_over, Shared};
 use crate::public_key::PublicKey;
 use crate::transport::{key_request, FetchKmsClient, DEFAULT_MAX_ATTEMPTS, DEFAULT_RETRY_BASE_MS};
 use crate::typings::{
@@ -67,8 +67,8 @@ impl KmsClient {
 
     #[doc(hidden)]
     #[wasm_bindgen(js_name = "__handle", skip_typescript)]
-    pub fn handle(&self) -> Handle {
-        Handle::new(Shared::Client(self.inner.clone()))
+    pub fn handle(&self) {
+        hand_over(Shared::Client(self.inner.clone()));
     }
 
     /// KMS `GenerateDataKey`: `{ keyId, plaintext, ciphertextBlob }`. Options:
@@ -89,7 +89,7 @@ impl KmsClient {
             (None, None) => Some("AES_256".to_owned()),
             (_, spec) => spec,
         };
-        let mut request = key_request(Some(&key_id), &context(&options)?, &tokens(&options)?);
+        let mut request = request(Some(&key_id), &options, None)?;
         if let Some(n) = number_of_bytes {
             request.integer("NumberOfBytes", n);
         }
@@ -119,11 +119,7 @@ impl KmsClient {
     ) -> Result<Promise, JsValue> {
         let options = options_or_undefined(options);
         let plaintext = Zeroizing::new(plaintext);
-        let mut request = key_request(Some(&key_id), &context(&options)?, &tokens(&options)?);
-        request.base64("Plaintext", &plaintext);
-        if let Some(algorithm) = string_field(&options, "encryptionAlgorithm")? {
-            request.string("EncryptionAlgorithm", &algorithm);
-        }
+        let request = request(Some(&key_id), &options, Some(("Plaintext", &plaintext)))?;
         Ok(call_promise(&self.inner, "Encrypt", request, |r| {
             let out = Object::new();
             set(&out, "keyId", &r.key_id.unwrap_or_default().into());
@@ -145,11 +141,8 @@ impl KmsClient {
     ) -> Result<Promise, JsValue> {
         let options = options_or_undefined(options);
         let key_id = string_field(&options, "keyId")?;
-        let mut request = key_request(key_id.as_deref(), &context(&options)?, &tokens(&options)?);
-        request.base64("CiphertextBlob", &ciphertext_blob);
-        if let Some(algorithm) = string_field(&options, "encryptionAlgorithm")? {
-            request.string("EncryptionAlgorithm", &algorithm);
-        }
+        let blob = Some(("CiphertextBlob", &ciphertext_blob[..]));
+        let request = request(key_id.as_deref(), &options, blob)?;
         Ok(call_promise(&self.inner, "Decrypt", request, |r| {
             let out = Object::new();
             set(&out, "keyId", &r.key_id.unwrap_or_default().into());
@@ -214,8 +207,24 @@ fn call_promise(
     })
 }
 
-fn context(options: &JsValue) -> Result<kms_envelope::materials::EncryptionContext, JsValue> {
-    context_field(options, "encryptionContext")
+/// The request of `GenerateDataKey` (no `blob`), `Encrypt` or `Decrypt`: `KeyId`, then
+/// `EncryptionContext` and `GrantTokens` from `options`; with a `blob` (`Plaintext` or
+/// `CiphertextBlob`), that member in base64 and `EncryptionAlgorithm` from `options`. One
+/// body for the three methods.
+fn request(
+    key_id: Option<&str>,
+    options: &JsValue,
+    blob: Option<(&str, &[u8])>,
+) -> Result<ObjectWriter, JsValue> {
+    let context = context_field(options, "encryptionContext")?;
+    let mut request = key_request(key_id, &context, &tokens(options)?);
+    if let Some((member, bytes)) = blob {
+        request.base64(member, bytes);
+        if let Some(algorithm) = string_field(options, "encryptionAlgorithm")? {
+            request.string("EncryptionAlgorithm", &algorithm);
+        }
+    }
+    Ok(request)
 }
 
 fn tokens(options: &JsValue) -> Result<Vec<String>, JsValue> {

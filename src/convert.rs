@@ -10,7 +10,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::future_to_promise;
 use zeroize::Zeroizing;
 
-use crate::error::invalid;
+use crate::error::{invalid, invalid_named};
 
 /// A Promise of `future`. The future is boxed so the module holds one copy of
 /// wasm-bindgen-futures' promise machinery, not one per async method (about 1 KB each).
@@ -33,29 +33,27 @@ pub(crate) fn string_field(object: &JsValue, key: &str) -> Result<Option<String>
         None => Ok(None),
         Some(v) => well_formed_string(&v)
             .map(Some)
-            .ok_or_else(|| invalid(&format!("{key} must be a string of well-formed UTF-16"))),
+            .ok_or_else(|| invalid_named(key, " must be a string of well-formed UTF-16")),
     }
 }
 
 /// A required string option.
 pub(crate) fn required_string(object: &JsValue, key: &str) -> Result<String, JsValue> {
-    string_field(object, key)?.ok_or_else(|| invalid(&format!("{key} is required")))
+    string_field(object, key)?.ok_or_else(|| invalid_named(key, " is required"))
 }
 
 /// An optional boolean option.
 pub(crate) fn bool_field(object: &JsValue, key: &str) -> Result<Option<bool>, JsValue> {
     match field(object, key) {
         None => Ok(None),
-        Some(v) => {
-            v.as_bool().map(Some).ok_or_else(|| invalid(&format!("{key} must be a boolean")))
-        }
+        Some(v) => v.as_bool().map(Some).ok_or_else(|| invalid_named(key, " must be a boolean")),
     }
 }
 
 /// An optional non-negative whole-number option, at most `max`.
 pub(crate) fn uint_field(object: &JsValue, key: &str, max: u64) -> Result<Option<u64>, JsValue> {
     let Some(v) = field(object, key) else { return Ok(None) };
-    let n = v.as_f64().ok_or_else(|| invalid(&format!("{key} must be a number")))?;
+    let n = v.as_f64().ok_or_else(|| invalid_named(key, " must be a number"))?;
     // 2^53: every whole f64 below it is exact.
     if n < 0.0 || n.fract() != 0.0 || n > max as f64 || n > 9_007_199_254_740_992.0 {
         return Err(invalid(&format!("{key} must be a whole number from 0 to {max}")));
@@ -67,7 +65,7 @@ pub(crate) fn uint_field(object: &JsValue, key: &str, max: u64) -> Result<Option
 /// An optional array of strings (`[]` when absent).
 pub(crate) fn strings_field(object: &JsValue, key: &str) -> Result<Vec<String>, JsValue> {
     let Some(v) = field(object, key) else { return Ok(Vec::new()) };
-    let bad = || invalid(&format!("{key} must be an array of strings of well-formed UTF-16"));
+    let bad = || invalid_named(key, " must be an array of strings of well-formed UTF-16");
     let array = v.dyn_into::<Array>().map_err(|_| bad())?;
     // A loop rather than collecting into a Result: smaller in wasm.
     let mut out = Vec::new();
@@ -81,7 +79,7 @@ pub(crate) fn strings_field(object: &JsValue, key: &str) -> Result<Vec<String>, 
 pub(crate) fn bytes_of(value: &JsValue, what: &str) -> Result<Zeroizing<Vec<u8>>, JsValue> {
     let array = value
         .dyn_ref::<Uint8Array>()
-        .ok_or_else(|| invalid(&format!("{what} must be a Uint8Array")))?;
+        .ok_or_else(|| invalid_named(what, " must be a Uint8Array"))?;
     Ok(Zeroizing::new(array.to_vec()))
 }
 
@@ -116,7 +114,7 @@ fn well_formed_string(value: &JsValue) -> Option<String> {
 pub(crate) fn context_field(object: &JsValue, key: &str) -> Result<EncryptionContext, JsValue> {
     let Some(v) = field(object, key) else { return Ok(EncryptionContext::new()) };
     if !v.is_object() {
-        return Err(invalid(&format!("{key} must be an object of strings")));
+        return Err(invalid_named(key, " must be an object of strings"));
     }
     let entries = Object::entries(v.unchecked_ref::<Object>());
     let mut pairs = Vec::with_capacity(entries.length() as usize);
@@ -125,9 +123,10 @@ pub(crate) fn context_field(object: &JsValue, key: &str) -> Result<EncryptionCon
         match (well_formed_string(&pair.get(0)), well_formed_string(&pair.get(1))) {
             (Some(k), Some(value)) => pairs.push((k, value)),
             _ => {
-                return Err(invalid(&format!(
-                    "{key} keys and values must be strings of well-formed UTF-16"
-                )))
+                return Err(invalid_named(
+                    key,
+                    " keys and values must be strings of well-formed UTF-16",
+                ))
             }
         }
     }
@@ -135,7 +134,7 @@ pub(crate) fn context_field(object: &JsValue, key: &str) -> Result<EncryptionCon
     let context: EncryptionContext = pairs.into_iter().collect();
     // Distinct well-formed JS keys stay distinct in UTF-8; checked all the same.
     if context.len() != count {
-        return Err(invalid(&format!("{key} has a key twice")));
+        return Err(invalid_named(key, " has a key twice"));
     }
     Ok(context)
 }

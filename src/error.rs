@@ -12,8 +12,9 @@ pub(crate) const VALIDATION: &str = "ValidationException";
 /// A `KmsError`: an `Error` with `name`, `code` and `status`.
 pub(crate) fn kms_error(code: &str, message: &str, status: u16) -> JsValue {
     let error = js_sys::Error::new(message);
-    error.set_name("KmsError");
-    // Setting a property on a fresh plain object cannot fail.
+    // Setting a property on a fresh plain object cannot fail. (`name` through `Reflect.set`
+    // too: one JS import less than `Error::set_name`.)
+    let _ = Reflect::set(&error, &"name".into(), &"KmsError".into());
     let _ = Reflect::set(&error, &"code".into(), &code.into());
     let _ = Reflect::set(&error, &"status".into(), &status.into());
     error.into()
@@ -22,6 +23,16 @@ pub(crate) fn kms_error(code: &str, message: &str, status: u16) -> JsValue {
 /// A local caller error (`ValidationException`, status 0).
 pub(crate) fn invalid(message: &str) -> JsValue {
     kms_error(VALIDATION, message, 0)
+}
+
+/// A local caller error about the option or argument `what`: `what` followed by `problem`
+/// (`"keyName"` + `" is required"`). One body for the many such messages, instead of a
+/// `format!` at each.
+pub(crate) fn invalid_named(what: &str, problem: &str) -> JsValue {
+    let mut message = String::with_capacity(what.len() + problem.len());
+    message.push_str(what);
+    message.push_str(problem);
+    invalid(&message)
 }
 
 /// The HTTP status KMS sends with `code`, if it is a KMS exception name.

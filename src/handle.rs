@@ -1,21 +1,21 @@
 //! How one JS object of this package finds the Rust value inside another one passed in an
 //! options object (`{ client }`, `{ keyring }`, `encrypt(keyringOrCmm, ..)`).
 //!
-//! Each class has a hidden `__handle()` method returning a fresh [`Handle`] that shares its
-//! inner value; the handle object is then taken over by Rust (wasm-bindgen's
-//! `TryFromJsValue`), so the caller's object is untouched.
+//! Each class has a hidden `__handle()` method that hands a share of its inner value over
+//! to the Rust call asking for it (a one-value slot, taken at once: JavaScript and this
+//! module are single-threaded, so nothing runs in between). Cheaper in code than a handle
+//! class whose object Rust would take over.
 
+use std::cell::Cell;
 use std::sync::Arc;
 
 use js_sys::{Function, Reflect};
 use kms_envelope::cmm::default::DefaultCmm;
 use kms_envelope::cmm::CryptographicMaterialsManager;
 use kms_envelope::keyring::Keyring;
-use wasm_bindgen::convert::TryFromJsValue;
-use wasm_bindgen::prelude::wasm_bindgen;
 use wasm_bindgen::{JsCast, JsValue};
 
-use crate::error::invalid;
+use crate::error::{invalid, invalid_named};
 use crate::transport::FetchKmsClient;
 
 /// What a handle shares.
@@ -26,30 +26,32 @@ pub(crate) enum Shared {
     Cmm(Arc<dyn CryptographicMaterialsManager>),
 }
 
-/// Internal: a share of another object's Rust value.
-#[wasm_bindgen(skip_typescript)]
-pub struct Handle {
-    shared: Shared,
+thread_local! {
+    /// The share the running `__handle()` call handed over, until [`shared_of`] takes it.
+    static HANDED: Cell<Option<Shared>> = const { Cell::new(None) };
 }
 
-impl Handle {
-    pub(crate) fn new(shared: Shared) -> Self {
-        Self { shared }
-    }
+/// What `__handle()` does: hands `shared` over to the [`shared_of`] call running now.
+pub(crate) fn hand_over(shared: Shared) {
+    HANDED.with(|slot| slot.set(Some(shared)));
 }
 
 /// The shared value inside `value`, if it is one of this package's objects.
 fn shared_of(value: &JsValue) -> Option<Shared> {
     let method = Reflect::get(value, &"__handle".into()).ok()?.dyn_into::<Function>().ok()?;
-    let handle = method.call0(value).ok()?;
-    Handle::try_from_js_value(handle).ok().map(|h| h.shared)
+    // Empty the slot first: a `__handle` that hands nothing over must not find an old share
+    // (one left by a direct call from JavaScript).
+    HANDED.with(Cell::take);
+    // `call1` with an ignored argument: the module imports `call1` anyway, `call0` not.
+    method.call1(value, &JsValue::UNDEFINED).ok()?;
+    HANDED.with(Cell::take)
 }
 
 /// The KMS client in `value` (a `KmsClient`).
 pub(crate) fn client_of(value: &JsValue, what: &str) -> Result<Arc<FetchKmsClient>, JsValue> {
     match shared_of(value) {
         Some(Shared::Client(c)) => Ok(c),
-        _ => Err(invalid(&format!("{what} must be a KmsClient"))),
+        _ => Err(invalid_named(what, " must be a KmsClient")),
     }
 }
 
@@ -57,7 +59,7 @@ pub(crate) fn client_of(value: &JsValue, what: &str) -> Result<Arc<FetchKmsClien
 pub(crate) fn keyring_of(value: &JsValue, what: &str) -> Result<Arc<dyn Keyring>, JsValue> {
     match shared_of(value) {
         Some(Shared::Keyring(k)) => Ok(k),
-        _ => Err(invalid(&format!("{what} must be a keyring"))),
+        _ => Err(invalid_named(what, " must be a keyring")),
     }
 }
 

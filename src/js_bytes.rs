@@ -7,7 +7,7 @@ use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
 use zeroize::Zeroize;
 
-use crate::error::invalid;
+use crate::error::invalid_named;
 
 /// Inputs go into wasm memory this many bytes at a time. (Copied in whole, a 16 MiB
 /// one-shot message grew the module's memory from 1 to 50 MiB, for good.)
@@ -31,7 +31,7 @@ impl Snapshot {
     pub(crate) fn new(value: &JsValue, what: &str, secret: bool) -> Result<Self, JsValue> {
         let array = value
             .dyn_ref::<Uint8Array>()
-            .ok_or_else(|| invalid(&format!("{what} must be a Uint8Array")))?;
+            .ok_or_else(|| invalid_named(what, " must be a Uint8Array"))?;
         // `new Uint8Array(array)` always copies (`slice` would not: Node's `Buffer`
         // overrides it with a view, and a secret snapshot is wiped after use).
         Ok(Self { array: Uint8Array::new(array), secret })

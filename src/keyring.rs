@@ -19,7 +19,7 @@ use crate::convert::{
     bool_field, bytes_field, bytes_of, field, required_string, string_field, strings_field,
 };
 use crate::error::{from_envelope, invalid, kms_error};
-use crate::handle::{client_of, keyring_of, Handle, Shared};
+use crate::handle::{client_of, hand_over, keyring_of, Shared};
 use crate::subtle::{self, WebRsaPrivateKey, WebRsaPublicKey};
 
 macro_rules! keyring_class {
@@ -28,8 +28,8 @@ macro_rules! keyring_class {
         impl $name {
             #[doc(hidden)]
             #[wasm_bindgen(js_name = "__handle", skip_typescript)]
-            pub fn handle(&self) -> Handle {
-                Handle::new(Shared::Keyring(self.inner.clone()))
+            pub fn handle(&self) {
+                hand_over(Shared::Keyring(self.inner.clone()));
             }
         }
     };

@@ -76,6 +76,24 @@ pub use crate::{
     stream::{decrypt_stream, encrypt_stream, TransformStream},
 };
 
+/// The heap: TLSF (constant-time allocation and freeing, free neighbours merged) instead of the
+/// default dlmalloc, for 2.5 KB gzipped less code; without rlsf's own reallocation routine
+/// (0.4 KB more: a growing buffer is moved as by most allocators, measured no slower), with
+/// its memory grown as one pool (`SmallGlobalTlsf` would keep every `memory.grow` a pool of
+/// its own, so a large buffer freed in one could not serve a larger one later).
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: rlsf::GlobalTlsf<HeapOptions> = rlsf::GlobalTlsf::new();
+
+/// [`ALLOCATOR`]'s options: rlsf's defaults but reallocation.
+#[cfg(target_arch = "wasm32")]
+struct HeapOptions;
+
+#[cfg(target_arch = "wasm32")]
+impl rlsf::GlobalTlsfOptions for HeapOptions {
+    const ENABLE_REALLOCATION: bool = false;
+}
+
 /// The version of this package, as declared in `Cargo.toml`.
 #[wasm_bindgen]
 pub fn version() -> String {

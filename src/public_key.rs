@@ -79,8 +79,8 @@ impl PublicKey {
 impl PublicKey {
     /// Parses a DER `SubjectPublicKeyInfo` (RSA 2048-4096, P-256, P-384, P-521).
     #[wasm_bindgen(js_name = fromSpki)]
-    pub fn from_spki(spki: &[u8]) -> Result<PublicKey, JsValue> {
-        let inner = pk::PublicKey::from_spki_der(spki).map_err(from_envelope)?;
+    pub fn from_spki(spki: Vec<u8>) -> Result<PublicKey, JsValue> {
+        let inner = pk::PublicKey::from_spki_der(&spki).map_err(from_envelope)?;
         let signing = inner.signing_algorithms().iter().map(|a| a.as_str().to_owned()).collect();
         let encryption = if inner.is_rsa() {
             vec!["RSAES_OAEP_SHA_1".into(), "RSAES_OAEP_SHA_256".into()]
@@ -89,7 +89,7 @@ impl PublicKey {
         };
         Ok(PublicKey {
             inner,
-            spki: spki.to_vec(),
+            spki,
             key_id: None,
             key_usage: None,
             encryption_algorithms: encryption,
@@ -139,21 +139,14 @@ impl PublicKey {
     #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
     pub fn verify(
         &self,
-        message: &[u8],
-        signature: &[u8],
-        #[wasm_bindgen(js_name = signingAlgorithm)] signing_algorithm: &str,
+        message: Vec<u8>,
+        signature: Vec<u8>,
+        #[wasm_bindgen(js_name = signingAlgorithm)] signing_algorithm: String,
         #[wasm_bindgen(js_name = messageType)] message_type: Option<String>,
     ) -> Promise {
-        let allowed = self.check_allowed(&self.signing_algorithms, signing_algorithm, "Verify");
-        let (key, spki) = (self.inner.clone(), self.spki.clone());
-        let (message, signature) = (message.to_vec(), signature.to_vec());
-        let algorithm = signing_algorithm.to_owned();
-        promise(async move {
-            allowed?;
-            let ok =
-                verify_with(&key, &spki, &message, &signature, &algorithm, message_type).await?;
-            Ok(ok.into())
-        })
+        let allowed = self.check_allowed(&self.signing_algorithms, &signing_algorithm, "Verify");
+        let key = allowed.map(|()| self.inner.clone());
+        verify_promise(key, self.spki.clone(), message, signature, signing_algorithm, message_type)
     }
 
     /// RSA-OAEP encryption that KMS `Decrypt` accepts for this key, with KMS's size
@@ -163,15 +156,12 @@ impl PublicKey {
         &self,
         plaintext: Vec<u8>,
         #[wasm_bindgen(unchecked_param_type = "\"RSAES_OAEP_SHA_256\" | \"RSAES_OAEP_SHA_1\"")]
-        algorithm: &str,
+        algorithm: String,
     ) -> Promise {
         let plaintext = Zeroizing::new(plaintext);
-        let allowed = self.check_allowed(&self.encryption_algorithms, algorithm, "Encrypt");
-        let (key, spki, algorithm) = (self.inner.clone(), self.spki.clone(), algorithm.to_owned());
-        promise(async move {
-            allowed?;
-            encrypt_with(&key, &spki, plaintext, &algorithm).await
-        })
+        let allowed = self.check_allowed(&self.encryption_algorithms, &algorithm, "Encrypt");
+        let key = allowed.map(|()| self.inner.clone());
+        encrypt_promise(key, self.spki.clone(), plaintext, algorithm)
     }
 }
 
@@ -250,6 +240,23 @@ async fn verify_with(
     key.verify(message, signature, algorithm, message_type).map_err(from_envelope)
 }
 
+/// The Promise of `verify` and `PublicKey.verify`: rejected with `key`'s error (a key that
+/// did not parse, or an algorithm it does not allow), else [`verify_with`]. One async body
+/// for both (each is a state machine of its own in wasm).
+fn verify_promise(
+    key: Result<pk::PublicKey, JsValue>,
+    spki: Vec<u8>,
+    message: Vec<u8>,
+    signature: Vec<u8>,
+    algorithm: String,
+    message_type: Option<String>,
+) -> Promise {
+    promise(async move {
+        let ok = verify_with(&key?, &spki, &message, &signature, &algorithm, message_type).await?;
+        Ok(ok.into())
+    })
+}
+
 /// Checks KMS's limits, then RSA-OAEP encrypts with WebCrypto.
 async fn encrypt_with(
     key: &pk::PublicKey,
@@ -271,20 +278,29 @@ async fn encrypt_with(
     Ok(to_uint8(&ciphertext).into())
 }
 
+/// The Promise of `publicKeyEncrypt` and `PublicKey.encrypt`, as [`verify_promise`].
+fn encrypt_promise(
+    key: Result<pk::PublicKey, JsValue>,
+    spki: Vec<u8>,
+    plaintext: Zeroizing<Vec<u8>>,
+    algorithm: String,
+) -> Promise {
+    promise(async move { encrypt_with(&key?, &spki, plaintext, &algorithm).await })
+}
+
 /// Encrypts up to KMS's limit for the key (RSA_2048: 190 bytes with `RSAES_OAEP_SHA_256`,
 /// 214 with `RSAES_OAEP_SHA_1`) so that KMS `Decrypt` with the private key returns it: a
 /// Promise of the ciphertext (WebCrypto RSA-OAEP).
 #[wasm_bindgen(js_name = publicKeyEncrypt, unchecked_return_type = "Promise<Uint8Array>")]
 pub fn public_key_encrypt(
-    #[wasm_bindgen(js_name = spkiDer)] spki_der: &[u8],
+    #[wasm_bindgen(js_name = spkiDer)] spki_der: Vec<u8>,
     plaintext: Vec<u8>,
     #[wasm_bindgen(unchecked_param_type = "\"RSAES_OAEP_SHA_256\" | \"RSAES_OAEP_SHA_1\"")]
-    algorithm: &str,
+    algorithm: String,
 ) -> Promise {
     let plaintext = Zeroizing::new(plaintext);
-    let key = pk::PublicKey::from_spki_der(spki_der).map_err(from_envelope);
-    let (spki, algorithm) = (spki_der.to_vec(), algorithm.to_owned());
-    promise(async move { encrypt_with(&key?, &spki, plaintext, &algorithm).await })
+    let key = pk::PublicKey::from_spki_der(&spki_der).map_err(from_envelope);
+    encrypt_promise(key, spki_der, plaintext, algorithm)
 }
 
 /// Verifies a KMS signature: RSASSA_PSS_SHA_256/384/512, RSASSA_PKCS1_V1_5_SHA_256/384/512,
@@ -293,17 +309,12 @@ pub fn public_key_encrypt(
 /// of `true` or `false`.
 #[wasm_bindgen(unchecked_return_type = "Promise<boolean>")]
 pub fn verify(
-    #[wasm_bindgen(js_name = spkiDer)] spki_der: &[u8],
-    message: &[u8],
-    signature: &[u8],
-    #[wasm_bindgen(js_name = signingAlgorithm)] signing_algorithm: &str,
+    #[wasm_bindgen(js_name = spkiDer)] spki_der: Vec<u8>,
+    message: Vec<u8>,
+    signature: Vec<u8>,
+    #[wasm_bindgen(js_name = signingAlgorithm)] signing_algorithm: String,
     #[wasm_bindgen(js_name = messageType)] message_type: Option<String>,
 ) -> Promise {
-    let key = pk::PublicKey::from_spki_der(spki_der).map_err(from_envelope);
-    let (spki, message, signature) = (spki_der.to_vec(), message.to_vec(), signature.to_vec());
-    let algorithm = signing_algorithm.to_owned();
-    promise(async move {
-        let ok = verify_with(&key?, &spki, &message, &signature, &algorithm, message_type).await?;
-        Ok(ok.into())
-    })
+    let key = pk::PublicKey::from_spki_der(&spki_der).map_err(from_envelope);
+    verify_promise(key, spki_der, message, signature, signing_algorithm, message_type)
 }

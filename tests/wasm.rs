@@ -85,7 +85,8 @@ async fn signed_one_shot_calls_use_webcrypto_and_the_ec_module_is_only_needed_el
     ];
     spki.extend(point.chars().map(|c| c as u8));
     let signature = [0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01];
-    let digest = verify(&spki, &[0; 48], &signature, "ECDSA_SHA_384", Some("DIGEST".into()));
+    let (message, signature) = (vec![0; 48], signature.to_vec());
+    let digest = verify(spki, message, signature, "ECDSA_SHA_384".into(), Some("DIGEST".into()));
     let err = JsFuture::from(digest).await.unwrap_err();
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("EcModuleUnavailable"));
     assert!(!ec_module_loaded());
@@ -93,7 +94,9 @@ async fn signed_one_shot_calls_use_webcrypto_and_the_ec_module_is_only_needed_el
 
 #[wasm_bindgen_test]
 async fn verify_rejects_garbage_keys_with_a_code() {
-    let err = JsFuture::from(verify(b"junk", b"m", b"s", "ECDSA_SHA_256", None)).await.unwrap_err();
+    let (spki, message, signature) = (b"junk".to_vec(), b"m".to_vec(), b"s".to_vec());
+    let verified = verify(spki, message, signature, "ECDSA_SHA_256".into(), None);
+    let err = JsFuture::from(verified).await.unwrap_err();
     assert_eq!(get(&err, "code").as_string().as_deref(), Some("InvalidKey"));
 }
 
