@@ -63,7 +63,6 @@ impl ParBlocksSizeUser for Backend<'_> {
 
 impl Backend<'_> {
     /// Encrypts `blocks` with the AES of the key's size.
-    #[inline(never)]
     fn encrypt(&self, blocks: InOutBuf<'_, '_, Block<AnyAes>>) {
         match self.0 {
             AnyAes::Aes128(c) => c.encrypt_blocks_inout(blocks),
