@@ -3,16 +3,14 @@
 //!
 //! The `hmac` and `hkdf` crates are generic over the hash, so every hash they are used
 //! with is another copy of their code (and of the `digest` wrappers) in the wasm client.
-//! Here the hash is chosen at run time: [`Hasher`] holds one of two `sha2` cores (SHA-384
-//! is the SHA-512 core with its own initial value and a shorter output), and [`Hmac`] and
-//! [`Hkdf`] exist once for all three.
+//! Here the hash is chosen at run time: [`Hasher`] drives one of the two `sha2` compression
+//! functions (SHA-384 is SHA-512's with its own initial value and a shorter output), and
+//! [`Hmac`] and [`Hkdf`] exist once for all three.
 //!
 //! Key material is kept in zeroizing buffers: the padded HMAC key blocks, the HKDF
 //! pseudorandom key and every [`Output`] are wiped when dropped.
 
-use sha2::digest::core_api::RtVariableCoreWrapper;
-use sha2::digest::{Update, VariableOutput};
-use sha2::{Sha256VarCore, Sha512VarCore};
+use sha2::digest::generic_array::GenericArray;
 use zeroize::{Zeroize, Zeroizing};
 
 /// The longest output of the hashes here (SHA-512), in bytes.
@@ -88,19 +86,84 @@ impl std::fmt::Debug for Output {
     }
 }
 
-/// The running state of one of the two `sha2` cores.
+/// SHA-256's initial hash value (FIPS 180-4 section 5.3.3).
+const SHA256_IV: [u32; 8] = [
+    0x6a09_e667,
+    0xbb67_ae85,
+    0x3c6e_f372,
+    0xa54f_f53a,
+    0x510e_527f,
+    0x9b05_688c,
+    0x1f83_d9ab,
+    0x5be0_cd19,
+];
+/// SHA-384's initial hash value (section 5.3.4).
+const SHA384_IV: [u64; 8] = [
+    0xcbbb_9d5d_c105_9ed8,
+    0x629a_292a_367c_d507,
+    0x9159_015a_3070_dd17,
+    0x152f_ecd8_f70e_5939,
+    0x6733_2667_ffc0_0b31,
+    0x8eb4_4a87_6858_1511,
+    0xdb0c_2e0d_64f9_8fa7,
+    0x47b5_481d_befa_4fa4,
+];
+/// SHA-512's initial hash value (section 5.3.5).
+const SHA512_IV: [u64; 8] = [
+    0x6a09_e667_f3bc_c908,
+    0xbb67_ae85_84ca_a73b,
+    0x3c6e_f372_fe94_f82b,
+    0xa54f_f53a_5f1d_36f1,
+    0x510e_527f_ade6_82d1,
+    0x9b05_688c_2b3e_6c1f,
+    0x1f83_d9ab_fb41_bd6b,
+    0x5be0_cd19_137e_2179,
+];
+
+/// The chaining value of one of the two SHA-2 compression functions (the `sha2` crate's
+/// `compress256` and `compress512`; SHA-384 is `compress512` from its own initial value).
 #[derive(Clone)]
 enum State {
-    Sha256(RtVariableCoreWrapper<Sha256VarCore>),
-    /// SHA-384 or SHA-512, told apart by the output size given at creation.
-    Sha512(RtVariableCoreWrapper<Sha512VarCore>),
+    Sha256([u32; 8]),
+    Sha512([u64; 8]),
 }
 
-/// An incremental SHA-2 hash.
+impl State {
+    /// Compresses one block (64 bytes for SHA-256, 128 for SHA-384/512).
+    fn compress(&mut self, block: &[u8]) {
+        match self {
+            State::Sha256(words) => {
+                sha2::compress256(words, core::slice::from_ref(GenericArray::from_slice(block)))
+            }
+            State::Sha512(words) => {
+                sha2::compress512(words, core::slice::from_ref(GenericArray::from_slice(block)))
+            }
+        }
+    }
+}
+
+/// An incremental SHA-2 hash: the message is cut into blocks for the `sha2` crate's
+/// compression functions, and padded here (FIPS 180-4 section 5.1). The state and the
+/// buffered bytes are zeroized on drop, since HMAC keeps keyed states in it.
 #[derive(Clone)]
 pub struct Hasher {
     algorithm: HashAlgorithm,
     state: State,
+    /// Bytes not compressed yet: always fewer than a block.
+    buffer: [u8; MAX_BLOCK_LEN_BYTES],
+    buffered: usize,
+    /// Bytes fed so far.
+    total: u128,
+}
+
+impl Drop for Hasher {
+    fn drop(&mut self) {
+        match &mut self.state {
+            State::Sha256(words) => words.zeroize(),
+            State::Sha512(words) => words.zeroize(),
+        }
+        self.buffer.zeroize();
+    }
 }
 
 impl std::fmt::Debug for Hasher {
@@ -112,22 +175,12 @@ impl std::fmt::Debug for Hasher {
 impl Hasher {
     /// A hash of nothing yet.
     pub fn new(algorithm: HashAlgorithm) -> Self {
-        let len = algorithm.output_len();
-        // Invariant: each core accepts the output sizes of its family (SHA-256: 1..=32,
-        // SHA-512: 1..=64), and the SHA-512 core picks SHA-384's initial value for 48.
         let state = match algorithm {
-            HashAlgorithm::Sha256 => match RtVariableCoreWrapper::new(len) {
-                Ok(core) => State::Sha256(core),
-                Err(_) => unreachable!("SHA-256 has a 32-byte output"),
-            },
-            HashAlgorithm::Sha384 | HashAlgorithm::Sha512 => {
-                match RtVariableCoreWrapper::new(len) {
-                    Ok(core) => State::Sha512(core),
-                    Err(_) => unreachable!("SHA-384 and SHA-512 are SHA-512 core outputs"),
-                }
-            }
+            HashAlgorithm::Sha256 => State::Sha256(SHA256_IV),
+            HashAlgorithm::Sha384 => State::Sha512(SHA384_IV),
+            HashAlgorithm::Sha512 => State::Sha512(SHA512_IV),
         };
-        Hasher { algorithm, state }
+        Hasher { algorithm, state, buffer: [0; MAX_BLOCK_LEN_BYTES], buffered: 0, total: 0 }
     }
 
     /// The hash function.
@@ -136,25 +189,61 @@ impl Hasher {
     }
 
     /// Feeds `data`.
-    pub fn update(&mut self, data: &[u8]) {
-        match &mut self.state {
-            State::Sha256(core) => core.update(data),
-            State::Sha512(core) => core.update(data),
+    pub fn update(&mut self, mut data: &[u8]) {
+        let block_len = self.algorithm.block_len();
+        self.total = self.total.wrapping_add(data.len() as u128);
+        if self.buffered > 0 {
+            let take = data.len().min(block_len - self.buffered);
+            let (head, rest) = data.split_at(take);
+            self.buffer[self.buffered..self.buffered + take].copy_from_slice(head);
+            self.buffered += take;
+            data = rest;
+            if self.buffered < block_len {
+                return;
+            }
+            self.state.compress(&self.buffer[..block_len]);
+            self.buffered = 0;
         }
+        let mut blocks = data.chunks_exact(block_len);
+        for block in &mut blocks {
+            self.state.compress(block);
+        }
+        let tail = blocks.remainder();
+        self.buffer[..tail.len()].copy_from_slice(tail);
+        self.buffered = tail.len();
     }
 
     /// The hash of everything fed.
-    pub fn finalize(self) -> Output {
+    pub fn finalize(mut self) -> Output {
+        let block_len = self.algorithm.block_len();
+        // The length field: 64 bits for SHA-256, 128 bits for SHA-384/512.
+        let length_len = block_len / 8;
+        let bits = self.total.wrapping_mul(8).to_be_bytes();
+        let buffered = self.buffered;
+        self.buffer[buffered] = 0x80;
+        self.buffer[buffered + 1..block_len].fill(0);
+        if buffered + 1 > block_len - length_len {
+            self.state.compress(&self.buffer[..block_len]);
+            self.buffer[..block_len].fill(0);
+        }
+        self.buffer[block_len - length_len..block_len].copy_from_slice(&bits[16 - length_len..]);
+        self.state.compress(&self.buffer[..block_len]);
         let len = self.algorithm.output_len();
         let mut out = Output { bytes: [0; MAX_OUTPUT_LEN_BYTES], len };
-        // Invariant: the buffer is the output size the state was created with.
-        let done = match self.state {
-            State::Sha256(core) => core.finalize_variable(&mut out.bytes[..len]),
-            State::Sha512(core) => core.finalize_variable(&mut out.bytes[..len]),
-        };
-        if done.is_err() {
-            unreachable!("the output buffer has the hash's length");
+        match &self.state {
+            State::Sha256(words) => {
+                for (chunk, word) in out.bytes.chunks_exact_mut(4).zip(words) {
+                    chunk.copy_from_slice(&word.to_be_bytes());
+                }
+            }
+            State::Sha512(words) => {
+                for (chunk, word) in out.bytes.chunks_exact_mut(8).zip(words) {
+                    chunk.copy_from_slice(&word.to_be_bytes());
+                }
+            }
         }
+        // SHA-384 is the first 48 bytes; the rest of the SHA-512 state is not output.
+        out.bytes[len..].fill(0);
         out
     }
 }

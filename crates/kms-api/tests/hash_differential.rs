@@ -139,3 +139,20 @@ fn hkdf_limits_match_the_hkdf_crate() {
         }
     }
 }
+
+/// Every input length from 0 to 300 bytes (across the padding boundaries at 55/56 and 111/112
+/// bytes and several blocks), fed whole and byte by byte.
+#[test]
+fn digest_matches_sha2_at_every_length_to_300() {
+    let data: Vec<u8> = (0..=300u32).map(|i| (i * 7 + 3) as u8).collect();
+    for algorithm in ALGORITHMS {
+        for len in 0..=data.len() {
+            let expected = reference_digest(algorithm, &data[..len]);
+            let whole = hash::digest(algorithm, &data[..len]);
+            assert_eq!(whole.as_bytes(), &expected[..], "{algorithm:?} {len}");
+            let mut bytewise = Hasher::new(algorithm);
+            data[..len].chunks(1).for_each(|b| bytewise.update(b));
+            assert_eq!(bytewise.finalize().as_bytes(), &expected[..], "{algorithm:?} {len}");
+        }
+    }
+}
