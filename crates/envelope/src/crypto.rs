@@ -7,11 +7,9 @@
 //! schedules are zeroized on drop (the `zeroize` features of `aes` and `aes-gcm`).
 
 use aes_gcm::aead::consts::U12;
-use aes_gcm::aead::{AeadInPlace, KeyInit};
-use aes_gcm::aes::Aes192;
-use aes_gcm::{Aes128Gcm, Aes256Gcm, AesGcm, Nonce, Tag};
-use hkdf::Hkdf;
-use sha2::{Digest, Sha256, Sha384, Sha512};
+use aes_gcm::aead::AeadInPlace;
+use aes_gcm::{AesGcm, Nonce, Tag};
+use kms_api::hash::{HashAlgorithm, Hasher, Hkdf};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -26,14 +24,15 @@ const DERIVE_KEY_LABEL: &[u8] = b"DERIVEKEY";
 /// HKDF info for the commit key of committing suites.
 const COMMIT_KEY_LABEL: &[u8] = b"COMMITKEY";
 
-type Aes192Gcm = AesGcm<Aes192, U12>;
+mod any_aes;
+#[cfg(test)]
+mod gcm_tests;
 
-/// An AES-GCM key of 128, 192 or 256 bits.
-pub(crate) enum ContentKey {
-    Aes128(Box<Aes128Gcm>),
-    Aes192(Box<Aes192Gcm>),
-    Aes256(Box<Aes256Gcm>),
-}
+use any_aes::AnyAes;
+
+/// An AES-GCM key of 128, 192 or 256 bits: one AES-GCM over [`AnyAes`], so the GCM code
+/// exists once whatever the key size.
+pub(crate) struct ContentKey(Box<AesGcm<AnyAes, U12>>);
 
 impl std::fmt::Debug for ContentKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -44,13 +43,10 @@ impl std::fmt::Debug for ContentKey {
 impl ContentKey {
     /// A key from raw bytes (16, 24 or 32 of them).
     pub(crate) fn new(key: &[u8]) -> Result<Self, Error> {
-        let bad = |_| Error::InvalidKey("bad AES key length".into());
-        Ok(match key.len() {
-            16 => ContentKey::Aes128(Box::new(Aes128Gcm::new_from_slice(key).map_err(bad)?)),
-            24 => ContentKey::Aes192(Box::new(Aes192Gcm::new_from_slice(key).map_err(bad)?)),
-            32 => ContentKey::Aes256(Box::new(Aes256Gcm::new_from_slice(key).map_err(bad)?)),
-            n => return Err(Error::InvalidKey(format!("AES key of {n} bytes"))),
-        })
+        match AnyAes::new(key) {
+            Some(aes) => Ok(ContentKey(Box::new(AesGcm::from(aes)))),
+            None => Err(Error::InvalidKey(format!("AES key of {} bytes", key.len()))),
+        }
     }
 
     /// Encrypts `buf` in place and returns the tag.
@@ -61,12 +57,10 @@ impl ContentKey {
         buf: &mut [u8],
     ) -> Result<[u8; TAG_LEN_BYTES], Error> {
         let nonce = Nonce::from_slice(iv);
-        let tag = match self {
-            ContentKey::Aes128(k) => k.encrypt_in_place_detached(nonce, aad, buf),
-            ContentKey::Aes192(k) => k.encrypt_in_place_detached(nonce, aad, buf),
-            ContentKey::Aes256(k) => k.encrypt_in_place_detached(nonce, aad, buf),
-        }
-        .map_err(|_| Error::ApiMisuse("AES-GCM input too long".into()))?;
+        let tag = self
+            .0
+            .encrypt_in_place_detached(nonce, aad, buf)
+            .map_err(|_| Error::ApiMisuse("AES-GCM input too long".into()))?;
         Ok(tag.into())
     }
 
@@ -81,12 +75,7 @@ impl ContentKey {
     ) -> Result<(), Error> {
         let nonce = Nonce::from_slice(iv);
         let tag = Tag::from_slice(tag);
-        match self {
-            ContentKey::Aes128(k) => k.decrypt_in_place_detached(nonce, aad, buf, tag),
-            ContentKey::Aes192(k) => k.decrypt_in_place_detached(nonce, aad, buf, tag),
-            ContentKey::Aes256(k) => k.decrypt_in_place_detached(nonce, aad, buf, tag),
-        }
-        .map_err(|_| Error::DecryptionFailed)
+        self.0.decrypt_in_place_detached(nonce, aad, buf, tag).map_err(|_| Error::DecryptionFailed)
     }
 
     /// The header authentication tag: AES-GCM over an empty plaintext.
@@ -158,24 +147,23 @@ pub(crate) fn derive_keys(
     let mut okm = Zeroizing::new([0u8; 32]);
     let mut commit = Zeroizing::new([0u8; COMMITMENT_LEN_BYTES]);
     let bad_len = |_| Error::InvalidKey("HKDF output length".into());
-    macro_rules! hkdf {
-        ($hash:ty) => {{
-            if suite.committing {
-                let hk = Hkdf::<$hash>::new(Some(message_id), data_key);
-                hk.expand_multi_info(&[&id, DERIVE_KEY_LABEL], &mut okm[..key_len])
-                    .map_err(bad_len)?;
-                hk.expand(COMMIT_KEY_LABEL, &mut commit[..]).map_err(bad_len)?;
-            } else {
-                let hk = Hkdf::<$hash>::new(None, data_key);
-                hk.expand_multi_info(&[&id, message_id], &mut okm[..key_len]).map_err(bad_len)?;
-            }
-        }};
-    }
-    match suite.kdf {
-        Kdf::Identity => okm[..key_len].copy_from_slice(data_key),
-        Kdf::HkdfSha256 => hkdf!(Sha256),
-        Kdf::HkdfSha384 => hkdf!(Sha384),
-        Kdf::HkdfSha512 => hkdf!(Sha512),
+    let hash = match suite.kdf {
+        Kdf::Identity => None,
+        Kdf::HkdfSha256 => Some(HashAlgorithm::Sha256),
+        Kdf::HkdfSha384 => Some(HashAlgorithm::Sha384),
+        Kdf::HkdfSha512 => Some(HashAlgorithm::Sha512),
+    };
+    match hash {
+        None => okm[..key_len].copy_from_slice(data_key),
+        Some(hash) if suite.committing => {
+            let hk = Hkdf::extract(hash, Some(message_id), data_key);
+            hk.expand(&[&id, DERIVE_KEY_LABEL], &mut okm[..key_len]).map_err(bad_len)?;
+            hk.expand(&[COMMIT_KEY_LABEL], &mut commit[..]).map_err(bad_len)?;
+        }
+        Some(hash) => {
+            let hk = Hkdf::extract(hash, None, data_key);
+            hk.expand(&[&id, message_id], &mut okm[..key_len]).map_err(bad_len)?;
+        }
     }
     Ok(DerivedKeys {
         content: ContentKey::new(&okm[..key_len])?,
@@ -199,49 +187,41 @@ pub(crate) fn verify_commitment(
 /// The running hash of a message's header and body, fed as bytes go by, then signed
 /// or verified; memory stays constant whatever the message length.
 #[derive(Clone)]
-pub(crate) enum SignatureHasher {
-    P256(Sha256),
-    P384(Sha384),
+pub(crate) struct SignatureHasher {
+    algorithm: SignatureAlgorithm,
+    hasher: Hasher,
 }
 
 impl std::fmt::Debug for SignatureHasher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            SignatureHasher::P256(_) => "SignatureHasher::P256",
-            SignatureHasher::P384(_) => "SignatureHasher::P384",
+        f.write_str(match self.algorithm {
+            SignatureAlgorithm::EcdsaP256Sha256 => "SignatureHasher::P256",
+            SignatureAlgorithm::EcdsaP384Sha384 => "SignatureHasher::P384",
         })
     }
 }
 
 impl SignatureHasher {
     pub(crate) fn new(algorithm: SignatureAlgorithm) -> Self {
-        match algorithm {
-            SignatureAlgorithm::EcdsaP256Sha256 => SignatureHasher::P256(Sha256::new()),
-            SignatureAlgorithm::EcdsaP384Sha384 => SignatureHasher::P384(Sha384::new()),
-        }
+        let hash = match algorithm {
+            SignatureAlgorithm::EcdsaP256Sha256 => HashAlgorithm::Sha256,
+            SignatureAlgorithm::EcdsaP384Sha384 => HashAlgorithm::Sha384,
+        };
+        SignatureHasher { algorithm, hasher: Hasher::new(hash) }
     }
 
     pub(crate) fn update(&mut self, bytes: &[u8]) {
-        match self {
-            SignatureHasher::P256(h) => h.update(bytes),
-            SignatureHasher::P384(h) => h.update(bytes),
-        }
+        self.hasher.update(bytes);
     }
 
     /// The algorithm this hash is for.
     fn algorithm(&self) -> SignatureAlgorithm {
-        match self {
-            SignatureHasher::P256(_) => SignatureAlgorithm::EcdsaP256Sha256,
-            SignatureHasher::P384(_) => SignatureAlgorithm::EcdsaP384Sha384,
-        }
+        self.algorithm
     }
 
     /// The finalized hash.
     fn finish(self) -> Vec<u8> {
-        match self {
-            SignatureHasher::P256(h) => h.finalize().to_vec(),
-            SignatureHasher::P384(h) => h.finalize().to_vec(),
-        }
+        self.hasher.finalize().as_bytes().to_vec()
     }
 
     /// Signs the hashed bytes with the signature backend's key; returns the DER-encoded
@@ -316,6 +296,8 @@ mod tests {
         AES_128_GCM_IV12_TAG16_NO_KDF, AES_192_GCM_IV12_TAG16_HKDF_SHA256,
         AES_256_GCM_HKDF_SHA512_COMMIT_KEY, ALL_SUITES,
     };
+    use hkdf::Hkdf;
+    use sha2::{Sha256, Sha512};
 
     #[test]
     fn fill_random_fills_the_whole_buffer_afresh() {

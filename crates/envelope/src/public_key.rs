@@ -6,7 +6,8 @@
 //! ECDSA signatures are DER X9.62, and a `DIGEST` message must be exactly as long as the
 //! algorithm's hash.
 
-use sha2::{Digest, Sha256, Sha384, Sha512};
+use kms_api::hash::{self, HashAlgorithm};
+use sha2::Sha256;
 
 use crate::der::{self, NamedCurve, Spki};
 use crate::error::Error;
@@ -59,11 +60,12 @@ impl Hash {
     }
 
     fn digest(self, message: &[u8]) -> Vec<u8> {
-        match self {
-            Hash::Sha256 => Sha256::digest(message).to_vec(),
-            Hash::Sha384 => Sha384::digest(message).to_vec(),
-            Hash::Sha512 => Sha512::digest(message).to_vec(),
-        }
+        let algorithm = match self {
+            Hash::Sha256 => HashAlgorithm::Sha256,
+            Hash::Sha384 => HashAlgorithm::Sha384,
+            Hash::Sha512 => HashAlgorithm::Sha512,
+        };
+        hash::digest(algorithm, message).as_bytes().to_vec()
     }
 }
 
@@ -433,6 +435,7 @@ mod tests {
     use rand_core::OsRng;
     use rsa::{Oaep, Pkcs1v15Sign, Pss, RsaPrivateKey};
     use sha1::Sha1;
+    use sha2::{Digest, Sha384, Sha512};
 
     fn rsa_key() -> (RsaPrivateKey, PublicKey) {
         let private = RsaPrivateKey::new(&mut OsRng, 2048).unwrap();

@@ -3,6 +3,7 @@
 //! - [`types`]: request and response shapes with AWS's member names.
 //! - [`error`]: the exception codes, their HTTP statuses and the wire error body.
 //! - [`sigv4`]: AWS Signature Version 4, signing and verification.
+//! - [`hash`]: SHA-256/384/512 chosen at run time, with HMAC and HKDF written once over them.
 //! - [`base64`]: standard and URL-safe base64, strict and constant-time on the data.
 //! - [`blob`]: base64 blobs, with a zeroizing variant for plaintext.
 //! - [`sort`]: the one sort the wasm client uses, to keep it small.
@@ -15,6 +16,7 @@ pub mod base64;
 pub mod blob;
 pub mod client;
 pub mod error;
+pub mod hash;
 pub mod json;
 pub mod sigv4;
 pub mod sort;

@@ -6,10 +6,10 @@
 //! skew themselves (KMS allows five minutes) and derive the [`SigningKey`] from the scope in the
 //! parsed [`Authorization`].
 
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::hash::{self, HashAlgorithm};
 
 /// The one signing algorithm SDKs use for KMS.
 pub const ALGORITHM: &str = "AWS4-HMAC-SHA256";
@@ -25,8 +25,6 @@ const SECONDS_PER_DAY: i64 = 86_400;
 const DAYS_FROM_YEAR_ZERO_TO_EPOCH: i64 = 719_528;
 /// Headers that [`sign`] sets itself; copies supplied by the caller are replaced.
 const HEADERS_SET_BY_SIGN: [&str; 3] = ["authorization", "x-amz-date", "x-amz-security-token"];
-
-type HmacSha256 = Hmac<Sha256>;
 
 /// Why a SigV4 header could not be parsed, a request could not be signed, or a signature failed.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -435,16 +433,14 @@ pub fn sign(
 
 /// Lowercase hex SHA-256 of `data`.
 pub fn sha256_hex(data: &[u8]) -> String {
-    hex::encode(Sha256::digest(data))
+    hex::encode(hash::digest(HashAlgorithm::Sha256, data))
 }
 
 fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
-    // Invariant: HMAC takes keys of any length (long ones are hashed), so this never fails.
-    let Ok(mut mac) = HmacSha256::new_from_slice(key) else {
-        unreachable!("hmac accepts keys of any length")
-    };
-    mac.update(data);
-    mac.finalize().into_bytes().into()
+    let tag = hash::hmac(HashAlgorithm::Sha256, key, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(tag.as_bytes());
+    out
 }
 
 /// An RFC 9110 token: the characters an HTTP field name may use.

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use sha2::{Digest, Sha512};
+use kms_api::hash::{HashAlgorithm, Hasher};
 
 use crate::cache::{
     duplicate_decryption_materials, duplicate_encryption_materials, CacheEntry, CacheId,
@@ -123,8 +123,7 @@ impl CachingCmmBuilder {
             Some(id) => id,
             None => random_uuid_v4()?,
         };
-        let partition_hash: [u8; CACHE_ID_LEN_BYTES] =
-            Sha512::digest(partition_id.as_bytes()).into();
+        let partition_hash = sha512(partition_id.as_bytes());
         Ok(CachingCmm {
             underlying: self.underlying,
             cache: self.cache,
@@ -394,7 +393,7 @@ pub fn encryption_materials_cache_id(
     suite: Option<&AlgorithmSuite>,
     encryption_context: &EncryptionContext,
 ) -> Result<CacheId, Error> {
-    let partition_hash: [u8; CACHE_ID_LEN_BYTES] = Sha512::digest(partition_id.as_bytes()).into();
+    let partition_hash = sha512(partition_id.as_bytes());
     encryption_id(&partition_hash, suite, encryption_context)
 }
 
@@ -410,7 +409,7 @@ pub fn decryption_materials_cache_id(
     encrypted_data_keys: &[EncryptedDataKey],
     encryption_context: &EncryptionContext,
 ) -> Result<CacheId, Error> {
-    let partition_hash: [u8; CACHE_ID_LEN_BYTES] = Sha512::digest(partition_id.as_bytes()).into();
+    let partition_hash = sha512(partition_id.as_bytes());
     decryption_id(&partition_hash, suite, encrypted_data_keys, encryption_context)
 }
 
@@ -432,18 +431,18 @@ fn encryption_id(
     suite: Option<&AlgorithmSuite>,
     encryption_context: &EncryptionContext,
 ) -> Result<CacheId, Error> {
-    let context_hash = Sha512::digest(serialize_encryption_context(encryption_context)?);
-    let mut h = Sha512::new();
+    let context_hash = sha512(&serialize_encryption_context(encryption_context)?);
+    let mut h = Hasher::new(HashAlgorithm::Sha512);
     h.update(partition_hash);
     match suite {
-        None => h.update([0x00]),
+        None => h.update(&[0x00]),
         Some(suite) => {
-            h.update([0x01]);
-            h.update(suite.id.to_be_bytes());
+            h.update(&[0x01]);
+            h.update(&suite.id.to_be_bytes());
         }
     }
-    h.update(context_hash);
-    Ok(CacheId::new(h.finalize().into()))
+    h.update(&context_hash);
+    Ok(CacheId::new(finish(h)))
 }
 
 //= framework/caching-cmm.md#decryption-materials
@@ -464,19 +463,33 @@ fn decryption_id(
     let mut edk_hashes = Vec::with_capacity(encrypted_data_keys.len());
     for edk in encrypted_data_keys {
         let bytes = serialize_encrypted_data_key(edk)?;
-        edk_hashes.push(<[u8; CACHE_ID_LEN_BYTES]>::from(Sha512::digest(bytes)));
+        edk_hashes.push(sha512(&bytes));
     }
     kms_api::sort::sort_with(&mut edk_hashes, Ord::cmp);
-    let context_hash = Sha512::digest(serialize_encryption_context(encryption_context)?);
-    let mut h = Sha512::new();
+    let context_hash = sha512(&serialize_encryption_context(encryption_context)?);
+    let mut h = Hasher::new(HashAlgorithm::Sha512);
     h.update(partition_hash);
-    h.update(suite.id.to_be_bytes());
+    h.update(&suite.id.to_be_bytes());
     for edk_hash in &edk_hashes {
         h.update(edk_hash);
     }
-    h.update([0u8; 64]);
-    h.update(context_hash);
-    Ok(CacheId::new(h.finalize().into()))
+    h.update(&[0u8; 64]);
+    h.update(&context_hash);
+    Ok(CacheId::new(finish(h)))
+}
+
+/// The SHA-512 of `data`.
+fn sha512(data: &[u8]) -> [u8; CACHE_ID_LEN_BYTES] {
+    let mut h = Hasher::new(HashAlgorithm::Sha512);
+    h.update(data);
+    finish(h)
+}
+
+/// The SHA-512 of what `h` was fed (`h` is a SHA-512 hasher: 64 bytes).
+fn finish(h: Hasher) -> [u8; CACHE_ID_LEN_BYTES] {
+    let mut out = [0u8; CACHE_ID_LEN_BYTES];
+    out.copy_from_slice(h.finalize().as_bytes());
+    out
 }
 
 /// What an encryption entry depends on beyond its id: the commitment policy (an entry made
@@ -487,32 +500,32 @@ fn encryption_binding(request: &EncryptionMaterialsRequest) -> [u8; CACHE_ID_LEN
         request.required_encryption_context_keys.iter().map(String::as_str).collect();
     kms_api::sort::sort_with(&mut keys, Ord::cmp);
     keys.dedup();
-    let mut h = Sha512::new();
+    let mut h = Hasher::new(HashAlgorithm::Sha512);
     h.update(b"encrypt");
-    h.update([policy_tag(request.commitment_policy)]);
-    h.update((keys.len() as u64).to_be_bytes());
+    h.update(&[policy_tag(request.commitment_policy)]);
+    h.update(&(keys.len() as u64).to_be_bytes());
     for key in keys {
-        h.update((key.len() as u64).to_be_bytes());
+        h.update(&(key.len() as u64).to_be_bytes());
         h.update(key.as_bytes());
     }
-    h.finalize().into()
+    finish(h)
 }
 
 /// What a decryption entry depends on beyond its id: the commitment policy and the reproduced
 /// context (an entry must not let a later caller skip the checks of the reproduced context).
 fn decryption_binding(request: &DecryptMaterialsRequest<'_>) -> [u8; CACHE_ID_LEN_BYTES] {
-    let mut h = Sha512::new();
+    let mut h = Hasher::new(HashAlgorithm::Sha512);
     h.update(b"decrypt");
-    h.update([policy_tag(request.commitment_policy)]);
+    h.update(&[policy_tag(request.commitment_policy)]);
     let reproduced = request.reproduced_encryption_context.iter().flatten();
-    h.update((reproduced.clone().count() as u64).to_be_bytes());
+    h.update(&(reproduced.clone().count() as u64).to_be_bytes());
     for (key, value) in reproduced {
-        h.update((key.len() as u64).to_be_bytes());
+        h.update(&(key.len() as u64).to_be_bytes());
         h.update(key.as_bytes());
-        h.update((value.len() as u64).to_be_bytes());
+        h.update(&(value.len() as u64).to_be_bytes());
         h.update(value.as_bytes());
     }
-    h.finalize().into()
+    finish(h)
 }
 
 fn policy_tag(policy: CommitmentPolicy) -> u8 {

@@ -6,9 +6,7 @@
 //! Every verification failure is [`ItemError::DecryptionFailed`], whatever the cause.
 
 use aes::cipher::{BlockEncrypt, KeyInit};
-use hkdf::Hkdf;
-use hmac::{Hmac, Mac};
-use sha2::{Digest, Sha384, Sha512};
+use kms_api::hash::{self, HashAlgorithm, Hasher, Hkdf};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -57,7 +55,7 @@ impl ItemKeys {
                 "an item data key must be 32 bytes".into(),
             )));
         }
-        let hk = Hkdf::<Sha512>::new(None, data_key);
+        let hk = Hkdf::extract(HashAlgorithm::Sha512, None, data_key);
         let mut keys = Self {
             field_root: Zeroizing::new([0; 32]),
             commit: Zeroizing::new([0; 32]),
@@ -65,7 +63,7 @@ impl ItemKeys {
         };
         // Invariant: each output is far below HKDF-SHA512's 255 * 64 byte limit.
         let expand = |label: &[u8], out: &mut [u8]| {
-            hk.expand_multi_info(&[label, message_id], out)
+            hk.expand(&[label, message_id], out)
                 .map_err(|_| ItemError::Envelope(crate::Error::InvalidKey("HKDF length".into())))
         };
         expand(DERIVE_KEY_LABEL, &mut keys.field_root[..])?;
@@ -185,13 +183,13 @@ pub(crate) fn canonical_path(table_name: &str, attribute: &str) -> Vec<u8> {
 /// The canonical record, hashed as it is built: the full header, the length and bytes of
 /// the serialised encryption context, then every signed attribute in canonical-path order.
 #[derive(Clone)]
-pub(crate) struct CanonicalRecord(Sha384);
+pub(crate) struct CanonicalRecord(Hasher);
 
 impl CanonicalRecord {
     pub(crate) fn new(header: &[u8], serialized_context: &[u8]) -> Self {
-        let mut hash = Sha384::new();
+        let mut hash = Hasher::new(HashAlgorithm::Sha384);
         hash.update(header);
-        hash.update((serialized_context.len() as u64).to_be_bytes());
+        hash.update(&(serialized_context.len() as u64).to_be_bytes());
         hash.update(serialized_context);
         Self(hash)
     }
@@ -199,7 +197,7 @@ impl CanonicalRecord {
     /// Adds an encrypted attribute: path, plaintext length, `ENCRYPTED`, stored value.
     pub(crate) fn add_encrypted(&mut self, path: &[u8], stored: &[u8]) {
         self.0.update(path);
-        self.0.update((stored.len().saturating_sub(2) as u64).to_be_bytes());
+        self.0.update(&(stored.len().saturating_sub(2) as u64).to_be_bytes());
         self.0.update(ENCRYPTED_LABEL);
         self.0.update(stored);
     }
@@ -207,15 +205,17 @@ impl CanonicalRecord {
     /// Adds a plaintext attribute: path, value length, `PLAINTEXT`, type id, value.
     pub(crate) fn add_plaintext(&mut self, path: &[u8], type_id: u16, value: &[u8]) {
         self.0.update(path);
-        self.0.update((value.len() as u64).to_be_bytes());
+        self.0.update(&(value.len() as u64).to_be_bytes());
         self.0.update(PLAINTEXT_LABEL);
-        self.0.update(type_id.to_be_bytes());
+        self.0.update(&type_id.to_be_bytes());
         self.0.update(value);
     }
 
     /// The canonical hash (SHA-384 of the record).
     pub(crate) fn hash(&self) -> [u8; 48] {
-        self.0.clone().finalize().into()
+        let mut out = [0u8; 48];
+        out.copy_from_slice(self.0.clone().finalize().as_bytes());
+        out
     }
 
     /// ECDSA P-384 over the record (through the signature backend); the fixed-length
@@ -252,13 +252,9 @@ impl CanonicalRecord {
 }
 
 fn hmac_sha384(key: &[u8], message: &[u8]) -> [u8; 48] {
-    // Invariant: HMAC accepts keys of any length.
-    let mut mac = match <Hmac<Sha384> as Mac>::new_from_slice(key) {
-        Ok(mac) => mac,
-        Err(_) => return [0; 48],
-    };
-    mac.update(message);
-    mac.finalize().into_bytes().into()
+    let mut out = [0u8; 48];
+    out.copy_from_slice(hash::hmac(HashAlgorithm::Sha384, key, message).as_bytes());
+    out
 }
 
 fn ct_check<const N: usize>(computed: &[u8; N], stored: &[u8; N]) -> Result<(), ItemError> {
@@ -273,6 +269,9 @@ fn ct_check<const N: usize>(computed: &[u8; N], stored: &[u8; N]) -> Result<(), 
 mod tests {
     use super::*;
     use aes::cipher::BlockDecrypt;
+    use hkdf::Hkdf;
+    use hmac::{Hmac, Mac};
+    use sha2::{Sha384, Sha512};
 
     #[test]
     fn field_keys_follow_the_spec_counter_layout() {

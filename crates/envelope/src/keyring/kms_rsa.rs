@@ -10,7 +10,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use sha2::{Digest, Sha384};
+use kms_api::hash::{self, HashAlgorithm};
 use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
@@ -70,7 +70,9 @@ fn encryption_context_digest(
     context: &EncryptionContext,
 ) -> Result<[u8; EC_DIGEST_LEN_BYTES], Error> {
     let serialized = serialize_encryption_context(context)?;
-    Ok(Sha384::digest(&serialized).into())
+    let mut out = [0u8; EC_DIGEST_LEN_BYTES];
+    out.copy_from_slice(hash::digest(HashAlgorithm::Sha384, &serialized).as_bytes());
+    Ok(out)
 }
 
 /// The spec refuses suites with an asymmetric signature.

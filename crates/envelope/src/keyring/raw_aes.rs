@@ -6,13 +6,9 @@
 
 use std::fmt;
 
-use aes_gcm::aead::consts::U12;
-use aes_gcm::aead::{Aead, KeyInit, Payload};
-use aes_gcm::aes::Aes192;
-use aes_gcm::{Aes128Gcm, Aes256Gcm, AesGcm, Nonce};
 use zeroize::Zeroizing;
 
-use crate::crypto::fill_random;
+use crate::crypto::{fill_random, ContentKey};
 use crate::error::Error;
 use crate::format::header::serialize_encryption_context;
 use crate::keyring::Keyring;
@@ -147,38 +143,31 @@ impl RawAesKeyring {
         (iv_len_ok && tag_ok).then_some(iv)
     }
 
-    fn seal(&self, iv: &[u8], aad: &[u8], plaintext: &[u8]) -> Result<Vec<u8>, Error> {
-        let payload = Payload { msg: plaintext, aad };
-        let nonce = Nonce::from_slice(iv);
-        let sealed = match self.wrapping_key.len() {
-            16 => Aes128Gcm::new_from_slice(&self.wrapping_key)
-                .ok()
-                .map(|c| c.encrypt(nonce, payload)),
-            24 => AesGcm::<Aes192, U12>::new_from_slice(&self.wrapping_key)
-                .ok()
-                .map(|c| c.encrypt(nonce, payload)),
-            _ => Aes256Gcm::new_from_slice(&self.wrapping_key)
-                .ok()
-                .map(|c| c.encrypt(nonce, payload)),
-        };
-        match sealed {
-            Some(Ok(ciphertext)) => Ok(ciphertext),
-            _ => Err(Error::Keyring("raw AES keyring: wrapping the data key failed".into())),
-        }
+    fn seal(
+        &self,
+        iv: &[u8; IV_LEN_BYTES],
+        aad: &[u8],
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, Error> {
+        let failed = |_| Error::Keyring("raw AES keyring: wrapping the data key failed".into());
+        let key = ContentKey::new(&self.wrapping_key).map_err(failed)?;
+        let mut sealed = Vec::with_capacity(plaintext.len() + TAG_LEN_BYTES);
+        sealed.extend_from_slice(plaintext);
+        let tag = key.encrypt_in_place(iv, aad, &mut sealed).map_err(failed)?;
+        sealed.extend_from_slice(&tag);
+        Ok(sealed)
     }
 
     /// Unwraps `ciphertext` (encrypted key || tag); `None` if authentication fails.
     fn open(&self, iv: &[u8], aad: &[u8], ciphertext: &[u8]) -> Option<Zeroizing<Vec<u8>>> {
-        let payload = Payload { msg: ciphertext, aad };
-        let nonce = Nonce::from_slice(iv);
-        let opened = match self.wrapping_key.len() {
-            16 => Aes128Gcm::new_from_slice(&self.wrapping_key).ok()?.decrypt(nonce, payload),
-            24 => AesGcm::<Aes192, U12>::new_from_slice(&self.wrapping_key)
-                .ok()?
-                .decrypt(nonce, payload),
-            _ => Aes256Gcm::new_from_slice(&self.wrapping_key).ok()?.decrypt(nonce, payload),
-        };
-        opened.ok().map(Zeroizing::new)
+        let iv: &[u8; IV_LEN_BYTES] = iv.try_into().ok()?;
+        let (encrypted, tag) = ciphertext.split_at(ciphertext.len().checked_sub(TAG_LEN_BYTES)?);
+        let tag: &[u8; TAG_LEN_BYTES] = tag.try_into().ok()?;
+        let key = ContentKey::new(&self.wrapping_key).ok()?;
+        let mut opened = Zeroizing::new(encrypted.to_vec());
+        // On failure the buffer still holds ciphertext, and is dropped.
+        key.decrypt_in_place(iv, aad, &mut opened, tag).ok()?;
+        Some(opened)
     }
 }
 
