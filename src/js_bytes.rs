@@ -5,7 +5,6 @@
 
 use js_sys::Uint8Array;
 use wasm_bindgen::{JsCast, JsValue};
-use zeroize::Zeroize;
 
 use crate::error::invalid_named;
 
@@ -164,10 +163,5 @@ impl Drop for SecretBuf {
     }
 }
 
-/// Wipes `bytes` (also its spare capacity, which may hold bytes of an earlier, longer
-/// content) and empties it.
-pub(crate) fn wipe(bytes: &mut Vec<u8>) {
-    bytes.resize(bytes.capacity(), 0);
-    bytes.as_mut_slice().zeroize();
-    bytes.clear();
-}
+/// Wipes a buffer, its spare capacity too, and empties it.
+pub(crate) use kms_envelope::crypto::wipe_vec as wipe;

@@ -78,9 +78,11 @@ pub use crate::{
 
 /// The heap: TLSF (constant-time allocation and freeing, free neighbours merged) instead of the
 /// default dlmalloc, for 2.5 KB gzipped less code; without rlsf's own reallocation routine
-/// (0.4 KB more: a growing buffer is moved as by most allocators, measured no slower), with
-/// its memory grown as one pool (`SmallGlobalTlsf` would keep every `memory.grow` a pool of
-/// its own, so a large buffer freed in one could not serve a larger one later).
+/// (0.4 KB more: a growing buffer is moved as by most allocators, measured no slower).
+/// Memory grown for a large buffer is measured as with dlmalloc (a review found rlsf 0.2.3
+/// never merges a `memory.grow` into the previous pool on wasm32, so `SmallGlobalTlsf`
+/// would behave the same). A buffer moved to grow leaves its old block unwiped: buffers of
+/// secrets grow through `kms_envelope::crypto::extend_secret`, which wipes it.
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
 static ALLOCATOR: rlsf::GlobalTlsf<HeapOptions> = rlsf::GlobalTlsf::new();

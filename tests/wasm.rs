@@ -214,3 +214,63 @@ fn randomness_comes_from_get_random_values_in_chunks_and_fails_without_it() {
     assert!(matches!(result, Err(kms_envelope::Error::Random)), "{result:?}");
     fill_random(&mut [0u8; 16]).unwrap();
 }
+
+/// How many times the 16 bytes of `marker` occur, at any offset, in this module's memory
+/// (counted in JS, so that the scan copies nothing into that memory).
+fn occurrences_in_wasm_memory(marker: &Uint8Array) -> u32 {
+    let count = js_sys::Function::new_with_args(
+        "memory, m",
+        "const a = new Uint8Array(memory.buffer); let n = 0; \
+         for (let i = 0; i + 16 <= a.length; i++) { \
+           if (a[i] !== m[0]) continue; \
+           let j = 1; while (j < 16 && a[i + j] === m[j]) j++; \
+           if (j === 16) n++; } return n",
+    );
+    count.call2(&JsValue::NULL, &wasm_bindgen::memory(), marker).unwrap().as_f64().unwrap() as u32
+}
+
+/// Decrypted plaintext passes through wasm memory on the Rust path: no copy of it may stay
+/// behind there after the call, in particular none left in freed blocks when an output
+/// buffer grew (the TLSF allocator moves a block to grow it).
+#[wasm_bindgen_test]
+async fn decrypt_leaves_no_plaintext_in_wasm_memory() {
+    // Built in JS memory: the marker's bytes are not in this module's data.
+    let marker = Uint8Array::new_with_length(16);
+    js_random(&marker);
+    let blocks = 16_384u32; // 256 KiB
+    let plaintext = Uint8Array::new_with_length(16 * blocks);
+    for i in 0..blocks {
+        plaintext.set(&marker, 16 * i);
+    }
+    let ring = keyring(3);
+    let options = || {
+        object(&[
+            ("suiteId", 0x0478.into()),
+            ("frameLength", 4096.into()),
+            ("bulkCrypto", "rust".into()),
+        ])
+    };
+    let before = occurrences_in_wasm_memory(&marker);
+    let sealed = JsFuture::from(
+        encrypt(ring.clone(), plaintext.into(), Some(options().unchecked_into())).unwrap(),
+    )
+    .await
+    .unwrap();
+    let opened = JsFuture::from(
+        decrypt(ring, get(&sealed, "result"), Some(options().unchecked_into())).unwrap(),
+    )
+    .await
+    .unwrap();
+    let back = get(&opened, "plaintext").unchecked_into::<Uint8Array>();
+    assert_eq!(back.length(), 16 * blocks);
+    assert_eq!(back.subarray(16 * (blocks - 1), 16 * blocks).to_string(), marker.to_string());
+    let left = occurrences_in_wasm_memory(&marker) - before;
+    assert!(left < 64, "{left} of {blocks} plaintext blocks are still in wasm memory");
+}
+
+/// Fills `bytes` with random bytes from JS (`crypto.getRandomValues`).
+fn js_random(bytes: &Uint8Array) {
+    let crypto = Reflect::get(&js_sys::global(), &"crypto".into()).unwrap();
+    let get_random = Reflect::get(&crypto, &"getRandomValues".into()).unwrap();
+    get_random.unchecked_into::<js_sys::Function>().call1(&crypto, bytes).unwrap();
+}

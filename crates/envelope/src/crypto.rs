@@ -245,6 +245,31 @@ impl SignatureHasher {
     }
 }
 
+/// Appends `bytes` to `buffer`, which holds secret bytes (plaintext, keys). When `buffer`
+/// must grow, its content moves to a new allocation and the old one is wiped before it is
+/// freed: `Vec`'s own growth hands the old block back to the allocator unwiped, and an
+/// allocator that moves a block to grow it (kms-wasm's TLSF does, every time) would keep a
+/// copy of every earlier size in freed memory. Grows to at least twice the capacity.
+pub fn extend_secret(buffer: &mut Vec<u8>, bytes: &[u8]) {
+    let needed = buffer.len().saturating_add(bytes.len());
+    if needed > buffer.capacity() {
+        let mut grown = Vec::with_capacity(needed.max(buffer.capacity().saturating_mul(2)));
+        grown.extend_from_slice(buffer);
+        let mut old = std::mem::replace(buffer, grown);
+        wipe_vec(&mut old);
+    }
+    buffer.extend_from_slice(bytes);
+}
+
+/// Wipes `bytes`, its spare capacity too (which may hold bytes of an earlier, longer
+/// content), and empties it. A slice is wiped several bytes per volatile store, where
+/// `Zeroize` on a `Vec` stores one byte at a time.
+pub fn wipe_vec(bytes: &mut Vec<u8>) {
+    bytes.resize(bytes.capacity(), 0);
+    zeroize::Zeroize::zeroize(bytes.as_mut_slice());
+    bytes.clear();
+}
+
 /// Fills `buf` from the operating system's generator: getrandom natively, and in wasm
 /// `globalThis.crypto.getRandomValues` (browsers and Node 20+).
 ///
@@ -299,6 +324,24 @@ mod tests {
     use hkdf::Hkdf;
     use sha2::{Sha256, Sha512};
 
+    #[test]
+    fn extend_secret_appends_and_grows_at_least_twofold() {
+        let mut buffer = Vec::new();
+        let mut expected = Vec::new();
+        for round in 0..40u8 {
+            let piece = vec![round; usize::from(round) * 7 + 1];
+            let capacity = buffer.capacity();
+            extend_secret(&mut buffer, &piece);
+            expected.extend_from_slice(&piece);
+            assert_eq!(buffer, expected);
+            if buffer.capacity() != capacity {
+                assert!(buffer.capacity() >= 2 * capacity, "{capacity} -> {}", buffer.capacity());
+            }
+        }
+        wipe_vec(&mut buffer);
+        assert!(buffer.is_empty());
+        assert!(buffer.capacity() >= expected.len());
+    }
     #[test]
     fn fill_random_fills_the_whole_buffer_afresh() {
         let (mut a, mut b) = ([0u8; 32], [0u8; 32]);

@@ -73,10 +73,14 @@ impl Backend<'_> {
 }
 
 impl BlockBackend for Backend<'_> {
-    fn proc_block(&mut self, mut block: InOut<'_, '_, Block<Self>>) {
-        let mut copy = block.clone_in();
-        self.encrypt(InOutBuf::from_mut(&mut copy));
-        *block.get_out() = copy;
+    fn proc_block(&mut self, block: InOut<'_, '_, Block<Self>>) {
+        // In place, by the AES of the key's size: no copy of the block (GHASH's key, a tag
+        // mask or keystream) is left on the stack.
+        match self.0 {
+            AnyAes::Aes128(c) => c.encrypt_block_inout(block),
+            AnyAes::Aes192(c) => c.encrypt_block_inout(block),
+            AnyAes::Aes256(c) => c.encrypt_block_inout(block),
+        }
     }
 
     fn proc_par_blocks(&mut self, blocks: InOut<'_, '_, ParBlocks<Self>>) {

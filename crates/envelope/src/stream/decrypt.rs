@@ -313,7 +313,7 @@ impl<'a> Decryptor<'a> {
         match (self.state, self.session.take()) {
             (State::Done, Some(mut session)) => {
                 let detached = session.detached_footer.take();
-                out.extend_from_slice(&session.held);
+                crate::crypto::extend_secret(out, &session.held);
                 session.held.zeroize();
                 let Session { header, encryption_context, .. } = *session;
                 Ok((MessageInfo { suite: header.suite, encryption_context, header }, detached))
@@ -520,7 +520,8 @@ impl Session {
                 // Signed suites hold the last piece back until the signature verifies.
                 let target: &mut Vec<u8> = if signed && is_last { &mut self.held } else { out };
                 let start = target.len();
-                target.extend_from_slice(ciphertext);
+                // `target` may already hold plaintext: its growth must not leave a copy.
+                crate::crypto::extend_secret(target, ciphertext);
                 let opened =
                     self.key.decrypt_in_place(&iv, aad.as_bytes(), &mut target[start..], &tag);
                 if let Err(e) = opened {
@@ -569,7 +570,7 @@ impl Session {
             Release::Now => out,
             Release::AfterFinish => &mut self.held,
         };
-        target.extend_from_slice(plaintext);
+        crate::crypto::extend_secret(target, plaintext);
         Ok(())
     }
 

@@ -440,7 +440,7 @@ impl Encryptor {
                 self.pending.reserve(frame.min(PENDING_PREALLOC_MAX_BYTES));
             }
             let take = (frame - self.pending.len()).min(input.len());
-            self.pending.extend_from_slice(&input[..take]);
+            crate::crypto::extend_secret(&mut self.pending, &input[..take]);
             input = &input[take..];
         }
         Ok(())
