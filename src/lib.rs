@@ -77,24 +77,16 @@ pub use crate::{
 };
 
 /// The heap: TLSF (constant-time allocation and freeing, free neighbours merged) instead of the
-/// default dlmalloc, for 2.5 KB gzipped less code; without rlsf's own reallocation routine
-/// (0.4 KB more: a growing buffer is moved as by most allocators, measured no slower).
-/// Memory grown for a large buffer is measured as with dlmalloc (a review found rlsf 0.2.3
-/// never merges a `memory.grow` into the previous pool on wasm32, so `SmallGlobalTlsf`
-/// would behave the same). A buffer moved to grow leaves its old block unwiped: buffers of
-/// secrets grow through `kms_envelope::crypto::extend_secret`, which wipes it.
+/// default dlmalloc, for 3 KB gzipped less code. rlsf's smallest options: no reallocation
+/// routine of its own (a growing buffer is moved, as by most allocators; measured no slower)
+/// and no merging of a `memory.grow` into the previous pool, which rlsf 0.2.3 never manages
+/// on wasm32 anyway (it compares the pool's first page with the memory's end; a review found
+/// it, and measured memory growth as with dlmalloc). A buffer moved to grow leaves its old
+/// block unwiped: buffers of secrets grow through `kms_envelope::crypto::extend_secret`,
+/// which wipes it.
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
-static ALLOCATOR: rlsf::GlobalTlsf<HeapOptions> = rlsf::GlobalTlsf::new();
-
-/// [`ALLOCATOR`]'s options: rlsf's defaults but reallocation.
-#[cfg(target_arch = "wasm32")]
-struct HeapOptions;
-
-#[cfg(target_arch = "wasm32")]
-impl rlsf::GlobalTlsfOptions for HeapOptions {
-    const ENABLE_REALLOCATION: bool = false;
-}
+static ALLOCATOR: rlsf::SmallGlobalTlsf = rlsf::SmallGlobalTlsf::new();
 
 /// The version of this package, as declared in `Cargo.toml`.
 #[wasm_bindgen]

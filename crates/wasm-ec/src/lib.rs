@@ -22,7 +22,7 @@ use zeroize::Zeroizing;
 /// The heap: TLSF instead of the default dlmalloc (smaller code; as in kms-wasm).
 #[cfg(target_arch = "wasm32")]
 #[global_allocator]
-static ALLOCATOR: rlsf::GlobalTlsf = rlsf::GlobalTlsf::new();
+static ALLOCATOR: rlsf::SmallGlobalTlsf = rlsf::SmallGlobalTlsf::new();
 
 /// The live signing keys by handle. Handles are random (other code in the same JavaScript
 /// realm cannot name a live key by counting) and never reused while their key lives.
