@@ -63,17 +63,19 @@ pub(crate) fn keyring_of(value: &JsValue, what: &str) -> Result<Arc<dyn Keyring>
     }
 }
 
-/// Whether `value` is a materials manager (a `CachingMaterialsManager`) rather than a
-/// keyring: its materials may outlive the call.
-pub(crate) fn is_caching_cmm(value: &JsValue) -> bool {
-    matches!(shared_of(value), Some(Shared::Cmm(_)))
-}
-
 /// A materials manager from a keyring (wrapped in the default CMM) or a materials manager.
 pub(crate) fn cmm_of(value: &JsValue) -> Result<Arc<dyn CryptographicMaterialsManager>, JsValue> {
+    cmm_and_caching(value).map(|(cmm, _)| cmm)
+}
+
+/// [`cmm_of`], and whether `value` is a `CachingMaterialsManager`, from one `__handle` call
+/// (a second call could be answered differently by a hostile object).
+pub(crate) fn cmm_and_caching(
+    value: &JsValue,
+) -> Result<(Arc<dyn CryptographicMaterialsManager>, bool), JsValue> {
     match shared_of(value) {
-        Some(Shared::Cmm(c)) => Ok(c),
-        Some(Shared::Keyring(k)) => Ok(Arc::new(DefaultCmm::new(k))),
+        Some(Shared::Cmm(c)) => Ok((c, true)),
+        Some(Shared::Keyring(k)) => Ok((Arc::new(DefaultCmm::new(k)), false)),
         _ => Err(invalid("expected a keyring or a CachingMaterialsManager")),
     }
 }

@@ -10,7 +10,7 @@ use wasm_bindgen::JsValue;
 use crate::convert::{context_field, field, header_to_js, promise, set, string_field, uint_field};
 use crate::ec;
 use crate::error::{from_envelope, invalid};
-use crate::handle::{cmm_of, is_caching_cmm};
+use crate::handle::{cmm_and_caching, cmm_of};
 use crate::js_bytes::{pieces, wipe, JsParts, SecretBuf, Snapshot};
 use crate::subtle_aead::{Bulk, BulkMode};
 use crate::typings::{options_or_undefined, DecryptOptions, EncryptOptions};
@@ -98,7 +98,7 @@ pub fn encrypt(
 ) -> Result<Promise, JsValue> {
     let options = options_or_undefined(options);
     let plaintext = Snapshot::new(&plaintext, "plaintext", true)?;
-    let cmm = cmm_of(&keyring_or_cmm)?;
+    let (cmm, caching) = cmm_and_caching(&keyring_or_cmm)?;
     let mut config = encrypt_config(&options)?;
     config.plaintext_length_bound = Some(u64::from(plaintext.len()));
     let context = context_field(&options, "encryptionContext")?;
@@ -106,7 +106,7 @@ pub fn encrypt(
     let signature =
         config.suite.unwrap_or_else(|| config.commitment_policy.default_suite()).signature;
     // Cached materials may go to a stream later, which needs the scalar (websign.rs).
-    let extractable = is_caching_cmm(&keyring_or_cmm);
+    let extractable = caching;
     Ok(promise(async move {
         // Signed suites: a WebCrypto key where possible, else the EC module's.
         let web_key = match signature {
