@@ -66,6 +66,17 @@ impl Output {
     pub fn as_bytes(&self) -> &[u8] {
         &self.bytes[..self.len]
     }
+
+    /// The output as an array of its exact length `N` (32, 48 or 64 for SHA-256, SHA-384
+    /// and SHA-512).
+    ///
+    /// # Panics
+    /// If `N` is not the output's length: a caller names the hash it asked for.
+    pub fn to_array<const N: usize>(&self) -> [u8; N] {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.as_bytes());
+        out
+    }
 }
 
 impl AsRef<[u8]> for Output {

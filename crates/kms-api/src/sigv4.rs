@@ -437,10 +437,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
 }
 
 fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
-    let tag = hash::hmac(HashAlgorithm::Sha256, key, data);
-    let mut out = [0u8; 32];
-    out.copy_from_slice(tag.as_bytes());
-    out
+    hash::hmac(HashAlgorithm::Sha256, key, data).to_array()
 }
 
 /// An RFC 9110 token: the characters an HTTP field name may use.

@@ -442,7 +442,7 @@ fn encryption_id(
         }
     }
     h.update(&context_hash);
-    Ok(CacheId::new(finish(h)))
+    Ok(CacheId::new(h.finalize().to_array()))
 }
 
 //= framework/caching-cmm.md#decryption-materials
@@ -475,21 +475,12 @@ fn decryption_id(
     }
     h.update(&[0u8; 64]);
     h.update(&context_hash);
-    Ok(CacheId::new(finish(h)))
+    Ok(CacheId::new(h.finalize().to_array()))
 }
 
 /// The SHA-512 of `data`.
 fn sha512(data: &[u8]) -> [u8; CACHE_ID_LEN_BYTES] {
-    let mut h = Hasher::new(HashAlgorithm::Sha512);
-    h.update(data);
-    finish(h)
-}
-
-/// The SHA-512 of what `h` was fed (`h` is a SHA-512 hasher: 64 bytes).
-fn finish(h: Hasher) -> [u8; CACHE_ID_LEN_BYTES] {
-    let mut out = [0u8; CACHE_ID_LEN_BYTES];
-    out.copy_from_slice(h.finalize().as_bytes());
-    out
+    kms_api::hash::digest(HashAlgorithm::Sha512, data).to_array()
 }
 
 /// What an encryption entry depends on beyond its id: the commitment policy (an entry made
@@ -508,7 +499,7 @@ fn encryption_binding(request: &EncryptionMaterialsRequest) -> [u8; CACHE_ID_LEN
         h.update(&(key.len() as u64).to_be_bytes());
         h.update(key.as_bytes());
     }
-    finish(h)
+    h.finalize().to_array()
 }
 
 /// What a decryption entry depends on beyond its id: the commitment policy and the reproduced
@@ -525,7 +516,7 @@ fn decryption_binding(request: &DecryptMaterialsRequest<'_>) -> [u8; CACHE_ID_LE
         h.update(&(value.len() as u64).to_be_bytes());
         h.update(value.as_bytes());
     }
-    finish(h)
+    h.finalize().to_array()
 }
 
 fn policy_tag(policy: CommitmentPolicy) -> u8 {

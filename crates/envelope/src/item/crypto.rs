@@ -213,9 +213,7 @@ impl CanonicalRecord {
 
     /// The canonical hash (SHA-384 of the record).
     pub(crate) fn hash(&self) -> [u8; 48] {
-        let mut out = [0u8; 48];
-        out.copy_from_slice(self.0.clone().finalize().as_bytes());
-        out
+        self.0.clone().finalize().to_array()
     }
 
     /// ECDSA P-384 over the record (through the signature backend); the fixed-length
@@ -252,9 +250,7 @@ impl CanonicalRecord {
 }
 
 fn hmac_sha384(key: &[u8], message: &[u8]) -> [u8; 48] {
-    let mut out = [0u8; 48];
-    out.copy_from_slice(hash::hmac(HashAlgorithm::Sha384, key, message).as_bytes());
-    out
+    hash::hmac(HashAlgorithm::Sha384, key, message).to_array()
 }
 
 fn ct_check<const N: usize>(computed: &[u8; N], stored: &[u8; N]) -> Result<(), ItemError> {

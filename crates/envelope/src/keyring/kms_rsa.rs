@@ -70,9 +70,7 @@ fn encryption_context_digest(
     context: &EncryptionContext,
 ) -> Result<[u8; EC_DIGEST_LEN_BYTES], Error> {
     let serialized = serialize_encryption_context(context)?;
-    let mut out = [0u8; EC_DIGEST_LEN_BYTES];
-    out.copy_from_slice(hash::digest(HashAlgorithm::Sha384, &serialized).as_bytes());
-    Ok(out)
+    Ok(hash::digest(HashAlgorithm::Sha384, &serialized).to_array())
 }
 
 /// The spec refuses suites with an asymmetric signature.
